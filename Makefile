@@ -1,0 +1,61 @@
+# liubao — build, demo and tests.  `make demo` and `make check` are the two
+# commands the README promises; everything else is a helper for them.
+
+CC      ?= cc
+PKGS     = libmicrohttpd jansson libsodium sqlite3
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow -Isrc \
+           $(shell pkg-config --cflags $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+
+BUILD   ?= build
+SRC      = $(shell find src -name '*.c' | sort)
+LIB_SRC  = $(filter-out src/main.c,$(SRC))
+OBJ      = $(SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC = $(shell find tests/unit -name '*.c' | sort)
+UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
+WEB      = $(shell find web -type f | sort)
+
+DEMO_DB ?= demo.db
+LISTEN  ?= 127.0.0.1:8080
+
+.PHONY: all deps demo check check-unit check-api clean bench
+all: $(BUILD)/liubao
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/gen/assets.c: $(WEB) scripts/embed-assets
+	@mkdir -p $(dir $@)
+	scripts/embed-assets $@ $(WEB)
+
+$(BUILD)/gen/assets.o: $(BUILD)/gen/assets.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/liubao: $(OBJ) $(BUILD)/gen/assets.o
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unit-tests: $(LIB_OBJ) $(UNIT_OBJ) $(BUILD)/gen/assets.o
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The demo: install what is missing, build, create the demo district if absent, serve it.
+demo: deps all
+	@test -f $(DEMO_DB) || $(BUILD)/liubao demo --db $(DEMO_DB)
+	$(BUILD)/liubao serve --db $(DEMO_DB) --listen $(LISTEN)
+
+# Every test.  The last line of output is "N passed, N failed".
+check: deps all $(BUILD)/unit-tests
+	@tests/run-all $(BUILD)
+
+bench: all
+	bench/import.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

