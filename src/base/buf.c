@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -162,8 +164,11 @@ void buf_trim(struct buf *b)
 int buf_read_file(struct buf *b, const char *path)
 {
 	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
+	struct stat stbuf;
 	if (fd < 0)
 		return -1;
+	if (!fstat(fd, &stbuf) && S_ISREG(stbuf.st_mode) && stbuf.st_size > 0)
+		buf_grow(b, (size_t)stbuf.st_size + 1);
 	for (;;) {
 		ssize_t n;
 		buf_grow(b, 65536);

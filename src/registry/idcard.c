@@ -2,6 +2,7 @@
  * folds full-width characters, drops blanks, upgrades 15-digit numbers,
  * checks the area code, birth date and MOD 11-2 check character, and derives
  * sex and birth date.  Pure functions apart from idcard_today(). */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -245,4 +246,10 @@ int idcard_age(int year, int month, int day, int today)
 	if (tmd < month * 100 + day)
 		age--;
 	return age;
+}
+
+void idcard_birth_text(const struct idcard *id, char out[11])
+{
+	snprintf(out, 11, "%04u-%02u-%02u", (unsigned)id->year % 10000u, (unsigned)id->month % 100u,
+		 (unsigned)id->day % 100u);
 }

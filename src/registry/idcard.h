@@ -44,6 +44,8 @@ const char *idcard_errcode(enum idcard_status st);
 void idcard_mask(const char *number, char out[19]);
 /* Age in whole years on date `today` (YYYYMMDD) for a birth date. */
 int idcard_age(int year, int month, int day, int today);
+/* Write the birth date as YYYY-MM-DD into out[11]. */
+void idcard_birth_text(const struct idcard *id, char out[11]);
 /* Today's date (local time) as YYYYMMDD. */
 int idcard_today(void);
 

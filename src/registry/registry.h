@@ -7,8 +7,7 @@
 #include <stdint.h>
 #include "base/buf.h"
 #include "db/db.h"
-
-struct route;
+#include "http/http.h"
 
 /* Region levels, as stored in region.level. */
 enum region_level {
@@ -93,10 +92,27 @@ int registry_region_level(const char *code12);
 /* 1 if `code` is a loaded region. */
 int registry_region_exists(struct db *db, const char *code);
 
-/* Store: insert or update one household / member within the caller's
- * transaction.  Return the row id, or -1 (DB_CONSTRAINT mapped to -2). */
+/* What a save did. */
+enum save_result { SAVE_UNCHANGED = 0, SAVE_INSERTED = 1, SAVE_UPDATED = 2 };
+/* Store one household / member within the caller's transaction.  When the
+ * record's id is 0 the natural key (户编号 / 身份证号) is looked up and the row
+ * updated if found, inserted otherwise; a positive id updates that row; a
+ * negative id means the caller knows the row is new (insert, no look-up).  An
+ * update touches the row (and updated_at) only when a value differs.  Returns
+ * the row id, or a negative db_step_result (DB_CONSTRAINT for a duplicate or
+ * a missing village / household) with the message in db_errmsg().  `what`
+ * (may be NULL) receives an enum save_result. */
+int64_t registry_household_save(struct db *db, const struct household_rec *h, int *what);
+int64_t registry_member_save(struct db *db, const struct member_rec *m, int *what);
+/* The same without reporting what happened. */
 int64_t registry_household_upsert(struct db *db, const struct household_rec *h);
 int64_t registry_member_upsert(struct db *db, const struct member_rec *m);
+/* Read one row by id into `out`; returns 1 found, 0 not found, -1 error. */
+int registry_household_load(struct db *db, int64_t id, struct household_rec *out);
+int registry_member_load(struct db *db, int64_t id, struct member_rec *out);
+/* Load the members of household `hh_id` (ordered by relation, id) into a
+ * growing array; returns the count or -1. */
+int registry_members_of(struct db *db, int64_t hh_id, struct member_rec **arr, int *alloc);
 
 /* Import / export (CLI and API share these). */
 enum import_kind { IMPORT_HOUSEHOLDS, IMPORT_MEMBERS };

@@ -1,0 +1,283 @@
+/* dispatch.c — everything between a parsed request and a response: query
+ * decoding, route matching, the JSON body check, write transactions and the
+ * response helpers.  No sockets here. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/csv.h"
+#include "base/util.h"
+#include "http/http.h"
+
+const struct route *const *http_route_tables;
+
+void http_request_init(struct http_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->body = "";
+	req->method = "GET";
+	req->path = "/";
+	req->remote_addr = "";
+}
+
+void http_request_release(struct http_request *req)
+{
+	for (int i = 0; i < req->nr_query; i++) {
+		free(req->query[i].key);
+		free(req->query[i].value);
+	}
+	free(req->query);
+	req->query = NULL;
+	req->nr_query = req->alloc_query = 0;
+	if (req->json)
+		json_decref(req->json);
+	req->json = NULL;
+}
+
+void http_response_init(struct http_response *res)
+{
+	memset(res, 0, sizeof(*res));
+	buf_init(&res->body, 0);
+	res->status = 200;
+	res->content_type = "application/json; charset=utf-8";
+}
+
+void http_response_release(struct http_response *res)
+{
+	buf_release(&res->body);
+	for (int i = 0; i < res->nr_headers; i++) {
+		free(res->headers[i].name);
+		free(res->headers[i].value);
+	}
+	res->nr_headers = 0;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int http_url_decode(const char *s, size_t len, int plus, struct buf *out)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '%') {
+			int hi, lo;
+			if (i + 2 >= len)
+				return -1;
+			hi = hexval((unsigned char)s[i + 1]);
+			lo = hexval((unsigned char)s[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			buf_addch(out, hi * 16 + lo);
+			i += 2;
+		} else if (plus && s[i] == '+') {
+			buf_addch(out, ' ');
+		} else {
+			buf_addch(out, s[i]);
+		}
+	}
+	return 0;
+}
+
+int http_parse_query(struct http_request *req, const char *qs)
+{
+	struct buf k = BUF_INIT, v = BUF_INIT;
+	int rc = 0;
+	while (qs && *qs) {
+		const char *amp = strchr(qs, '&');
+		size_t len = amp ? (size_t)(amp - qs) : strlen(qs);
+		const char *eq = memchr(qs, '=', len);
+		size_t klen = eq ? (size_t)(eq - qs) : len;
+		buf_reset(&k);
+		buf_reset(&v);
+		if (len) {
+			if (http_url_decode(qs, klen, 1, &k) ||
+			    (eq && http_url_decode(eq + 1, len - klen - 1, 1, &v)) ||
+			    !utf8_valid(k.buf, k.len) || !utf8_valid(v.buf, v.len) ||
+			    strlen(k.buf) != k.len || strlen(v.buf) != v.len) {
+				rc = -1;
+				break;
+			}
+			ALLOC_GROW(req->query, req->nr_query + 1, req->alloc_query);
+			req->query[req->nr_query].key = xstrdup(k.buf);
+			req->query[req->nr_query].value = xstrdup(v.buf);
+			req->nr_query++;
+		}
+		qs = amp ? amp + 1 : NULL;
+	}
+	buf_release(&k);
+	buf_release(&v);
+	return rc;
+}
+
+const char *http_query(const struct http_request *req, const char *key)
+{
+	for (int i = 0; i < req->nr_query; i++)
+		if (!strcmp(req->query[i].key, key))
+			return req->query[i].value;
+	return NULL;
+}
+
+/* Match `path` against `pattern`; on success store :param values (pointers
+ * into a per-request copy) and return 1. */
+static int match(const char *pattern, const char *path, struct http_request *req, char *scratch)
+{
+	int n = 0;
+	char *w = scratch;
+	while (*pattern && *path) {
+		if (*pattern == ':') {
+			const char *seg_end = strchr(path, '/');
+			size_t l = seg_end ? (size_t)(seg_end - path) : strlen(path);
+			if (!l || n >= HTTP_MAX_PATH_PARAMS)
+				return 0;
+			memcpy(w, path, l);
+			w[l] = '\0';
+			req->path_params[n++] = w;
+			w += l + 1;
+			path += l;
+			while (*pattern && *pattern != '/')
+				pattern++;
+			continue;
+		}
+		if (*pattern != *path)
+			return 0;
+		pattern++;
+		path++;
+	}
+	if (*pattern || *path)
+		return 0;
+	req->nr_path_params = n;
+	return 1;
+}
+
+static __thread char path_scratch[4096];
+
+const struct route *http_route_find(struct http_request *req, int *path_matched)
+{
+	*path_matched = 0;
+	if (strlen(req->path) >= sizeof(path_scratch) / 2)
+		return NULL;
+	for (const struct route *const *t = http_route_tables; t && *t; t++) {
+		for (const struct route *r = *t; r->method; r++) {
+			if (!match(r->pattern, req->path, req, path_scratch))
+				continue;
+			if (!strcmp(r->method, req->method) ||
+			    (!strcmp(req->method, "HEAD") && !strcmp(r->method, "GET")))
+				return r;
+			*path_matched = 1;
+		}
+	}
+	req->nr_path_params = 0;
+	return NULL;
+}
+
+void http_add_header(struct http_response *res, const char *name, const char *value)
+{
+	if (res->nr_headers >= (int)ARRAY_SIZE(res->headers))
+		die("too many response headers");
+	res->headers[res->nr_headers].name = xstrdup(name);
+	res->headers[res->nr_headers].value = xstrdup(value);
+	res->nr_headers++;
+}
+
+void http_json_dump(json_t *j, struct buf *out)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15) | JSON_ENCODE_ANY);
+	if (!s)
+		die("cannot encode JSON");
+	buf_addstr(out, s);
+	free(s);
+}
+
+void http_reply_json(struct http_response *res, int status, json_t *j)
+{
+	res->status = status;
+	res->content_type = "application/json; charset=utf-8";
+	buf_reset(&res->body);
+	http_json_dump(j, &res->body);
+	json_decref(j);
+}
+
+void http_reply_error(struct http_response *res, int status, const char *code, json_t *details,
+		      const char *fmt, ...)
+{
+	struct buf msg = BUF_INIT;
+	va_list ap;
+	json_t *err;
+	va_start(ap, fmt);
+	buf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	err = json_pack("{s:s, s:s}", "code", code, "message", msg.buf);
+	if (details)
+		json_object_set_new(err, "details", details);
+	http_reply_json(res, status, json_pack("{s:o}", "error", err));
+	buf_release(&msg);
+}
+
+static int is_json_type(const char *ct)
+{
+	return ct && !strncasecmp(ct, "application/json", 16) &&
+	       (!ct[16] || ct[16] == ';' || ct[16] == ' ');
+}
+
+void http_dispatch(struct http_request *req, struct http_response *res)
+{
+	int path_matched;
+	const struct route *r = http_route_find(req, &path_matched);
+
+	if (!r) {
+		if (path_matched)
+			http_reply_error(res, 405, "E_METHOD", NULL, "此地址不支持 %s 方法",
+					 req->method);
+		else
+			http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该地址");
+		return;
+	}
+	if (!(r->flags & ROUTE_PUBLIC) && !req->principal) {
+		http_reply_error(res, 401, "E_AUTH", NULL, "请先登录");
+		return;
+	}
+	if (r->flags & ROUTE_JSON) {
+		json_error_t jerr;
+		if (!is_json_type(req->content_type)) {
+			http_reply_error(res, 415, "E_CONTENT_TYPE", NULL,
+					 "请求体应为 JSON（Content-Type: application/json）");
+			return;
+		}
+		req->json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+		if (!req->json) {
+			http_reply_error(res, 400, "E_BAD_JSON", NULL,
+					 "JSON 格式错误：第 %d 行第 %d 列：%s", jerr.line, jerr.column,
+					 jerr.text);
+			return;
+		}
+		if (!json_is_object(req->json)) {
+			http_reply_error(res, 400, "E_BAD_JSON", NULL, "请求体应为 JSON 对象");
+			return;
+		}
+	}
+	if (r->flags & ROUTE_WRITE) {
+		if (db_begin(req->db)) {
+			http_reply_error(res, 503, "E_DB_BUSY", NULL, "数据库繁忙，请稍后重试：%s",
+					 db_errmsg(req->db));
+			return;
+		}
+		r->fn(req, res);
+		if (res->status < 400) {
+			if (db_commit(req->db))
+				http_reply_error(res, 500, "E_DB", NULL, "保存失败：%s",
+						 db_errmsg(req->db));
+		} else {
+			db_rollback(req->db);
+		}
+		return;
+	}
+	r->fn(req, res);
+}

@@ -1,0 +1,131 @@
+/* http.h — requests, responses, routes and the server.  Handlers never see
+ * sockets: they read a struct http_request and write a struct http_response
+ * through the helpers here, so the same handler runs under the server, in
+ * tests and under fuzzers (http_dispatch() is the whole path after parsing). */
+#ifndef HTTP_HTTP_H
+#define HTTP_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "base/buf.h"
+#include "db/db.h"
+
+/* Who is calling: filled by the session layer before any handler runs. */
+struct principal {
+	int64_t user_id;     /* 0 for the built-in operator */
+	const char *login;   /* login name */
+	const char *name;    /* display name */
+	const char *role;    /* role identifier, e.g. "admin" */
+	const char *scope;   /* region code prefix the caller may see; "" = everything */
+};
+
+struct http_param {
+	char *key, *value; /* decoded, NUL-terminated, from xmalloc() */
+};
+
+#define HTTP_MAX_PATH_PARAMS 4
+
+struct http_request {
+	const char *method;      /* "GET", "POST", ... */
+	const char *path;        /* decoded path without the query string */
+	struct http_param *query; /* decoded query parameters */
+	int nr_query, alloc_query;
+	const char *body;        /* request body (NUL-terminated), may be "" */
+	size_t body_len;
+	const char *content_type;
+	const char *remote_addr; /* textual peer address */
+	const char *path_params[HTTP_MAX_PATH_PARAMS]; /* values of :name segments, in order */
+	int nr_path_params;
+	const struct principal *principal;
+	struct db *db;           /* this worker's database connection */
+	json_t *json;            /* parsed body of ROUTE_JSON routes (owned by the request) */
+};
+
+struct http_header {
+	char *name, *value;
+};
+
+struct http_response {
+	int status;
+	const char *content_type;
+	struct buf body;
+	struct http_header headers[8];
+	int nr_headers;
+};
+
+typedef void (*http_handler)(struct http_request *req, struct http_response *res);
+
+/* Route flags: preconditions the dispatcher enforces before the handler. */
+enum route_flags {
+	ROUTE_PUBLIC = 1 << 0, /* no principal needed (health check, static files) */
+	ROUTE_WRITE = 1 << 1,  /* changes data: runs inside one transaction */
+	ROUTE_JSON = 1 << 2,   /* expects a JSON object body */
+};
+
+struct route {
+	const char *method;  /* NULL ends a table */
+	const char *pattern; /* "/api/v1/households/:id"; ":" segments capture */
+	http_handler fn;
+	unsigned flags;
+	const char *summary; /* one line, for the route listing and tests */
+};
+
+/* The route tables the server dispatches over, NULL-terminated; set by main. */
+extern const struct route *const *http_route_tables;
+
+void http_request_init(struct http_request *req);
+void http_request_release(struct http_request *req);
+void http_response_init(struct http_response *res);
+void http_response_release(struct http_response *res);
+
+/* Parse a query string "a=1&b=%E5%B9%B3" into req->query (decoding %XX and
+ * '+'); returns 0, or -1 if an escape is malformed or a value is not UTF-8. */
+int http_parse_query(struct http_request *req, const char *qs);
+/* The first value of query parameter `key`, or NULL. */
+const char *http_query(const struct http_request *req, const char *key);
+/* Decode %XX escapes of `s` (len bytes) into `out`; '+' becomes ' ' when
+ * `plus` is set.  Returns 0 or -1 on a malformed escape. */
+int http_url_decode(const char *s, size_t len, int plus, struct buf *out);
+
+/* Route `req` over the tables and run the handler, filling `res`.  Handles
+ * 404 / 405, the JSON body check, and the write transaction (commit when the
+ * handler answered < 400, roll back otherwise). */
+void http_dispatch(struct http_request *req, struct http_response *res);
+/* Find the route for method+path; returns it and fills path params, or NULL.
+ * *path_matched is set when some route matched the path with another method. */
+const struct route *http_route_find(struct http_request *req, int *path_matched);
+
+/* Response helpers. */
+void http_add_header(struct http_response *res, const char *name, const char *value);
+/* Answer with `j` (reference stolen) as JSON. */
+void http_reply_json(struct http_response *res, int status, json_t *j);
+/* Answer {"error":{"code":code,"message":msg}}; `details` (stolen, may be
+ * NULL) is added as error.details. */
+void http_reply_error(struct http_response *res, int status, const char *code, json_t *details,
+		      const char *fmt, ...) ATTR_PRINTF(5, 6);
+/* Dump JSON the way every response does (2-space free, real precision 15). */
+void http_json_dump(json_t *j, struct buf *out);
+
+/* Server. */
+struct http_server_opts {
+	const char *listen;   /* "127.0.0.1:8080" */
+	const char *db_path;  /* database each worker thread opens */
+	int threads;          /* worker threads (default 2) */
+	size_t max_body;      /* bytes; larger bodies get 413 */
+	int quiet;
+};
+/* Run until SIGINT/SIGTERM.  Returns 0 on clean shutdown, -1 on failure. */
+int http_serve(const struct http_server_opts *o);
+
+/* Look up an embedded asset (generated at build time from web/). */
+struct asset {
+	const char *path;         /* "/static/app.css" */
+	const unsigned char *data;
+	size_t len;
+	const char *content_type;
+};
+const struct asset *asset_find(const char *path);
+
+#endif

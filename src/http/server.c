@@ -1,0 +1,299 @@
+/* server.c — the libmicrohttpd front end: accepts connections on an epoll
+ * thread pool, collects the request (path, query, headers, bounded body),
+ * hands it to http_dispatch() with this worker's database connection and the
+ * caller's principal, and sends the response with the security headers every
+ * response carries. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "base/csv.h"
+#include "base/util.h"
+#include "http/http.h"
+
+static const struct http_server_opts *server_opts;
+
+/* Until accounts exist every request runs as this operator (see the access
+ * control issue): it sees every region. */
+static const struct principal builtin_operator = {
+	.user_id = 0, .login = "operator", .name = "内置操作员", .role = "admin", .scope = ""
+};
+
+static __thread struct db *worker_db;
+
+/* Per-request state kept by libmicrohttpd between access-handler calls. */
+struct conn_state {
+	struct buf body;
+	int too_big; /* body exceeded max_body: answer 413 */
+};
+
+static struct db *get_worker_db(void)
+{
+	char err[512];
+	if (worker_db)
+		return worker_db;
+	worker_db = db_open(server_opts->db_path, 0, err, sizeof(err));
+	if (!worker_db)
+		warning("%s", err);
+	return worker_db;
+}
+
+static const char csp[] = "default-src 'self'; script-src 'self'; style-src 'self'; "
+			  "img-src 'self' data:; connect-src 'self'; font-src 'self'; "
+			  "object-src 'none'; base-uri 'none'; form-action 'self'; "
+			  "frame-ancestors 'none'";
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_response *res)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	r = MHD_create_response_from_buffer(res->body.len, res->body.buf, MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", res->content_type);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(r, "Content-Security-Policy", csp);
+	MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
+	MHD_add_response_header(r, "Permissions-Policy", "camera=(), microphone=(), geolocation=()");
+	{
+		int has_cache = 0;
+		for (int i = 0; i < res->nr_headers; i++) {
+			MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
+			has_cache |= !strcasecmp(res->headers[i].name, "Cache-Control");
+		}
+		if (!has_cache)
+			MHD_add_response_header(r, "Cache-Control", "no-store");
+	}
+	ret = MHD_queue_response(conn, res->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result reply_simple(struct MHD_Connection *conn, int status, const char *code,
+				    const char *msg)
+{
+	struct http_response res;
+	enum MHD_Result ret;
+	http_response_init(&res);
+	http_reply_error(&res, status, code, NULL, "%s", msg);
+	ret = send_response(conn, &res);
+	http_response_release(&res);
+	return ret;
+}
+
+struct arg_ctx {
+	struct http_request *req;
+	int bad;
+};
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	struct arg_ctx *a = cls;
+	struct buf k = BUF_INIT, v = BUF_INIT;
+	if (http_url_decode(key, strlen(key), 1, &k) ||
+	    (value && http_url_decode(value, strlen(value), 1, &v)) || !utf8_valid(k.buf, k.len) ||
+	    !utf8_valid(v.buf, v.len) || strlen(k.buf) != k.len || strlen(v.buf) != v.len) {
+		a->bad = 1;
+	} else {
+		ALLOC_GROW(a->req->query, a->req->nr_query + 1, a->req->alloc_query);
+		a->req->query[a->req->nr_query].key = buf_detach(&k, NULL);
+		a->req->query[a->req->nr_query].value = buf_detach(&v, NULL);
+		a->req->nr_query++;
+	}
+	buf_release(&k);
+	buf_release(&v);
+	return MHD_YES;
+}
+
+static void serve_asset(struct http_request *req, struct http_response *res)
+{
+	const char *p = strcmp(req->path, "/") ? req->path : "/index.html";
+	const struct asset *a = asset_find(p);
+	if (!a) {
+		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该地址");
+		return;
+	}
+	res->status = 200;
+	res->content_type = a->content_type;
+	buf_add(&res->body, a->data, a->len);
+	http_add_header(res, "Cache-Control", "no-cache");
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
+				      const char *method, const char *version,
+				      const char *upload_data, size_t *upload_data_size,
+				      void **con_cls)
+{
+	struct conn_state *cs = *con_cls;
+	struct http_request req;
+	struct http_response res;
+	struct buf path = BUF_INIT;
+	struct arg_ctx args;
+	const union MHD_ConnectionInfo *ci;
+	char addr[INET6_ADDRSTRLEN] = "";
+	enum MHD_Result ret;
+
+	if (!cs) {
+		/* First call: headers only.  Answer later (see design.md trap). */
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		cs = xcalloc(1, sizeof(*cs));
+		buf_init(&cs->body, 0);
+		if (cl && strtoull(cl, NULL, 10) > server_opts->max_body)
+			cs->too_big = 1;
+		*con_cls = cs;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (!cs->too_big && cs->body.len + *upload_data_size <= server_opts->max_body)
+			buf_add(&cs->body, upload_data, *upload_data_size);
+		else
+			cs->too_big = 1;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (cs->too_big) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "请求体过大（上限 %zu 字节）", server_opts->max_body);
+		return reply_simple(conn, 413, "E_TOO_LARGE", msg);
+	}
+
+	http_request_init(&req);
+	http_response_init(&res);
+	if (http_url_decode(url, strlen(url), 0, &path) || strlen(path.buf) != path.len ||
+	    !utf8_valid(path.buf, path.len) || path.buf[0] != '/') {
+		buf_release(&path);
+		http_request_release(&req);
+		http_response_release(&res);
+		return reply_simple(conn, 400, "E_BAD_PATH", "请求地址无效");
+	}
+	args.req = &req;
+	args.bad = 0;
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
+	req.method = method;
+	req.path = path.buf;
+	req.body = cs->body.buf;
+	req.body_len = cs->body.len;
+	req.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr) {
+		if (ci->client_addr->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)ci->client_addr)->sin_addr, addr,
+				  sizeof(addr));
+		else if (ci->client_addr->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ci->client_addr)->sin6_addr,
+				  addr, sizeof(addr));
+	}
+	req.remote_addr = addr;
+	req.principal = &builtin_operator;
+
+	if (args.bad) {
+		http_reply_error(&res, 400, "E_BAD_QUERY", NULL, "查询参数编码无效（应为 UTF-8）");
+	} else if (!starts_with(req.path, "/api/") &&
+		   (!strcmp(method, "GET") || !strcmp(method, "HEAD"))) {
+		serve_asset(&req, &res);
+	} else if (!(req.db = get_worker_db())) {
+		http_reply_error(&res, 503, "E_DB", NULL, "数据库不可用");
+	} else {
+		http_dispatch(&req, &res);
+		if (req.db && db_depth(req.db)) {
+			warning("transaction left open by %s %s", method, req.path);
+			while (db_depth(req.db))
+				db_rollback(req.db);
+		}
+	}
+	if (res.status >= 500 && !server_opts->quiet)
+		fprintf(stderr, "%s %s -> %d\n", method, req.path, res.status);
+	ret = send_response(conn, &res);
+	http_request_release(&req);
+	http_response_release(&res);
+	buf_release(&path);
+	return ret;
+}
+
+static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			      enum MHD_RequestTerminationCode toe)
+{
+	struct conn_state *cs = *con_cls;
+	if (!cs)
+		return;
+	buf_release(&cs->body);
+	free(cs);
+	*con_cls = NULL;
+}
+
+static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	return strlen(s);
+}
+
+static int parse_listen(const char *listen, struct sockaddr_in *sa)
+{
+	const char *colon = strrchr(listen, ':');
+	char host[64];
+	int64_t port;
+	if (!colon || (size_t)(colon - listen) >= sizeof(host) || parse_int64(colon + 1, &port) ||
+	    port < 0 || port > 65535)
+		return -1;
+	memcpy(host, listen, colon - listen);
+	host[colon - listen] = '\0';
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)port);
+	if (!*host)
+		sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	else if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+		return -1;
+	return 0;
+}
+
+int http_serve(const struct http_server_opts *o)
+{
+	struct MHD_Daemon *d;
+	struct sockaddr_in sa;
+	sigset_t set;
+	int sig;
+	const union MHD_DaemonInfo *info;
+
+	server_opts = o;
+	if (parse_listen(o->listen, &sa))
+		return error("--listen 应为 地址:端口，例如 127.0.0.1:8080，而不是 '%s'", o->listen);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
+			     access_handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads > 0 ? o->threads : 2),
+			     MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+			     MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)2000,
+			     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)0,
+			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+			     MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+	if (!d)
+		return error("无法在 %s 上启动服务：%s", o->listen, strerror(errno));
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	if (!o->quiet)
+		fprintf(stderr, "liubao 正在 http://%s:%u/ 提供服务（数据库 %s），按 Ctrl-C 停止\n",
+			inet_ntoa(sa.sin_addr), info ? info->port : ntohs(sa.sin_port), o->db_path);
+	fflush(stderr);
+	sigwait(&set, &sig);
+	MHD_stop_daemon(d);
+	if (!o->quiet)
+		fprintf(stderr, "liubao 已停止\n");
+	return 0;
+}

@@ -1,0 +1,1131 @@
+/* api.c — the registry's JSON API: regions, households and members.
+ *
+ * Every query is limited to the caller's region scope in SQL (a code-range
+ * condition on the village code), so a household outside scope answers 404
+ * exactly like one that does not exist.  Writes run inside the dispatcher's
+ * transaction: a handler that answers >= 400 has everything rolled back. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "db/db.h"
+#include "http/http.h"
+#include "registry/codes.h"
+#include "registry/idcard.h"
+#include "registry/registry.h"
+
+#define API_VERSION "0.1.0"
+#define LIST_LIMIT_DEFAULT 50
+#define LIST_LIMIT_MAX 500
+
+/* ---- scope ------------------------------------------------------------------ */
+
+/* Bind :lo/:hi so that "code >= :lo AND code < :hi" selects `prefix` and
+ * everything under it (codes are digits; ':' sorts right after '9'). */
+static void bind_prefix(struct db_stmt *st, const char *lo_name, const char *hi_name,
+			const char *prefix)
+{
+	char hi[16];
+	snprintf(hi, sizeof(hi), "%s:", prefix);
+	db_bind_text(st, lo_name, prefix);
+	db_bind_text(st, hi_name, hi);
+}
+
+static const char *scope_of(struct http_request *req)
+{
+	return req->principal && req->principal->scope ? req->principal->scope : "";
+}
+
+static int in_scope(struct http_request *req, const char *code)
+{
+	return starts_with(code, scope_of(req));
+}
+
+static int64_t path_id(struct http_request *req, struct http_response *res)
+{
+	int64_t id;
+	if (req->nr_path_params < 1 || parse_int64(req->path_params[0], &id) || id <= 0) {
+		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该记录");
+		return -1;
+	}
+	return id;
+}
+
+/* ---- JSON output -------------------------------------------------------------- */
+
+static json_t *code_json(const struct code_list *l, int code)
+{
+	const char *label = code >= 0 ? codes_label(l, code) : NULL;
+	return label ? json_string(label) : json_null();
+}
+
+static json_t *flag_json(int v)
+{
+	return v < 0 ? json_null() : json_boolean(v);
+}
+
+static json_t *health_json(int mask)
+{
+	json_t *a = json_array();
+	if (mask < 0)
+		return a;
+	for (int i = 0; i < code_health.nr_items; i++)
+		if (mask & (1 << code_health.items[i].code))
+			json_array_append_new(a, json_string(code_health.items[i].label));
+	return a;
+}
+
+static void mask_phone(const char *p, char out[24])
+{
+	size_t l = strlen(p);
+	if (l == 11) {
+		snprintf(out, 24, "%.3s****%.4s", p, p + 7);
+	} else if (l > 4) {
+		memset(out, '*', l - 4);
+		memcpy(out + l - 4, p + l - 4, 5);
+	} else {
+		snprintf(out, 24, "%s", l ? "****" : "");
+	}
+}
+
+/* A member as JSON; full 身份证号 and phone unless `masked`. */
+static json_t *member_json(const struct member_rec *m, int masked)
+{
+	char idm[19], ph[24];
+	int y, mo, d, age = -1;
+	if (sscanf(m->birth_date, "%d-%d-%d", &y, &mo, &d) == 3)
+		age = idcard_age(y, mo, d, idcard_today());
+	if (masked) {
+		idcard_mask(m->id_number, idm);
+		mask_phone(m->phone, ph);
+	}
+	return json_pack(
+		"{s:I, s:I, s:s, s:s, s:o, s:o, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+		"s:o, s:o, s:o, s:o, s:o, s:s}",
+		"id", (json_int_t)m->id, "household_id", (json_int_t)m->household_id, "name", m->name,
+		"id_number", masked ? idm : m->id_number, "relation", code_json(&code_relation, m->relation),
+		"sex", code_json(&code_sex, m->sex), "birth_date", m->birth_date, "age", age,
+		"ethnicity", code_json(&code_ethnicity, m->ethnicity), "education",
+		code_json(&code_education, m->education), "school_status",
+		code_json(&code_school_status, m->school_status), "health", health_json(m->health),
+		"disability", code_json(&code_disability, m->disability), "labor_skill",
+		code_json(&code_labor_skill, m->labor_skill), "work_status",
+		code_json(&code_work_status, m->work_status), "ins_resident_med",
+		flag_json(m->ins_resident_med), "ins_employee_med", flag_json(m->ins_employee_med),
+		"ins_critical", flag_json(m->ins_critical), "ins_pension", flag_json(m->ins_pension),
+		"dibao", flag_json(m->dibao), "tekun", flag_json(m->tekun), "phone",
+		masked ? ph : m->phone);
+}
+
+/* Name of region `code`, or "". */
+static json_t *region_name_json(struct db *db, const char *code)
+{
+	struct db_stmt *st = db_prepare(db, "SELECT name FROM region WHERE code = :c");
+	json_t *j;
+	db_bind_text(st, ":c", code);
+	j = json_string(db_step(st) == DB_ROW ? db_col_text(st, 0) : "");
+	db_done(st);
+	return j;
+}
+
+static json_t *household_json(struct db *db, const struct household_rec *h)
+{
+	char township[13];
+	snprintf(township, sizeof(township), "%.9s000", h->village_code);
+	return json_pack("{s:I, s:s, s:s, s:o, s:o, s:s, s:s, s:o, s:b, s:s}", "id",
+			 (json_int_t)h->id, "hh_no", h->hh_no, "village_code", h->village_code,
+			 "village_name", region_name_json(db, h->village_code), "township_name",
+			 region_name_json(db, township), "address", h->address, "phone", h->phone,
+			 "hh_type", code_json(&code_hh_type, h->hh_type), "relocated", h->relocated > 0,
+			 "relocation_site", h->relocation_site);
+}
+
+/* Load household `id` within the caller's scope; answers 404 and returns 0
+ * when absent or outside scope, -1 on a database error (answered 500). */
+static int load_household_scoped(struct http_request *req, struct http_response *res, int64_t id,
+				 struct household_rec *h)
+{
+	int rc = registry_household_load(req->db, id, h);
+	if (rc < 0) {
+		http_reply_error(res, 500, "E_DB", NULL, "读取失败：%s", db_errmsg(req->db));
+		return -1;
+	}
+	if (!rc || !in_scope(req, h->village_code)) {
+		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该户（或不在您的管辖范围内）");
+		return 0;
+	}
+	return 1;
+}
+
+static json_t *household_with_members(struct http_request *req, const struct household_rec *h)
+{
+	json_t *j = household_json(req->db, h), *arr = json_array();
+	struct member_rec *ms = NULL;
+	int alloc = 0, n = registry_members_of(req->db, h->id, &ms, &alloc);
+	for (int i = 0; i < n; i++)
+		json_array_append_new(arr, member_json(&ms[i], 0));
+	json_object_set_new(j, "members", arr);
+	free(ms);
+	return j;
+}
+
+/* ---- JSON input ---------------------------------------------------------------- */
+
+/* Collected input problems, answered as one 422 with details. */
+struct problems {
+	json_t *details; /* array of {field, code, message} */
+	int unknown;     /* an unknown field was seen (400) */
+	int type;        /* a wrong type was seen */
+};
+
+static void problem(struct problems *p, const char *field, const char *code, const char *fmt, ...)
+	ATTR_PRINTF(4, 5);
+
+static void problem(struct problems *p, const char *field, const char *code, const char *fmt, ...)
+{
+	struct buf msg = BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	if (!p->details)
+		p->details = json_array();
+	json_array_append_new(p->details,
+			      json_pack("{s:s, s:s, s:s}", "field", field, "code", code, "message", msg.buf));
+	buf_release(&msg);
+}
+
+/* Answer the collected problems; returns 1 if there were any. */
+static int reply_problems(struct http_response *res, struct problems *p)
+{
+	json_t *first;
+	if (!p->details)
+		return 0;
+	first = json_array_get(p->details, 0);
+	if (p->unknown)
+		http_reply_error(res, 400, "E_UNKNOWN_FIELD", p->details, "%s",
+				 json_string_value(json_object_get(first, "message")));
+	else if (p->type)
+		http_reply_error(res, 422, "E_BAD_TYPE", p->details, "%s",
+				 json_string_value(json_object_get(first, "message")));
+	else
+		http_reply_error(res, 422, "E_VALIDATION", p->details, "%s",
+				 json_string_value(json_object_get(first, "message")));
+	p->details = NULL;
+	return 1;
+}
+
+static int check_known(struct problems *p, json_t *obj, const char *const *allowed, const char *where)
+{
+	const char *key;
+	json_t *v;
+	int bad = 0;
+	json_object_foreach(obj, key, v) {
+		int ok = 0;
+		for (int i = 0; allowed[i] && !ok; i++)
+			ok = !strcmp(allowed[i], key);
+		if (!ok) {
+			p->unknown = 1;
+			problem(p, key, "E_UNKNOWN_FIELD", "%s不认识字段“%s”", where, key);
+			bad = 1;
+		}
+	}
+	return bad;
+}
+
+static void get_text(struct problems *p, json_t *obj, const char *key, const char *label, char *dst,
+		     size_t n, int required)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v || json_is_null(v)) {
+		if (required)
+			problem(p, key, "E_REQUIRED", "%s不能为空", label);
+		return;
+	}
+	if (!json_is_string(v)) {
+		p->type = 1;
+		problem(p, key, "E_BAD_TYPE", "%s应为字符串", label);
+		return;
+	}
+	if (json_string_length(v) >= n) {
+		problem(p, key, "E_TOO_LONG", "%s过长（最多 %zu 字节）", label, n - 1);
+		return;
+	}
+	if (memchr(json_string_value(v), '\0', json_string_length(v))) {
+		problem(p, key, "E_BAD_TEXT", "%s含有非法字符", label);
+		return;
+	}
+	snprintf(dst, n, "%s", json_string_value(v));
+	/* trim surrounding ASCII spaces */
+	{
+		struct buf t = BUF_INIT;
+		buf_addstr(&t, dst);
+		buf_trim(&t);
+		snprintf(dst, n, "%s", t.buf);
+		buf_release(&t);
+	}
+	if (required && !*dst)
+		problem(p, key, "E_REQUIRED", "%s不能为空", label);
+}
+
+static void get_code(struct problems *p, json_t *obj, const char *key, const struct code_list *l,
+		     int *dst, int required)
+{
+	json_t *v = json_object_get(obj, key);
+	int c;
+	if (!v || json_is_null(v)) {
+		if (required)
+			problem(p, key, "E_REQUIRED", "%s不能为空", l->title);
+		else if (v)
+			*dst = -1;
+		return;
+	}
+	if (l->multi && json_is_array(v)) {
+		size_t i;
+		json_t *e;
+		int mask = 0;
+		json_array_foreach(v, i, e) {
+			if (!json_is_string(e) || (c = codes_lookup(l, json_string_value(e))) < 0) {
+				problem(p, key, "E_BAD_CODE", "%s的值“%s”无效", l->title,
+					json_is_string(e) ? json_string_value(e) : "?");
+				return;
+			}
+			mask |= c;
+		}
+		if ((mask & 1) && mask != 1) {
+			problem(p, key, "E_BAD_CODE", "%s不能同时为“健康”和其他状况", l->title);
+			return;
+		}
+		*dst = mask ? mask : -1;
+		return;
+	}
+	if (!json_is_string(v)) {
+		p->type = 1;
+		problem(p, key, "E_BAD_TYPE", "%s应为字符串%s", l->title, l->multi ? "或字符串数组" : "");
+		return;
+	}
+	c = codes_lookup(l, json_string_value(v));
+	if (c < 0) {
+		const char *sug = codes_suggest(l, json_string_value(v));
+		if (sug)
+			problem(p, key, "E_BAD_CODE", "“%s”不是有效的%s，是否应为“%s”？",
+				json_string_value(v), l->title, sug);
+		else
+			problem(p, key, "E_BAD_CODE", "“%s”不是有效的%s", json_string_value(v),
+				l->title);
+		return;
+	}
+	*dst = c;
+}
+
+static void get_flag(struct problems *p, json_t *obj, const char *key, const char *label, int *dst)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v)
+		return;
+	if (json_is_null(v))
+		*dst = -1;
+	else if (json_is_boolean(v))
+		*dst = json_is_true(v);
+	else {
+		p->type = 1;
+		problem(p, key, "E_BAD_TYPE", "%s应为 true、false 或 null", label);
+	}
+}
+
+static const char *const household_fields[] = { "hh_no", "village_code", "address", "phone",
+						"hh_type", "relocated", "relocation_site",
+						"members", NULL };
+static const char *const member_fields[] = {
+	"name", "id_number", "relation", "sex", "birth_date", "ethnicity", "education",
+	"school_status", "health", "disability", "labor_skill", "work_status",
+	"ins_resident_med", "ins_employee_med", "ins_critical", "ins_pension", "dibao", "tekun",
+	"phone", "id", "household_id", "age", NULL
+};
+
+/* Fill `h` from JSON (only fields present change). */
+static void household_from_json(struct problems *p, json_t *o, struct household_rec *h, int create)
+{
+	json_t *v;
+	get_text(p, o, "hh_no", "户编号", h->hh_no, sizeof(h->hh_no), create);
+	if (h->hh_no[0] && strspn(h->hh_no, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					    "abcdefghijklmnopqrstuvwxyz-_") != strlen(h->hh_no))
+		problem(p, "hh_no", "E_BAD_HH_NO", "户编号只能包含字母、数字和 - _");
+	get_text(p, o, "village_code", "行政区划代码", h->village_code, sizeof(h->village_code),
+		 create);
+	get_text(p, o, "address", "家庭住址", h->address, sizeof(h->address), 0);
+	get_text(p, o, "phone", "户联系电话", h->phone, sizeof(h->phone), 0);
+	get_code(p, o, "hh_type", &code_hh_type, &h->hh_type, 0);
+	if ((v = json_object_get(o, "relocated"))) {
+		if (json_is_boolean(v))
+			h->relocated = json_is_true(v);
+		else {
+			p->type = 1;
+			problem(p, "relocated", "E_BAD_TYPE", "易地扶贫搬迁户应为 true 或 false");
+		}
+	}
+	get_text(p, o, "relocation_site", "安置点", h->relocation_site, sizeof(h->relocation_site),
+		 0);
+	if (h->phone[0]) {
+		struct member_rec probe;
+		struct reg_problem rp;
+		member_rec_init(&probe);
+		snprintf(probe.name, sizeof(probe.name), "x");
+		probe.relation = REL_HEAD;
+		memcpy(probe.phone, h->phone, sizeof(probe.phone));
+		if (registry_check_member(&probe, &rp, 1))
+			problem(p, "phone", rp.code, "%s", rp.message);
+	}
+}
+
+/* Fill `m` from JSON; id_number, name and relation are required on create. */
+static void member_from_json(struct problems *p, json_t *o, struct member_rec *m, int create)
+{
+	char idn[40] = "";
+	json_t *v;
+	struct reg_problem rp[4];
+	int n, before = p->details ? (int)json_array_size(p->details) : 0;
+
+	if (check_known(p, o, member_fields, "家庭成员"))
+		return;
+	get_text(p, o, "name", "姓名", m->name, sizeof(m->name), create);
+	get_text(p, o, "id_number", "身份证号", idn, sizeof(idn), create);
+	get_code(p, o, "relation", &code_relation, &m->relation, create);
+	get_code(p, o, "ethnicity", &code_ethnicity, &m->ethnicity, 0);
+	get_code(p, o, "education", &code_education, &m->education, 0);
+	get_code(p, o, "school_status", &code_school_status, &m->school_status, 0);
+	get_code(p, o, "health", &code_health, &m->health, 0);
+	get_code(p, o, "disability", &code_disability, &m->disability, 0);
+	get_code(p, o, "labor_skill", &code_labor_skill, &m->labor_skill, 0);
+	get_code(p, o, "work_status", &code_work_status, &m->work_status, 0);
+	get_flag(p, o, "ins_resident_med", "是否参加城乡居民基本医疗保险", &m->ins_resident_med);
+	get_flag(p, o, "ins_employee_med", "是否参加职工基本医疗保险", &m->ins_employee_med);
+	get_flag(p, o, "ins_critical", "是否参加大病保险", &m->ins_critical);
+	get_flag(p, o, "ins_pension", "是否参加养老保险", &m->ins_pension);
+	get_flag(p, o, "dibao", "是否享受低保", &m->dibao);
+	get_flag(p, o, "tekun", "是否特困供养", &m->tekun);
+	get_text(p, o, "phone", "联系电话", m->phone, sizeof(m->phone), 0);
+	if (idn[0]) {
+		struct idcard id;
+		enum idcard_status st = idcard_parse(idn, 0, &id);
+		if (st != IDCARD_OK) {
+			problem(p, "id_number", idcard_errcode(st), "%s", idcard_strerror(st));
+		} else {
+			memcpy(m->id_number, id.number, sizeof(m->id_number));
+			m->sex = id.sex;
+			idcard_birth_text(&id, m->birth_date);
+		}
+	}
+	/* sex and birth date are derived; a conflicting value is an error */
+	if ((v = json_object_get(o, "sex")) && !json_is_null(v) && m->sex > 0) {
+		int sx = json_is_string(v) ? codes_lookup(&code_sex, json_string_value(v)) : -2;
+		if (sx != m->sex)
+			problem(p, "sex", "E_SEX_MISMATCH", "性别与身份证号第17位不符（应为%s）",
+				m->sex == SEX_MALE ? "男" : "女");
+	}
+	if ((v = json_object_get(o, "birth_date")) && !json_is_null(v) && m->birth_date[0]) {
+		if (!json_is_string(v) || strcmp(json_string_value(v), m->birth_date))
+			problem(p, "birth_date", "E_BIRTH_MISMATCH",
+				"出生日期与身份证号不符（应为 %s）", m->birth_date);
+	}
+	if (p->details && (int)json_array_size(p->details) > before)
+		return;
+	n = registry_check_member(m, rp, ARRAY_SIZE(rp));
+	for (int i = 0; i < n && i < (int)ARRAY_SIZE(rp); i++)
+		problem(p, "member", rp[i].code, "%s", rp[i].message);
+}
+
+/* Check the structure of household `hh_id` as stored now (inside the write
+ * transaction); answers 422 and returns 1 if it is wrong. */
+static int structure_bad(struct http_request *req, struct http_response *res, int64_t hh_id)
+{
+	struct member_rec *ms = NULL;
+	struct reg_problem rp[8];
+	int alloc = 0, n = registry_members_of(req->db, hh_id, &ms, &alloc), np;
+	struct problems p = { 0 };
+	if (n < 0) {
+		free(ms);
+		http_reply_error(res, 500, "E_DB", NULL, "读取失败：%s", db_errmsg(req->db));
+		return 1;
+	}
+	np = registry_check_structure(ms, n, rp, ARRAY_SIZE(rp));
+	for (int i = 0; i < np && i < (int)ARRAY_SIZE(rp); i++) {
+		const char *who = rp[i].member >= 0 && rp[i].member < n ? ms[rp[i].member].name : "";
+		problem(&p, "relation", rp[i].code, "%s%s%s", who, *who ? "：" : "", rp[i].message);
+	}
+	free(ms);
+	if (!np)
+		return 0;
+	http_reply_error(res, 422, "E_STRUCTURE", p.details, "家庭结构不正确：%s",
+			 json_string_value(json_object_get(json_array_get(p.details, 0), "message")));
+	return 1;
+}
+
+/* Save a member, mapping a duplicate 身份证号 to 409.  Returns id or -1
+ * (answered). */
+static int64_t save_member(struct http_request *req, struct http_response *res, struct member_rec *m)
+{
+	int64_t id;
+	if (m->id <= 0) {
+		struct db_stmt *st = db_prepare(req->db, "SELECT h.hh_no FROM member m JOIN household "
+							 "h ON h.id = m.household_id WHERE "
+							 "m.id_number = :k");
+		int dup;
+		db_bind_text(st, ":k", m->id_number);
+		dup = db_step(st) == DB_ROW;
+		if (dup) {
+			char *hh = xstrdup(in_scope(req, "") ? db_col_text(st, 0) : "");
+			db_done(st);
+			http_reply_error(res, 409, "E_DUPLICATE_ID_NUMBER", NULL,
+					 "身份证号 %s 已登记%s%s，同一人只能登记一次",
+					 m->id_number, *hh ? "在户 " : "", hh);
+			free(hh);
+			return -1;
+		}
+		db_done(st);
+		m->id = -1;
+	}
+	id = registry_member_save(req->db, m, NULL);
+	if (id < 0) {
+		if (id == DB_CONSTRAINT)
+			http_reply_error(res, 409, "E_CONFLICT", NULL, "与已有数据冲突：%s",
+					 db_errmsg(req->db));
+		else
+			http_reply_error(res, 500, "E_DB", NULL, "保存失败：%s", db_errmsg(req->db));
+		return -1;
+	}
+	return id;
+}
+
+/* Validate the village of `h` (exists, is a village, in scope). */
+static int village_bad(struct http_request *req, struct problems *p, const struct household_rec *h)
+{
+	struct db_stmt *st;
+	int level = 0;
+	if (!h->village_code[0])
+		return 0;
+	st = db_prepare(req->db, "SELECT level FROM region WHERE code = :c");
+	db_bind_text(st, ":c", h->village_code);
+	if (db_step(st) == DB_ROW)
+		level = (int)db_col_int(st, 0);
+	db_done(st);
+	if (level != REGION_VILLAGE || !in_scope(req, h->village_code)) {
+		problem(p, "village_code", "E_BAD_VILLAGE",
+			"行政区划代码 %s 不是您管辖范围内的村级区划", h->village_code);
+		return 1;
+	}
+	return 0;
+}
+
+/* Replace the member set of household `hh_id` with the array `arr`: members
+ * are matched by 身份证号; those not in the array are deleted. */
+static int replace_members(struct http_request *req, struct http_response *res, int64_t hh_id,
+			   json_t *arr)
+{
+	struct problems p = { 0 };
+	struct member_rec *ms;
+	size_t i, n;
+	json_t *e;
+	struct buf keep = BUF_INIT;
+
+	if (!json_is_array(arr)) {
+		http_reply_error(res, 422, "E_BAD_TYPE", NULL, "members 应为数组");
+		return -1;
+	}
+	n = json_array_size(arr);
+	if (n > 50) {
+		http_reply_error(res, 422, "E_VALIDATION", NULL, "一户最多 50 名成员");
+		return -1;
+	}
+	ms = xcalloc(n ? n : 1, sizeof(*ms));
+	json_array_foreach(arr, i, e) {
+		member_rec_init(&ms[i]);
+		if (!json_is_object(e)) {
+			p.type = 1;
+			problem(&p, "members", "E_BAD_TYPE", "第 %zu 名成员应为 JSON 对象", i + 1);
+			continue;
+		}
+		member_from_json(&p, e, &ms[i], 1);
+		for (size_t k = 0; k < i; k++)
+			if (ms[i].id_number[0] && !strcmp(ms[k].id_number, ms[i].id_number))
+				problem(&p, "members", "E_DUPLICATE_ID_NUMBER",
+					"第 %zu 名和第 %zu 名成员的身份证号相同", k + 1, i + 1);
+	}
+	if (reply_problems(res, &p)) {
+		free(ms);
+		return -1;
+	}
+	/* delete members of this household that are not in the new set */
+	{
+		struct member_rec *old = NULL;
+		int alloc = 0, no = registry_members_of(req->db, hh_id, &old, &alloc);
+		for (int k = 0; k < no; k++) {
+			int found = 0;
+			for (size_t j = 0; j < n && !found; j++)
+				found = !strcmp(old[k].id_number, ms[j].id_number);
+			if (!found) {
+				struct db_stmt *st = db_prepare(req->db, "DELETE FROM member WHERE id = :id");
+				db_bind_int(st, ":id", old[k].id);
+				db_run(st);
+				db_done(st);
+			} else {
+				for (size_t j = 0; j < n; j++)
+					if (!strcmp(old[k].id_number, ms[j].id_number))
+						ms[j].id = old[k].id;
+			}
+		}
+		free(old);
+	}
+	for (i = 0; i < n; i++) {
+		ms[i].household_id = hh_id;
+		if (save_member(req, res, &ms[i]) < 0) {
+			free(ms);
+			buf_release(&keep);
+			return -1;
+		}
+	}
+	free(ms);
+	buf_release(&keep);
+	return 0;
+}
+
+/* ---- handlers ------------------------------------------------------------------- */
+
+static void api_health(struct http_request *req, struct http_response *res)
+{
+	int schema = -1;
+	if (req->db)
+		schema = db_schema_version(req->db, "registry");
+	http_reply_json(res, schema >= 0 ? 200 : 503,
+			json_pack("{s:s, s:s, s:s, s:i}", "status", schema >= 0 ? "ok" : "degraded",
+				  "version", API_VERSION, "database", schema >= 0 ? "ok" : "unavailable",
+				  "schema_version", schema));
+}
+
+static void api_codes(struct http_request *req, struct http_response *res)
+{
+	json_t *o = json_object();
+	for (int i = 0; code_lists[i]; i++) {
+		json_t *items = json_array();
+		for (int j = 0; j < code_lists[i]->nr_items; j++)
+			json_array_append_new(items, json_string(code_lists[i]->items[j].label));
+		json_object_set_new(o, code_lists[i]->name,
+				    json_pack("{s:s, s:b, s:o}", "title", code_lists[i]->title,
+					      "multi", code_lists[i]->multi, "values", items));
+	}
+	http_reply_json(res, 200, o);
+}
+
+enum { RC_CODE, RC_NAME, RC_LEVEL, RC_PARENT, RC_CHILDREN };
+
+static json_t *region_row(struct db_stmt *st)
+{
+	return json_pack("{s:s, s:s, s:i, s:o, s:I}", "code", db_col_text(st, RC_CODE), "name",
+			 db_col_text(st, RC_NAME), "level", (int)db_col_int(st, RC_LEVEL), "parent",
+			 db_col_is_null(st, RC_PARENT) ? json_null() : json_string(db_col_text(st, RC_PARENT)),
+			 "children", (json_int_t)db_col_int(st, RC_CHILDREN));
+}
+
+/* GET /api/v1/regions — the top of the caller's region tree. */
+static void api_regions(struct http_request *req, struct http_response *res)
+{
+	const char *scope = scope_of(req);
+	json_t *items = json_array();
+	struct db_stmt *st;
+	int rc;
+	for (int i = 0; i < req->nr_query; i++) {
+		http_reply_error(res, 400, "E_UNKNOWN_PARAM", NULL, "不认识查询参数“%s”",
+				 req->query[i].key);
+		json_decref(items);
+		return;
+	}
+	if (!*scope) {
+		st = db_prepare(req->db, "SELECT r.code, r.name, r.level, r.parent, (SELECT count(*) "
+					 "FROM region c WHERE c.parent = r.code) FROM region r "
+					 "WHERE r.parent IS NULL ORDER BY r.code");
+	} else {
+		char code[13];
+		snprintf(code, sizeof(code), "%s%.*s", scope, (int)(12 - strlen(scope)),
+			 "000000000000");
+		st = db_prepare(req->db, "SELECT r.code, r.name, r.level, r.parent, (SELECT count(*) "
+					 "FROM region c WHERE c.parent = r.code) FROM region r "
+					 "WHERE r.code = :c");
+		db_bind_text(st, ":c", code);
+	}
+	while ((rc = db_step(st)) == DB_ROW)
+		json_array_append_new(items, region_row(st));
+	db_done(st);
+	http_reply_json(res, 200, json_pack("{s:o}", "items", items));
+}
+
+/* GET /api/v1/regions/:code — a region, its ancestors and its children. */
+static void api_region_get(struct http_request *req, struct http_response *res)
+{
+	const char *code = req->path_params[0];
+	json_t *region = NULL, *children = json_array(), *path = json_array();
+	struct db_stmt *st;
+	char cur[13];
+	if (strlen(code) != 12 || strspn(code, "0123456789") != 12) {
+		json_decref(children);
+		json_decref(path);
+		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "区划代码应为12位数字");
+		return;
+	}
+	{
+		/* the caller may see the region if it is inside the scope, or an
+		 * ancestor of it (so the tree can be walked down to the scope) */
+		const char *scope = scope_of(req);
+		char trimmed[13];
+		size_t l = 12;
+		snprintf(trimmed, sizeof(trimmed), "%s", code);
+		while (l > 2 && trimmed[l - 1] == '0')
+			l--;
+		trimmed[l] = '\0';
+		if (!starts_with(code, scope) && !starts_with(scope, trimmed)) {
+			json_decref(children);
+			json_decref(path);
+			http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该区划");
+			return;
+		}
+	}
+	st = db_prepare(req->db, "SELECT r.code, r.name, r.level, r.parent, (SELECT count(*) FROM "
+				 "region c WHERE c.parent = r.code) FROM region r WHERE r.code = :c");
+	db_bind_text(st, ":c", code);
+	if (db_step(st) == DB_ROW)
+		region = region_row(st);
+	db_done(st);
+	if (!region) {
+		json_decref(children);
+		json_decref(path);
+		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该区划");
+		return;
+	}
+	st = db_prepare(req->db, "SELECT r.code, r.name, r.level, r.parent, (SELECT count(*) FROM "
+				 "region c WHERE c.parent = r.code) FROM region r WHERE r.parent = :c "
+				 "ORDER BY r.code");
+	db_bind_text(st, ":c", code);
+	while (db_step(st) == DB_ROW)
+		if (in_scope(req, db_col_text(st, RC_CODE)) ||
+		    starts_with(scope_of(req), db_col_text(st, RC_CODE)) || !*scope_of(req))
+			json_array_append_new(children, region_row(st));
+	db_done(st);
+	/* ancestors, nearest last */
+	snprintf(cur, sizeof(cur), "%s", json_string_value(json_object_get(region, "parent")) ?
+						 json_string_value(json_object_get(region, "parent")) : "");
+	while (cur[0]) {
+		json_t *row = NULL;
+		st = db_prepare(req->db, "SELECT r.code, r.name, r.level, r.parent, 0 FROM region r "
+					 "WHERE r.code = :c");
+		db_bind_text(st, ":c", cur);
+		if (db_step(st) == DB_ROW)
+			row = region_row(st);
+		db_done(st);
+		if (!row)
+			break;
+		json_object_del(row, "children");
+		json_array_insert_new(path, 0, row);
+		snprintf(cur, sizeof(cur), "%s", json_is_string(json_object_get(row, "parent")) ?
+							 json_string_value(json_object_get(row, "parent")) : "");
+	}
+	json_object_set_new(region, "children_list", children);
+	json_object_set_new(region, "path", path);
+	http_reply_json(res, 200, region);
+}
+
+/* Bind :q (the search text or NULL) and :qend (q followed by U+10FFFF, the
+ * upper bound of a name-prefix range that can use the name index). */
+static void bind_search(struct db_stmt *st, const struct buf *q)
+{
+	if (q->len) {
+		char *end = xstrfmt("%s\xf4\x8f\xbf\xbf", q->buf);
+		db_bind_text(st, ":q", q->buf);
+		db_bind_text(st, ":qend", end);
+		free(end);
+	} else {
+		db_bind_null(st, ":q");
+		db_bind_null(st, ":qend");
+	}
+}
+
+enum { LC_ID, LC_HH_NO, LC_VILLAGE, LC_VILLAGE_NAME, LC_TYPE, LC_RELOCATED, LC_HEAD, LC_HEAD_ID,
+       LC_MEMBERS, LC_PHONE };
+
+/* GET /api/v1/households — list with filters and cursor pagination. */
+static void api_households_list(struct http_request *req, struct http_response *res)
+{
+	static const char *const params[] = { "region", "type", "q", "relocated", "limit",
+					      "cursor", "count", NULL };
+	const char *region = http_query(req, "region"), *type = http_query(req, "type");
+	const char *q = http_query(req, "q"), *reloc = http_query(req, "relocated");
+	const char *limit_s = http_query(req, "limit"), *cursor_s = http_query(req, "cursor");
+	const char *count_s = http_query(req, "count");
+	const char *scope = scope_of(req);
+	int64_t limit = LIST_LIMIT_DEFAULT, cursor = 0, last_id = 0;
+	int type_code = -1, reloc_v = -1, n = 0, rc;
+	struct buf qbuf = BUF_INIT;
+	struct db_stmt *st;
+	json_t *items;
+	char lo[13];
+
+	for (int i = 0; i < req->nr_query; i++) {
+		int ok = 0;
+		for (int k = 0; params[k] && !ok; k++)
+			ok = !strcmp(params[k], req->query[i].key);
+		if (!ok) {
+			http_reply_error(res, 400, "E_UNKNOWN_PARAM", NULL,
+					 "不认识查询参数“%s”（可用：region, type, q, relocated, "
+					 "limit, cursor, count）",
+					 req->query[i].key);
+			return;
+		}
+	}
+	if (region && (strlen(region) > 12 || strspn(region, "0123456789") != strlen(region))) {
+		http_reply_error(res, 400, "E_BAD_PARAM", NULL, "region 应为最多12位的数字区划代码前缀");
+		return;
+	}
+	if (type && *type && (type_code = codes_lookup(&code_hh_type, type)) < 0) {
+		http_reply_error(res, 400, "E_BAD_PARAM", NULL, "type“%s”不是有效的户类型", type);
+		return;
+	}
+	if (reloc && *reloc) {
+		if (!strcmp(reloc, "是") || !strcmp(reloc, "true") || !strcmp(reloc, "1"))
+			reloc_v = 1;
+		else if (!strcmp(reloc, "否") || !strcmp(reloc, "false") || !strcmp(reloc, "0"))
+			reloc_v = 0;
+		else {
+			http_reply_error(res, 400, "E_BAD_PARAM", NULL, "relocated 应为 true 或 false");
+			return;
+		}
+	}
+	if (limit_s && (parse_int64(limit_s, &limit) || limit < 1 || limit > LIST_LIMIT_MAX)) {
+		http_reply_error(res, 400, "E_BAD_PARAM", NULL, "limit 应为 1 到 %d 的整数",
+				 LIST_LIMIT_MAX);
+		return;
+	}
+	if (cursor_s && *cursor_s && (parse_int64(cursor_s, &cursor) || cursor < 0)) {
+		http_reply_error(res, 400, "E_BAD_PARAM", NULL, "cursor 无效（请使用上一页返回的 next_cursor）");
+		return;
+	}
+	if (q) {
+		buf_addstr(&qbuf, q);
+		buf_trim(&qbuf);
+		if (qbuf.len > 64) {
+			buf_release(&qbuf);
+			http_reply_error(res, 400, "E_BAD_PARAM", NULL, "q 过长（最多 64 字节）");
+			return;
+		}
+	}
+	/* The effective prefix is the longer of scope and region, and a region
+	 * outside the scope selects nothing. */
+	if (region && !starts_with(region, scope) && !starts_with(scope, region))
+		snprintf(lo, sizeof(lo), "X");
+	else
+		snprintf(lo, sizeof(lo), "%s",
+			 region && strlen(region) > strlen(scope) ? region : scope);
+
+	st = db_prepare(req->db,
+			"SELECT h.id, h.hh_no, h.village_code, r.name, h.hh_type, h.relocated, "
+			"head.name, head.id_number, (SELECT count(*) FROM member c WHERE "
+			"c.household_id = h.id), h.phone FROM household h LEFT JOIN region r ON "
+			"r.code = h.village_code LEFT JOIN member head ON head.id = (SELECT min(x.id) "
+			"FROM member x WHERE x.household_id = h.id AND x.relation = 1) WHERE "
+			"h.village_code >= :lo AND h.village_code < :hi AND h.id > :cursor AND "
+			"(:type IS NULL OR h.hh_type = :type) AND (:reloc IS NULL OR h.relocated = "
+			":reloc) AND (:q IS NULL OR h.hh_no = :q OR h.id IN (SELECT household_id FROM "
+			"member WHERE (name >= :q AND name < :qend) OR id_number = upper(:q) OR "
+			"(length(:q) BETWEEN 4 AND 17 AND id_number LIKE '%' || upper(:q)))) ORDER BY "
+			"h.id LIMIT :limit");
+	bind_prefix(st, ":lo", ":hi", lo);
+	db_bind_int(st, ":cursor", cursor);
+	db_bind_int_or_null(st, ":type", type_code);
+	db_bind_int_or_null(st, ":reloc", reloc_v);
+	bind_search(st, &qbuf);
+	db_bind_int(st, ":limit", limit + 1);
+	items = json_array();
+	while ((rc = db_step(st)) == DB_ROW) {
+		char idm[19], ph[24];
+		if (n == limit)
+			break;
+		idcard_mask(db_col_text(st, LC_HEAD_ID), idm);
+		mask_phone(db_col_text(st, LC_PHONE), ph);
+		last_id = db_col_int(st, LC_ID);
+		json_array_append_new(
+			items,
+			json_pack("{s:I, s:s, s:s, s:s, s:o, s:b, s:s, s:s, s:I, s:s}", "id",
+				  (json_int_t)last_id, "hh_no", db_col_text(st, LC_HH_NO),
+				  "village_code", db_col_text(st, LC_VILLAGE), "village_name",
+				  db_col_text(st, LC_VILLAGE_NAME), "hh_type",
+				  code_json(&code_hh_type, db_col_is_null(st, LC_TYPE)
+								  ? -1
+								  : (int)db_col_int(st, LC_TYPE)),
+				  "relocated", (int)db_col_int(st, LC_RELOCATED), "head_name",
+				  db_col_text(st, LC_HEAD), "head_id_number", idm, "members",
+				  (json_int_t)db_col_int(st, LC_MEMBERS), "phone", ph));
+		n++;
+	}
+	db_done(st);
+	if (rc < 0) {
+		json_decref(items);
+		buf_release(&qbuf);
+		http_reply_error(res, 500, "E_DB", NULL, "查询失败：%s", db_errmsg(req->db));
+		return;
+	}
+	{
+		json_t *out = json_pack("{s:o, s:o}", "items", items, "next_cursor",
+					rc == DB_ROW ? json_sprintf("%lld", (long long)last_id)
+						     : json_null());
+		if (count_s && (!strcmp(count_s, "1") || !strcmp(count_s, "true"))) {
+			st = db_prepare(req->db,
+					"SELECT count(*) FROM household h WHERE h.village_code >= :lo "
+					"AND h.village_code < :hi AND (:type IS NULL OR h.hh_type = "
+					":type) AND (:reloc IS NULL OR h.relocated = :reloc) AND (:q IS "
+					"NULL OR h.hh_no = :q OR h.id IN (SELECT household_id FROM member "
+					"WHERE (name >= :q AND name < :qend) OR "
+					"id_number = upper(:q) OR (length(:q) BETWEEN 4 AND 17 AND "
+					"id_number LIKE '%' || upper(:q))))");
+			bind_prefix(st, ":lo", ":hi", lo);
+			db_bind_int_or_null(st, ":type", type_code);
+			db_bind_int_or_null(st, ":reloc", reloc_v);
+			bind_search(st, &qbuf);
+			if (db_step(st) == DB_ROW)
+				json_object_set_new(out, "total", json_integer(db_col_int(st, 0)));
+			db_done(st);
+		}
+		http_reply_json(res, 200, out);
+	}
+	buf_release(&qbuf);
+}
+
+static void api_household_get(struct http_request *req, struct http_response *res)
+{
+	struct household_rec h;
+	int64_t id = path_id(req, res);
+	if (id < 0 || load_household_scoped(req, res, id, &h) != 1)
+		return;
+	http_reply_json(res, 200, household_with_members(req, &h));
+}
+
+static int hh_no_taken(struct http_request *req, const char *hh_no, int64_t except)
+{
+	struct db_stmt *st = db_prepare(req->db, "SELECT id FROM household WHERE hh_no = :k AND "
+						 "id <> :id");
+	int taken;
+	db_bind_text(st, ":k", hh_no);
+	db_bind_int(st, ":id", except);
+	taken = db_step(st) == DB_ROW;
+	db_done(st);
+	return taken;
+}
+
+static void api_household_create(struct http_request *req, struct http_response *res)
+{
+	struct problems p = { 0 };
+	struct household_rec h;
+	json_t *members;
+	int64_t id;
+
+	household_rec_init(&h);
+	check_known(&p, req->json, household_fields, "户信息");
+	household_from_json(&p, req->json, &h, 1);
+	if (!p.details)
+		village_bad(req, &p, &h);
+	members = json_object_get(req->json, "members");
+	if (reply_problems(res, &p))
+		return;
+	if (hh_no_taken(req, h.hh_no, 0)) {
+		http_reply_error(res, 409, "E_DUPLICATE_HH_NO", NULL, "户编号 %s 已存在", h.hh_no);
+		return;
+	}
+	h.id = -1;
+	id = registry_household_save(req->db, &h, NULL);
+	if (id < 0) {
+		http_reply_error(res, 500, "E_DB", NULL, "保存失败：%s", db_errmsg(req->db));
+		return;
+	}
+	h.id = id;
+	if (members && replace_members(req, res, id, members))
+		return;
+	if (structure_bad(req, res, id))
+		return;
+	http_reply_json(res, 201, household_with_members(req, &h));
+	{
+		char loc[64];
+		snprintf(loc, sizeof(loc), "/api/v1/households/%lld", (long long)id);
+		http_add_header(res, "Location", loc);
+	}
+}
+
+static void api_household_update(struct http_request *req, struct http_response *res)
+{
+	struct problems p = { 0 };
+	struct household_rec h;
+	int64_t id = path_id(req, res);
+	json_t *members;
+	if (id < 0 || load_household_scoped(req, res, id, &h) != 1)
+		return;
+	check_known(&p, req->json, household_fields, "户信息");
+	household_from_json(&p, req->json, &h, 0);
+	if (!p.details)
+		village_bad(req, &p, &h);
+	if (reply_problems(res, &p))
+		return;
+	if (hh_no_taken(req, h.hh_no, id)) {
+		http_reply_error(res, 409, "E_DUPLICATE_HH_NO", NULL, "户编号 %s 已存在", h.hh_no);
+		return;
+	}
+	if (registry_household_save(req->db, &h, NULL) < 0) {
+		http_reply_error(res, 500, "E_DB", NULL, "保存失败：%s", db_errmsg(req->db));
+		return;
+	}
+	members = json_object_get(req->json, "members");
+	if (members && replace_members(req, res, id, members))
+		return;
+	if (structure_bad(req, res, id))
+		return;
+	http_reply_json(res, 200, household_with_members(req, &h));
+}
+
+static void api_household_delete(struct http_request *req, struct http_response *res)
+{
+	struct household_rec h;
+	struct db_stmt *st;
+	int64_t id = path_id(req, res);
+	if (id < 0 || load_household_scoped(req, res, id, &h) != 1)
+		return;
+	st = db_prepare(req->db, "DELETE FROM household WHERE id = :id");
+	db_bind_int(st, ":id", id);
+	if (db_run(st) < 0) {
+		db_done(st);
+		http_reply_error(res, 409, "E_IN_USE", NULL, "该户仍被其他记录引用，不能删除：%s",
+				 db_errmsg(req->db));
+		return;
+	}
+	db_done(st);
+	http_reply_json(res, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "deleted", 1));
+}
+
+/* Load member `id` and its household within scope; 404 otherwise. */
+static int load_member_scoped(struct http_request *req, struct http_response *res, int64_t id,
+			      struct member_rec *m, struct household_rec *h)
+{
+	int rc = registry_member_load(req->db, id, m);
+	if (rc != 1) {
+		http_reply_error(res, rc < 0 ? 500 : 404, rc < 0 ? "E_DB" : "E_NOT_FOUND", NULL,
+				 "找不到该成员（或不在您的管辖范围内）");
+		return 0;
+	}
+	if (registry_household_load(req->db, m->household_id, h) != 1 ||
+	    !in_scope(req, h->village_code)) {
+		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该成员（或不在您的管辖范围内）");
+		return 0;
+	}
+	return 1;
+}
+
+static void api_member_get(struct http_request *req, struct http_response *res)
+{
+	struct member_rec m;
+	struct household_rec h;
+	int64_t id = path_id(req, res);
+	json_t *j;
+	if (id < 0 || !load_member_scoped(req, res, id, &m, &h))
+		return;
+	j = member_json(&m, 0);
+	json_object_set_new(j, "hh_no", json_string(h.hh_no));
+	http_reply_json(res, 200, j);
+}
+
+static void api_member_create(struct http_request *req, struct http_response *res)
+{
+	struct problems p = { 0 };
+	struct household_rec h;
+	struct member_rec m;
+	int64_t hid = path_id(req, res), id;
+	if (hid < 0 || load_household_scoped(req, res, hid, &h) != 1)
+		return;
+	member_rec_init(&m);
+	member_from_json(&p, req->json, &m, 1);
+	if (reply_problems(res, &p))
+		return;
+	m.household_id = hid;
+	if ((id = save_member(req, res, &m)) < 0)
+		return;
+	if (structure_bad(req, res, hid))
+		return;
+	m.id = id;
+	http_reply_json(res, 201, member_json(&m, 0));
+}
+
+static void api_member_update(struct http_request *req, struct http_response *res)
+{
+	struct problems p = { 0 };
+	struct household_rec h;
+	struct member_rec m;
+	int64_t id = path_id(req, res);
+	char old_idn[19];
+	if (id < 0 || !load_member_scoped(req, res, id, &m, &h))
+		return;
+	memcpy(old_idn, m.id_number, sizeof(old_idn));
+	member_from_json(&p, req->json, &m, 0);
+	if (reply_problems(res, &p))
+		return;
+	if (strcmp(old_idn, m.id_number)) {
+		struct db_stmt *st = db_prepare(req->db, "SELECT 1 FROM member WHERE id_number = :k "
+							 "AND id <> :id");
+		int dup;
+		db_bind_text(st, ":k", m.id_number);
+		db_bind_int(st, ":id", id);
+		dup = db_step(st) == DB_ROW;
+		db_done(st);
+		if (dup) {
+			http_reply_error(res, 409, "E_DUPLICATE_ID_NUMBER", NULL,
+					 "身份证号 %s 已登记，同一人只能登记一次", m.id_number);
+			return;
+		}
+	}
+	if (save_member(req, res, &m) < 0)
+		return;
+	if (structure_bad(req, res, m.household_id))
+		return;
+	http_reply_json(res, 200, member_json(&m, 0));
+}
+
+static void api_member_delete(struct http_request *req, struct http_response *res)
+{
+	struct household_rec h;
+	struct member_rec m;
+	struct db_stmt *st;
+	int64_t id = path_id(req, res);
+	if (id < 0 || !load_member_scoped(req, res, id, &m, &h))
+		return;
+	st = db_prepare(req->db, "DELETE FROM member WHERE id = :id");
+	db_bind_int(st, ":id", id);
+	if (db_run(st) < 0) {
+		db_done(st);
+		http_reply_error(res, 409, "E_IN_USE", NULL, "该成员仍被其他记录引用，不能删除");
+		return;
+	}
+	db_done(st);
+	if (structure_bad(req, res, m.household_id))
+		return;
+	http_reply_json(res, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "deleted", 1));
+}
+
+const struct route registry_routes[] = {
+	{ "GET", "/api/v1/health", api_health, ROUTE_PUBLIC, "服务状态" },
+	{ "GET", "/api/v1/codes", api_codes, 0, "代码表" },
+	{ "GET", "/api/v1/regions", api_regions, 0, "行政区划（顶层）" },
+	{ "GET", "/api/v1/regions/:code", api_region_get, 0, "行政区划及其下级" },
+	{ "GET", "/api/v1/households", api_households_list, 0, "户列表" },
+	{ "POST", "/api/v1/households", api_household_create, ROUTE_WRITE | ROUTE_JSON, "新增户" },
+	{ "GET", "/api/v1/households/:id", api_household_get, 0, "户详情" },
+	{ "PUT", "/api/v1/households/:id", api_household_update, ROUTE_WRITE | ROUTE_JSON, "修改户" },
+	{ "DELETE", "/api/v1/households/:id", api_household_delete, ROUTE_WRITE, "删除户" },
+	{ "POST", "/api/v1/households/:id/members", api_member_create, ROUTE_WRITE | ROUTE_JSON,
+	  "新增家庭成员" },
+	{ "GET", "/api/v1/members/:id", api_member_get, 0, "成员详情" },
+	{ "PUT", "/api/v1/members/:id", api_member_update, ROUTE_WRITE | ROUTE_JSON, "修改家庭成员" },
+	{ "DELETE", "/api/v1/members/:id", api_member_delete, ROUTE_WRITE, "删除家庭成员" },
+	{ NULL },
+};

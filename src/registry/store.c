@@ -1,0 +1,262 @@
+/* store.c — reading and writing single household and member rows.  Callers
+ * own the transaction; these functions only run statements. */
+#include <string.h>
+
+#include "base/util.h"
+#include "db/db.h"
+#include "registry/registry.h"
+
+static void copy_text(char *dst, size_t n, const char *src)
+{
+	size_t l = strlen(src);
+	if (l >= n)
+		l = n - 1;
+	memcpy(dst, src, l);
+	dst[l] = '\0';
+}
+
+static int64_t col_code(struct db_stmt *st, int col)
+{
+	return db_col_is_null(st, col) ? -1 : db_col_int(st, col);
+}
+
+static int64_t lookup_id(struct db *db, const char *sql, const char *key)
+{
+	struct db_stmt *st = db_prepare(db, sql);
+	int64_t id = 0;
+	int rc;
+	db_bind_text(st, ":k", key);
+	rc = db_step(st);
+	if (rc == DB_ROW)
+		id = db_col_int(st, 0);
+	else if (rc < 0)
+		id = rc;
+	db_done(st);
+	return id;
+}
+
+int64_t registry_household_save(struct db *db, const struct household_rec *h, int *what)
+{
+	struct db_stmt *st;
+	int64_t id = h->id;
+	char now[20];
+	int rc, inserting;
+
+	if (what)
+		*what = SAVE_UNCHANGED;
+	if (!id) {
+		id = lookup_id(db, "SELECT id FROM household WHERE hh_no = :k", h->hh_no);
+		if (id < 0)
+			return id;
+	}
+	inserting = id <= 0;
+	now_utc_text(now);
+	if (inserting) {
+		st = db_prepare(db,
+				"INSERT INTO household(hh_no, village_code, address, phone, hh_type, "
+				"relocated, relocation_site, created_at, updated_at) VALUES(:hh_no, "
+				":village, :address, :phone, :type, :relocated, :site, :now, :now) "
+				"RETURNING id");
+	} else {
+		st = db_prepare(db,
+				"UPDATE household SET hh_no = :hh_no, village_code = :village, "
+				"address = :address, phone = :phone, hh_type = :type, relocated = "
+				":relocated, relocation_site = :site, updated_at = :now WHERE id = :id "
+				"AND (hh_no IS NOT :hh_no OR village_code IS NOT :village OR address IS "
+				"NOT :address OR phone IS NOT :phone OR hh_type IS NOT :type OR "
+				"relocated IS NOT :relocated OR relocation_site IS NOT :site) "
+				"RETURNING id");
+		db_bind_int(st, ":id", id);
+	}
+	db_bind_text(st, ":hh_no", h->hh_no);
+	db_bind_text(st, ":village", h->village_code);
+	db_bind_text(st, ":address", h->address);
+	db_bind_text(st, ":phone", h->phone);
+	db_bind_int_or_null(st, ":type", h->hh_type);
+	db_bind_int(st, ":relocated", h->relocated > 0);
+	db_bind_text(st, ":site", h->relocation_site);
+	db_bind_text(st, ":now", now);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		if (what)
+			*what = inserting ? SAVE_INSERTED : SAVE_UPDATED;
+		id = db_col_int(st, 0);
+		rc = db_step(st);
+	}
+	db_done(st);
+	return rc < 0 ? rc : id;
+}
+
+int64_t registry_member_save(struct db *db, const struct member_rec *m, int *what)
+{
+	struct db_stmt *st;
+	int64_t id = m->id;
+	char now[20];
+	int rc, inserting;
+
+	if (what)
+		*what = SAVE_UNCHANGED;
+	if (!id) {
+		id = lookup_id(db, "SELECT id FROM member WHERE id_number = :k", m->id_number);
+		if (id < 0)
+			return id;
+	}
+	inserting = id <= 0;
+	now_utc_text(now);
+	if (inserting) {
+		st = db_prepare(db,
+				"INSERT INTO member(household_id, name, id_number, relation, sex, "
+				"birth_date, ethnicity, education, school_status, health, disability, "
+				"labor_skill, work_status, ins_resident_med, ins_employee_med, "
+				"ins_critical, ins_pension, dibao, tekun, phone, created_at, updated_at) "
+				"VALUES(:hh, :name, :idn, :rel, :sex, :birth, :eth, :edu, :school, "
+				":health, :dis, :labor, :work, :irm, :iem, :icr, :ipe, :dibao, :tekun, "
+				":phone, :now, :now) RETURNING id");
+	} else {
+		st = db_prepare(db,
+				"UPDATE member SET household_id = :hh, name = :name, id_number = :idn, "
+				"relation = :rel, sex = :sex, birth_date = :birth, ethnicity = :eth, "
+				"education = :edu, school_status = :school, health = :health, "
+				"disability = :dis, labor_skill = :labor, work_status = :work, "
+				"ins_resident_med = :irm, ins_employee_med = :iem, ins_critical = :icr, "
+				"ins_pension = :ipe, dibao = :dibao, tekun = :tekun, phone = :phone, "
+				"updated_at = :now WHERE id = :id AND (household_id IS NOT :hh OR name "
+				"IS NOT :name OR id_number IS NOT :idn OR relation IS NOT :rel OR sex IS "
+				"NOT :sex OR birth_date IS NOT :birth OR ethnicity IS NOT :eth OR "
+				"education IS NOT :edu OR school_status IS NOT :school OR health IS NOT "
+				":health OR disability IS NOT :dis OR labor_skill IS NOT :labor OR "
+				"work_status IS NOT :work OR ins_resident_med IS NOT :irm OR "
+				"ins_employee_med IS NOT :iem OR ins_critical IS NOT :icr OR ins_pension "
+				"IS NOT :ipe OR dibao IS NOT :dibao OR tekun IS NOT :tekun OR phone IS "
+				"NOT :phone) RETURNING id");
+		db_bind_int(st, ":id", id);
+	}
+	db_bind_int(st, ":hh", m->household_id);
+	db_bind_text(st, ":name", m->name);
+	db_bind_text(st, ":idn", m->id_number);
+	db_bind_int(st, ":rel", m->relation);
+	db_bind_int(st, ":sex", m->sex);
+	db_bind_text(st, ":birth", m->birth_date);
+	db_bind_int_or_null(st, ":eth", m->ethnicity);
+	db_bind_int_or_null(st, ":edu", m->education);
+	db_bind_int_or_null(st, ":school", m->school_status);
+	db_bind_int_or_null(st, ":health", m->health);
+	db_bind_int_or_null(st, ":dis", m->disability);
+	db_bind_int_or_null(st, ":labor", m->labor_skill);
+	db_bind_int_or_null(st, ":work", m->work_status);
+	db_bind_int_or_null(st, ":irm", m->ins_resident_med);
+	db_bind_int_or_null(st, ":iem", m->ins_employee_med);
+	db_bind_int_or_null(st, ":icr", m->ins_critical);
+	db_bind_int_or_null(st, ":ipe", m->ins_pension);
+	db_bind_int_or_null(st, ":dibao", m->dibao);
+	db_bind_int_or_null(st, ":tekun", m->tekun);
+	db_bind_text(st, ":phone", m->phone);
+	db_bind_text(st, ":now", now);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		if (what)
+			*what = inserting ? SAVE_INSERTED : SAVE_UPDATED;
+		id = db_col_int(st, 0);
+		rc = db_step(st);
+	}
+	db_done(st);
+	return rc < 0 ? rc : id;
+}
+
+int64_t registry_household_upsert(struct db *db, const struct household_rec *h)
+{
+	return registry_household_save(db, h, NULL);
+}
+
+int64_t registry_member_upsert(struct db *db, const struct member_rec *m)
+{
+	return registry_member_save(db, m, NULL);
+}
+
+/* Columns of the household SELECT below. */
+enum { HC_ID, HC_NO, HC_VILLAGE, HC_ADDRESS, HC_PHONE, HC_TYPE, HC_RELOCATED, HC_SITE };
+
+int registry_household_load(struct db *db, int64_t id, struct household_rec *h)
+{
+	struct db_stmt *st = db_prepare(db, "SELECT id, hh_no, village_code, address, phone, "
+					    "hh_type, relocated, relocation_site FROM household "
+					    "WHERE id = :id");
+	int rc;
+	db_bind_int(st, ":id", id);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		household_rec_init(h);
+		h->id = db_col_int(st, HC_ID);
+		copy_text(h->hh_no, sizeof(h->hh_no), db_col_text(st, HC_NO));
+		copy_text(h->village_code, sizeof(h->village_code), db_col_text(st, HC_VILLAGE));
+		copy_text(h->address, sizeof(h->address), db_col_text(st, HC_ADDRESS));
+		copy_text(h->phone, sizeof(h->phone), db_col_text(st, HC_PHONE));
+		h->hh_type = (int)col_code(st, HC_TYPE);
+		h->relocated = (int)db_col_int(st, HC_RELOCATED);
+		copy_text(h->relocation_site, sizeof(h->relocation_site), db_col_text(st, HC_SITE));
+	}
+	db_done(st);
+	return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1;
+}
+
+#define MEMBER_COLUMNS                                                                             \
+	"id, household_id, name, id_number, relation, sex, birth_date, ethnicity, education, "      \
+	"school_status, health, disability, labor_skill, work_status, ins_resident_med, "          \
+	"ins_employee_med, ins_critical, ins_pension, dibao, tekun, phone"
+enum {
+	MC_ID, MC_HH, MC_NAME, MC_IDN, MC_REL, MC_SEX, MC_BIRTH, MC_ETH, MC_EDU, MC_SCHOOL,
+	MC_HEALTH, MC_DIS, MC_LABOR, MC_WORK, MC_IRM, MC_IEM, MC_ICR, MC_IPE, MC_DIBAO, MC_TEKUN,
+	MC_PHONE
+};
+
+static void read_member(struct db_stmt *st, struct member_rec *m)
+{
+	member_rec_init(m);
+	m->id = db_col_int(st, MC_ID);
+	m->household_id = db_col_int(st, MC_HH);
+	copy_text(m->name, sizeof(m->name), db_col_text(st, MC_NAME));
+	copy_text(m->id_number, sizeof(m->id_number), db_col_text(st, MC_IDN));
+	m->relation = (int)col_code(st, MC_REL);
+	m->sex = (int)col_code(st, MC_SEX);
+	copy_text(m->birth_date, sizeof(m->birth_date), db_col_text(st, MC_BIRTH));
+	m->ethnicity = (int)col_code(st, MC_ETH);
+	m->education = (int)col_code(st, MC_EDU);
+	m->school_status = (int)col_code(st, MC_SCHOOL);
+	m->health = (int)col_code(st, MC_HEALTH);
+	m->disability = (int)col_code(st, MC_DIS);
+	m->labor_skill = (int)col_code(st, MC_LABOR);
+	m->work_status = (int)col_code(st, MC_WORK);
+	m->ins_resident_med = (int)col_code(st, MC_IRM);
+	m->ins_employee_med = (int)col_code(st, MC_IEM);
+	m->ins_critical = (int)col_code(st, MC_ICR);
+	m->ins_pension = (int)col_code(st, MC_IPE);
+	m->dibao = (int)col_code(st, MC_DIBAO);
+	m->tekun = (int)col_code(st, MC_TEKUN);
+	copy_text(m->phone, sizeof(m->phone), db_col_text(st, MC_PHONE));
+}
+
+int registry_member_load(struct db *db, int64_t id, struct member_rec *m)
+{
+	struct db_stmt *st = db_prepare(db, "SELECT " MEMBER_COLUMNS " FROM member WHERE id = :id");
+	int rc;
+	db_bind_int(st, ":id", id);
+	rc = db_step(st);
+	if (rc == DB_ROW)
+		read_member(st, m);
+	db_done(st);
+	return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1;
+}
+
+int registry_members_of(struct db *db, int64_t hh_id, struct member_rec **arr, int *alloc)
+{
+	struct db_stmt *st = db_prepare(db, "SELECT " MEMBER_COLUMNS " FROM member WHERE "
+					    "household_id = :hh ORDER BY relation, id");
+	int n = 0, rc;
+	db_bind_int(st, ":hh", hh_id);
+	while ((rc = db_step(st)) == DB_ROW) {
+		ALLOC_GROW(*arr, n + 1, *alloc);
+		read_member(st, &(*arr)[n++]);
+	}
+	db_done(st);
+	return rc < 0 ? -1 : n;
+}
