@@ -107,10 +107,16 @@ int starts_with(const char *s, const char *prefix)
 
 void now_utc_text(char out[20])
 {
+	static __thread time_t last;
+	static __thread char text[20];
 	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, 20, "%Y-%m-%d %H:%M:%S", &tm);
+	if (t != last) {
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", &tm);
+		last = t;
+	}
+	memcpy(out, text, 20);
 }
 
 double mono_seconds(void)

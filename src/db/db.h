@@ -61,6 +61,9 @@ int64_t db_col_int(struct db_stmt *st, int col);
 double db_col_double(struct db_stmt *st, int col);
 /* Borrowed text, valid until the next step; "" for NULL. */
 const char *db_col_text(struct db_stmt *st, int col);
+/* Run an INSERT into a table with an integer primary key "id" and return
+ * the new row's id, or a negative db_step_result. */
+int64_t db_run_insert(struct db_stmt *st);
 /* Rows changed by the last write on this connection. */
 int64_t db_changes(struct db *db);
 

@@ -179,6 +179,11 @@ struct import_state {
 	/* known county codes (6 digits) for the 身份证号 area warning */
 	char (*counties)[7];
 	int nr_counties;
+	struct area_seen {       /* unknown area codes: reported once each, with a count */
+		char area[7];
+		long first_line, count;
+	} *areas;
+	int nr_areas, alloc_areas;
 	long problems_listed;
 	struct buf tmp;
 };
@@ -321,14 +326,60 @@ static void load_counties(struct import_state *s)
 	db_done(st);
 }
 
+/* Count a 身份证号 whose area code is not a loaded county (a warning, never
+ * a rejection: numbers keep the code of the place that issued them). */
+static void note_area(struct import_state *s, const char *area, long line)
+{
+	for (int i = 0; i < s->nr_areas; i++)
+		if (!strcmp(s->areas[i].area, area)) {
+			s->areas[i].count++;
+			return;
+		}
+	ALLOC_GROW(s->areas, s->nr_areas + 1, s->alloc_areas);
+	snprintf(s->areas[s->nr_areas].area, 7, "%s", area);
+	s->areas[s->nr_areas].first_line = line;
+	s->areas[s->nr_areas].count = 1;
+	s->nr_areas++;
+}
+
+static void report_areas(struct import_state *s)
+{
+	for (int i = 0; i < s->nr_areas; i++)
+		report(s, 1, s->areas[i].first_line, C_IDN, NULL,
+		       "%ld 人的身份证号地址码为 %s，不在已导入的行政区划中（可能是旧代码或外地迁入），已接受",
+		       s->areas[i].count, s->areas[i].area);
+}
+
+/* 1 if `table` has no rows. */
+static int table_empty(struct db *db, const char *sql)
+{
+	struct db_stmt *st = db_prepare(db, sql);
+	int empty = db_step(st) != DB_ROW;
+	db_done(st);
+	return empty;
+}
+
 /* ---- value parsing -------------------------------------------------------- */
 
-/* Copy a trimmed field into dst (n bytes); error if too long or not text. */
+/* Copy a trimmed field into dst (n bytes); error if too long or not text.
+ * 家庭住址 and 安置点 may hold line breaks (Excel's Alt-Enter, or an address
+ * entered through the API and exported): CRLF and CR become LF and are kept,
+ * so an exported file imports back unchanged.  Other control characters, and
+ * line breaks in any other column, are errors. */
 static int take_text(struct import_state *s, long line, int col, const char *v, char *dst,
 		     size_t n)
 {
+	int multiline = col == C_ADDRESS || col == C_SITE;
 	buf_reset(&s->tmp);
-	buf_addstr(&s->tmp, v);
+	for (; *v; v++) {
+		if (multiline && *v == '\r') {
+			buf_addch(&s->tmp, '\n');
+			if (v[1] == '\n')
+				v++;
+		} else {
+			buf_addch(&s->tmp, *v);
+		}
+	}
 	buf_trim(&s->tmp);
 	if (s->tmp.len >= n) {
 		report(s, 0, line, col, NULL, "内容过长（最多 %zu 字节，约 %zu 个汉字）", n - 1,
@@ -336,7 +387,7 @@ static int take_text(struct import_state *s, long line, int col, const char *v, 
 		return -1;
 	}
 	for (size_t i = 0; i < s->tmp.len; i++)
-		if ((unsigned char)s->tmp.buf[i] < 0x20) {
+		if ((unsigned char)s->tmp.buf[i] < 0x20 && !(multiline && s->tmp.buf[i] == '\n')) {
 			report(s, 0, line, col, NULL, "含有控制字符，请删除换行或制表符");
 			return -1;
 		}
@@ -488,9 +539,7 @@ static int read_member(struct import_state *s, struct csv_reader *r, struct memb
 		m->sex = id.sex;
 		idcard_birth_text(&id, m->birth_date);
 		if (s->nr_counties && !county_known(s, id.area))
-			report(s, 1, r->line, C_IDN, id.number,
-			       "地址码 %s 不在已导入的行政区划中（可能是旧代码或外地迁入），已接受",
-			       id.area);
+			note_area(s, id.area, r->line);
 		if ((v = field(s, r, C_SEX))) {
 			int sex;
 			if (take_code(s, r->line, C_SEX, v, &sex))
@@ -694,6 +743,9 @@ static int check_against_db(struct import_state *s)
 	int alloc_all = 0;
 	char last_village[13] = "";
 	int last_village_ok = 0;
+	/* into an empty registry nothing can already exist: skip the look-ups */
+	int no_households = table_empty(s->db, "SELECT 1 FROM household LIMIT 1");
+	int no_members = no_households && table_empty(s->db, "SELECT 1 FROM member LIMIT 1");
 
 	for (int g = 0; g < s->nr_groups; g++) {
 		struct group *gr = &s->groups[g];
@@ -701,10 +753,12 @@ static int check_against_db(struct import_state *s)
 		int n = 0, np;
 		if (!gr->hh.hh_no[0])
 			continue;
-		st = db_prepare(s->db, "SELECT id FROM household WHERE hh_no = :k");
-		db_bind_text(st, ":k", gr->hh.hh_no);
-		gr->db_id = db_step(st) == DB_ROW ? db_col_int(st, 0) : 0;
-		db_done(st);
+		if (!no_households) {
+			st = db_prepare(s->db, "SELECT id FROM household WHERE hh_no = :k");
+			db_bind_text(st, ":k", gr->hh.hh_no);
+			gr->db_id = db_step(st) == DB_ROW ? db_col_int(st, 0) : 0;
+			db_done(st);
+		}
 		if (gr->has_hh && !gr->bad) {
 			if (strcmp(last_village, gr->hh.village_code)) {
 				st = db_prepare(s->db, "SELECT level FROM region WHERE code = :c");
@@ -731,7 +785,8 @@ static int check_against_db(struct import_state *s)
 		for (int m = gr->first; m >= 0; m = s->m_next[m]) {
 			struct member_rec *mr = &s->members[m];
 			ALLOC_GROW(all, n + 1, alloc_all);
-			if (!mr->id_number[0]) {
+			if (!mr->id_number[0] || no_members) {
+				mr->id = -1; /* known new */
 				all[n++] = *mr;
 				continue;
 			}
@@ -822,6 +877,7 @@ static int write_rejects(struct import_state *s, struct csv_reader *r, const cha
 static int write_all(struct import_state *s)
 {
 	long done = 0;
+	db_exec(s->db, "PRAGMA cache_size = -262144"); /* 256 MiB for the bulk write */
 	if (db_begin(s->db))
 		return error("无法开始写入：%s", db_errmsg(s->db));
 	for (int g = 0; g < s->nr_groups; g++) {
@@ -934,6 +990,7 @@ int registry_import(struct db *db, enum import_kind kind, const char *path,
 		rc = 1;
 		goto out;
 	}
+	report_areas(&s);
 	check_against_db(&s);
 	for (int i = 0; i < s.nr_rows; i++)
 		if (s.groups[s.row_group[i]].bad)
@@ -968,6 +1025,7 @@ out:
 	free(s.row_end);
 	free(s.row_group);
 	free(s.counties);
+	free(s.areas);
 	return rc;
 }
 

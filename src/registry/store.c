@@ -55,8 +55,7 @@ int64_t registry_household_save(struct db *db, const struct household_rec *h, in
 		st = db_prepare(db,
 				"INSERT INTO household(hh_no, village_code, address, phone, hh_type, "
 				"relocated, relocation_site, created_at, updated_at) VALUES(:hh_no, "
-				":village, :address, :phone, :type, :relocated, :site, :now, :now) "
-				"RETURNING id");
+				":village, :address, :phone, :type, :relocated, :site, :now, :now)");
 	} else {
 		st = db_prepare(db,
 				"UPDATE household SET hh_no = :hh_no, village_code = :village, "
@@ -76,11 +75,17 @@ int64_t registry_household_save(struct db *db, const struct household_rec *h, in
 	db_bind_int(st, ":relocated", h->relocated > 0);
 	db_bind_text(st, ":site", h->relocation_site);
 	db_bind_text(st, ":now", now);
+	if (inserting) {
+		id = db_run_insert(st);
+		if (id > 0 && what)
+			*what = SAVE_INSERTED;
+		db_done(st);
+		return id;
+	}
 	rc = db_step(st);
 	if (rc == DB_ROW) {
 		if (what)
-			*what = inserting ? SAVE_INSERTED : SAVE_UPDATED;
-		id = db_col_int(st, 0);
+			*what = SAVE_UPDATED;
 		rc = db_step(st);
 	}
 	db_done(st);
@@ -111,7 +116,7 @@ int64_t registry_member_save(struct db *db, const struct member_rec *m, int *wha
 				"ins_critical, ins_pension, dibao, tekun, phone, created_at, updated_at) "
 				"VALUES(:hh, :name, :idn, :rel, :sex, :birth, :eth, :edu, :school, "
 				":health, :dis, :labor, :work, :irm, :iem, :icr, :ipe, :dibao, :tekun, "
-				":phone, :now, :now) RETURNING id");
+				":phone, :now, :now)");
 	} else {
 		st = db_prepare(db,
 				"UPDATE member SET household_id = :hh, name = :name, id_number = :idn, "
@@ -152,11 +157,17 @@ int64_t registry_member_save(struct db *db, const struct member_rec *m, int *wha
 	db_bind_int_or_null(st, ":tekun", m->tekun);
 	db_bind_text(st, ":phone", m->phone);
 	db_bind_text(st, ":now", now);
+	if (inserting) {
+		id = db_run_insert(st);
+		if (id > 0 && what)
+			*what = SAVE_INSERTED;
+		db_done(st);
+		return id;
+	}
 	rc = db_step(st);
 	if (rc == DB_ROW) {
 		if (what)
-			*what = inserting ? SAVE_INSERTED : SAVE_UPDATED;
-		id = db_col_int(st, 0);
+			*what = SAVE_UPDATED;
 		rc = db_step(st);
 	}
 	db_done(st);
