@@ -118,8 +118,8 @@ static long load_file(struct db *db, const char *dir, const struct division_file
 		st = db_prepare(db, "INSERT INTO region(code, name, level, parent) VALUES(:code, "
 				    ":name, :level, :parent) ON CONFLICT(code) DO UPDATE SET "
 				    "name = excluded.name, level = excluded.level, parent = "
-				    "excluded.parent WHERE name IS NOT excluded.name OR level IS NOT "
-				    "excluded.level OR parent IS NOT excluded.parent");
+				    "excluded.parent WHERE name IS DISTINCT FROM excluded.name OR level IS DISTINCT FROM "
+				    "excluded.level OR parent IS DISTINCT FROM excluded.parent");
 		db_bind_text(st, ":code", code);
 		db_bind_text(st, ":name", r.fields[name_col]);
 		db_bind_int(st, ":level", f->level);

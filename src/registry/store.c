@@ -61,9 +61,9 @@ int64_t registry_household_save(struct db *db, const struct household_rec *h, in
 				"UPDATE household SET hh_no = :hh_no, village_code = :village, "
 				"address = :address, phone = :phone, hh_type = :type, relocated = "
 				":relocated, relocation_site = :site, updated_at = :now WHERE id = :id "
-				"AND (hh_no IS NOT :hh_no OR village_code IS NOT :village OR address IS "
-				"NOT :address OR phone IS NOT :phone OR hh_type IS NOT :type OR "
-				"relocated IS NOT :relocated OR relocation_site IS NOT :site) "
+				"AND (hh_no IS DISTINCT FROM :hh_no OR village_code IS DISTINCT FROM :village OR address IS DISTINCT "
+				"FROM :address OR phone IS DISTINCT FROM :phone OR hh_type IS DISTINCT FROM :type OR "
+				"relocated IS DISTINCT FROM :relocated OR relocation_site IS DISTINCT FROM :site) "
 				"RETURNING id");
 		db_bind_int(st, ":id", id);
 	}
@@ -125,15 +125,15 @@ int64_t registry_member_save(struct db *db, const struct member_rec *m, int *wha
 				"disability = :dis, labor_skill = :labor, work_status = :work, "
 				"ins_resident_med = :irm, ins_employee_med = :iem, ins_critical = :icr, "
 				"ins_pension = :ipe, dibao = :dibao, tekun = :tekun, phone = :phone, "
-				"updated_at = :now WHERE id = :id AND (household_id IS NOT :hh OR name "
-				"IS NOT :name OR id_number IS NOT :idn OR relation IS NOT :rel OR sex IS "
-				"NOT :sex OR birth_date IS NOT :birth OR ethnicity IS NOT :eth OR "
-				"education IS NOT :edu OR school_status IS NOT :school OR health IS NOT "
-				":health OR disability IS NOT :dis OR labor_skill IS NOT :labor OR "
-				"work_status IS NOT :work OR ins_resident_med IS NOT :irm OR "
-				"ins_employee_med IS NOT :iem OR ins_critical IS NOT :icr OR ins_pension "
-				"IS NOT :ipe OR dibao IS NOT :dibao OR tekun IS NOT :tekun OR phone IS "
-				"NOT :phone) RETURNING id");
+				"updated_at = :now WHERE id = :id AND (household_id IS DISTINCT FROM :hh OR name "
+				"IS DISTINCT FROM :name OR id_number IS DISTINCT FROM :idn OR relation IS DISTINCT FROM :rel OR sex IS DISTINCT "
+				"FROM :sex OR birth_date IS DISTINCT FROM :birth OR ethnicity IS DISTINCT FROM :eth OR "
+				"education IS DISTINCT FROM :edu OR school_status IS DISTINCT FROM :school OR health IS DISTINCT FROM "
+				":health OR disability IS DISTINCT FROM :dis OR labor_skill IS DISTINCT FROM :labor OR "
+				"work_status IS DISTINCT FROM :work OR ins_resident_med IS DISTINCT FROM :irm OR "
+				"ins_employee_med IS DISTINCT FROM :iem OR ins_critical IS DISTINCT FROM :icr OR ins_pension "
+				"IS DISTINCT FROM :ipe OR dibao IS DISTINCT FROM :dibao OR tekun IS DISTINCT FROM :tekun OR phone IS DISTINCT "
+				"FROM :phone) RETURNING id");
 		db_bind_int(st, ":id", id);
 	}
 	db_bind_int(st, ":hh", m->household_id);
