@@ -256,6 +256,19 @@ static void get_text(struct problems *p, json_t *obj, const char *key, const cha
 		problem(p, key, "E_BAD_TEXT", "%s含有非法字符", label);
 		return;
 	}
+	/* control characters are refused as the CSV import refuses them, so
+	 * whatever is stored here exports and imports back; 家庭住址 and 安置点
+	 * may hold line breaks (LF) */
+	{
+		int multiline = !strcmp(key, "address") || !strcmp(key, "relocation_site");
+		const unsigned char *s = (const unsigned char *)json_string_value(v);
+		for (size_t i = 0; i < json_string_length(v); i++)
+			if (s[i] < 0x20 && !(multiline && s[i] == '\n')) {
+				problem(p, key, "E_BAD_TEXT", "%s含有控制字符%s，请删除", label,
+					multiline ? "（只允许换行）" : "（如换行、制表符）");
+				return;
+			}
+	}
 	snprintf(dst, n, "%s", json_string_value(v));
 	/* trim surrounding ASCII spaces */
 	{
@@ -348,12 +361,14 @@ static const char *const member_fields[] = {
 static void household_from_json(struct problems *p, json_t *o, struct household_rec *h, int create)
 {
 	json_t *v;
-	get_text(p, o, "hh_no", "户编号", h->hh_no, sizeof(h->hh_no), create);
+	/* required fields are required on create, and may not be cleared later */
+	get_text(p, o, "hh_no", "户编号", h->hh_no, sizeof(h->hh_no),
+		 create || json_object_get(o, "hh_no"));
 	if (h->hh_no[0] && strspn(h->hh_no, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 					    "abcdefghijklmnopqrstuvwxyz-_") != strlen(h->hh_no))
 		problem(p, "hh_no", "E_BAD_HH_NO", "户编号只能包含字母、数字和 - _");
 	get_text(p, o, "village_code", "行政区划代码", h->village_code, sizeof(h->village_code),
-		 create);
+		 create || json_object_get(o, "village_code"));
 	get_text(p, o, "address", "家庭住址", h->address, sizeof(h->address), 0);
 	get_text(p, o, "phone", "户联系电话", h->phone, sizeof(h->phone), 0);
 	get_code(p, o, "hh_type", &code_hh_type, &h->hh_type, 0);
@@ -390,7 +405,8 @@ static void member_from_json(struct problems *p, json_t *o, struct member_rec *m
 	if (check_known(p, o, member_fields, "家庭成员"))
 		return;
 	get_text(p, o, "name", "姓名", m->name, sizeof(m->name), create);
-	get_text(p, o, "id_number", "身份证号", idn, sizeof(idn), create);
+	get_text(p, o, "id_number", "身份证号", idn, sizeof(idn),
+		 create || json_object_get(o, "id_number"));
 	get_code(p, o, "relation", &code_relation, &m->relation, create);
 	get_code(p, o, "ethnicity", &code_ethnicity, &m->ethnicity, 0);
 	get_code(p, o, "education", &code_education, &m->education, 0);
@@ -734,7 +750,9 @@ static void api_region_get(struct http_request *req, struct http_response *res)
 }
 
 /* Bind :q (the search text or NULL) and :qend (q followed by U+10FFFF, the
- * upper bound of a name-prefix range that can use the name index). */
+ * upper bound of a name-prefix range that can use the name index).  q also
+ * matches a 户编号 exactly, a whole 身份证号, or its last 4..17 characters —
+ * compared with substr(), not LIKE, so '%' and '_' in q are plain text. */
 static void bind_search(struct db_stmt *st, const struct buf *q)
 {
 	if (q->len) {
@@ -834,8 +852,8 @@ static void api_households_list(struct http_request *req, struct http_response *
 			"(:type IS NULL OR h.hh_type = :type) AND (:reloc IS NULL OR h.relocated = "
 			":reloc) AND (:q IS NULL OR h.hh_no = :q OR h.id IN (SELECT household_id FROM "
 			"member WHERE (name >= :q AND name < :qend) OR id_number = upper(:q) OR "
-			"(length(:q) BETWEEN 4 AND 17 AND id_number LIKE '%' || upper(:q)))) ORDER BY "
-			"h.id LIMIT :limit");
+			"(length(:q) BETWEEN 4 AND 17 AND substr(id_number, length(id_number) - "
+			"length(:q) + 1) = upper(:q)))) ORDER BY h.id LIMIT :limit");
 	bind_prefix(st, ":lo", ":hi", lo);
 	db_bind_int(st, ":cursor", cursor);
 	db_bind_int_or_null(st, ":type", type_code);
@@ -883,7 +901,8 @@ static void api_households_list(struct http_request *req, struct http_response *
 					"NULL OR h.hh_no = :q OR h.id IN (SELECT household_id FROM member "
 					"WHERE (name >= :q AND name < :qend) OR "
 					"id_number = upper(:q) OR (length(:q) BETWEEN 4 AND 17 AND "
-					"id_number LIKE '%' || upper(:q))))");
+					"substr(id_number, length(id_number) - length(:q) + 1) = "
+					"upper(:q))))");
 			bind_prefix(st, ":lo", ":hi", lo);
 			db_bind_int_or_null(st, ":type", type_code);
 			db_bind_int_or_null(st, ":reloc", reloc_v);

@@ -1,0 +1,670 @@
+#!/usr/bin/env python3
+"""test_cli_import.py — the liubao command line: help and option errors, and
+CSV import/export of households and members: round trips, the encodings and
+layouts county ledgers come in, whole-file validation (nothing written when a
+row is bad), --skip-bad with its reject file, --dry-run, the cross-row and
+database checks, malformed files, and "-" for stdin/stdout."""
+import csv
+import io
+import os
+import re
+import shutil
+import sqlite3
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib import cli, eq, id_number, new_db, query, run_tests, snapshot, tmp_path  # noqa: E402
+
+VILLAGE = "610926100001"      # 城关镇西城社区居委会
+VILLAGE2 = "610926100002"
+BOM = "\ufeff"
+
+MEMBER_HEADER = "户编号,行政区划代码,户类型,家庭住址,姓名,证件号码,与户主关系,健康状况"
+
+_template = None
+
+
+def fresh_db(name):
+    """A new database with the 610926 regions (a copy of one made once)."""
+    global _template
+    if _template is None:
+        _template = new_db("template.db")
+    path = tmp_path(name)
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+    shutil.copy(_template, path)
+    return path
+
+
+_seq = [0]
+
+
+def person(sex, birth="19800101", area="610926"):
+    """A fresh valid 身份证号 (17th digit odd for 男)."""
+    while True:
+        _seq[0] += 1
+        if (_seq[0] % 2 == 1) == (sex == "男"):
+            return id_number(area, birth, _seq[0] % 1000)
+
+
+def bad_check(idn):
+    return idn[:-1] + ("0" if idn[-1] != "0" else "1")
+
+
+def write(name, data):
+    path = tmp_path(name)
+    with open(path, "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+    return path
+
+
+def imp(kind, path, db, *opts, stdin=None):
+    return cli("import", kind, path, "--db", db, *opts, stdin=stdin)
+
+
+def export(kind, db, *opts):
+    """Exported CSV bytes."""
+    p = cli("export", kind, "--db", db, *opts, stdin=b"")
+    eq(p.returncode, 0, "export exit (%s)" % p.stderr[-500:].decode("utf-8", "replace"))
+    return p.stdout
+
+
+SUMMARY = re.compile(r"新增 (\d+) 户 / (\d+) 人，更新 (\d+) 户 / (\d+) 人，未变 (\d+) 行")
+
+
+def summary(stderr):
+    """(households new, members new, households changed, members changed, unchanged)."""
+    m = SUMMARY.findall(stderr)
+    if len(m) != 1:
+        raise AssertionError("no single summary line in:\n" + stderr[-2000:])
+    return tuple(int(x) for x in m[0])
+
+
+def refused(p, before, db, what):
+    """The import was refused with exit 1 and the database is unchanged."""
+    if p.returncode != 1:
+        raise AssertionError("%s: exit %d, want 1\n%s" % (what, p.returncode, p.stderr[-2000:]))
+    if snapshot(db) != before:
+        raise AssertionError("%s: database changed by a refused import" % what)
+    if "数据库未作任何修改" not in p.stderr and "导入未执行" not in p.stderr:
+        raise AssertionError("%s: report does not say nothing was written:\n%s" % (
+            what, p.stderr[-1000:]))
+
+
+def expect_in(text, *parts, what=""):
+    for part in parts:
+        if part not in text:
+            raise AssertionError("%s: %r not in:\n%s" % (what, part, text[-2000:]))
+
+
+def error_lines(stderr):
+    return [l for l in stderr.splitlines() if l.startswith("第 ")]
+
+
+def rows_of(csv_bytes):
+    text = csv_bytes.decode("utf-8")
+    if text.startswith(BOM):
+        text = text[1:]
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+# ---- help and option errors ------------------------------------------------------
+
+def test_help_lists_commands():
+    p = cli("help", check=0)
+    for cmd in ("init", "regions", "demo", "serve", "import", "export", "help"):
+        if not re.search(r"^\s+%s\s" % cmd, p.stdout, re.M):
+            raise AssertionError("help does not list %s:\n%s" % (cmd, p.stdout))
+    eq(p.stderr, "", "help writes nothing to stderr")
+    eq(cli(check=0).stdout, p.stdout, "no arguments prints the same help")
+
+
+def test_help_import_shows_options():
+    p = cli("help", "import", check=0)
+    expect_in(p.stdout, "liubao import", "households", "members", "--skip-bad", "--dry-run",
+              "--reject", "--db", what="help import")
+    eq(cli("import", "--help", check=0).stdout, p.stdout, "import --help")
+    p = cli("help", "export", check=0)
+    expect_in(p.stdout, "--output", "--under", what="help export")
+    p = cli("help", "nosuch")
+    eq(p.returncode, 2, "help for an unknown command")
+    expect_in(p.stderr, "nosuch", what="help nosuch")
+
+
+def test_unknown_command_exit_2():
+    p = cli("frobnicate")
+    eq(p.returncode, 2, "exit")
+    expect_in(p.stderr, "frobnicate", "未知命令", what="stderr")
+    eq(p.stdout, "", "nothing on stdout")
+
+
+def test_unknown_option_exit_2_and_nothing_touched():
+    db = fresh_db("opt.db")
+    before = snapshot(db)
+    f = write("opt.csv", MEMBER_HEADER + "\nH1,%s,,x,张三,%s,户主,\n" % (VILLAGE, person("男")))
+    for args in (("import", "members", f, "--db", db, "--bogus"),
+                 ("import", "members", f, "--db", db, "-x"),
+                 ("import", "members", f, "--db", db, "--dry-run=yes"),
+                 ("export", "members", "--db", db, "--colour"),
+                 ("import", "members", f, "extra", "--db", db),
+                 ("import", "people", f, "--db", db),
+                 ("export", "members", "--db", db, "--under", "61x")):
+        p = cli(*args)
+        eq(p.returncode, 2, "exit for %r (stderr %s)" % (args, p.stderr[-300:]))
+        if not p.stderr:
+            raise AssertionError("no message for %r" % (args,))
+    p = cli("import", "members", f, "--db", db, "--bogus")
+    expect_in(p.stderr, "--bogus", "未知选项", what="unknown option message")
+    eq(snapshot(db), before, "database untouched")
+    missing = tmp_path("never.db")
+    eq(cli("import", "members", f, "--db", missing, "--bogus").returncode, 2, "exit")
+    if os.path.exists(missing):
+        raise AssertionError("a database was created despite the bad option")
+    p = cli("import", "members", f, "--db", missing)
+    eq(p.returncode, 1, "import into a missing database")
+    if os.path.exists(missing):
+        raise AssertionError("import created a database")
+
+
+# ---- round trips -----------------------------------------------------------------------
+
+def _demo_with_awkward_text(name):
+    """A 200-household demo district, with some addresses and names that need
+    CSV quoting (commas, quotes, line breaks)."""
+    db = new_db(name, demo=200, seed=11)
+    con = sqlite3.connect(db)
+    ids = [r[0] for r in con.execute("SELECT id FROM household ORDER BY id LIMIT 4")]
+    con.execute("UPDATE household SET address = ? WHERE id = ?", ("城关镇, 西城社区 3组", ids[0]))
+    con.execute("UPDATE household SET address = ? WHERE id = ?", ('"老屋场" 5号', ids[1]))
+    con.execute("UPDATE household SET address = ?, relocated = 1, relocation_site = ? "
+                "WHERE id = ?", ("大贵镇\n儒林堡村2组", "儒林堡, 安置点", ids[2]))
+    con.execute("UPDATE member SET name = ? WHERE id = (SELECT min(id) FROM member WHERE "
+                "household_id = ?)", ('张"三", 之', ids[3]))
+    con.commit()
+    con.close()
+    return db
+
+
+def test_members_export_import_round_trip():
+    src = _demo_with_awkward_text("rt_src.db")
+    n_hh, n_m = query(src, "SELECT (SELECT count(*) FROM household), (SELECT count(*) FROM member)")[0]
+    eq(n_hh, 200, "demo households")
+    first = export("members", src)
+    rows = rows_of(first)
+    eq(len(rows) - 1, n_m, "one row per member")
+    eq(rows[0][:2], ["户编号", "行政区划代码"], "header")
+    f = write("rt_members.csv", first)
+    dst = fresh_db("rt_dst.db")
+    p = imp("members", f, dst)
+    eq(p.returncode, 0, "import exit\n" + p.stderr[-1500:])
+    eq(summary(p.stderr)[:2], (n_hh, n_m), "all households and members new")
+    # the address with a line break and the quoted one came through
+    eq(query(dst, "SELECT count(*) FROM household WHERE address IN (?, ?, ?)",
+             ("城关镇, 西城社区 3组", '"老屋场" 5号', "大贵镇\n儒林堡村2组"))[0][0], 3,
+       "awkward addresses stored verbatim")
+    second = export("members", dst)
+    if second != first:
+        a, b = first.decode().splitlines(), second.decode().splitlines()
+        diff = [(i, x, y) for i, (x, y) in enumerate(zip(a, b)) if x != y][:3]
+        raise AssertionError("export after import differs (%d vs %d lines): %r" % (
+            len(a), len(b), diff))
+    # importing the same file again changes nothing
+    before = snapshot(dst)
+    p = imp("members", f, dst)
+    eq(p.returncode, 0, "re-import exit")
+    eq(summary(p.stderr), (0, 0, 0, 0, n_m), "re-import: nothing new or changed")
+    expect_in(p.stderr, "无变化", what="re-import summary")
+    eq(snapshot(dst), before, "re-import left the database as it was")
+    # the households exported from both agree as well
+    eq(export("households", dst), export("households", src), "households of both")
+
+
+def test_households_export_import_round_trip():
+    src = new_db("rth_src.db", demo=200, seed=12)
+    hh_csv = export("households", src)
+    m_csv = export("members", src)
+    rows = rows_of(hh_csv)
+    eq(rows[0], ["户编号", "行政区划代码", "户主姓名", "户类型", "家庭住址", "户联系电话",
+                 "易地扶贫搬迁户", "安置点", "家庭人口数"], "household header")
+    eq(len(rows) - 1, 200, "one row per household")
+    f = write("rth_households.csv", hh_csv)
+    dst = fresh_db("rth_dst.db")
+    p = imp("households", f, dst)
+    eq(p.returncode, 0, "import exit\n" + p.stderr[-1500:])
+    eq(summary(p.stderr)[:2], (200, 0), "200 households new, no members")
+    # without members, everything but 户主姓名 / 家庭人口数 round-trips
+    got = rows_of(export("households", dst))
+    eq(len(got), len(rows), "row count")
+    for want_row, got_row in zip(rows[1:], got[1:]):
+        eq(got_row[:2] + got_row[3:8], want_row[:2] + want_row[3:8], "household " + want_row[0])
+        eq((got_row[2], got_row[8]), ("", "0"), "no members yet in " + want_row[0])
+    # re-import: no change
+    before = snapshot(dst)
+    p = imp("households", f, dst)
+    eq(p.returncode, 0, "re-import exit")
+    eq(summary(p.stderr), (0, 0, 0, 0, 200), "re-import unchanged")
+    eq(snapshot(dst), before, "snapshot after re-import")
+    # with the members the households export is byte-identical
+    p = imp("members", write("rth_members.csv", m_csv), dst)
+    eq(p.returncode, 0, "members import exit\n" + p.stderr[-1500:])
+    eq(summary(p.stderr)[0], 0, "members file adds no households")
+    eq(export("households", dst), hh_csv, "households export after both imports")
+    eq(export("members", dst), m_csv, "members export after both imports")
+    # a changed household is counted as changed, and only it
+    rows[1][4] = rows[1][4] + "（已改）"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    p = imp("households", write("rth_changed.csv", BOM + out.getvalue()), dst)
+    eq(p.returncode, 0, "changed import exit")
+    eq(summary(p.stderr), (0, 0, 1, 0, 199), "one household changed")
+    eq(query(dst, "SELECT address FROM household WHERE hh_no=?", (rows[1][0],))[0][0], rows[1][4],
+       "change stored")
+
+
+def test_export_under_prefix():
+    src = new_db("under.db", demo=200, seed=12)
+    all_rows = rows_of(export("members", src))
+    part = rows_of(export("members", src, "--under", "610926101"))
+    want = [r for r in all_rows[1:] if r[1].startswith("610926101")]
+    if not want:
+        raise AssertionError("no members under 610926101; test proves nothing")
+    eq(part[1:], want, "members under 兴隆镇")
+    eq(part[0], all_rows[0], "header")
+
+
+# ---- CSV features ----------------------------------------------------------------------------
+
+def _stored(db):
+    return (query(db, "SELECT hh_no, village_code, address FROM household ORDER BY hh_no"),
+            query(db, "SELECT name, id_number, relation FROM member ORDER BY id_number"))
+
+
+def test_utf8_bom_quoted_commas_and_multiline_address():
+    a, b, c = person("男", "19700101"), person("女", "19720202"), person("男", "19950303")
+    addr = '城关镇, 西城社区 "老街"\n3组5号'
+    q = '"' + addr.replace('"', '""') + '"'
+    text = BOM + MEMBER_HEADER + "\n" + \
+        "B1,%s,一般农户,%s,张三,%s,户主,健康\n" % (VILLAGE, q, a) + \
+        "B1,%s,一般农户,%s,李四,%s,配偶,\"长期慢性病,残疾\"\n" % (VILLAGE, q, b) + \
+        "B2,%s,低保户,\"a,b\",王五,%s,户主,\n" % (VILLAGE2, c)
+    db = fresh_db("bom.db")
+    p = imp("members", write("bom.csv", text), db)
+    eq(p.returncode, 0, "exit\n" + p.stderr)
+    eq(summary(p.stderr)[:2], (2, 3), "2 households, 3 members")
+    eq(query(db, "SELECT hh_no, address FROM household ORDER BY hh_no"),
+       [("B1", addr), ("B2", "a,b")], "addresses verbatim")
+    exp = rows_of(export("members", db))
+    hdr = exp[0]
+    by_id = {r[hdr.index("证件号码")]: r for r in exp[1:]}
+    eq(by_id[b][hdr.index("健康状况")], "长期慢性病,残疾", "multi-valued 健康状况")
+    eq(by_id[a][hdr.index("性别")], "男", "sex derived")
+    eq(by_id[b][hdr.index("出生日期")], "1972-02-02", "birth derived")
+    eq(by_id[c][hdr.index("户类型")], "低保户", "户类型")
+
+
+def test_gb18030_title_rows_crlf_trailing_empty_rows():
+    a, b = person("男", "19650505"), person("女", "19660606")
+    lines = [
+        "平利县城关镇2026年农户基础信息台账,,,,,,,",
+        "填报单位：西城社区（盖章）,,,,,,,",
+        "",
+        MEMBER_HEADER,
+        "G1,%s,脱贫户,\"城关镇西城社区\r\n4组8号\",欧阳建华,%s,户主,健康" % (VILLAGE, a),
+        "G1,%s,脱贫户,\"城关镇西城社区\r\n4组8号\",喆妍,%s,配偶,患有大病" % (VILLAGE, b),
+        ",,,,,,,",
+        "  ,,,,,,,",
+        "",
+    ]
+    data = "\r\n".join(lines).encode("gb18030")
+    try:
+        data.decode("utf-8")
+        raise AssertionError("test file is valid UTF-8; it proves nothing about GB18030")
+    except UnicodeDecodeError:
+        pass
+    db = fresh_db("gb.db")
+    p = imp("members", write("gb.csv", data), db)
+    eq(p.returncode, 0, "exit\n" + p.stderr)
+    eq(summary(p.stderr)[:2], (1, 2), "one household, two members")
+    expect_in(p.stderr, "读取 2 行", what="blank rows are not data rows")
+    eq(_stored(db), ([("G1", VILLAGE, "城关镇西城社区\n4组8号")],
+                     sorted([("欧阳建华", a, 1), ("喆妍", b, 2)], key=lambda r: r[1])),
+       "stored as UTF-8, CRLF inside the address as LF")
+
+
+def test_english_column_names_and_aliases():
+    a, b = person("男", "19700707"), person("女", "19800808")
+    text = ("hh_no,village_code,hh_type,address,name,id_number,relation,sex,birth_date\n"
+            "E1,%s,一般农户,addr,张三,%s,户主,男,1970-07-07\n" % (VILLAGE, a))
+    db = fresh_db("en.db")
+    p = imp("members", write("en.csv", text), db)
+    eq(p.returncode, 0, "english header exit\n" + p.stderr)
+    eq(_stored(db), ([("E1", VILLAGE, "addr")], [("张三", a, 1)]), "english columns")
+    # ledger aliases, a starred required column, ignored region-name columns
+    text = ("序号,乡镇,村,户码,村代码,*成员姓名,身份证号码,与户主关系,住址\n"
+            "1,城关镇,西城社区,E2,%s,李梅,%s,户主,某地\n" % (VILLAGE, b))
+    p = imp("members", write("alias.csv", text), db)
+    eq(p.returncode, 0, "alias header exit\n" + p.stderr)
+    eq(query(db, "SELECT h.hh_no, h.address, m.name FROM member m JOIN household h ON "
+                 "h.id=m.household_id WHERE m.id_number=?", (b,)), [("E2", "某地", "李梅")],
+       "aliases")
+
+
+def test_code_values_with_surrounding_spaces_accepted():
+    a, b = person("男", "19601010"), person("女", "19621212")
+    text = MEMBER_HEADER + "\n"
+    text += "S1,%s, 一般农户 ,x,张三,%s,户主 ,长期慢性病 \n" % (VILLAGE, a)
+    text += "S1,%s, 一般农户 ,x,李四, %s ,　配偶　,\"长期慢性病 , 残疾\"\n" % (VILLAGE, b)
+    db = fresh_db("space.db")
+    p = imp("members", write("space.csv", text), db)
+    eq(p.returncode, 0, "exit\n" + p.stderr)
+    exp = rows_of(export("members", db))
+    hdr = exp[0]
+    by_id = {r[hdr.index("证件号码")]: r for r in exp[1:]}
+    eq((by_id[a][hdr.index("健康状况")], by_id[a][hdr.index("与户主关系")],
+        by_id[a][hdr.index("户类型")]), ("长期慢性病", "户主", "一般农户"), "trimmed values")
+    eq((by_id[b][hdr.index("健康状况")], by_id[b][hdr.index("与户主关系")]),
+       ("长期慢性病,残疾", "配偶"), "trimmed multi-values, full-width spaces")
+
+
+# ---- whole-file validation --------------------------------------------------------
+
+def _file_with_one_bad_household(tag):
+    """Two good households and one (2 rows) whose second row has a bad check
+    digit; returns (text, good ids, bad household rows' ids, bad line no)."""
+    g1, g2, g3 = person("男", "19700101"), person("女", "19710101"), person("男", "19750101")
+    b1, b2 = person("男", "19800101"), bad_check(person("女", "19820101"))
+    lines = [MEMBER_HEADER,
+             "%s1,%s,一般农户,x,甲,%s,户主,健康" % (tag, VILLAGE, g1),
+             "%s1,%s,一般农户,x,乙,%s,配偶,健康" % (tag, VILLAGE, g2),
+             "%s2,%s,一般农户,y,丙,%s,户主," % (tag, VILLAGE, b1),
+             "%s2,%s,一般农户,y,丁,%s,配偶," % (tag, VILLAGE, b2),
+             "%s3,%s,低保户,z,戊,%s,户主," % (tag, VILLAGE2, g3)]
+    return "\n".join(lines) + "\n", [g1, g2, g3], [b1, b2], 5
+
+
+def test_one_bad_row_refuses_whole_file():
+    text, good, bad, line = _file_with_one_bad_household("V")
+    db = fresh_db("bad.db")
+    before = snapshot(db)
+    p = imp("members", write("bad.csv", text), db)
+    refused(p, before, db, "bad check digit")
+    errs = error_lines(p.stderr)
+    eq(len(errs), 1, "one problem reported: %r" % errs)
+    expect_in(errs[0], "第 %d 行" % line, "证件号码", bad[1], "校验位错误", what="report")
+    expect_in(p.stderr, "错误 2 行", what="both rows of the household are counted bad")
+    # the same file with the row fixed goes in whole
+    fixed = text.replace(bad[1], id_number(bad[1][:6], bad[1][6:14], int(bad[1][14:17])))
+    p = imp("members", write("bad_fixed.csv", fixed), db)
+    eq(p.returncode, 0, "fixed file\n" + p.stderr)
+    eq(summary(p.stderr)[:2], (3, 5), "all written")
+
+
+def test_skip_bad_writes_good_households_and_reject_file():
+    text, good, bad, line = _file_with_one_bad_household("K")
+    db = fresh_db("skip.db")
+    f = write("skip.csv", text)
+    reject = tmp_path("skip-rejects.csv")
+    p = imp("members", f, db, "--skip-bad", "--reject", reject)
+    eq(p.returncode, 0, "exit\n" + p.stderr)
+    eq(summary(p.stderr)[:2], (2, 3), "good households written")
+    expect_in(p.stderr, "第 %d 行" % line, reject, what="report")
+    eq(sorted(r[0] for r in query(db, "SELECT id_number FROM member")), sorted(good),
+       "only the good households' members")
+    eq(sorted(r[0] for r in query(db, "SELECT hh_no FROM household")), ["K1", "K3"],
+       "only the good households")
+    raw = open(reject, "rb").read()
+    rows = rows_of(raw)
+    hdr = rows[0]
+    eq(hdr[:-1], MEMBER_HEADER.split(","), "reject header is the file's header")
+    eq(hdr[-1], "错误原因", "错误原因 column")
+    eq([r[hdr.index("证件号码")] for r in rows[1:]], bad, "both rows of the bad household")
+    for r in rows[1:]:
+        eq(len(r), len(hdr), "reject row width")
+        if not re.search("[\u4e00-\u9fff]", r[-1]):
+            raise AssertionError("reason not Chinese: %r" % r[-1])
+    # the reject file, once fixed, imports
+    fixed = raw.decode("utf-8-sig").replace(bad[1], id_number(bad[1][:6], bad[1][6:14],
+                                                               int(bad[1][14:17])))
+    p = imp("members", write("skip_fixed.csv", fixed), db)
+    eq(p.returncode, 0, "fixed reject file imports (extra 错误原因 column ignored)\n" + p.stderr)
+    eq(summary(p.stderr)[:2], (1, 2), "the bad household now written")
+    # default reject path beside the file
+    db2 = fresh_db("skip2.db")
+    p = imp("members", f, db2, "--skip-bad")
+    eq(p.returncode, 0, "default reject path exit")
+    if not os.path.exists(f + ".rejects.csv"):
+        raise AssertionError("default reject file %s.rejects.csv missing" % f)
+
+
+def test_dry_run_writes_nothing():
+    a, b = person("男", "19550505"), person("女", "19560606")
+    text = MEMBER_HEADER + "\nD1,%s,一般农户,x,甲,%s,户主,\nD1,%s,一般农户,x,乙,%s,配偶,\n" % (
+        VILLAGE, a, VILLAGE, b)
+    db = fresh_db("dry.db")
+    before = snapshot(db)
+    p = imp("members", write("dry.csv", text), db, "--dry-run")
+    eq(p.returncode, 0, "dry run of a good file\n" + p.stderr)
+    expect_in(p.stderr, "检查完成", "读取 2 行", what="dry-run summary")
+    eq(snapshot(db), before, "dry run wrote nothing")
+    bad, *_ = _file_with_one_bad_household("DR")
+    p = imp("members", write("dry_bad.csv", bad), db, "--dry-run")
+    refused(p, before, db, "dry run of a bad file")
+    p = imp("members", write("dry_bad.csv", bad), db, "--dry-run", "--skip-bad", "--reject",
+            tmp_path("dry-rejects.csv"))
+    eq(p.returncode, 0, "dry run with --skip-bad")
+    eq(snapshot(db), before, "dry run with --skip-bad wrote nothing")
+
+
+def test_two_heads_across_rows_reported():
+    a, b, c = person("男", "19600101"), person("女", "19610101"), person("男", "19900101")
+    text = MEMBER_HEADER + "\n" + "\n".join([
+        "W1,%s,一般农户,x,甲,%s,户主," % (VILLAGE, a),
+        "W1,%s,一般农户,x,乙,%s,配偶," % (VILLAGE, b),
+        "W1,%s,一般农户,x,丙,%s,户主," % (VILLAGE, c)]) + "\n"
+    db = fresh_db("heads.db")
+    before = snapshot(db)
+    p = imp("members", write("heads.csv", text), db)
+    refused(p, before, db, "two 户主")
+    expect_in(p.stderr, "W1", "2 名户主", "与户主关系", what="structure report")
+    if not any("第 4 行" in l for l in error_lines(p.stderr)):
+        raise AssertionError("the second 户主's line (4) is not named:\n" + p.stderr)
+    # a second 户主 in the file for a household already stored is caught too
+    ok = MEMBER_HEADER + "\nW2,%s,一般农户,x,甲,%s,户主,\n" % (VILLAGE, person("男"))
+    eq(imp("members", write("heads_ok.csv", ok), db).returncode, 0, "first part")
+    before = snapshot(db)
+    more = MEMBER_HEADER + "\nW2,%s,一般农户,x,丁,%s,户主,\n" % (VILLAGE, person("女"))
+    p = imp("members", write("heads_more.csv", more), db)
+    refused(p, before, db, "second 户主 against the database")
+    expect_in(p.stderr, "户主", what="report")
+    # 之女 with a male number
+    text = MEMBER_HEADER + "\nW3,%s,,x,甲,%s,户主,\nW3,%s,,x,乙,%s,之女,\n" % (
+        VILLAGE, person("女"), VILLAGE, person("男", "20000101"))
+    p = imp("members", write("heads_sex.csv", text), db)
+    refused(p, before, db, "之女 male")
+    expect_in(p.stderr, "之女", "男性", what="relation sex")
+
+
+def test_duplicate_id_number_within_file_names_both_lines():
+    a, b = person("男", "19700202"), person("男", "19710303")
+    text = MEMBER_HEADER + "\n" + "\n".join([
+        "U1,%s,,x,甲,%s,户主," % (VILLAGE, a),
+        "U2,%s,,x,乙,%s,户主," % (VILLAGE, b),
+        "U3,%s,,x,丙,%s,户主," % (VILLAGE, a.lower())]) + "\n"
+    db = fresh_db("dupfile.db")
+    before = snapshot(db)
+    p = imp("members", write("dupfile.csv", text), db)
+    refused(p, before, db, "duplicate within the file")
+    errs = [l for l in error_lines(p.stderr) if a in l]
+    eq(len(errs), 1, "one report line: %r" % errs)
+    expect_in(errs[0], "第 4 行", "第 2 行", "重复", "证件号码", what="both lines named")
+
+
+def test_id_number_registered_in_another_household():
+    a = person("男", "19680808")
+    db = fresh_db("other.db")
+    first = MEMBER_HEADER + "\nO1,%s,,x,甲,%s,户主,\n" % (VILLAGE, a)
+    eq(imp("members", write("other1.csv", first), db).returncode, 0, "first import")
+    before = snapshot(db)
+    second = MEMBER_HEADER + "\nO2,%s,,x,甲二,%s,户主,\n" % (VILLAGE, a)
+    p = imp("members", write("other2.csv", second), db)
+    refused(p, before, db, "number registered elsewhere")
+    expect_in(p.stderr, "第 2 行", "证件号码", a, "O1", "已登记", what="report")
+    # the same person re-imported in the same household is fine (an update)
+    again = MEMBER_HEADER + "\nO1,%s,,x,甲,%s,户主,健康\n" % (VILLAGE, a)
+    p = imp("members", write("other3.csv", again), db)
+    eq(p.returncode, 0, "same household\n" + p.stderr)
+    eq(summary(p.stderr)[:4], (0, 0, 0, 1), "member updated")
+
+
+def test_sex_and_birth_columns_contradicting_id_number():
+    a, b, c = person("男", "19770707"), person("女", "19880808"), person("男", "19990909")
+    text = ("户编号,行政区划代码,姓名,证件号码,与户主关系,性别,出生日期\n"
+            "X1,%s,甲,%s,户主,女,1977-07-07\n"
+            "X2,%s,乙,%s,户主,女,1988-08-09\n"
+            "X3,%s,丙,%s,户主,男,1999/09/09\n" % (VILLAGE, a, VILLAGE, b, VILLAGE, c))
+    db = fresh_db("sexcol.db")
+    before = snapshot(db)
+    p = imp("members", write("sexcol.csv", text), db)
+    refused(p, before, db, "contradicting columns")
+    errs = error_lines(p.stderr)
+    eq(len(errs), 2, "two problems: %r" % errs)
+    expect_in(errs[0], "第 2 行", "性别", "第17位", what="sex")
+    expect_in(errs[1], "第 3 行", "出生日期", "1988-08-08", what="birth date")
+    expect_in(p.stderr, "错误 2 行", what="the agreeing row is fine")
+
+
+def test_unknown_household_without_village_column():
+    a = person("男", "19720101")
+    text = "户编号,姓名,证件号码,与户主关系\nN404,张三,%s,户主\n" % a
+    db = fresh_db("nohh.db")
+    before = snapshot(db)
+    p = imp("members", write("nohh.csv", text), db)
+    refused(p, before, db, "unknown household")
+    expect_in(p.stderr, "第 2 行", "户编号", "N404", "不存在", "行政区划代码", what="report")
+    # once the household exists (households import), the same file goes in
+    hh = "户编号,行政区划代码,户类型\nN404,%s,一般农户\n" % VILLAGE
+    eq(imp("households", write("nohh_hh.csv", hh), db).returncode, 0, "households import")
+    p = imp("members", write("nohh.csv", text), db)
+    eq(p.returncode, 0, "members for a known household\n" + p.stderr)
+    eq(query(db, "SELECT h.hh_no FROM member m JOIN household h ON h.id=m.household_id "
+                 "WHERE m.id_number=?", (a,)), [("N404",)], "attached to N404")
+
+
+def test_unknown_village_reported():
+    a = person("男", "19720102")
+    db = fresh_db("novil.db")
+    before = snapshot(db)
+    for code in ("610926100000", "610926199999", "61092610000", "6109261000x1"):
+        text = MEMBER_HEADER + "\nNV1,%s,,x,甲,%s,户主,\n" % (code, a)
+        p = imp("members", write("novil.csv", text), db)
+        refused(p, before, db, "village %s" % code)
+        expect_in(p.stderr, "第 2 行", "行政区划代码", code, what="village %s" % code)
+
+
+def test_old_area_code_accepted_with_warning():
+    old = person("男", "19630303", area="612427")
+    other = person("女", "19650303", area="420321")
+    text = MEMBER_HEADER + "\nA1,%s,,x,甲,%s,户主,\nA1,%s,,x,乙,%s,配偶,\n" % (
+        VILLAGE, old, VILLAGE, other)
+    db = fresh_db("old.db")
+    p = imp("members", write("old.csv", text), db)
+    eq(p.returncode, 0, "exit\n" + p.stderr)
+    warn = [l for l in p.stderr.splitlines() if l.startswith("警告")]
+    eq(len(warn), 2, "two warnings: %r" % warn)
+    expect_in(warn[0], "第 2 行", "612427", "已接受", what="warning")
+    expect_in(p.stderr, "警告 2 条", what="summary counts warnings")
+    eq(sorted(r[0] for r in query(db, "SELECT id_number FROM member")), sorted([old, other]),
+       "both stored")
+
+
+def test_unterminated_quote_names_line_and_writes_nothing():
+    a, b = person("男", "19710404"), person("女", "19720404")
+    text = MEMBER_HEADER + "\n" + \
+        "Q1,%s,,x,甲,%s,户主,\n" % (VILLAGE, a) + \
+        "Q1,%s,,\"x,乙,%s,配偶,\n" % (VILLAGE, b) + \
+        "Q2,%s,,y,丙,%s,户主,\n" % (VILLAGE, person("男"))
+    db = fresh_db("quote.db")
+    before = snapshot(db)
+    p = imp("members", write("quote.csv", text), db)
+    refused(p, before, db, "unterminated quote")
+    expect_in(p.stderr, "第 3 行", "引号", what="names the line")
+    p = imp("members", write("quote.csv", text), db, "--skip-bad", "--reject",
+            tmp_path("quote-rej.csv"))
+    eq(p.returncode, 1, "--skip-bad does not skip a malformed file")
+    eq(snapshot(db), before, "nothing written with --skip-bad either")
+    # a character after a closing quote
+    text2 = MEMBER_HEADER + "\nQ3,%s,,\"x\"y,甲,%s,户主,\n" % (VILLAGE, person("男"))
+    p = imp("members", write("quote2.csv", text2), db)
+    refused(p, before, db, "text after closing quote")
+    expect_in(p.stderr, "第 2 行", what="names the line")
+
+
+def test_undecodable_file_clear_error():
+    db = fresh_db("enc.db")
+    before = snapshot(db)
+    utf16 = b"\xff\xfe" + (MEMBER_HEADER + "\n").encode("utf-16-le")
+    cases = [("utf16.csv", b"\xff\xfe\x00", "UTF-16"), ("utf16b.csv", utf16, "UTF-16"),
+             ("junk.csv", b"\xff\xff\xfe\xfe\x80\x80\n", "编码"),
+             ("bombad.csv", b"\xef\xbb\xbf" + MEMBER_HEADER.encode() + b"\n\xff\xfe,\n", "UTF-8")]
+    for name, data, word in cases:
+        p = imp("members", write(name, data), db)
+        if p.returncode == 0:
+            raise AssertionError("%s accepted" % name)
+        eq(snapshot(db), before, "%s: nothing written" % name)
+        expect_in(p.stderr, word, "编码", what=name)
+        if "Traceback" in p.stderr or "Segmentation" in p.stderr:
+            raise AssertionError("%s crashed" % name)
+    p = imp("members", tmp_path("does-not-exist.csv"), db)
+    eq(p.returncode, 1, "missing file")
+    expect_in(p.stderr, "does-not-exist.csv", what="missing file named")
+
+
+def test_missing_required_columns_and_empty_files():
+    db = fresh_db("cols.db")
+    before = snapshot(db)
+    for name, text, want in (
+            ("nocol.csv", "户编号,行政区划代码,姓名\nC1,%s,甲\n" % VILLAGE, "证件号码"),
+            ("nohdr.csv", "a,b,c\n1,2,3\n", "表头"),
+            ("empty.csv", "", "表头"),
+            ("hdronly.csv", MEMBER_HEADER + "\n,,,,,,,\n", "没有数据行")):
+        p = imp("members", write(name, text), db)
+        refused(p, before, db, name)
+        expect_in(p.stderr, want, what=name)
+
+
+# ---- stdin / stdout -------------------------------------------------------------------------
+
+def test_dash_reads_stdin_and_writes_stdout():
+    a, b = person("男", "19690909"), person("女", "19700909")
+    text = BOM + MEMBER_HEADER + "\nI1,%s,一般农户,x,甲,%s,户主,\nI1,%s,一般农户,x,乙,%s,配偶,\n" % (
+        VILLAGE, a, VILLAGE, b)
+    db = fresh_db("stdin.db")
+    p = cli("import", "members", "-", "--db", db, stdin=text.encode())
+    eq(p.returncode, 0, "import from stdin\n" + p.stderr.decode())
+    eq(sorted(r[0] for r in query(db, "SELECT id_number FROM member")), sorted([a, b]),
+       "members from stdin")
+    out_default = export("members", db)
+    out_dash = export("members", db, "--output", "-")
+    eq(out_dash, out_default, "--output - is stdout")
+    path = tmp_path("stdout-file.csv")
+    p = cli("export", "members", "--db", db, "--output", path, stdin=b"")
+    eq((p.returncode, p.stdout), (0, b""), "export to a file prints nothing")
+    eq(open(path, "rb").read(), out_default, "file equals stdout")
+    p = cli("export", "members", "--db", db, "--output", path, stdin=b"")
+    eq(p.returncode, 1, "refuses to overwrite without --force")
+    eq(open(path, "rb").read(), out_default, "file kept")
+    # stdout export pipes straight back in: nothing changes
+    before = snapshot(db)
+    p = cli("import", "members", "-", "--db", db, stdin=out_default)
+    eq(p.returncode, 0, "re-import from stdin")
+    eq(summary(p.stderr.decode()), (0, 0, 0, 0, 2), "unchanged")
+    eq(snapshot(db), before, "snapshot")
+    # stderr chatter never reaches stdout
+    if b"\xe5\xaf\xbc\xe5\x87\xba" in out_default or not out_default.startswith(b"\xef\xbb\xbf"):
+        raise AssertionError("export stdout is not clean CSV")
+    eq(export("households", db, "--output", "-"), export("households", db), "households too")
+
+
+if __name__ == "__main__":
+    run_tests(globals())
