@@ -907,11 +907,7 @@ def test_deleted_ids_are_not_reused():
         reused.append("household id %d" % hid)
     reused += ["member id %d" % m["id"] for m in new["members"] if m["id"] in mids]
     if reused:
-        # KNOWN BUG: household and member are INTEGER PRIMARY KEY without
-        # AUTOINCREMENT (src/registry/schema.c), so SQLite hands the largest
-        # deleted id to the next insert.  Needs a schema migration.
-        print("KNOWN BUG: deleted ids reused by new records: %s" % ", ".join(reused))
-        return
+        raise AssertionError("deleted ids reused by new records: %s" % ", ".join(reused))
     for mid in mids:
         eq(s.get("/api/v1/members/%d" % mid)[0], 404, "old member id %d" % mid)
 
