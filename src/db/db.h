@@ -83,6 +83,7 @@ struct db_migration {
 	int version;      /* 1, 2, 3... within the module */
 	const char *desc; /* one line, English */
 	const char *sql;  /* statements to run */
+	const char *sql_pg; /* PostgreSQL text where the dialects differ, NULL = same */
 };
 int db_migrate(struct db *db, const char *module, const struct db_migration *m, int n);
 /* The applied version of `module`, 0 if none. */

@@ -11,6 +11,7 @@
 #include "http/http.h"
 
 const struct route *const *http_route_tables;
+struct http_hooks http_hooks;
 
 void http_request_init(struct http_request *req)
 {
@@ -33,6 +34,24 @@ void http_request_release(struct http_request *req)
 	if (req->json)
 		json_decref(req->json);
 	req->json = NULL;
+	if (req->audit.old_value)
+		json_decref(req->audit.old_value);
+	if (req->audit.new_value)
+		json_decref(req->audit.new_value);
+	memset(&req->audit, 0, sizeof(req->audit));
+}
+
+void http_audit_note(struct http_request *req, const char *target_type, int64_t target_id,
+		     json_t *old_value, json_t *new_value)
+{
+	req->audit.target_type = target_type;
+	req->audit.target_id = target_id;
+	if (req->audit.old_value)
+		json_decref(req->audit.old_value);
+	if (req->audit.new_value)
+		json_decref(req->audit.new_value);
+	req->audit.old_value = old_value;
+	req->audit.new_value = new_value;
 }
 
 void http_response_init(struct http_response *res)
@@ -227,6 +246,21 @@ static int is_json_type(const char *ct)
 	       (!ct[16] || ct[16] == ';' || ct[16] == ' ');
 }
 
+static int is_state_changing(const char *method)
+{
+	return strcmp(method, "GET") && strcmp(method, "HEAD") && strcmp(method, "OPTIONS");
+}
+
+/* Constant-time comparison of two NUL-terminated strings. */
+static int same_secret(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char d = la != lb;
+	for (size_t i = 0; i < la && i < lb; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return !d;
+}
+
 void http_dispatch(struct http_request *req, struct http_response *res)
 {
 	int path_matched;
@@ -240,9 +274,31 @@ void http_dispatch(struct http_request *req, struct http_response *res)
 			http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该地址");
 		return;
 	}
-	if (!(r->flags & ROUTE_PUBLIC) && !req->principal) {
-		http_reply_error(res, 401, "E_AUTH", NULL, "请先登录");
-		return;
+	req->route = r;
+	if (!req->principal && req->auth_token && http_hooks.authenticate)
+		http_hooks.authenticate(req);
+	if (!(r->flags & ROUTE_PUBLIC)) {
+		const struct principal *p = req->principal;
+		if (!p) {
+			http_reply_error(res, 401, "E_AUTH", NULL,
+					 req->auth_token ? "登录已过期，请重新登录" : "请先登录");
+			return;
+		}
+		if (p->must_change_password && !(r->flags & ROUTE_PWCHANGE)) {
+			http_reply_error(res, 403, "E_PASSWORD_CHANGE_REQUIRED", NULL,
+					 "请先修改初始密码");
+			return;
+		}
+		if (r->perm && !(http_hooks.permitted && http_hooks.permitted(p, r->perm))) {
+			http_reply_error(res, 403, "E_FORBIDDEN", NULL, "您的角色无权进行此操作");
+			return;
+		}
+		if (p->via_cookie && is_state_changing(req->method) && !(r->flags & ROUTE_NO_CSRF) &&
+		    (!req->csrf_header || !p->csrf[0] || !same_secret(req->csrf_header, p->csrf))) {
+			http_reply_error(res, 403, "E_CSRF", NULL,
+					 "安全校验失败（缺少或错误的 CSRF 令牌），请刷新页面后重试");
+			return;
+		}
 	}
 	if (r->flags & ROUTE_JSON) {
 		json_error_t jerr;
@@ -263,13 +319,16 @@ void http_dispatch(struct http_request *req, struct http_response *res)
 			return;
 		}
 	}
-	if (r->flags & ROUTE_WRITE) {
+	if ((r->flags & ROUTE_WRITE) && !(r->flags & ROUTE_OWN_TX)) {
 		if (db_begin(req->db)) {
 			http_reply_error(res, 503, "E_DB_BUSY", NULL, "数据库繁忙，请稍后重试：%s",
 					 db_errmsg(req->db));
 			return;
 		}
 		r->fn(req, res);
+		if (res->status < 400 && http_hooks.audit && http_hooks.audit(req, res)) {
+			http_reply_error(res, 500, "E_AUDIT", NULL, "无法写入审计日志，操作已取消");
+		}
 		if (res->status < 400) {
 			if (db_commit(req->db))
 				http_reply_error(res, 500, "E_DB", NULL, "保存失败：%s",
@@ -280,4 +339,13 @@ void http_dispatch(struct http_request *req, struct http_response *res)
 		return;
 	}
 	r->fn(req, res);
+	if (req->audit.sensitive && res->status < 400 && http_hooks.audit) {
+		/* an audited read: the row is written in its own transaction, and
+		 * the data is withheld if the audit row cannot be written */
+		if (db_begin(req->db) || http_hooks.audit(req, res) || db_commit(req->db)) {
+			if (db_depth(req->db))
+				db_rollback(req->db);
+			http_reply_error(res, 500, "E_AUDIT", NULL, "无法写入审计日志，数据未返回");
+		}
+	}
 }

@@ -12,13 +12,31 @@
 #include "base/buf.h"
 #include "db/db.h"
 
-/* Who is calling: filled by the session layer before any handler runs. */
+/* Who is calling: filled by the session layer (auth/) before any handler
+ * runs.  Strings are copies owned by the struct. */
 struct principal {
-	int64_t user_id;     /* 0 for the built-in operator */
-	const char *login;   /* login name */
-	const char *name;    /* display name */
-	const char *role;    /* role identifier, e.g. "admin" */
-	const char *scope;   /* region code prefix the caller may see; "" = everything */
+	int64_t user_id;          /* users.id */
+	int64_t session_id;       /* sessions.id, 0 for a command-line principal */
+	char login[64];           /* login name */
+	char name[64];            /* display name */
+	char role[32];            /* role identifier, e.g. "village_clerk" */
+	char scope[13];           /* region code prefix the caller may see; "" = everything */
+	char department[64];      /* 部门, e.g. 医保局 */
+	char csrf[64];            /* the session's CSRF token */
+	int must_change_password; /* initial or reset password not yet changed */
+	int via_cookie;           /* authenticated by the browser cookie (needs CSRF) */
+};
+
+/* What a request changed or revealed, for the audit log.  Handlers fill it
+ * with http_audit_note(); the dispatcher writes exactly one audit row for
+ * every successful write route, and one for a read that set `sensitive`. */
+struct audit_note {
+	const char *target_type; /* "household", "member", "user"...; NULL if none */
+	int64_t target_id;
+	json_t *old_value;       /* owned; NULL if none */
+	json_t *new_value;       /* owned; NULL if none */
+	char detail[256];        /* Chinese, e.g. "查看完整身份证号" */
+	int sensitive;           /* a read that must be audited (full 身份证号, export) */
 };
 
 struct http_param {
@@ -38,7 +56,14 @@ struct http_request {
 	const char *remote_addr; /* textual peer address */
 	const char *path_params[HTTP_MAX_PATH_PARAMS]; /* values of :name segments, in order */
 	int nr_path_params;
-	const struct principal *principal;
+	const struct principal *principal; /* NULL until authenticated */
+	struct principal principal_buf;    /* storage behind `principal` */
+	const char *auth_token;  /* bearer token or session cookie value, or NULL */
+	int auth_via_cookie;     /* the token came from the cookie */
+	const char *csrf_header; /* X-CSRF-Token, or NULL */
+	const char *user_agent;
+	const struct route *route; /* the matched route */
+	struct audit_note audit;
 	struct db *db;           /* this worker's database connection */
 	json_t *json;            /* parsed body of ROUTE_JSON routes (owned by the request) */
 };
@@ -59,9 +84,12 @@ typedef void (*http_handler)(struct http_request *req, struct http_response *res
 
 /* Route flags: preconditions the dispatcher enforces before the handler. */
 enum route_flags {
-	ROUTE_PUBLIC = 1 << 0, /* no principal needed (health check, static files) */
-	ROUTE_WRITE = 1 << 1,  /* changes data: runs inside one transaction */
+	ROUTE_PUBLIC = 1 << 0, /* no principal needed (health check, login, static files) */
+	ROUTE_WRITE = 1 << 1,  /* changes data: one transaction, audited */
 	ROUTE_JSON = 1 << 2,   /* expects a JSON object body */
+	ROUTE_PWCHANGE = 1 << 3, /* allowed while the password must still be changed */
+	ROUTE_NO_CSRF = 1 << 4,  /* state-changing but exempt from CSRF (login) */
+	ROUTE_OWN_TX = 1 << 5,   /* writes but manages its own transactions and audit (login) */
 };
 
 struct route {
@@ -69,8 +97,25 @@ struct route {
 	const char *pattern; /* "/api/v1/households/:id"; ":" segments capture */
 	http_handler fn;
 	unsigned flags;
+	const char *perm;    /* permission required (auth/roles.c), NULL = any signed-in user */
 	const char *summary; /* one line, for the route listing and tests */
 };
+
+/* Hooks the access-control module installs (http/ cannot call auth/). */
+struct http_hooks {
+	/* Resolve req->auth_token into req->principal_buf; return 0 when signed
+	 * in, -1 when there is no valid session (expired, unknown, disabled). */
+	int (*authenticate)(struct http_request *req);
+	/* 1 if principal `p` holds permission `perm`. */
+	int (*permitted)(const struct principal *p, const char *perm);
+	/* Write the audit row for `req` inside the current transaction; 0 or -1. */
+	int (*audit)(struct http_request *req, struct http_response *res);
+};
+extern struct http_hooks http_hooks;
+
+/* Record what this request changed (old/new are stolen; may be NULL). */
+void http_audit_note(struct http_request *req, const char *target_type, int64_t target_id,
+		     json_t *old_value, json_t *new_value);
 
 /* The route tables the server dispatches over, NULL-terminated; set by main. */
 extern const struct route *const *http_route_tables;

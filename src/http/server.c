@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "base/csv.h"
@@ -19,12 +20,6 @@
 #include "http/http.h"
 
 static const struct http_server_opts *server_opts;
-
-/* Until accounts exist every request runs as this operator (see the access
- * control issue): it sees every region. */
-static const struct principal builtin_operator = {
-	.user_id = 0, .login = "operator", .name = "内置操作员", .role = "admin", .scope = ""
-};
 
 static __thread struct db *worker_db;
 
@@ -195,7 +190,18 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 				  addr, sizeof(addr));
 	}
 	req.remote_addr = addr;
-	req.principal = &builtin_operator;
+	req.user_agent = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent");
+	req.csrf_header = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-CSRF-Token");
+	{
+		const char *authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+		if (authz && !strncasecmp(authz, "Bearer ", 7)) {
+			req.auth_token = authz + 7;
+		} else {
+			req.auth_token = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND,
+								     "liubao_session");
+			req.auth_via_cookie = req.auth_token != NULL;
+		}
+	}
 
 	if (args.bad) {
 		http_reply_error(&res, 400, "E_BAD_QUERY", NULL, "查询参数编码无效（应为 UTF-8）");

@@ -10,6 +10,7 @@
 
 #include "base/util.h"
 #include "db/db.h"
+#include "auth/auth.h"
 #include "http/http.h"
 #include "registry/codes.h"
 #include "registry/idcard.h"
@@ -34,7 +35,7 @@ static void bind_prefix(struct db_stmt *st, const char *lo_name, const char *hi_
 
 static const char *scope_of(struct http_request *req)
 {
-	return req->principal && req->principal->scope ? req->principal->scope : "";
+	return req->principal ? req->principal->scope : "";
 }
 
 static int in_scope(struct http_request *req, const char *code)
@@ -158,14 +159,36 @@ static int load_household_scoped(struct http_request *req, struct http_response 
 	return 1;
 }
 
-static json_t *household_with_members(struct http_request *req, const struct household_rec *h)
+/* 1 if the caller may see full 身份证号 and phone numbers. */
+static int sees_full_ids(struct http_request *req)
+{
+	return req->principal && auth_permitted(req->principal, PERM_ID_FULL);
+}
+
+/* Mark this read as revealing personal data, for the audit log. */
+static void audit_reveal(struct http_request *req, const char *type, int64_t id)
+{
+	req->audit.sensitive = 1;
+	http_audit_note(req, type, id, NULL, NULL);
+	snprintf(req->audit.detail, sizeof(req->audit.detail), "查看完整身份证号和联系电话");
+}
+
+/* The household with its members; 身份证号 and phones masked when `masked`. */
+static json_t *household_with_members(struct http_request *req, const struct household_rec *h,
+				      int masked)
 {
 	json_t *j = household_json(req->db, h), *arr = json_array();
 	struct member_rec *ms = NULL;
 	int alloc = 0, n = registry_members_of(req->db, h->id, &ms, &alloc);
 	for (int i = 0; i < n; i++)
-		json_array_append_new(arr, member_json(&ms[i], 0));
+		json_array_append_new(arr, member_json(&ms[i], masked));
 	json_object_set_new(j, "members", arr);
+	if (masked) {
+		char ph[24];
+		mask_phone(h->phone, ph);
+		json_object_set_new(j, "phone", json_string(ph));
+	}
+	json_object_set_new(j, "masked", json_boolean(masked));
 	free(ms);
 	return j;
 }
@@ -662,8 +685,7 @@ static void api_regions(struct http_request *req, struct http_response *res)
 					 "WHERE r.parent IS NULL ORDER BY r.code");
 	} else {
 		char code[13];
-		snprintf(code, sizeof(code), "%s%.*s", scope, (int)(12 - strlen(scope)),
-			 "000000000000");
+		code_pad12(scope, code);
 		st = db_prepare(req->db, "SELECT r.code, r.name, r.level, r.parent, (SELECT count(*) "
 					 "FROM region c WHERE c.parent = r.code) FROM region r "
 					 "WHERE r.code = :c");
@@ -922,7 +944,9 @@ static void api_household_get(struct http_request *req, struct http_response *re
 	int64_t id = path_id(req, res);
 	if (id < 0 || load_household_scoped(req, res, id, &h) != 1)
 		return;
-	http_reply_json(res, 200, household_with_members(req, &h));
+	if (sees_full_ids(req))
+		audit_reveal(req, "household", id);
+	http_reply_json(res, 200, household_with_members(req, &h, !sees_full_ids(req)));
 }
 
 static int hh_no_taken(struct http_request *req, const char *hh_no, int64_t except)
@@ -967,7 +991,8 @@ static void api_household_create(struct http_request *req, struct http_response 
 		return;
 	if (structure_bad(req, res, id))
 		return;
-	http_reply_json(res, 201, household_with_members(req, &h));
+	http_audit_note(req, "household", id, NULL, household_with_members(req, &h, 0));
+	http_reply_json(res, 201, household_with_members(req, &h, !sees_full_ids(req)));
 	{
 		char loc[64];
 		snprintf(loc, sizeof(loc), "/api/v1/households/%lld", (long long)id);
@@ -980,9 +1005,11 @@ static void api_household_update(struct http_request *req, struct http_response 
 	struct problems p = { 0 };
 	struct household_rec h;
 	int64_t id = path_id(req, res);
-	json_t *members;
+	json_t *members, *before;
 	if (id < 0 || load_household_scoped(req, res, id, &h) != 1)
 		return;
+	before = household_with_members(req, &h, 0);
+	http_audit_note(req, "household", id, before, NULL);
 	check_known(&p, req->json, household_fields, "户信息");
 	household_from_json(&p, req->json, &h, 0);
 	if (!p.details)
@@ -1002,7 +1029,8 @@ static void api_household_update(struct http_request *req, struct http_response 
 		return;
 	if (structure_bad(req, res, id))
 		return;
-	http_reply_json(res, 200, household_with_members(req, &h));
+	http_audit_note(req, "household", id, json_incref(before), household_with_members(req, &h, 0));
+	http_reply_json(res, 200, household_with_members(req, &h, !sees_full_ids(req)));
 }
 
 static void api_household_delete(struct http_request *req, struct http_response *res)
@@ -1012,6 +1040,7 @@ static void api_household_delete(struct http_request *req, struct http_response 
 	int64_t id = path_id(req, res);
 	if (id < 0 || load_household_scoped(req, res, id, &h) != 1)
 		return;
+	http_audit_note(req, "household", id, household_with_members(req, &h, 0), NULL);
 	st = db_prepare(req->db, "DELETE FROM household WHERE id = :id");
 	db_bind_int(st, ":id", id);
 	if (db_run(st) < 0) {
@@ -1050,7 +1079,9 @@ static void api_member_get(struct http_request *req, struct http_response *res)
 	json_t *j;
 	if (id < 0 || !load_member_scoped(req, res, id, &m, &h))
 		return;
-	j = member_json(&m, 0);
+	if (sees_full_ids(req))
+		audit_reveal(req, "member", id);
+	j = member_json(&m, !sees_full_ids(req));
 	json_object_set_new(j, "hh_no", json_string(h.hh_no));
 	http_reply_json(res, 200, j);
 }
@@ -1073,7 +1104,8 @@ static void api_member_create(struct http_request *req, struct http_response *re
 	if (structure_bad(req, res, hid))
 		return;
 	m.id = id;
-	http_reply_json(res, 201, member_json(&m, 0));
+	http_audit_note(req, "member", id, NULL, member_json(&m, 0));
+	http_reply_json(res, 201, member_json(&m, !sees_full_ids(req)));
 }
 
 static void api_member_update(struct http_request *req, struct http_response *res)
@@ -1083,8 +1115,11 @@ static void api_member_update(struct http_request *req, struct http_response *re
 	struct member_rec m;
 	int64_t id = path_id(req, res);
 	char old_idn[19];
+	json_t *before;
 	if (id < 0 || !load_member_scoped(req, res, id, &m, &h))
 		return;
+	before = member_json(&m, 0);
+	http_audit_note(req, "member", id, before, NULL);
 	memcpy(old_idn, m.id_number, sizeof(old_idn));
 	member_from_json(&p, req->json, &m, 0);
 	if (reply_problems(res, &p))
@@ -1107,7 +1142,8 @@ static void api_member_update(struct http_request *req, struct http_response *re
 		return;
 	if (structure_bad(req, res, m.household_id))
 		return;
-	http_reply_json(res, 200, member_json(&m, 0));
+	http_audit_note(req, "member", id, json_incref(before), member_json(&m, 0));
+	http_reply_json(res, 200, member_json(&m, !sees_full_ids(req)));
 }
 
 static void api_member_delete(struct http_request *req, struct http_response *res)
@@ -1118,6 +1154,7 @@ static void api_member_delete(struct http_request *req, struct http_response *re
 	int64_t id = path_id(req, res);
 	if (id < 0 || !load_member_scoped(req, res, id, &m, &h))
 		return;
+	http_audit_note(req, "member", id, member_json(&m, 0), NULL);
 	st = db_prepare(req->db, "DELETE FROM member WHERE id = :id");
 	db_bind_int(st, ":id", id);
 	if (db_run(st) < 0) {
@@ -1132,19 +1169,24 @@ static void api_member_delete(struct http_request *req, struct http_response *re
 }
 
 const struct route registry_routes[] = {
-	{ "GET", "/api/v1/health", api_health, ROUTE_PUBLIC, "服务状态" },
-	{ "GET", "/api/v1/codes", api_codes, 0, "代码表" },
-	{ "GET", "/api/v1/regions", api_regions, 0, "行政区划（顶层）" },
-	{ "GET", "/api/v1/regions/:code", api_region_get, 0, "行政区划及其下级" },
-	{ "GET", "/api/v1/households", api_households_list, 0, "户列表" },
-	{ "POST", "/api/v1/households", api_household_create, ROUTE_WRITE | ROUTE_JSON, "新增户" },
-	{ "GET", "/api/v1/households/:id", api_household_get, 0, "户详情" },
-	{ "PUT", "/api/v1/households/:id", api_household_update, ROUTE_WRITE | ROUTE_JSON, "修改户" },
-	{ "DELETE", "/api/v1/households/:id", api_household_delete, ROUTE_WRITE, "删除户" },
+	{ "GET", "/api/v1/health", api_health, ROUTE_PUBLIC, NULL, "服务状态" },
+	{ "GET", "/api/v1/codes", api_codes, 0, NULL, "代码表" },
+	{ "GET", "/api/v1/regions", api_regions, 0, NULL, "行政区划（顶层）" },
+	{ "GET", "/api/v1/regions/:code", api_region_get, 0, NULL, "行政区划及其下级" },
+	{ "GET", "/api/v1/households", api_households_list, 0, "household.read", "户列表" },
+	{ "POST", "/api/v1/households", api_household_create, ROUTE_WRITE | ROUTE_JSON,
+	  "household.write", "新增户" },
+	{ "GET", "/api/v1/households/:id", api_household_get, 0, "household.read", "户详情" },
+	{ "PUT", "/api/v1/households/:id", api_household_update, ROUTE_WRITE | ROUTE_JSON,
+	  "household.write", "修改户" },
+	{ "DELETE", "/api/v1/households/:id", api_household_delete, ROUTE_WRITE, "household.write",
+	  "删除户" },
 	{ "POST", "/api/v1/households/:id/members", api_member_create, ROUTE_WRITE | ROUTE_JSON,
-	  "新增家庭成员" },
-	{ "GET", "/api/v1/members/:id", api_member_get, 0, "成员详情" },
-	{ "PUT", "/api/v1/members/:id", api_member_update, ROUTE_WRITE | ROUTE_JSON, "修改家庭成员" },
-	{ "DELETE", "/api/v1/members/:id", api_member_delete, ROUTE_WRITE, "删除家庭成员" },
+	  "household.write", "新增家庭成员" },
+	{ "GET", "/api/v1/members/:id", api_member_get, 0, "household.read", "成员详情" },
+	{ "PUT", "/api/v1/members/:id", api_member_update, ROUTE_WRITE | ROUTE_JSON,
+	  "household.write", "修改家庭成员" },
+	{ "DELETE", "/api/v1/members/:id", api_member_delete, ROUTE_WRITE, "household.write",
+	  "删除家庭成员" },
 	{ NULL },
 };

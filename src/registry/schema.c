@@ -59,7 +59,8 @@ static const struct db_migration registry_migrations[] = {
 	  "  updated_at TEXT NOT NULL\n"
 	  ");\n"
 	  "CREATE INDEX member_household ON member(household_id);\n"
-	  "CREATE INDEX member_name ON member(name);\n" },
+	  "CREATE INDEX member_name ON member(name);\n",
+	  NULL },
 };
 
 int registry_migrate(struct db *db)

@@ -68,8 +68,14 @@ def free_port():
 class Server:
     """The real `liubao serve` on a free loopback port."""
 
-    def __init__(self, db, extra=()):
+    PASSWORD = "Test#Pass2026x"
+
+    def __init__(self, db, extra=(), login="tester", role="admin", scope="610926"):
+        """Start the server; unless login is None, create an account with `role`
+        and `scope`, sign in, change its initial password, and send its bearer
+        token with every request (pass auth=False to send none)."""
         self.db = db
+        self.token = None
         self.port = free_port()
         self.proc = subprocess.Popen(
             [BIN, "serve", "--db", db, "--listen", "127.0.0.1:%d" % self.port, "--quiet"] +
@@ -78,17 +84,43 @@ class Server:
         while time.time() < deadline:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
+                break
             except OSError:
                 if self.proc.poll() is not None:
                     raise AssertionError("server exited: %s" % self.proc.stderr.read())
                 time.sleep(0.05)
-        raise AssertionError("server did not start")
+        else:
+            raise AssertionError("server did not start")
+        if login:
+            self.token = self.make_user(login, role, scope)
 
-    def request(self, method, path, body=None, headers=None, raw=False):
-        """Send a request; returns (status, parsed JSON or text, headers dict)."""
+    def make_user(self, login, role, scope, department="乡村振兴局"):
+        """Create a user (CLI), sign in, change the initial password; returns a bearer token."""
+        args = ["user", "add", login, "--name", "测试" + login, "--role", role,
+                "--db", self.db, "--password-stdin"]
+        if scope:
+            args += ["--scope", scope]
+        if department:
+            args += ["--department", department]
+        cli(*args, stdin="Init#Pass2026y\n", check=0)
+        st, body, _ = self.request("POST", "/api/v1/login",
+                                   {"login": login, "password": "Init#Pass2026y"}, auth=False)
+        assert st == 200, (st, body)
+        tok = body["token"]
+        st, body, _ = self.request("POST", "/api/v1/me/password",
+                                   {"old_password": "Init#Pass2026y", "new_password": self.PASSWORD},
+                                   headers={"Authorization": "Bearer " + tok}, auth=False)
+        assert st == 200, (st, body)
+        return tok
+
+    def request(self, method, path, body=None, headers=None, raw=False, auth=True, token=None):
+        """Send a request; returns (status, parsed JSON or text, headers dict).
+        The server's bearer token is sent unless auth=False or `token` is given."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         h = dict(headers or {})
+        tok = token or (self.token if auth else None)
+        if tok and not any(k.lower() in ("authorization", "cookie") for k in h):
+            h["Authorization"] = "Bearer " + tok
         if body is not None and not isinstance(body, (bytes, str)):
             body = json.dumps(body, ensure_ascii=False).encode()
             h.setdefault("Content-Type", "application/json")
@@ -127,11 +159,18 @@ class Server:
                 self.proc.wait()
 
 
-def snapshot(db):
-    """Every row of every table (except schema bookkeeping), for before/after comparison."""
+# Tables that record activity rather than data: a refused request may still
+# (and should) leave an audit row or a login failure behind.
+ACTIVITY_TABLES = {"audit_log", "sessions", "login_lock", "sqlite_sequence", "schema_version"}
+
+
+def snapshot(db, include_activity=False):
+    """Every row of every data table, for before/after comparison."""
     con = sqlite3.connect(db)
     out = {}
     for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name"):
+        if name in ACTIVITY_TABLES and not include_activity:
+            continue
         out[name] = con.execute("SELECT * FROM \"%s\" ORDER BY 1" % name).fetchall()
     con.close()
     return out
@@ -152,9 +191,18 @@ def id_number(area, birth, seq):
     return body + "10X98765432"[s % 11]
 
 
+def _short(v, n=600):
+    r = repr(v)
+    return r if len(r) <= n else r[:n] + "...(%d chars)" % len(r)
+
+
 def eq(got, want, what=""):
     if got != want:
-        raise AssertionError("%s: got %r, want %r" % (what or "value", got, want))
+        if isinstance(got, dict) and isinstance(want, dict):
+            diff = {k: (_short(got.get(k), 300), _short(want.get(k), 300))
+                    for k in set(got) | set(want) if got.get(k) != want.get(k)}
+            raise AssertionError("%s: differs in %s" % (what or "value", diff))
+        raise AssertionError("%s: got %s, want %s" % (what or "value", _short(got), _short(want)))
 
 
 def run_tests(module_globals):

@@ -198,8 +198,15 @@ def test_codes_listing_matches_code_table():
 
 
 def test_regions_top_level():
+    # a county-scoped user's tree starts at the county
     st, b, _ = api().get("/api/v1/regions")
     eq(st, 200, "regions status")
+    eq([(r["code"], r["name"], r["level"], r["parent"]) for r in b["items"]],
+       [(COUNTY, "平利县", 3, "610900000000")], "top level for a county user")
+    # a user without a scope limit sees the provinces
+    tok = api().make_user("regions.all", "admin", "")
+    st, b, _ = api().get("/api/v1/regions", token=tok)
+    eq(st, 200, "regions status (unlimited)")
     eq([(r["code"], r["name"], r["level"], r["parent"]) for r in b["items"]],
        [("610000000000", "陕西省", 1, None)], "top level")
     eq(b["items"][0]["children"], 1, "陕西省 children loaded (安康市 only)")

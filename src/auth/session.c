@@ -1,0 +1,190 @@
+/* session.c — sessions (random 256-bit tokens, only their hash stored),
+ * the dispatcher's authentication hook, and login throttling with back-off
+ * per account and per address. */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth/auth.h"
+#include "base/util.h"
+
+long auth_session_idle_seconds = 30 * 60;
+long auth_session_max_seconds = 12 * 60 * 60;
+
+/* Hex BLAKE2b-256 of `token` into out[65]. */
+static void token_hash(const char *token, char out[65])
+{
+	unsigned char h[32];
+	crypto_generichash(h, sizeof(h), (const unsigned char *)token, strlen(token), NULL, 0);
+	sodium_bin2hex(out, 65, h, sizeof(h));
+}
+
+static void random_token(char out[64])
+{
+	unsigned char b[32];
+	randombytes_buf(b, sizeof(b));
+	sodium_bin2base64(out, 64, b, sizeof(b), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+int auth_session_create(struct db *db, int64_t user_id, const char *addr, const char *agent,
+			char token[64], char csrf[64])
+{
+	struct db_stmt *st;
+	char th[65];
+	time_t now = time(NULL);
+	int rc;
+	if (sodium_init() < 0)
+		return -1;
+	random_token(token);
+	random_token(csrf);
+	token_hash(token, th);
+	st = db_prepare(db, "INSERT INTO sessions(token_hash, user_id, csrf, created_at, last_seen, "
+			    "addr, user_agent) VALUES(:th, :uid, :csrf, :now, :now, :addr, :ua)");
+	db_bind_text(st, ":th", th);
+	db_bind_int(st, ":uid", user_id);
+	db_bind_text(st, ":csrf", csrf);
+	db_bind_int(st, ":now", now);
+	db_bind_text(st, ":addr", addr ? addr : "");
+	db_bind_text(st, ":ua", agent ? agent : "");
+	rc = db_run(st);
+	db_done(st);
+	return rc < 0 ? -1 : 0;
+}
+
+enum { SC_ID, SC_USER, SC_CSRF, SC_CREATED, SC_SEEN, SC_LOGIN, SC_NAME, SC_ROLE, SC_SCOPE,
+       SC_DEPT, SC_MUST };
+
+int auth_session_resolve(struct db *db, const char *token, struct principal *p)
+{
+	struct db_stmt *st;
+	char th[65];
+	time_t now = time(NULL);
+	int rc, ok = 0;
+	int64_t sid = 0, seen = 0;
+	size_t tl = strlen(token);
+
+	if (tl < 20 || tl > 64)
+		return 0;
+	token_hash(token, th);
+	st = db_prepare(db, "SELECT s.id, s.user_id, s.csrf, s.created_at, s.last_seen, u.login, "
+			    "u.name, u.role, u.scope_code, u.department, u.must_change_password "
+			    "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = "
+			    ":th AND u.disabled = 0");
+	db_bind_text(st, ":th", th);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		sid = db_col_int(st, SC_ID);
+		seen = db_col_int(st, SC_SEEN);
+		if (now - db_col_int(st, SC_CREATED) < auth_session_max_seconds &&
+		    now - seen < auth_session_idle_seconds) {
+			memset(p, 0, sizeof(*p));
+			p->user_id = db_col_int(st, SC_USER);
+			p->session_id = sid;
+			snprintf(p->csrf, sizeof(p->csrf), "%s", db_col_text(st, SC_CSRF));
+			snprintf(p->login, sizeof(p->login), "%s", db_col_text(st, SC_LOGIN));
+			snprintf(p->name, sizeof(p->name), "%s", db_col_text(st, SC_NAME));
+			snprintf(p->role, sizeof(p->role), "%s", db_col_text(st, SC_ROLE));
+			auth_scope_prefix(db_col_text(st, SC_SCOPE), p->scope);
+			snprintf(p->department, sizeof(p->department), "%s", db_col_text(st, SC_DEPT));
+			p->must_change_password = (int)db_col_int(st, SC_MUST);
+			ok = 1;
+		}
+	}
+	db_done(st);
+	if (rc < 0)
+		return -1;
+	if (ok && now - seen >= (auth_session_idle_seconds < 240 ? auth_session_idle_seconds / 4 : 60) &&
+	    !db_depth(db)) {
+		/* refresh the idle clock at most once a minute (a write per request
+		 * would serialise every reader on the database lock) */
+		st = db_prepare(db, "UPDATE sessions SET last_seen = :now WHERE id = :id");
+		db_bind_int(st, ":now", now);
+		db_bind_int(st, ":id", sid);
+		db_run(st);
+		db_done(st);
+	}
+	return ok;
+}
+
+int auth_session_end(struct db *db, int64_t session_id, int64_t user_id)
+{
+	struct db_stmt *st;
+	int rc;
+	if (session_id) {
+		st = db_prepare(db, "DELETE FROM sessions WHERE id = :id");
+		db_bind_int(st, ":id", session_id);
+	} else {
+		st = db_prepare(db, "DELETE FROM sessions WHERE user_id = :uid");
+		db_bind_int(st, ":uid", user_id);
+	}
+	rc = db_run(st);
+	db_done(st);
+	return rc < 0 ? -1 : 0;
+}
+
+int auth_authenticate(struct http_request *req)
+{
+	if (!req->auth_token || !req->db)
+		return -1;
+	if (auth_session_resolve(req->db, req->auth_token, &req->principal_buf) != 1)
+		return -1;
+	req->principal_buf.via_cookie = req->auth_via_cookie;
+	req->principal = &req->principal_buf;
+	return 0;
+}
+
+/* ---- throttling ------------------------------------------------------------ */
+
+long auth_lock_remaining(struct db *db, const char *key)
+{
+	struct db_stmt *st = db_prepare(db, "SELECT locked_until FROM login_lock WHERE key = :k");
+	long left = 0;
+	db_bind_text(st, ":k", key);
+	if (db_step(st) == DB_ROW)
+		left = (long)(db_col_int(st, 0) - time(NULL));
+	db_done(st);
+	return left > 0 ? left : 0;
+}
+
+void auth_lock_fail(struct db *db, const char *key, int threshold)
+{
+	struct db_stmt *st;
+	time_t now = time(NULL);
+	int64_t failures = 0, last = 0;
+	int64_t until = 0;
+	st = db_prepare(db, "SELECT failures, last_failure FROM login_lock WHERE key = :k");
+	db_bind_text(st, ":k", key);
+	if (db_step(st) == DB_ROW) {
+		failures = db_col_int(st, 0);
+		last = db_col_int(st, 1);
+	}
+	db_done(st);
+	if (now - last > 15 * 60)
+		failures = 0; /* a quiet quarter of an hour forgives old failures */
+	failures++;
+	if (failures >= threshold) {
+		/* 1 minute, doubling with each further failure, at most an hour */
+		int64_t shift = failures - threshold;
+		int64_t secs = shift >= 6 ? 3600 : 60LL << shift;
+		until = now + (secs > 3600 ? 3600 : secs);
+	}
+	st = db_prepare(db, "INSERT INTO login_lock(key, failures, last_failure, locked_until) "
+			    "VALUES(:k, :f, :now, :until) ON CONFLICT(key) DO UPDATE SET failures = "
+			    "excluded.failures, last_failure = excluded.last_failure, locked_until = "
+			    "excluded.locked_until");
+	db_bind_text(st, ":k", key);
+	db_bind_int(st, ":f", failures);
+	db_bind_int(st, ":now", now);
+	db_bind_int(st, ":until", until);
+	db_run(st);
+	db_done(st);
+}
+
+void auth_lock_clear(struct db *db, const char *key)
+{
+	struct db_stmt *st = db_prepare(db, "DELETE FROM login_lock WHERE key = :k");
+	db_bind_text(st, ":k", key);
+	db_run(st);
+	db_done(st);
+}
