@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/jw.h"
 #include "base/util.h"
 #include "db/db.h"
 #include "auth/auth.h"
@@ -55,26 +56,18 @@ static int64_t path_id(struct http_request *req, struct http_response *res)
 
 /* ---- JSON output -------------------------------------------------------------- */
 
-static json_t *code_json(const struct code_list *l, int code)
+/* Write the label of `code`, or null. */
+static void code_write(struct jw *w, const char *key, const struct code_list *l, int code)
 {
-	const char *label = code >= 0 ? codes_label(l, code) : NULL;
-	return label ? json_string(label) : json_null();
+	jw_kstr(w, key, code >= 0 ? codes_label(l, code) : NULL);
 }
 
-static json_t *flag_json(int v)
+static void flag_write(struct jw *w, const char *key, int v)
 {
-	return v < 0 ? json_null() : json_boolean(v);
-}
-
-static json_t *health_json(int mask)
-{
-	json_t *a = json_array();
-	if (mask < 0)
-		return a;
-	for (int i = 0; i < code_health.nr_items; i++)
-		if (mask & (1 << code_health.items[i].code))
-			json_array_append_new(a, json_string(code_health.items[i].label));
-	return a;
+	if (v < 0)
+		jw_knull(w, key);
+	else
+		jw_kbool(w, key, v);
 }
 
 static void mask_phone(const char *p, char out[24])
@@ -82,7 +75,7 @@ static void mask_phone(const char *p, char out[24])
 	size_t l = strlen(p);
 	if (l == 11) {
 		snprintf(out, 24, "%.3s****%.4s", p, p + 7);
-	} else if (l > 4) {
+	} else if (l > 4 && l < 24) {
 		memset(out, '*', l - 4);
 		memcpy(out + l - 4, p + l - 4, 5);
 	} else {
@@ -90,8 +83,8 @@ static void mask_phone(const char *p, char out[24])
 	}
 }
 
-/* A member as JSON; full 身份证号 and phone unless `masked`. */
-static json_t *member_json(const struct member_rec *m, int masked)
+/* Write a member object; full 身份证号 and phone unless `masked`. */
+static void member_write(struct jw *w, const struct member_rec *m, int masked)
 {
 	char idm[19], ph[24];
 	int y, mo, d, age = -1;
@@ -101,47 +94,78 @@ static json_t *member_json(const struct member_rec *m, int masked)
 		idcard_mask(m->id_number, idm);
 		mask_phone(m->phone, ph);
 	}
-	return json_pack(
-		"{s:I, s:I, s:s, s:s, s:o, s:o, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-		"s:o, s:o, s:o, s:o, s:o, s:s}",
-		"id", (json_int_t)m->id, "household_id", (json_int_t)m->household_id, "name", m->name,
-		"id_number", masked ? idm : m->id_number, "relation", code_json(&code_relation, m->relation),
-		"sex", code_json(&code_sex, m->sex), "birth_date", m->birth_date, "age", age,
-		"ethnicity", code_json(&code_ethnicity, m->ethnicity), "education",
-		code_json(&code_education, m->education), "school_status",
-		code_json(&code_school_status, m->school_status), "health", health_json(m->health),
-		"disability", code_json(&code_disability, m->disability), "labor_skill",
-		code_json(&code_labor_skill, m->labor_skill), "work_status",
-		code_json(&code_work_status, m->work_status), "ins_resident_med",
-		flag_json(m->ins_resident_med), "ins_employee_med", flag_json(m->ins_employee_med),
-		"ins_critical", flag_json(m->ins_critical), "ins_pension", flag_json(m->ins_pension),
-		"dibao", flag_json(m->dibao), "tekun", flag_json(m->tekun), "phone",
-		masked ? ph : m->phone);
+	jw_object(w);
+	jw_kint(w, "id", m->id);
+	jw_kint(w, "household_id", m->household_id);
+	jw_kstr(w, "name", m->name);
+	jw_kstr(w, "id_number", masked ? idm : m->id_number);
+	code_write(w, "relation", &code_relation, m->relation);
+	code_write(w, "sex", &code_sex, m->sex);
+	jw_kstr(w, "birth_date", m->birth_date);
+	jw_kint(w, "age", age);
+	code_write(w, "ethnicity", &code_ethnicity, m->ethnicity);
+	code_write(w, "education", &code_education, m->education);
+	code_write(w, "school_status", &code_school_status, m->school_status);
+	jw_key(w, "health");
+	jw_array(w);
+	for (int i = 0; m->health >= 0 && i < code_health.nr_items; i++)
+		if (m->health & (1 << code_health.items[i].code))
+			jw_str(w, code_health.items[i].label);
+	jw_array_end(w);
+	code_write(w, "disability", &code_disability, m->disability);
+	code_write(w, "labor_skill", &code_labor_skill, m->labor_skill);
+	code_write(w, "work_status", &code_work_status, m->work_status);
+	flag_write(w, "ins_resident_med", m->ins_resident_med);
+	flag_write(w, "ins_employee_med", m->ins_employee_med);
+	flag_write(w, "ins_critical", m->ins_critical);
+	flag_write(w, "ins_pension", m->ins_pension);
+	flag_write(w, "dibao", m->dibao);
+	flag_write(w, "tekun", m->tekun);
+	jw_kstr(w, "phone", masked ? ph : m->phone);
+	jw_object_end(w);
 }
 
-/* Name of region `code`, or "". */
-static json_t *region_name_json(struct db *db, const char *code)
+/* Parse what a writer produced into a jansson value (for the audit log,
+ * which stores the same shapes the API answers with). */
+static json_t *written_json(struct buf *b)
 {
-	struct db_stmt *st = db_prepare(db, "SELECT name FROM region WHERE code = :c");
-	json_t *j;
-	db_bind_text(st, ":c", code);
-	j = json_string(db_step(st) == DB_ROW ? db_col_text(st, 0) : "");
-	db_done(st);
+	json_t *j = json_loadb(b->buf, b->len, 0, NULL);
+	if (!j)
+		die("internal JSON writer produced invalid JSON");
+	buf_release(b);
 	return j;
 }
 
-static json_t *household_json(struct db *db, const struct household_rec *h)
+/* A member as a jansson value (unmasked), for the audit log. */
+static json_t *member_json(const struct member_rec *m, int masked)
 {
-	char township[13];
-	snprintf(township, sizeof(township), "%.9s000", h->village_code);
-	return json_pack("{s:I, s:s, s:s, s:o, s:o, s:s, s:s, s:o, s:b, s:s}", "id",
-			 (json_int_t)h->id, "hh_no", h->hh_no, "village_code", h->village_code,
-			 "village_name", region_name_json(db, h->village_code), "township_name",
-			 region_name_json(db, township), "address", h->address, "phone", h->phone,
-			 "hh_type", code_json(&code_hh_type, h->hh_type), "relocated", h->relocated > 0,
-			 "relocation_site", h->relocation_site);
+	struct buf b = BUF_INIT;
+	struct jw w;
+	jw_init(&w, &b);
+	member_write(&w, m, masked);
+	return written_json(&b);
 }
 
+/* Answer 200/201 with the member object. */
+static void reply_member(struct http_response *res, int status, const struct member_rec *m,
+			 int masked, const char *hh_no)
+{
+	struct jw w;
+	res->status = status;
+	res->content_type = "application/json; charset=utf-8";
+	buf_reset(&res->body);
+	jw_init(&w, &res->body);
+	member_write(&w, m, masked);
+	if (hh_no) {
+		/* reopen the object to add the household number */
+		buf_setlen(&res->body, res->body.len - 1);
+		buf_addch(&res->body, ',');
+		jw_escape(&res->body, "hh_no");
+		buf_addch(&res->body, ':');
+		jw_escape(&res->body, hh_no);
+		buf_addch(&res->body, '}');
+	}
+}
 /* Load household `id` within the caller's scope; answers 404 and returns 0
  * when absent or outside scope, -1 on a database error (answered 500). */
 static int load_household_scoped(struct http_request *req, struct http_response *res, int64_t id,
@@ -173,24 +197,70 @@ static void audit_reveal(struct http_request *req, const char *type, int64_t id)
 	snprintf(req->audit.detail, sizeof(req->audit.detail), "查看完整身份证号和联系电话");
 }
 
-/* The household with its members; 身份证号 and phones masked when `masked`. */
+/* Write the household with its village and township names and members;
+ * 身份证号 and phones masked when `masked`.  Returns 0 or -1. */
+static int household_write(struct http_request *req, struct jw *w, const struct household_rec *h,
+			   int masked)
+{
+	struct db_stmt *st;
+	struct member_rec *ms = NULL;
+	int alloc = 0, n;
+	char township[13], ph[24];
+	snprintf(township, sizeof(township), "%.9s000", h->village_code);
+	jw_object(w);
+	jw_kint(w, "id", h->id);
+	jw_kstr(w, "hh_no", h->hh_no);
+	jw_kstr(w, "village_code", h->village_code);
+	st = db_prepare(req->db, "SELECT (SELECT name FROM region WHERE code = :v), (SELECT name "
+				 "FROM region WHERE code = :t)");
+	db_bind_text(st, ":v", h->village_code);
+	db_bind_text(st, ":t", township);
+	if (db_step(st) == DB_ROW) {
+		jw_kstr(w, "village_name", db_col_text(st, 0));
+		jw_kstr(w, "township_name", db_col_text(st, 1));
+	}
+	db_done(st);
+	jw_kstr(w, "address", h->address);
+	if (masked)
+		mask_phone(h->phone, ph);
+	jw_kstr(w, "phone", masked ? ph : h->phone);
+	code_write(w, "hh_type", &code_hh_type, h->hh_type);
+	jw_kbool(w, "relocated", h->relocated > 0);
+	jw_kstr(w, "relocation_site", h->relocation_site);
+	jw_kbool(w, "masked", masked);
+	jw_key(w, "members");
+	jw_array(w);
+	n = registry_members_of(req->db, h->id, &ms, &alloc);
+	for (int i = 0; i < n; i++)
+		member_write(w, &ms[i], masked);
+	jw_array_end(w);
+	jw_object_end(w);
+	free(ms);
+	return n < 0 ? -1 : 0;
+}
+
+/* The household as a jansson value (for the audit log). */
 static json_t *household_with_members(struct http_request *req, const struct household_rec *h,
 				      int masked)
 {
-	json_t *j = household_json(req->db, h), *arr = json_array();
-	struct member_rec *ms = NULL;
-	int alloc = 0, n = registry_members_of(req->db, h->id, &ms, &alloc);
-	for (int i = 0; i < n; i++)
-		json_array_append_new(arr, member_json(&ms[i], masked));
-	json_object_set_new(j, "members", arr);
-	if (masked) {
-		char ph[24];
-		mask_phone(h->phone, ph);
-		json_object_set_new(j, "phone", json_string(ph));
-	}
-	json_object_set_new(j, "masked", json_boolean(masked));
-	free(ms);
-	return j;
+	struct buf b = BUF_INIT;
+	struct jw w;
+	jw_init(&w, &b);
+	household_write(req, &w, h, masked);
+	return written_json(&b);
+}
+
+/* Answer with the household object. */
+static void reply_household(struct http_request *req, struct http_response *res, int status,
+			    const struct household_rec *h, int masked)
+{
+	struct jw w;
+	res->status = status;
+	res->content_type = "application/json; charset=utf-8";
+	buf_reset(&res->body);
+	jw_init(&w, &res->body);
+	if (household_write(req, &w, h, masked))
+		http_reply_error(res, 500, "E_DB", NULL, "读取失败：%s", db_errmsg(req->db));
 }
 
 /* ---- JSON input ---------------------------------------------------------------- */
@@ -788,6 +858,15 @@ static void bind_search(struct db_stmt *st, const struct buf *q)
 	}
 }
 
+/* The list's WHERE clause: region range, type, relocation and the search
+ * (户编号, name prefix, full 身份证号 or its last 4..17 characters). */
+#define HOUSEHOLD_FILTER                                                                           \
+	"h.village_code >= :lo AND h.village_code < :hi AND (:type IS NULL OR h.hh_type = :type) "  \
+	"AND (:reloc IS NULL OR h.relocated = :reloc) AND (:q IS NULL OR h.hh_no = :q OR h.id IN "  \
+	"(SELECT household_id FROM member WHERE (name >= :q AND name < :qend) OR id_number = "      \
+	"upper(:q) OR (length(:q) BETWEEN 4 AND 17 AND substr(id_number, length(id_number) - "      \
+	"length(:q) + 1) = upper(:q))))"
+
 enum { LC_ID, LC_HH_NO, LC_VILLAGE, LC_VILLAGE_NAME, LC_TYPE, LC_RELOCATED, LC_HEAD, LC_HEAD_ID,
        LC_MEMBERS, LC_PHONE };
 
@@ -805,7 +884,7 @@ static void api_households_list(struct http_request *req, struct http_response *
 	int type_code = -1, reloc_v = -1, n = 0, rc;
 	struct buf qbuf = BUF_INIT;
 	struct db_stmt *st;
-	json_t *items;
+	struct jw w;
 	char lo[13];
 
 	for (int i = 0; i < req->nr_query; i++) {
@@ -870,19 +949,20 @@ static void api_households_list(struct http_request *req, struct http_response *
 			"c.household_id = h.id), h.phone FROM household h LEFT JOIN region r ON "
 			"r.code = h.village_code LEFT JOIN member head ON head.id = (SELECT min(x.id) "
 			"FROM member x WHERE x.household_id = h.id AND x.relation = 1) WHERE "
-			"h.village_code >= :lo AND h.village_code < :hi AND h.id > :cursor AND "
-			"(:type IS NULL OR h.hh_type = :type) AND (:reloc IS NULL OR h.relocated = "
-			":reloc) AND (:q IS NULL OR h.hh_no = :q OR h.id IN (SELECT household_id FROM "
-			"member WHERE (name >= :q AND name < :qend) OR id_number = upper(:q) OR "
-			"(length(:q) BETWEEN 4 AND 17 AND substr(id_number, length(id_number) - "
-			"length(:q) + 1) = upper(:q)))) ORDER BY h.id LIMIT :limit");
+			"h.id > :cursor AND " HOUSEHOLD_FILTER " ORDER BY h.id LIMIT :limit");
 	bind_prefix(st, ":lo", ":hi", lo);
 	db_bind_int(st, ":cursor", cursor);
 	db_bind_int_or_null(st, ":type", type_code);
 	db_bind_int_or_null(st, ":reloc", reloc_v);
 	bind_search(st, &qbuf);
 	db_bind_int(st, ":limit", limit + 1);
-	items = json_array();
+	res->status = 200;
+	res->content_type = "application/json; charset=utf-8";
+	buf_reset(&res->body);
+	jw_init(&w, &res->body);
+	jw_object(&w);
+	jw_key(&w, "items");
+	jw_array(&w);
 	while ((rc = db_step(st)) == DB_ROW) {
 		char idm[19], ph[24];
 		if (n == limit)
@@ -890,51 +970,47 @@ static void api_households_list(struct http_request *req, struct http_response *
 		idcard_mask(db_col_text(st, LC_HEAD_ID), idm);
 		mask_phone(db_col_text(st, LC_PHONE), ph);
 		last_id = db_col_int(st, LC_ID);
-		json_array_append_new(
-			items,
-			json_pack("{s:I, s:s, s:s, s:s, s:o, s:b, s:s, s:s, s:I, s:s}", "id",
-				  (json_int_t)last_id, "hh_no", db_col_text(st, LC_HH_NO),
-				  "village_code", db_col_text(st, LC_VILLAGE), "village_name",
-				  db_col_text(st, LC_VILLAGE_NAME), "hh_type",
-				  code_json(&code_hh_type, db_col_is_null(st, LC_TYPE)
-								  ? -1
-								  : (int)db_col_int(st, LC_TYPE)),
-				  "relocated", (int)db_col_int(st, LC_RELOCATED), "head_name",
-				  db_col_text(st, LC_HEAD), "head_id_number", idm, "members",
-				  (json_int_t)db_col_int(st, LC_MEMBERS), "phone", ph));
+		jw_object(&w);
+		jw_kint(&w, "id", last_id);
+		jw_kstr(&w, "hh_no", db_col_text(st, LC_HH_NO));
+		jw_kstr(&w, "village_code", db_col_text(st, LC_VILLAGE));
+		jw_kstr(&w, "village_name", db_col_text(st, LC_VILLAGE_NAME));
+		code_write(&w, "hh_type", &code_hh_type,
+			   db_col_is_null(st, LC_TYPE) ? -1 : (int)db_col_int(st, LC_TYPE));
+		jw_kbool(&w, "relocated", (int)db_col_int(st, LC_RELOCATED));
+		jw_kstr(&w, "head_name", db_col_text(st, LC_HEAD));
+		jw_kstr(&w, "head_id_number", idm);
+		jw_kint(&w, "members", db_col_int(st, LC_MEMBERS));
+		jw_kstr(&w, "phone", ph);
+		jw_object_end(&w);
 		n++;
 	}
 	db_done(st);
+	jw_array_end(&w);
 	if (rc < 0) {
-		json_decref(items);
 		buf_release(&qbuf);
 		http_reply_error(res, 500, "E_DB", NULL, "查询失败：%s", db_errmsg(req->db));
 		return;
 	}
-	{
-		json_t *out = json_pack("{s:o, s:o}", "items", items, "next_cursor",
-					rc == DB_ROW ? json_sprintf("%lld", (long long)last_id)
-						     : json_null());
-		if (count_s && (!strcmp(count_s, "1") || !strcmp(count_s, "true"))) {
-			st = db_prepare(req->db,
-					"SELECT count(*) FROM household h WHERE h.village_code >= :lo "
-					"AND h.village_code < :hi AND (:type IS NULL OR h.hh_type = "
-					":type) AND (:reloc IS NULL OR h.relocated = :reloc) AND (:q IS "
-					"NULL OR h.hh_no = :q OR h.id IN (SELECT household_id FROM member "
-					"WHERE (name >= :q AND name < :qend) OR "
-					"id_number = upper(:q) OR (length(:q) BETWEEN 4 AND 17 AND "
-					"substr(id_number, length(id_number) - length(:q) + 1) = "
-					"upper(:q))))");
-			bind_prefix(st, ":lo", ":hi", lo);
-			db_bind_int_or_null(st, ":type", type_code);
-			db_bind_int_or_null(st, ":reloc", reloc_v);
-			bind_search(st, &qbuf);
-			if (db_step(st) == DB_ROW)
-				json_object_set_new(out, "total", json_integer(db_col_int(st, 0)));
-			db_done(st);
-		}
-		http_reply_json(res, 200, out);
+	jw_key(&w, "next_cursor");
+	if (rc == DB_ROW) {
+		char cur[24];
+		snprintf(cur, sizeof(cur), "%lld", (long long)last_id);
+		jw_str(&w, cur);
+	} else {
+		jw_null(&w);
 	}
+	if (count_s && (!strcmp(count_s, "1") || !strcmp(count_s, "true"))) {
+		st = db_prepare(req->db, "SELECT count(*) FROM household h WHERE " HOUSEHOLD_FILTER);
+		bind_prefix(st, ":lo", ":hi", lo);
+		db_bind_int_or_null(st, ":type", type_code);
+		db_bind_int_or_null(st, ":reloc", reloc_v);
+		bind_search(st, &qbuf);
+		if (db_step(st) == DB_ROW)
+			jw_kint(&w, "total", db_col_int(st, 0));
+		db_done(st);
+	}
+	jw_object_end(&w);
 	buf_release(&qbuf);
 }
 
@@ -946,7 +1022,7 @@ static void api_household_get(struct http_request *req, struct http_response *re
 		return;
 	if (sees_full_ids(req))
 		audit_reveal(req, "household", id);
-	http_reply_json(res, 200, household_with_members(req, &h, !sees_full_ids(req)));
+	reply_household(req, res, 200, &h, !sees_full_ids(req));
 }
 
 static int hh_no_taken(struct http_request *req, const char *hh_no, int64_t except)
@@ -992,7 +1068,7 @@ static void api_household_create(struct http_request *req, struct http_response 
 	if (structure_bad(req, res, id))
 		return;
 	http_audit_note(req, "household", id, NULL, household_with_members(req, &h, 0));
-	http_reply_json(res, 201, household_with_members(req, &h, !sees_full_ids(req)));
+	reply_household(req, res, 201, &h, !sees_full_ids(req));
 	{
 		char loc[64];
 		snprintf(loc, sizeof(loc), "/api/v1/households/%lld", (long long)id);
@@ -1030,7 +1106,7 @@ static void api_household_update(struct http_request *req, struct http_response 
 	if (structure_bad(req, res, id))
 		return;
 	http_audit_note(req, "household", id, json_incref(before), household_with_members(req, &h, 0));
-	http_reply_json(res, 200, household_with_members(req, &h, !sees_full_ids(req)));
+	reply_household(req, res, 200, &h, !sees_full_ids(req));
 }
 
 static void api_household_delete(struct http_request *req, struct http_response *res)
@@ -1076,14 +1152,11 @@ static void api_member_get(struct http_request *req, struct http_response *res)
 	struct member_rec m;
 	struct household_rec h;
 	int64_t id = path_id(req, res);
-	json_t *j;
 	if (id < 0 || !load_member_scoped(req, res, id, &m, &h))
 		return;
 	if (sees_full_ids(req))
 		audit_reveal(req, "member", id);
-	j = member_json(&m, !sees_full_ids(req));
-	json_object_set_new(j, "hh_no", json_string(h.hh_no));
-	http_reply_json(res, 200, j);
+	reply_member(res, 200, &m, !sees_full_ids(req), h.hh_no);
 }
 
 static void api_member_create(struct http_request *req, struct http_response *res)
@@ -1105,7 +1178,7 @@ static void api_member_create(struct http_request *req, struct http_response *re
 		return;
 	m.id = id;
 	http_audit_note(req, "member", id, NULL, member_json(&m, 0));
-	http_reply_json(res, 201, member_json(&m, !sees_full_ids(req)));
+	reply_member(res, 201, &m, !sees_full_ids(req), NULL);
 }
 
 static void api_member_update(struct http_request *req, struct http_response *res)
@@ -1143,7 +1216,7 @@ static void api_member_update(struct http_request *req, struct http_response *re
 	if (structure_bad(req, res, m.household_id))
 		return;
 	http_audit_note(req, "member", id, json_incref(before), member_json(&m, 0));
-	http_reply_json(res, 200, member_json(&m, !sees_full_ids(req)));
+	reply_member(res, 200, &m, !sees_full_ids(req), NULL);
 }
 
 static void api_member_delete(struct http_request *req, struct http_response *res)
