@@ -1,8 +1,14 @@
-/* db.h — the database layer: one API over SQLite (embedded default) and,
- * later, PostgreSQL.  SQL is written inline at call sites with :name
+/* db.h — the database layer: one API over SQLite (embedded default) and
+ * PostgreSQL (libpq).  SQL is written inline at call sites with :name
  * parameters; this layer binds them by name (SQLite understands :name
  * itself; the PostgreSQL backend rewrites them to $n).  Rows are read by
  * column index through a named enum kept beside each query.
+ *
+ * SQL is written in the dialect both understand.  The PostgreSQL backend
+ * rewrites the few SQLite spellings that differ (INTEGER → BIGINT, INTEGER
+ * PRIMARY KEY AUTOINCREMENT → an identity column, REAL → DOUBLE PRECISION,
+ * BLOB → BYTEA, instr() → strpos()); text must compare bytewise, so a
+ * PostgreSQL database must use the C collation (db_open refuses others).
  *
  * Errors: functions returning int give 0 on success and -1 on failure, with
  * the message available from db_errmsg(). */
@@ -23,15 +29,24 @@ enum db_step_result {
 	DB_BUSY = -3,       /* the database stayed locked past the busy timeout */
 };
 
-/* Open the database at `target` (a file path for SQLite), creating it when
- * `create` is set.  Sets WAL, foreign keys, a busy timeout and synchronous
- * mode.  Returns NULL with a message in errbuf (errlen bytes) on failure. */
+/* Open the database at `target`: a PostgreSQL connection URI when it starts
+ * with postgresql:// or postgres:// (the database must exist; `create` is
+ * ignored), else a SQLite file path, created when `create` is set (WAL,
+ * foreign keys, a busy timeout and synchronous mode are set).  Returns NULL
+ * with a Chinese message in errbuf (errlen bytes) on failure.
+ *
+ * A PostgreSQL connection that breaks (server restart) is re-established on
+ * the next statement run outside a transaction, which is then retried once;
+ * inside a transaction the statement fails and the caller retries. */
 struct db *db_open(const char *target, int create, char *errbuf, size_t errlen);
 void db_close(struct db *db);
 /* The message of the last failure on this connection. */
 const char *db_errmsg(struct db *db);
 /* The target this connection was opened with (borrowed). */
 const char *db_target(struct db *db);
+/* 1 for a database server (PostgreSQL), where every statement costs a round
+ * trip and bulk writes should go through db_copy_*; 0 for SQLite. */
+int db_is_server(struct db *db);
 
 /* Run one or more statements without parameters. */
 int db_exec(struct db *db, const char *sql);
@@ -74,6 +89,11 @@ int64_t db_changes(struct db *db);
 int db_begin_real(struct db *db, const char *file, int line);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
+/* Durability of the next commits on this connection: 1 (default) waits for
+ * the disk; 0 may lose the last commits on power loss (never on a process
+ * crash).  Used for audit rows of reads, which must not cost an fsync each.
+ * Call outside a transaction. */
+void db_set_durable(struct db *db, int durable);
 /* Nesting depth (0 = no transaction). */
 int db_depth(struct db *db);
 
@@ -89,7 +109,29 @@ int db_migrate(struct db *db, const char *module, const struct db_migration *m, 
 /* The applied version of `module`, 0 if none. */
 int db_schema_version(struct db *db, const char *module);
 
-/* Online, consistent copy of the database to `path`. */
+/* Online, consistent copy of the database to `path` (SQLite only; a
+ * PostgreSQL server is backed up with pg_basebackup or pg_dump). */
 int db_backup(struct db *db, const char *path);
+
+/* Ready the connection for one large write (SQLite: a bigger page cache). */
+void db_tune_bulk(struct db *db);
+
+/* Bulk load: append rows to `table`'s `columns` (comma-separated names) —
+ * COPY on PostgreSQL, a prepared INSERT per row on SQLite.  Add each row's
+ * fields in column order, then db_copy_row(); db_copy_end() finishes and
+ * frees the handle.  Errors (a bad value, a violated constraint) may show
+ * only at db_copy_row or db_copy_end, which return 0 or a negative
+ * db_step_result; after a failure keep calling nothing but db_copy_end.
+ * No other statement may run on the connection between begin and end. */
+struct db_copy;
+struct db_copy *db_copy_begin(struct db *db, const char *table, const char *columns);
+void db_copy_int(struct db_copy *c, int64_t v);
+/* An int, or NULL when v < 0. */
+void db_copy_int_or_null(struct db_copy *c, int64_t v);
+/* Text (borrowed until db_copy_row); NULL adds SQL NULL. */
+void db_copy_text(struct db_copy *c, const char *v);
+int db_copy_row(struct db_copy *c);
+/* Finish the load (abort it when `abort` is set, or after a failure). */
+int db_copy_end(struct db_copy *c, int abort);
 
 #endif

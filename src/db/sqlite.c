@@ -1,21 +1,23 @@
-/* sqlite.c — the SQLite backend of the db layer (see db.h).
- * One struct db is one connection; it is not shared between threads. */
+/* sqlite.c — the SQLite backend of the db layer (see db.h, backend.h).
+ * One struct db is one connection; it is not shared between threads.
+ * PRAGMAs live here and nowhere else. */
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/util.h"
-#include "db/db.h"
+#include "db/backend.h"
 
 #define STMT_CACHE 256
 
 #define PARAM_CACHE 32
 
-struct db_stmt {
+struct sq_stmt {
+	struct db_stmt base; /* base.db is the connection */
 	sqlite3_stmt *s;
-	struct db *db;
 	const char *key; /* the SQL literal's address; NULL when not cached */
 	int in_use;
 	const char *param_names[PARAM_CACHE]; /* names seen by param(), by address */
@@ -23,20 +25,27 @@ struct db_stmt {
 	int nr_params;
 };
 
-struct db {
+struct sq_db {
+	struct db base;
 	sqlite3 *h;
-	char *target;
-	int depth;              /* transaction nesting */
-	int doomed;             /* a nested rollback happened */
-	const char *begin_file; /* where the outermost transaction began */
-	int begin_line;
-	char err[512];
-	struct db_stmt *cache[STMT_CACHE];
+	struct sq_stmt *cache[STMT_CACHE];
 };
 
-static void set_err(struct db *db, const char *what)
+static const struct db_ops sqlite_ops;
+
+static struct sq_db *SQ(struct db *db)
 {
-	snprintf(db->err, sizeof(db->err), "%s: %s", what, sqlite3_errmsg(db->h));
+	return (struct sq_db *)db;
+}
+
+static struct sq_stmt *ST(struct db_stmt *st)
+{
+	return (struct sq_stmt *)st;
+}
+
+static void set_err(struct sq_db *db, const char *what)
+{
+	snprintf(db->base.err, sizeof(db->base.err), "%s: %s", what, sqlite3_errmsg(db->h));
 }
 
 static pthread_once_t config_once = PTHREAD_ONCE_INIT;
@@ -47,9 +56,21 @@ static void configure_sqlite(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-struct db *db_open(const char *target, int create, char *errbuf, size_t errlen)
+static int sq_exec(struct db *base, const char *sql)
 {
-	struct db *db;
+	struct sq_db *db = SQ(base);
+	char *msg = NULL;
+	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(base->err, sizeof(base->err), "%s", msg ? msg : sqlite3_errmsg(db->h));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+struct db *db_sqlite_open(const char *target, int create, char *errbuf, size_t errlen)
+{
+	struct sq_db *db;
 	sqlite3 *h = NULL;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
 	int rc;
@@ -62,26 +83,24 @@ struct db *db_open(const char *target, int create, char *errbuf, size_t errlen)
 		return NULL;
 	}
 	db = xcalloc(1, sizeof(*db));
+	db->base.ops = &sqlite_ops;
+	db->base.target = xstrdup(target);
 	db->h = h;
-	db->target = xstrdup(target);
 	sqlite3_busy_timeout(h, 10000);
 	sqlite3_extended_result_codes(h, 1);
-	if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"
-			"PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;")) {
-		snprintf(errbuf, errlen, "无法设置数据库 '%s'：%s", target, db->err);
-		db_close(db);
+	if (sq_exec(&db->base, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"
+			       "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;")) {
+		snprintf(errbuf, errlen, "无法设置数据库 '%s'：%s", target, db->base.err);
+		db_close(&db->base);
 		return NULL;
 	}
-	return db;
+	return &db->base;
 }
 
-void db_close(struct db *db)
+static void sq_close(struct db *base)
 {
-	if (!db)
-		return;
-	if (db->depth)
-		warning("closing database with a transaction open since %s:%d", db->begin_file,
-			db->begin_line);
+	struct sq_db *db = SQ(base);
+	db_base_release(base);
 	for (int i = 0; i < STMT_CACHE; i++) {
 		if (db->cache[i]) {
 			sqlite3_finalize(db->cache[i]->s);
@@ -89,29 +108,7 @@ void db_close(struct db *db)
 		}
 	}
 	sqlite3_close(db->h);
-	free(db->target);
 	free(db);
-}
-
-const char *db_errmsg(struct db *db)
-{
-	return db->err;
-}
-
-const char *db_target(struct db *db)
-{
-	return db->target;
-}
-
-int db_exec(struct db *db, const char *sql)
-{
-	char *msg = NULL;
-	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(db->err, sizeof(db->err), "%s", msg ? msg : sqlite3_errmsg(db->h));
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
 }
 
 static unsigned slot_of(const char *key)
@@ -122,19 +119,20 @@ static unsigned slot_of(const char *key)
 	return (unsigned)(p >> 56) % STMT_CACHE;
 }
 
-struct db_stmt *db_prepare(struct db *db, const char *sql)
+static struct db_stmt *sq_prepare(struct db *base, const char *sql)
 {
+	struct sq_db *db = SQ(base);
 	unsigned slot = slot_of(sql);
-	struct db_stmt *st;
+	struct sq_stmt *st;
 	for (unsigned i = 0; i < 8; i++) {
 		st = db->cache[(slot + i) % STMT_CACHE];
 		if (st && st->key == sql && !st->in_use) {
 			st->in_use = 1;
-			return st;
+			return &st->base;
 		}
 	}
 	st = xcalloc(1, sizeof(*st));
-	st->db = db;
+	st->base.db = base;
 	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->s, NULL) != SQLITE_OK)
 		die("cannot prepare SQL: %s\n%s", sqlite3_errmsg(db->h), sql);
 	st->in_use = 1;
@@ -146,13 +144,12 @@ struct db_stmt *db_prepare(struct db *db, const char *sql)
 			break;
 		}
 	}
-	return st;
+	return &st->base;
 }
 
-void db_done(struct db_stmt *st)
+static void sq_done(struct db_stmt *base)
 {
-	if (!st)
-		return;
+	struct sq_stmt *st = ST(base);
 	sqlite3_reset(st->s);
 	sqlite3_clear_bindings(st->s);
 	st->in_use = 0;
@@ -165,7 +162,7 @@ void db_done(struct db_stmt *st)
 /* The index of parameter `name`.  Callers pass string literals, so the
  * index is remembered by the name's address (binding by name costs a string
  * search per call otherwise, which shows in bulk imports). */
-static int param(struct db_stmt *st, const char *name)
+static int param(struct sq_stmt *st, const char *name)
 {
 	int i;
 	for (i = 0; i < st->nr_params; i++)
@@ -181,45 +178,32 @@ static int param(struct db_stmt *st, const char *name)
 	return i;
 }
 
-void db_bind_int(struct db_stmt *st, const char *name, int64_t v)
+static void sq_bind_int(struct db_stmt *base, const char *name, int64_t v)
 {
-	sqlite3_bind_int64(st->s, param(st, name), v);
+	sqlite3_bind_int64(ST(base)->s, param(ST(base), name), v);
 }
 
-void db_bind_double(struct db_stmt *st, const char *name, double v)
+static void sq_bind_double(struct db_stmt *base, const char *name, double v)
 {
-	sqlite3_bind_double(st->s, param(st, name), v);
+	sqlite3_bind_double(ST(base)->s, param(ST(base), name), v);
 }
 
-void db_bind_text(struct db_stmt *st, const char *name, const char *v)
+static void sq_bind_text(struct db_stmt *base, const char *name, const char *v)
 {
 	if (v)
-		sqlite3_bind_text(st->s, param(st, name), v, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ST(base)->s, param(ST(base), name), v, -1, SQLITE_TRANSIENT);
 	else
-		sqlite3_bind_null(st->s, param(st, name));
+		sqlite3_bind_null(ST(base)->s, param(ST(base), name));
 }
 
-void db_bind_null(struct db_stmt *st, const char *name)
+static void sq_bind_null(struct db_stmt *base, const char *name)
 {
-	sqlite3_bind_null(st->s, param(st, name));
+	sqlite3_bind_null(ST(base)->s, param(ST(base), name));
 }
 
-void db_bind_int_or_null(struct db_stmt *st, const char *name, int64_t v)
+/* Map a SQLite result code of a failed step to a db_step_result. */
+static int step_result(int rc)
 {
-	if (v < 0)
-		db_bind_null(st, name);
-	else
-		db_bind_int(st, name, v);
-}
-
-int db_step(struct db_stmt *st)
-{
-	int rc = sqlite3_step(st->s);
-	if (rc == SQLITE_ROW)
-		return DB_ROW;
-	if (rc == SQLITE_DONE)
-		return DB_DONE;
-	set_err(st->db, "SQL");
 	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		return DB_CONSTRAINT;
 	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
@@ -227,165 +211,124 @@ int db_step(struct db_stmt *st)
 	return DB_ERROR;
 }
 
-int db_run(struct db_stmt *st)
+static int sq_step(struct db_stmt *base)
 {
-	int rc = db_step(st);
-	if (rc == DB_ROW)
-		while ((rc = db_step(st)) == DB_ROW)
-			;
-	return rc;
+	int rc = sqlite3_step(ST(base)->s);
+	if (rc == SQLITE_ROW)
+		return DB_ROW;
+	if (rc == SQLITE_DONE)
+		return DB_DONE;
+	set_err(SQ(base->db), "SQL");
+	return step_result(rc);
 }
 
-int db_col_is_null(struct db_stmt *st, int col)
+static int sq_col_is_null(struct db_stmt *base, int col)
 {
-	return sqlite3_column_type(st->s, col) == SQLITE_NULL;
+	return sqlite3_column_type(ST(base)->s, col) == SQLITE_NULL;
 }
 
-int64_t db_col_int(struct db_stmt *st, int col)
+static int64_t sq_col_int(struct db_stmt *base, int col)
 {
-	return sqlite3_column_int64(st->s, col);
+	return sqlite3_column_int64(ST(base)->s, col);
 }
 
-double db_col_double(struct db_stmt *st, int col)
+static double sq_col_double(struct db_stmt *base, int col)
 {
-	return sqlite3_column_double(st->s, col);
+	return sqlite3_column_double(ST(base)->s, col);
 }
 
-const char *db_col_text(struct db_stmt *st, int col)
+static const char *sq_col_text(struct db_stmt *base, int col)
 {
-	const unsigned char *t = sqlite3_column_text(st->s, col);
+	const unsigned char *t = sqlite3_column_text(ST(base)->s, col);
 	return t ? (const char *)t : "";
 }
 
-int64_t db_changes(struct db *db)
+static int64_t sq_changes(struct db *base)
 {
-	return sqlite3_changes64(db->h);
+	return sqlite3_changes64(SQ(base)->h);
 }
 
-int64_t db_run_insert(struct db_stmt *st)
+static int64_t sq_run_insert(struct db_stmt *base)
 {
-	int rc = db_run(st);
-	return rc < 0 ? rc : sqlite3_last_insert_rowid(st->db->h);
+	int rc = db_run(base);
+	return rc < 0 ? rc : sqlite3_last_insert_rowid(SQ(base->db)->h);
 }
 
-int db_begin_real(struct db *db, const char *file, int line)
+static void sq_tune_bulk(struct db *base)
 {
-	if (db->depth++ == 0) {
-		db->doomed = 0;
-		db->begin_file = file;
-		db->begin_line = line;
-		if (db_exec(db, "BEGIN IMMEDIATE")) {
-			db->depth = 0;
-			return -1;
-		}
+	sq_exec(base, "PRAGMA cache_size = -262144"); /* 256 MiB for the bulk write */
+}
+
+/* Bulk load on SQLite: one prepared INSERT, stepped per row. */
+struct sq_copy {
+	struct sq_db *db;
+	sqlite3_stmt *s;
+};
+
+static void *sq_copy_begin(struct db *base, const char *table, const char *columns, int ncols)
+{
+	struct sq_db *db = SQ(base);
+	struct sq_copy *c;
+	struct buf sql = BUF_INIT;
+	sqlite3_stmt *s = NULL;
+	buf_addf(&sql, "INSERT INTO %s(%s) VALUES(", table, columns);
+	for (int i = 0; i < ncols; i++)
+		buf_addstr(&sql, i ? ",?" : "?");
+	buf_addch(&sql, ')');
+	if (sqlite3_prepare_v2(db->h, sql.buf, -1, &s, NULL) != SQLITE_OK) {
+		set_err(db, "SQL");
+		buf_release(&sql);
+		return NULL;
 	}
-	return 0;
+	buf_release(&sql);
+	c = xcalloc(1, sizeof(*c));
+	c->db = db;
+	c->s = s;
+	return c;
 }
 
-int db_commit(struct db *db)
+static int sq_copy_row(void *h, const struct db_value *v, int n)
 {
-	if (db->depth <= 0)
-		die("db_commit without a transaction");
-	if (--db->depth > 0)
-		return db->doomed ? -1 : 0;
-	if (db->doomed) {
-		db_exec(db, "ROLLBACK");
-		snprintf(db->err, sizeof(db->err), "transaction rolled back by a nested failure");
-		return -1;
-	}
-	if (db_exec(db, "COMMIT")) {
-		char keep[512];
-		snprintf(keep, sizeof(keep), "%s", db->err);
-		db_exec(db, "ROLLBACK");
-		snprintf(db->err, sizeof(db->err), "%s", keep);
-		return -1;
-	}
-	return 0;
-}
-
-void db_rollback(struct db *db)
-{
-	if (db->depth <= 0)
-		return;
-	if (--db->depth > 0) {
-		db->doomed = 1;
-		return;
-	}
-	db_exec(db, "ROLLBACK");
-}
-
-int db_depth(struct db *db)
-{
-	return db->depth;
-}
-
-int db_schema_version(struct db *db, const char *module)
-{
-	struct db_stmt *st;
-	int v = 0;
-	if (db_exec(db, "CREATE TABLE IF NOT EXISTS schema_version("
-			"module TEXT PRIMARY KEY, -- owning module, e.g. registry\n"
-			"version INTEGER NOT NULL, -- last migration applied\n"
-			"applied_at TEXT NOT NULL -- UTC time of that migration\n"
-			")"))
-		return -1;
-	st = db_prepare(db, "SELECT version FROM schema_version WHERE module = :m");
-	db_bind_text(st, ":m", module);
-	if (db_step(st) == DB_ROW)
-		v = (int)db_col_int(st, 0);
-	db_done(st);
-	return v;
-}
-
-int db_migrate(struct db *db, const char *module, const struct db_migration *m, int n)
-{
-	int have = db_schema_version(db, module);
-	if (have < 0)
-		return error("cannot read schema version: %s", db->err);
+	struct sq_copy *c = h;
+	int rc;
 	for (int i = 0; i < n; i++) {
-		struct db_stmt *st;
-		char now[20];
-		if (m[i].version <= have)
-			continue;
-		if (db_begin(db))
-			return error("cannot begin migration: %s", db->err);
-		if (db_exec(db, m[i].sql)) {
-			error("migration %s %d (%s) failed: %s", module, m[i].version, m[i].desc, db->err);
-			db_rollback(db);
-			return -1;
-		}
-		now_utc_text(now);
-		st = db_prepare(db, "INSERT INTO schema_version(module, version, applied_at) "
-				    "VALUES(:m, :v, :t) ON CONFLICT(module) DO UPDATE SET "
-				    "version = excluded.version, applied_at = excluded.applied_at");
-		db_bind_text(st, ":m", module);
-		db_bind_int(st, ":v", m[i].version);
-		db_bind_text(st, ":t", now);
-		if (db_run(st) < 0) {
-			db_done(st);
-			db_rollback(db);
-			return error("cannot record migration: %s", db->err);
-		}
-		db_done(st);
-		if (db_commit(db))
-			return error("cannot commit migration: %s", db->err);
+		if (v[i].kind == DBV_INT)
+			sqlite3_bind_int64(c->s, i + 1, v[i].i);
+		else if (v[i].kind == DBV_TEXT)
+			sqlite3_bind_text(c->s, i + 1, v[i].s, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(c->s, i + 1);
 	}
+	rc = sqlite3_step(c->s);
+	sqlite3_reset(c->s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	set_err(c->db, "SQL");
+	return step_result(rc);
+}
+
+static int sq_copy_end(void *h, int abort)
+{
+	struct sq_copy *c = h;
+	sqlite3_finalize(c->s);
+	free(c);
 	return 0;
 }
 
-int db_backup(struct db *db, const char *path)
+static int sq_backup(struct db *base, const char *path)
 {
+	struct sq_db *db = SQ(base);
 	sqlite3 *dst;
 	sqlite3_backup *b;
 	int rc;
 	if (sqlite3_open(path, &dst) != SQLITE_OK) {
-		snprintf(db->err, sizeof(db->err), "cannot open %s: %s", path, sqlite3_errmsg(dst));
+		snprintf(base->err, sizeof(base->err), "cannot open %s: %s", path, sqlite3_errmsg(dst));
 		sqlite3_close(dst);
 		return -1;
 	}
 	b = sqlite3_backup_init(dst, "main", db->h, "main");
 	if (!b) {
-		snprintf(db->err, sizeof(db->err), "%s", sqlite3_errmsg(dst));
+		snprintf(base->err, sizeof(base->err), "%s", sqlite3_errmsg(dst));
 		sqlite3_close(dst);
 		return -1;
 	}
@@ -397,7 +340,32 @@ int db_backup(struct db *db, const char *path)
 	sqlite3_backup_finish(b);
 	rc = rc == SQLITE_DONE ? 0 : -1;
 	if (rc)
-		snprintf(db->err, sizeof(db->err), "%s", sqlite3_errmsg(dst));
+		snprintf(base->err, sizeof(base->err), "%s", sqlite3_errmsg(dst));
 	sqlite3_close(dst);
 	return rc;
 }
+
+static const struct db_ops sqlite_ops = {
+	.name = "sqlite",
+	.begin_sql = "BEGIN IMMEDIATE",
+	.close = sq_close,
+	.exec = sq_exec,
+	.prepare = sq_prepare,
+	.done = sq_done,
+	.bind_int = sq_bind_int,
+	.bind_double = sq_bind_double,
+	.bind_text = sq_bind_text,
+	.bind_null = sq_bind_null,
+	.step = sq_step,
+	.col_is_null = sq_col_is_null,
+	.col_int = sq_col_int,
+	.col_double = sq_col_double,
+	.col_text = sq_col_text,
+	.run_insert = sq_run_insert,
+	.changes = sq_changes,
+	.backup = sq_backup,
+	.tune_bulk = sq_tune_bulk,
+	.copy_begin = sq_copy_begin,
+	.copy_row = sq_copy_row,
+	.copy_end = sq_copy_end,
+};

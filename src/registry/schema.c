@@ -76,7 +76,7 @@ int registry_migrate(struct db *db)
 			struct db_stmt *st = db_prepare(
 				db, "INSERT INTO code_item(list, code, label) VALUES(:l, :c, :t) "
 				    "ON CONFLICT(list, code) DO UPDATE SET label = excluded.label "
-				    "WHERE label <> excluded.label");
+				    "WHERE code_item.label <> excluded.label");
 			db_bind_text(st, ":l", l->name);
 			db_bind_int(st, ":c", l->items[j].code);
 			db_bind_text(st, ":t", l->items[j].label);
