@@ -1,0 +1,266 @@
+// common.js — shared by every page: the session (who is signed in and the
+// CSRF token), JSON API calls, the page header, and small DOM helpers.
+//
+// Safety rules for all pages: text from the server is only ever put into the
+// page with textContent or attribute setters (never innerHTML); there are no
+// inline scripts or styles (the server's CSP forbids them); every
+// state-changing request carries the session's CSRF token in X-CSRF-Token.
+
+// Roles and departments as src/auth/roles.c defines them (the API has no
+// list of them yet).  tests/browser checks ROLES against `liubao user --help`.
+export const ROLES = [
+  ['village_clerk', '村级信息员'],
+  ['township_reviewer', '乡镇审核'],
+  ['county_approver', '县级审定'],
+  ['dept_user', '部门用户'],
+  ['leader', '领导'],
+  ['admin', '系统管理员'],
+  ['auditor', '审计员'],
+];
+
+export const DEPARTMENTS = [
+  '乡村振兴局', '医保局', '民政局', '教育局', '卫健局', '人社局', '住建局', '残联',
+  '应急局', '生态环境局', '督查室', '公安局', '农业农村局', '水利局', '财政局',
+  '乡镇人民政府', '村民委员会',
+];
+
+export function roleTitle(id) {
+  const r = ROLES.find((x) => x[0] === id);
+  return r ? r[1] : id || '';
+}
+
+// An error answered by the API ({"error":{"code","message"}}) or the network.
+export class ApiError extends Error {
+  constructor(status, code, message, retryAfter) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+let csrfToken = '';
+
+// A promise that never settles: used after starting a navigation away, so
+// that the page's code simply stops.
+function halt() {
+  return new Promise(() => {});
+}
+
+export function loginUrl() {
+  return '/login.html?next=' + encodeURIComponent(location.pathname + location.search);
+}
+
+// Send a request to the JSON API; resolves to the parsed body (or null), or
+// rejects with ApiError carrying the server's Chinese message.  A 401 sends
+// the browser to the login page and a pending forced password change to the
+// password page, unless opts.noRedirect.
+export async function api(method, path, body, opts = {}) {
+  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  if (method !== 'GET' && method !== 'HEAD') init.headers['X-CSRF-Token'] = csrfToken;
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let r;
+  try {
+    r = await fetch(path, init);
+  } catch (e) {
+    throw new ApiError(0, 'E_NETWORK', '网络连接失败，请检查网络后重试');
+  }
+  let data = null;
+  if ((r.headers.get('Content-Type') || '').startsWith('application/json')) {
+    try {
+      data = await r.json();
+    } catch (e) {
+      data = null;
+    }
+  }
+  if (r.ok) return data;
+  const err = (data && data.error) || {};
+  if (!opts.noRedirect) {
+    if (r.status === 401) {
+      location.replace(loginUrl());
+      return halt();
+    }
+    if (err.code === 'E_PASSWORD_CHANGE_REQUIRED' && location.pathname !== '/password.html') {
+      location.replace('/password.html?next=' + encodeURIComponent(location.pathname + location.search));
+      return halt();
+    }
+  }
+  throw new ApiError(r.status, err.code || 'E_HTTP', err.message || '服务器错误（' + r.status + '），请稍后重试',
+    r.headers.get('Retry-After'));
+}
+
+// Load the signed-in user (GET /api/v1/me), remember the CSRF token and fill
+// the page header.  Goes to the login page when nobody is signed in, and to
+// the password page while a forced password change is pending (unless
+// opts.passwordPage).
+export async function session(opts = {}) {
+  const me = await api('GET', '/api/v1/me');
+  csrfToken = me.csrf_token || '';
+  if (me.must_change_password && !opts.passwordPage) {
+    location.replace('/password.html?next=' + encodeURIComponent(location.pathname + location.search));
+    return halt();
+  }
+  renderHeader(me);
+  document.body.classList.remove('pending');
+  return me;
+}
+
+export function can(me, perm) {
+  return Array.isArray(me.permissions) && me.permissions.includes(perm);
+}
+
+const regionNames = new Map();
+
+// The name of region `code` (12 digits) with its ancestors, e.g.
+// "陕西省 安康市 平利县"; resolves to '' when it cannot be seen.
+export function regionName(code, full) {
+  if (!code) return Promise.resolve('');
+  const key = code + (full ? '+' : '');
+  if (!regionNames.has(key)) {
+    regionNames.set(key, api('GET', '/api/v1/regions/' + encodeURIComponent(code), undefined, { noRedirect: true })
+      .then((r) => (full ? (r.path || []).map((p) => p.name).concat(r.name).join(' ') : r.name))
+      .catch(() => ''));
+  }
+  return regionNames.get(key);
+}
+
+// Pad a region-code prefix (2..12 digits) to the 12-digit form.
+export function pad12(code) {
+  return (code + '000000000000').slice(0, 12);
+}
+
+function renderHeader(me) {
+  for (const a of document.querySelectorAll('[data-perm]')) a.hidden = !can(me, a.dataset.perm);
+  for (const a of document.querySelectorAll('nav a')) {
+    if (a.getAttribute('href') === location.pathname || (location.pathname === '/' && a.getAttribute('href') === '/index.html'))
+      a.setAttribute('aria-current', 'page');
+  }
+  const who = document.getElementById('who');
+  if (who) {
+    who.textContent = '';
+    const name = h('strong', { id: 'who-name' }, me.name || me.login);
+    const role = h('span', { id: 'who-role' }, me.role_title || roleTitle(me.role));
+    const scope = h('span', { id: 'who-scope' }, me.scope_code ? shortCode(me.scope_code) : '全部辖区');
+    who.append(name, ' · ', role, ' · ', scope);
+    if (me.scope_code) {
+      regionName(me.scope_code, true).then((full) => {
+        if (!full) return;
+        scope.textContent = full.split(' ').pop();
+        scope.title = full + '（' + me.scope_code + '）';
+      });
+    }
+  }
+  const out = document.getElementById('logout');
+  if (out) out.addEventListener('click', logout);
+}
+
+async function logout() {
+  try {
+    await api('POST', '/api/v1/logout', undefined, { noRedirect: true });
+  } catch (e) {
+    // the session may already be gone: the login page is right either way
+  }
+  location.replace('/login.html');
+}
+
+// Create an element: attrs are set as properties (class → className,
+// data-*/aria-* and others via setAttribute); children are nodes or text.
+export function h(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v == null || v === false) continue;
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on') && typeof v === 'function') e.addEventListener(k.slice(2), v);
+    else if (k in e && !k.includes('-')) e[k] = v;
+    else e.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c == null || c === false || c === '') continue;
+    e.append(c instanceof Node ? c : String(c));
+  }
+  return e;
+}
+
+// Show `text` in message element `el` (kind: 'error' | 'ok' | 'info'); an
+// empty text hides it.
+export function say(el, text, kind = 'error') {
+  el.textContent = text || '';
+  el.classList.remove('error', 'ok', 'info');
+  el.classList.add('msg', kind);
+  el.hidden = !text;
+}
+
+// A table whose cells carry their column title (data-label), so that narrow
+// screens can show each row as a card.  columns: [[title, row => text|Node]].
+export function table(columns, rows, caption) {
+  const head = h('tr', null, columns.map((c) => h('th', { scope: 'col' }, c[0])));
+  const body = h('tbody');
+  appendRows(body, columns, rows);
+  return h('table', { class: 'cards' }, caption ? h('caption', { class: 'sr-only' }, caption) : null,
+    h('thead', null, head), body);
+}
+
+export function appendRows(tbody, columns, rows) {
+  for (const r of rows) tbody.append(row(columns, r));
+}
+
+// One <tr> for item `r`.
+export function row(columns, r) {
+  return h('tr', null, columns.map((c) => {
+    const v = c[1](r);
+    return h('td', { 'data-label': c[0] }, v == null ? '' : v);
+  }));
+}
+
+// A region code without its zero-filled lower levels (610926102000 →
+// 610926102), as src/auth/roles.c auth_scope_prefix() shortens it.
+export function shortCode(code) {
+  let c = code || '';
+  if (c.length === 12 && c.endsWith('000')) c = c.slice(0, 9);
+  if (c.length === 9 && c.endsWith('000')) c = c.slice(0, 6);
+  if (c.length === 6 && c.endsWith('00')) c = c.slice(0, 4);
+  if (c.length === 4 && c.endsWith('00')) c = c.slice(0, 2);
+  return c;
+}
+
+// "2026-03-05 06:07:08" (UTC, as the server stores times) → local time text.
+export function localTime(utc) {
+  if (!utc) return '';
+  const d = new Date(utc.replace(' ', 'T') + 'Z');
+  if (isNaN(d)) return utc;
+  const p = (n) => String(n).padStart(2, '0');
+  return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + ' ' +
+    p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds());
+}
+
+// A datetime-local value (local time) → "YYYY-MM-DD HH:MM:SS" in UTC.
+export function utcText(local, endOfMinute) {
+  if (!local) return '';
+  const d = new Date(local);
+  if (isNaN(d)) return '';
+  if (endOfMinute && local.length <= 16) d.setSeconds(59);
+  return d.toISOString().slice(0, 19).replace('T', ' ');
+}
+
+// Password rules of src/auth/password.c, as hints: the server still decides.
+export function passwordChecks(pw, login, confirm) {
+  const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^a-zA-Z0-9]/].filter((re) => re.test(pw)).length;
+  const checks = {
+    length: [...pw].length >= 10,
+    classes: classes >= 3,
+    login: !login || login.length < 3 || !pw.toLowerCase().includes(login.toLowerCase()),
+  };
+  if (confirm !== undefined) checks.match = pw !== '' && pw === confirm;
+  return checks;
+}
+
+// A same-site path to go to after signing in, from ?next= (never another site).
+export function nextPath(fallback = '/') {
+  const n = new URLSearchParams(location.search).get('next');
+  if (!n || !n.startsWith('/') || n.startsWith('//') || n.startsWith('/\\') ||
+      n.startsWith('/login.html') || n.startsWith('/password.html')) return fallback;
+  return n;
+}
