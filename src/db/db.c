@@ -3,6 +3,7 @@
  * the same for both: transaction nesting, migrations, bulk-load rows. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "base/util.h"
@@ -53,6 +54,55 @@ int db_is_server(struct db *db)
 int db_exec(struct db *db, const char *sql)
 {
 	return db->ops->exec(db, sql);
+}
+
+/* Interned SQL texts for db_prepare_text(): open addressing on a hash. */
+static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
+static char **interned;
+static size_t interned_size, interned_count;
+
+static uint64_t text_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static const char *intern(const char *sql)
+{
+	const char *r;
+	size_t i;
+	pthread_mutex_lock(&intern_lock);
+	if ((interned_count + 1) * 2 > interned_size) {
+		size_t n = interned_size ? interned_size * 2 : 256;
+		char **t = xcalloc(n, sizeof(*t));
+		for (size_t k = 0; k < interned_size; k++) {
+			if (!interned[k])
+				continue;
+			for (i = text_hash(interned[k]) & (n - 1); t[i]; i = (i + 1) & (n - 1))
+				;
+			t[i] = interned[k];
+		}
+		free(interned);
+		interned = t;
+		interned_size = n;
+	}
+	for (i = text_hash(sql) & (interned_size - 1); interned[i]; i = (i + 1) & (interned_size - 1))
+		if (!strcmp(interned[i], sql))
+			break;
+	if (!interned[i]) {
+		interned[i] = xstrdup(sql);
+		interned_count++;
+	}
+	r = interned[i];
+	pthread_mutex_unlock(&intern_lock);
+	return r;
+}
+
+struct db_stmt *db_prepare_text(struct db *db, const char *sql)
+{
+	return db_prepare(db, intern(sql));
 }
 
 struct db_stmt *db_prepare(struct db *db, const char *sql)

@@ -55,6 +55,11 @@ int db_exec(struct db *db, const char *sql);
  * text's address, so pass string literals; db_done() returns a statement to
  * the cache.  Dies on a syntax error: SQL in the code must be valid. */
 struct db_stmt *db_prepare(struct db *db, const char *sql);
+/* Prepare SQL built at run time (a compiled rule, say).  The text is
+ * interned once per process, so the same text reuses one cached statement
+ * and a freed buffer can never alias another statement's cache entry.
+ * Interned texts live until exit: use it for a bounded set of texts. */
+struct db_stmt *db_prepare_text(struct db *db, const char *sql);
 /* Reset and clear bindings, keeping the statement in the cache. */
 void db_done(struct db_stmt *st);
 

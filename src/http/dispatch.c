@@ -342,10 +342,13 @@ void http_dispatch(struct http_request *req, struct http_response *res)
 	if (req->audit.sensitive && res->status < 400 && http_hooks.audit) {
 		/* an audited read: the row is written in its own transaction, and
 		 * the data is withheld if the audit row cannot be written */
-		if (db_begin(req->db) || http_hooks.audit(req, res) || db_commit(req->db)) {
-			if (db_depth(req->db))
-				db_rollback(req->db);
+		int failed;
+		db_set_durable(req->db, 0);
+		failed = db_begin(req->db) || http_hooks.audit(req, res) || db_commit(req->db);
+		if (failed && db_depth(req->db))
+			db_rollback(req->db);
+		db_set_durable(req->db, 1);
+		if (failed)
 			http_reply_error(res, 500, "E_AUDIT", NULL, "无法写入审计日志，数据未返回");
-		}
 	}
 }

@@ -110,6 +110,11 @@ int64_t registry_member_upsert(struct db *db, const struct member_rec *m);
 /* Read one row by id into `out`; returns 1 found, 0 not found, -1 error. */
 int registry_household_load(struct db *db, int64_t id, struct household_rec *out);
 int registry_member_load(struct db *db, int64_t id, struct member_rec *out);
+/* Load household `id` if its village lies under region prefix `scope`
+ * ("" = everywhere): 1 found and in scope, 0 not found or outside (callers
+ * answer 404 for both), -1 error. */
+int registry_household_load_scoped(struct db *db, int64_t id, const char *scope,
+				   struct household_rec *out);
 /* Load the members of household `hh_id` (ordered by relation, id) into a
  * growing array; returns the count or -1. */
 int registry_members_of(struct db *db, int64_t hh_id, struct member_rec **arr, int *alloc);

@@ -271,3 +271,12 @@ int registry_members_of(struct db *db, int64_t hh_id, struct member_rec **arr, i
 	db_done(st);
 	return rc < 0 ? -1 : n;
 }
+
+int registry_household_load_scoped(struct db *db, int64_t id, const char *scope,
+				   struct household_rec *h)
+{
+	int rc = registry_household_load(db, id, h);
+	if (rc == 1 && scope && !starts_with(h->village_code, scope))
+		rc = 0;
+	return rc;
+}
