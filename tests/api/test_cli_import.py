@@ -8,12 +8,10 @@ import csv
 import io
 import os
 import re
-import shutil
-import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import cli, eq, id_number, new_db, query, run_tests, snapshot, tmp_path  # noqa: E402
+from lib import cli, connect, copy_db, eq, id_number, new_db, query, run_tests, snapshot, tmp_path  # noqa: E402
 
 VILLAGE = "610926100001"      # 城关镇西城社区居委会
 VILLAGE2 = "610926100002"
@@ -29,12 +27,7 @@ def fresh_db(name):
     global _template
     if _template is None:
         _template = new_db("template.db")
-    path = tmp_path(name)
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(path + suffix):
-            os.remove(path + suffix)
-    shutil.copy(_template, path)
-    return path
+    return copy_db(_template, name)
 
 
 _seq = [0]
@@ -173,7 +166,7 @@ def _demo_with_awkward_text(name):
     """A 200-household demo district, with some addresses and names that need
     CSV quoting (commas, quotes, line breaks)."""
     db = new_db(name, demo=200, seed=11)
-    con = sqlite3.connect(db)
+    con = connect(db)
     ids = [r[0] for r in con.execute("SELECT id FROM household ORDER BY id LIMIT 4")]
     con.execute("UPDATE household SET address = ? WHERE id = ?", ("城关镇, 西城社区 3组", ids[0]))
     con.execute("UPDATE household SET address = ? WHERE id = ?", ('"老屋场" 5号', ids[1]))
