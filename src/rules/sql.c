@@ -1,0 +1,460 @@
+/* sql.c — rule_to_sql(): turn a compiled rule into one SELECT that screens
+ * every household at once, in the SQL that SQLite (>= 3.40) and
+ * PostgreSQL 15 both run: no iif/instr/printf/julianday, booleans as
+ * TRUE/FALSE and IS [NOT] TRUE, CASE for min/max, SUBSTR + CAST for dates,
+ * division as CAST(a AS DOUBLE PRECISION) / NULLIF(b, 0), decimals cast to
+ * DOUBLE PRECISION so that PostgreSQL computes in binary floating point as
+ * C and SQLite do.  Aggregates over members are correlated subqueries on
+ * the catalogue's member_link, so an index on it serves them.  Also the
+ * binding of :p_ parameters and the reading of explain columns. */
+#include <string.h>
+
+#include "base/buf.h"
+#include "db/db.h"
+#include "rules/node.h"
+
+static void emit(const struct rule *r, int n, struct buf *o);
+
+static void emit_cast(const struct rule *r, int n, const char *type, struct buf *o)
+{
+	buf_addstr(o, "CAST(");
+	emit(r, n, o);
+	buf_addf(o, " AS %s)", type);
+}
+
+static void emit_param(const struct rule *r, const struct node *x, struct buf *o)
+{
+	const char *name = r->param_names[x->field - r->cat->fields];
+	switch (x->type) {
+	case RULE_NUM:
+		buf_addf(o, "CAST(%s AS DOUBLE PRECISION)", name);
+		break;
+	case RULE_TEXT:
+	case RULE_DATE:
+		buf_addf(o, "CAST(%s AS TEXT)", name);
+		break;
+	case RULE_BOOL:
+		buf_addf(o, "(CAST(%s AS INTEGER) <> 0)", name);
+		break;
+	default:
+		buf_addf(o, "CAST(%s AS INTEGER)", name);
+		break;
+	}
+}
+
+static void emit_string(const char *s, struct buf *o)
+{
+	buf_addch(o, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			buf_addch(o, '\'');
+		buf_addch(o, *s);
+	}
+	buf_addch(o, '\'');
+}
+
+/* SELECT … FROM member_from WHERE member_link AND */
+static void emit_members(const struct rule *r, const char *what, struct buf *o)
+{
+	buf_addf(o, "SELECT %s FROM %s WHERE (%s)", what, r->cat->member_from, r->cat->member_link);
+}
+
+/* The year of date expression n: CAST(SUBSTR(d, 1, 4) AS INTEGER). */
+static void emit_year(const struct rule *r, int n, struct buf *o)
+{
+	buf_addstr(o, "CAST(SUBSTR(");
+	emit(r, n, o);
+	buf_addstr(o, ", 1, 4) AS INTEGER)");
+}
+
+static void emit_substr(const struct rule *r, int n, int start, int len, struct buf *o)
+{
+	buf_addstr(o, "SUBSTR(");
+	emit(r, n, o);
+	buf_addf(o, ", %d, %d)", start, len);
+}
+
+/* The date `years` whole years before date expression b, as text:
+ * CAST(year(b) - years AS TEXT) || SUBSTR(b, 5, 6). */
+static void emit_cutoff(const struct rule *r, int b, long years, struct buf *o)
+{
+	buf_addstr(o, "(CAST(");
+	emit_year(r, b, o);
+	buf_addf(o, " - %ld AS TEXT) || ", years);
+	emit_substr(r, b, 5, 6, o);
+	buf_addch(o, ')');
+}
+
+/* For years_between(a, b) OP N with N a small whole number, a plain text
+ * comparison of a with a cut-off date (no per-row date arithmetic):
+ *   age >= N  <=>  a <= cutoff(N)          age > N   <=>  a <= cutoff(N+1)
+ *   age <  N  <=>  a >  cutoff(N)          age <= N  <=>  a >  cutoff(N+1)
+ * where cutoff(N) is b moved N years back; valid for 'YYYY-MM-DD' dates
+ * (29 February included: the comparison is the one age() makes on MM-DD).
+ * Returns 1 if it emitted the comparison. */
+static int emit_age_cmp(const struct rule *r, const struct node *x, struct buf *o)
+{
+	const struct node *l = &r->nodes[x->a], *k = &r->nodes[x->b];
+	const struct node *age;
+	int op = x->op;
+	long years;
+
+	if (l->op == N_AGE && k->op == N_NUM) {
+		age = l;
+	} else if (k->op == N_AGE && l->op == N_NUM) {
+		static const int flip[] = { [N_EQ] = N_EQ, [N_NE] = N_NE, [N_LT] = N_GT,
+					    [N_LE] = N_GE, [N_GT] = N_LT, [N_GE] = N_LE };
+		age = k;
+		k = l;
+		op = flip[op];
+	} else {
+		return 0;
+	}
+	if (strchr(k->text, '.') || k->num > 150)
+		return 0;
+	years = (long)k->num;
+	buf_addch(o, '(');
+	switch (op) {
+	case N_GE:
+	case N_GT:
+		emit(r, age->a, o);
+		buf_addstr(o, " <= ");
+		emit_cutoff(r, age->b, years + (op == N_GT), o);
+		break;
+	case N_LT:
+	case N_LE:
+		emit(r, age->a, o);
+		buf_addstr(o, " > ");
+		emit_cutoff(r, age->b, years + (op == N_LE), o);
+		break;
+	case N_EQ:
+	case N_NE:
+		emit(r, age->a, o);
+		buf_addstr(o, op == N_EQ ? " <= " : " > ");
+		emit_cutoff(r, age->b, years, o);
+		buf_addstr(o, op == N_EQ ? " AND " : " OR ");
+		emit(r, age->a, o);
+		buf_addstr(o, op == N_EQ ? " > " : " <= ");
+		emit_cutoff(r, age->b, years + 1, o);
+		break;
+	}
+	buf_addch(o, ')');
+	return 1;
+}
+
+static void emit_list(const struct rule *r, const struct node *x, struct buf *o)
+{
+	for (int i = 0; i < x->nr_args; i++) {
+		if (i)
+			buf_addstr(o, ", ");
+		emit(r, r->args[x->args + i], o);
+	}
+}
+
+static const char *const sql_ops[] = {
+	[N_ADD] = "+", [N_SUB] = "-", [N_MUL] = "*", [N_EQ] = "=",  [N_NE] = "<>", [N_LT] = "<",
+	[N_LE] = "<=", [N_GT] = ">",  [N_GE] = ">=", [N_AND] = "AND", [N_OR] = "OR",
+};
+
+/* Append node n as a self-contained (parenthesised or atomic) SQL
+ * expression; boolean nodes become SQL booleans. */
+static void emit(const struct rule *r, int n, struct buf *o)
+{
+	const struct node *x = &r->nodes[n];
+
+	switch (x->op) {
+	case N_NUM:
+		if (strchr(x->text, '.'))
+			buf_addf(o, "CAST(%s AS DOUBLE PRECISION)", x->text);
+		else
+			buf_addstr(o, x->text);
+		break;
+	case N_STR:
+		emit_string(x->text, o);
+		break;
+	case N_BOOL:
+		buf_addstr(o, x->num ? "TRUE" : "FALSE");
+		break;
+	case N_CODE:
+		buf_addf(o, "%ld", (long)x->num);
+		break;
+	case N_FIELD:
+		if (x->type == RULE_BOOL)
+			buf_addf(o, "((%s) <> 0)", x->field->sql);
+		else
+			buf_addf(o, "(%s)", x->field->sql);
+		break;
+	case N_PARAM:
+		emit_param(r, x, o);
+		break;
+	case N_NEG:
+		buf_addstr(o, "(-");
+		emit(r, x->a, o);
+		buf_addch(o, ')');
+		break;
+	case N_ADD:
+	case N_SUB:
+	case N_MUL:
+	case N_AND:
+	case N_OR:
+		buf_addch(o, '(');
+		emit(r, x->a, o);
+		buf_addf(o, " %s ", sql_ops[x->op]);
+		emit(r, x->b, o);
+		buf_addch(o, ')');
+		break;
+	case N_EQ:
+	case N_NE:
+	case N_LT:
+	case N_LE:
+	case N_GT:
+	case N_GE:
+		if (emit_age_cmp(r, x, o))
+			break;
+		buf_addch(o, '(');
+		emit(r, x->a, o);
+		buf_addf(o, " %s ", sql_ops[x->op]);
+		emit(r, x->b, o);
+		buf_addch(o, ')');
+		break;
+	case N_DIV:
+		buf_addch(o, '(');
+		emit_cast(r, x->a, "DOUBLE PRECISION", o);
+		buf_addstr(o, " / NULLIF(");
+		emit(r, x->b, o);
+		buf_addstr(o, ", 0))");
+		break;
+	case N_NOT:
+		buf_addstr(o, "(NOT ");
+		emit(r, x->a, o);
+		buf_addch(o, ')');
+		break;
+	case N_IN:
+	case N_NOTIN:
+		buf_addch(o, '(');
+		emit(r, x->a, o);
+		buf_addstr(o, x->op == N_IN ? " IN (" : " NOT IN (");
+		emit_list(r, x, o);
+		buf_addstr(o, "))");
+		break;
+	case N_ISNULL:
+	case N_NOTNULL:
+		buf_addch(o, '(');
+		emit(r, x->a, o);
+		buf_addstr(o, x->op == N_ISNULL ? " IS NULL)" : " IS NOT NULL)");
+		break;
+	case N_HAS:
+		buf_addstr(o, "((");
+		emit(r, x->a, o);
+		buf_addf(o, " & %lld) <> 0)", (long long)x->mask);
+		break;
+	case N_AGE:
+		/* year(b) - year(a) - (MM-DD of b < MM-DD of a) */
+		buf_addch(o, '(');
+		emit_year(r, x->b, o);
+		buf_addstr(o, " - ");
+		emit_year(r, x->a, o);
+		buf_addstr(o, " - CASE WHEN ");
+		emit_substr(r, x->b, 6, 5, o);
+		buf_addstr(o, " < ");
+		emit_substr(r, x->a, 6, 5, o);
+		buf_addstr(o, " THEN 1 ELSE 0 END)");
+		break;
+	case N_MONTHS:
+		/* (year(b)*12 + month(b)) - (year(a)*12 + month(a)) - (DD of b < DD of a) */
+		buf_addstr(o, "((");
+		emit_year(r, x->b, o);
+		buf_addstr(o, " * 12 + CAST(");
+		emit_substr(r, x->b, 6, 2, o);
+		buf_addstr(o, " AS INTEGER)) - (");
+		emit_year(r, x->a, o);
+		buf_addstr(o, " * 12 + CAST(");
+		emit_substr(r, x->a, 6, 2, o);
+		buf_addstr(o, " AS INTEGER)) - CASE WHEN ");
+		emit_substr(r, x->b, 9, 2, o);
+		buf_addstr(o, " < ");
+		emit_substr(r, x->a, 9, 2, o);
+		buf_addstr(o, " THEN 1 ELSE 0 END)");
+		break;
+	case N_COALESCE:
+		buf_addstr(o, "COALESCE(");
+		emit_list(r, x, o);
+		buf_addch(o, ')');
+		break;
+	case N_ABS:
+		buf_addstr(o, "ABS(");
+		emit(r, x->a, o);
+		buf_addch(o, ')');
+		break;
+	case N_MIN:
+	case N_MAX:
+		buf_addstr(o, "(CASE WHEN ");
+		emit(r, x->a, o);
+		buf_addstr(o, x->op == N_MIN ? " <= " : " >= ");
+		emit(r, x->b, o);
+		buf_addstr(o, " THEN ");
+		emit(r, x->a, o);
+		buf_addstr(o, " WHEN ");
+		emit(r, x->b, o);
+		buf_addstr(o, x->op == N_MIN ? " < " : " > ");
+		emit(r, x->a, o);
+		buf_addstr(o, " THEN ");
+		emit(r, x->b, o);
+		buf_addstr(o, " END)");
+		break;
+	case N_ANY:
+		buf_addstr(o, "(EXISTS (");
+		emit_members(r, "1", o);
+		buf_addstr(o, " AND ");
+		emit(r, x->a, o);
+		buf_addstr(o, "))");
+		break;
+	case N_ALL:
+		buf_addstr(o, "(NOT EXISTS (");
+		emit_members(r, "1", o);
+		buf_addstr(o, " AND (");
+		emit(r, x->a, o);
+		buf_addstr(o, " IS NOT TRUE)))");
+		break;
+	case N_COUNT:
+		buf_addch(o, '(');
+		emit_members(r, "COUNT(*)", o);
+		buf_addstr(o, " AND ");
+		emit(r, x->a, o);
+		buf_addch(o, ')');
+		break;
+	case N_SUM: {
+		struct buf what = BUF_INIT;
+		buf_addstr(&what, "COALESCE(SUM(");
+		emit(r, x->a, &what);
+		buf_addstr(&what, "), 0)");
+		buf_addch(o, '(');
+		emit_members(r, what.buf, o);
+		buf_addch(o, ')');
+		buf_release(&what);
+		break;
+	}
+	}
+}
+
+/* The explain column of slot i. */
+static void emit_slot(const struct rule *r, int i, struct buf *o)
+{
+	const struct node *x = &r->nodes[r->slots[i].node];
+	if (x->op == N_FIELD) {
+		buf_addf(o, "(%s)", x->field->sql);
+	} else if (x->op == N_ANY || x->op == N_ALL) {
+		buf_addstr(o, "CASE WHEN ");
+		emit(r, r->slots[i].node, o);
+		buf_addstr(o, " THEN 1 ELSE 0 END");
+	} else if (x->op == N_PARAM && x->type == RULE_BOOL) {
+		buf_addf(o, "CAST(%s AS INTEGER)", r->param_names[x->field - r->cat->fields]);
+	} else {
+		emit(r, r->slots[i].node, o);
+	}
+}
+
+void rule_to_sql(const struct rule *r, const char *extra_where, struct buf *sql)
+{
+	const struct rule_catalog *c = r->cat;
+	int member = r->scope == RULE_MEMBER;
+
+	buf_addf(sql, "SELECT %s", c->household_id);
+	if (member)
+		buf_addf(sql, ", %s", c->member_id);
+	for (int i = 0; i < r->nr_slots; i++) {
+		buf_addstr(sql, ",\n  ");
+		emit_slot(r, i, sql);
+	}
+	buf_addf(sql, "\nFROM %s", c->household_from);
+	if (member)
+		buf_addf(sql, "\nJOIN %s ON %s", c->member_from, c->member_link);
+	buf_addstr(sql, "\nWHERE ");
+	emit(r, r->root, sql);
+	if (extra_where && *extra_where)
+		buf_addf(sql, "\n  AND (%s)", extra_where);
+	buf_addf(sql, "\nORDER BY %s", c->household_id);
+	if (member)
+		buf_addf(sql, ", %s", c->member_id);
+}
+
+/* 1 if `sql` mentions parameter `name` (":p_x") as a whole word. */
+static int mentions(const char *sql, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *s = strstr(sql, name); s; s = strstr(s + 1, name)) {
+		char c = s[n];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_'))
+			return 1;
+	}
+	return 0;
+}
+
+int rule_sql_bind(const struct rule *r, const char *sql, struct db_stmt *st,
+		  const struct rule_param_value *params, int nr_params)
+{
+	for (int i = 0; i < r->cat->nr_fields; i++) {
+		const struct rule_field *f = &r->cat->fields[i];
+		const struct rule_param_value *pv = NULL;
+		const char *name = r->param_names[i];
+
+		if (!name || !mentions(sql, name))
+			continue;
+		for (int k = 0; k < nr_params; k++)
+			if (!strcmp(params[k].name, f->name))
+				pv = &params[k];
+		if (!pv)
+			return error("rule parameter $%s has no value", f->name);
+		if (pv->v.null) {
+			db_bind_null(st, name);
+			continue;
+		}
+		switch (f->type) {
+		case RULE_NUM:
+			db_bind_double(st, name, pv->v.num);
+			break;
+		case RULE_TEXT:
+		case RULE_DATE:
+			db_bind_text(st, name, pv->v.text);
+			break;
+		default:
+			db_bind_int(st, name, (int64_t)pv->v.num);
+			break;
+		}
+	}
+	return 0;
+}
+
+int rule_sql_first_value(const struct rule *r)
+{
+	return r->scope == RULE_MEMBER ? 2 : 1;
+}
+
+void rule_sql_values(const struct rule *r, struct db_stmt *st, struct rule_value *vals)
+{
+	int col = rule_sql_first_value(r);
+	for (int i = 0; i < r->nr_slots; i++, col++) {
+		struct rule_value *v = &vals[i];
+		memset(v, 0, sizeof(*v));
+		if (db_col_is_null(st, col)) {
+			v->null = 1;
+			continue;
+		}
+		switch (r->slots[i].type) {
+		case RULE_NUM:
+			v->num = db_col_double(st, col);
+			break;
+		case RULE_TEXT:
+		case RULE_DATE:
+			v->text = db_col_text(st, col);
+			break;
+		case RULE_BOOL:
+			v->num = db_col_int(st, col) != 0;
+			break;
+		default:
+			v->num = (double)db_col_int(st, col);
+			break;
+		}
+	}
+}
