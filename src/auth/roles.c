@@ -14,16 +14,17 @@
 #define P_STATS "stats.read"         /* 汇总统计（不含个人信息） */
 #define P_USERS "user.manage"        /* 管理本辖区用户 */
 #define P_AUDIT "audit.read"         /* 查询、导出审计日志 */
+#define P_CONFIG "monitor.config"    /* 维护监测规则、监测线、节假日，运行规则筛查 */
 
 const char *const auth_permissions[] = { P_HH_READ, P_HH_WRITE, P_ID_FULL, P_EXPORT,
-					 P_STATS,   P_USERS,    P_AUDIT,   NULL };
+					 P_STATS,   P_USERS,    P_AUDIT,   P_CONFIG, NULL };
 
 static const char *const village_clerk[] = { P_HH_READ, P_HH_WRITE, P_ID_FULL, P_EXPORT, P_STATS, NULL };
 static const char *const township_reviewer[] = { P_HH_READ, P_HH_WRITE, P_ID_FULL, P_EXPORT, P_STATS, NULL };
 static const char *const county_approver[] = { P_HH_READ, P_ID_FULL, P_EXPORT, P_STATS, NULL };
 static const char *const dept_user[] = { P_HH_READ, P_STATS, NULL };
 static const char *const leader[] = { P_STATS, NULL };
-static const char *const admin[] = { P_HH_READ, P_HH_WRITE, P_ID_FULL, P_EXPORT, P_STATS, P_USERS, P_AUDIT, NULL };
+static const char *const admin[] = { P_HH_READ, P_HH_WRITE, P_ID_FULL, P_EXPORT, P_STATS, P_USERS, P_AUDIT, P_CONFIG, NULL };
 static const char *const auditor[] = { P_STATS, P_AUDIT, NULL };
 
 const struct role auth_roles[] = {

@@ -1,0 +1,937 @@
+/* case_api.c — the JSON API of alerts, visits, self-reports (自主申报),
+ * identification and elimination cases, 三保障 records, monitoring status
+ * and a household's timeline.  Every route limits itself to the caller's
+ * region scope in SQL; a step may only be acted on by its role. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/auth.h"
+#include "base/jw.h"
+#include "base/util.h"
+#include "monitor/monitor.h"
+#include "registry/registry.h"
+
+static const char *scope_of(struct http_request *req)
+{
+	return req->principal->scope;
+}
+
+static void bind_scope(struct db_stmt *st, struct http_request *req)
+{
+	char hi[16];
+	snprintf(hi, sizeof(hi), "%s:", scope_of(req));
+	db_bind_text(st, ":lo", scope_of(req));
+	db_bind_text(st, ":hi", hi);
+}
+
+static int64_t path_int(struct http_request *req, int i)
+{
+	int64_t v;
+	if (req->nr_path_params <= i || parse_int64(req->path_params[i], &v) || v <= 0)
+		return -1;
+	return v;
+}
+
+/* Load the household named by path parameter 0 within scope, or answer 404. */
+static int household_scoped(struct http_request *req, struct http_response *res,
+			    struct household_rec *h)
+{
+	int64_t id = path_int(req, 0);
+	if (id < 0 || registry_household_load_scoped(req->db, id, scope_of(req), h) != 1) {
+		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该户（或不在您的管辖范围内）");
+		return 0;
+	}
+	return 1;
+}
+
+static int unknown_params(struct http_request *req, struct http_response *res,
+			  const char *const *allowed)
+{
+	for (int i = 0; i < req->nr_query; i++) {
+		int ok = 0;
+		for (int k = 0; allowed[k] && !ok; k++)
+			ok = !strcmp(allowed[k], req->query[i].key);
+		if (!ok) {
+			http_reply_error(res, 400, "E_UNKNOWN_PARAM", NULL, "不认识查询参数“%s”",
+					 req->query[i].key);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int unknown_fields(struct http_response *res, json_t *o, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(o, key, v) {
+		int ok = 0;
+		for (int i = 0; allowed[i] && !ok; i++)
+			ok = !strcmp(allowed[i], key);
+		if (!ok) {
+			http_reply_error(res, 400, "E_UNKNOWN_FIELD", NULL, "不认识字段“%s”", key);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Turn a JSON array of risk-type labels into comma-separated codes; answers
+ * 422 and returns -1 when something is wrong. */
+static int risk_codes(struct http_response *res, json_t *arr, struct buf *out)
+{
+	size_t i;
+	json_t *e;
+	if (!arr || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) > 5) {
+		http_reply_error(res, 422, "E_BAD_TYPE", NULL, "risk_types 应为最多 5 项风险类型的数组");
+		return -1;
+	}
+	json_array_foreach(arr, i, e) {
+		int c = json_is_string(e) ? codes_lookup(&code_risk_type, json_string_value(e)) : -1;
+		if (c < 0) {
+			http_reply_error(res, 422, "E_BAD_CODE", NULL, "风险类型“%s”无效",
+					 json_is_string(e) ? json_string_value(e) : "?");
+			return -1;
+		}
+		buf_addf(out, "%s%d", out->len ? "," : "", c);
+	}
+	return 0;
+}
+
+/* Write comma-separated risk codes as an array of labels. */
+static void risk_labels(struct jw *w, const char *key, const char *codes)
+{
+	jw_key(w, key);
+	jw_array(w);
+	for (const char *p = codes; p && *p;) {
+		const char *l = codes_label(&code_risk_type, atoi(p));
+		if (l)
+			jw_str(w, l);
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	jw_array_end(w);
+}
+
+static const char *const channel_names[] = { "", "系统规则筛查", "干部走访", "农户自主申报",
+					     "部门数据" };
+
+static void reply_begin(struct http_response *res, int status, struct jw *w)
+{
+	res->status = status;
+	res->content_type = "application/json; charset=utf-8";
+	buf_reset(&res->body);
+	jw_init(w, &res->body);
+}
+
+/* ---- alerts ------------------------------------------------------------------------ */
+
+enum { AL_ID, AL_HH, AL_STATUS, AL_CHANNELS, AL_RISK, AL_FIRST, AL_LAST, AL_CASE, AL_HH_NO,
+       AL_VILLAGE, AL_HEAD, AL_NOTE };
+
+static void alert_fields(struct jw *w, struct db_stmt *st)
+{
+	int ch = (int)db_col_int(st, AL_CHANNELS);
+	jw_kint(w, "id", db_col_int(st, AL_ID));
+	jw_kint(w, "household_id", db_col_int(st, AL_HH));
+	jw_kstr(w, "hh_no", db_col_text(st, AL_HH_NO));
+	jw_kstr(w, "village_name", db_col_text(st, AL_VILLAGE));
+	jw_kstr(w, "head_name", db_col_text(st, AL_HEAD));
+	jw_kstr(w, "status", db_col_text(st, AL_STATUS));
+	jw_key(w, "channels");
+	jw_array(w);
+	for (int c = ALERT_RULE; c <= ALERT_DEPT; c++)
+		if (ch & (1 << c))
+			jw_str(w, channel_names[c]);
+	jw_array_end(w);
+	risk_labels(w, "risk_types", db_col_text(st, AL_RISK));
+	jw_kstr(w, "first_at", db_col_text(st, AL_FIRST));
+	jw_kstr(w, "last_at", db_col_text(st, AL_LAST));
+	if (db_col_is_null(st, AL_CASE))
+		jw_knull(w, "case_id");
+	else
+		jw_kint(w, "case_id", db_col_int(st, AL_CASE));
+	jw_kstr(w, "closed_note", db_col_text(st, AL_NOTE));
+}
+
+#define ALERT_SELECT                                                                               \
+	"SELECT a.id, a.household_id, a.status, a.channels, a.risk_types, a.first_at, a.last_at, "  \
+	"a.case_id, h.hh_no, r.name, (SELECT name FROM member x WHERE x.household_id = h.id AND "   \
+	"x.relation = 1 ORDER BY x.id LIMIT 1), a.closed_note FROM alert a JOIN household h ON "    \
+	"h.id = a.household_id LEFT JOIN region r ON r.code = h.village_code "
+
+static void api_alerts(struct http_request *req, struct http_response *res)
+{
+	static const char *const params[] = { "status", "region", "limit", "cursor", NULL };
+	const char *status = http_query(req, "status"), *region = http_query(req, "region");
+	const char *lim = http_query(req, "limit"), *cur = http_query(req, "cursor");
+	int64_t limit = 50, cursor = 0, last = 0;
+	struct db_stmt *st;
+	struct jw w;
+	char rlo[16], rhi[20];
+	int n = 0, rc;
+	if (unknown_params(req, res, params))
+		return;
+	if ((lim && (parse_int64(lim, &limit) || limit < 1 || limit > 500)) ||
+	    (cur && (parse_int64(cur, &cursor) || cursor < 0)) ||
+	    (region && (strlen(region) > 12 || strspn(region, "0123456789") != strlen(region))) ||
+	    (status && strcmp(status, "open") && strcmp(status, "case") && strcmp(status, "closed") &&
+	     strcmp(status, "dismissed"))) {
+		http_reply_error(res, 400, "E_BAD_PARAM", NULL,
+				 "查询参数无效（status 可为 open、case、closed、dismissed）");
+		return;
+	}
+	snprintf(rlo, sizeof(rlo), "%s", region ? region : "");
+	snprintf(rhi, sizeof(rhi), "%s:", rlo);
+	st = db_prepare(req->db, ALERT_SELECT "WHERE h.village_code >= :lo AND h.village_code < :hi "
+				 "AND h.village_code >= :rlo AND h.village_code < :rhi AND (:st IS "
+				 "NULL OR a.status = :st) AND (:cur = 0 OR a.id < :cur) ORDER BY a.id "
+				 "DESC LIMIT :limit");
+	bind_scope(st, req);
+	db_bind_text(st, ":rlo", rlo);
+	db_bind_text(st, ":rhi", rhi);
+	db_bind_text(st, ":st", status);
+	db_bind_int(st, ":cur", cursor);
+	db_bind_int(st, ":limit", limit + 1);
+	reply_begin(res, 200, &w);
+	jw_object(&w);
+	jw_key(&w, "items");
+	jw_array(&w);
+	while ((rc = db_step(st)) == DB_ROW && n < limit) {
+		last = db_col_int(st, AL_ID);
+		jw_object(&w);
+		alert_fields(&w, st);
+		jw_object_end(&w);
+		n++;
+	}
+	db_done(st);
+	jw_array_end(&w);
+	jw_key(&w, "next_cursor");
+	if (rc == DB_ROW) {
+		char c[24];
+		snprintf(c, sizeof(c), "%lld", (long long)last);
+		jw_str(&w, c);
+	} else {
+		jw_null(&w);
+	}
+	jw_object_end(&w);
+}
+
+/* Load alert :id within scope into the statement row; 0 after answering 404. */
+static int64_t alert_scoped(struct http_request *req, struct http_response *res, int64_t *hh)
+{
+	int64_t id = path_int(req, 0);
+	struct db_stmt *st;
+	int found = 0;
+	if (id > 0) {
+		st = db_prepare(req->db, "SELECT a.household_id FROM alert a JOIN household h ON h.id "
+					 "= a.household_id WHERE a.id = :id AND h.village_code >= :lo "
+					 "AND h.village_code < :hi");
+		db_bind_int(st, ":id", id);
+		bind_scope(st, req);
+		if (db_step(st) == DB_ROW) {
+			*hh = db_col_int(st, 0);
+			found = 1;
+		}
+		db_done(st);
+	}
+	if (!found) {
+		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该线索（或不在您的管辖范围内）");
+		return 0;
+	}
+	return id;
+}
+
+static void api_alert_get(struct http_request *req, struct http_response *res)
+{
+	int64_t hh, id = alert_scoped(req, res, &hh);
+	struct db_stmt *st;
+	struct jw w;
+	if (!id)
+		return;
+	reply_begin(res, 200, &w);
+	jw_object(&w);
+	st = db_prepare(req->db, ALERT_SELECT "WHERE a.id = :id");
+	db_bind_int(st, ":id", id);
+	if (db_step(st) == DB_ROW)
+		alert_fields(&w, st);
+	db_done(st);
+	jw_key(&w, "evidence");
+	jw_array(&w);
+	st = db_prepare(req->db, "SELECT id, channel, source, source_version, risk_types, explain, "
+				 "created_at FROM alert_evidence WHERE alert_id = :id ORDER BY id");
+	db_bind_int(st, ":id", id);
+	while (db_step(st) == DB_ROW) {
+		int ch = (int)db_col_int(st, 1);
+		jw_object(&w);
+		jw_kint(&w, "id", db_col_int(st, 0));
+		jw_kstr(&w, "channel", ch >= ALERT_RULE && ch <= ALERT_DEPT ? channel_names[ch] : "");
+		jw_kstr(&w, "source", db_col_text(st, 2));
+		jw_kint(&w, "source_version", db_col_int(st, 3));
+		risk_labels(&w, "risk_types", db_col_text(st, 4));
+		jw_kstr(&w, "explain", db_col_text(st, 5));
+		jw_kstr(&w, "created_at", db_col_text(st, 6));
+		jw_object_end(&w);
+	}
+	db_done(st);
+	jw_array_end(&w);
+	jw_object_end(&w);
+}
+
+static void api_alert_dismiss(struct http_request *req, struct http_response *res)
+{
+	static const char *const fields[] = { "reason", NULL };
+	const char *reason = json_string_value(json_object_get(req->json, "reason"));
+	int64_t hh, id;
+	struct db_stmt *st;
+	int changed;
+	if (unknown_fields(res, req->json, fields) || !(id = alert_scoped(req, res, &hh)))
+		return;
+	if (strcmp(req->principal->role, "village_clerk") &&
+	    strcmp(req->principal->role, "township_reviewer")) {
+		http_reply_error(res, 403, "E_STEP_ROLE", NULL, "排除线索应由村级信息员或乡镇审核人员办理");
+		return;
+	}
+	if (!reason || !*reason) {
+		http_reply_error(res, 422, "E_REQUIRED", NULL, "请填写排除原因（reason）");
+		return;
+	}
+	st = db_prepare(req->db, "UPDATE alert SET status = 'dismissed', closed_note = :n WHERE id "
+				 "= :id AND status = 'open'");
+	db_bind_text(st, ":n", reason);
+	db_bind_int(st, ":id", id);
+	db_run(st);
+	changed = (int)db_changes(req->db);
+	db_done(st);
+	if (!changed) {
+		http_reply_error(res, 409, "E_STATE", NULL, "只有待处理的线索可以排除");
+		return;
+	}
+	http_audit_note(req, "alert", id, NULL, json_pack("{s:s, s:s}", "status", "dismissed",
+							  "reason", reason));
+	http_reply_json(res, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "status", "dismissed"));
+}
+
+/* ---- cases ---------------------------------------------------------------------------- */
+
+static void case_write(struct http_request *req, struct jw *w, const struct case_rec *c, int events)
+{
+	int n;
+	const struct case_step_def *steps = monitor_case_steps(c->kind, &n);
+	const struct case_step_def *d = c->step >= 1 && c->step <= n ? &steps[c->step - 1] : NULL;
+	const struct role *r = d ? auth_role_find(d->role) : NULL;
+	char today[11];
+	struct db_stmt *st;
+	monitor_today_text(today);
+	jw_object(w);
+	jw_kint(w, "id", c->id);
+	jw_kint(w, "household_id", c->household_id);
+	st = db_prepare(req->db, "SELECT h.hh_no, r.name, (SELECT name FROM member x WHERE "
+				 "x.household_id = h.id AND x.relation = 1 ORDER BY x.id LIMIT 1) FROM "
+				 "household h LEFT JOIN region r ON r.code = h.village_code WHERE h.id = :h");
+	db_bind_int(st, ":h", c->household_id);
+	if (db_step(st) == DB_ROW) {
+		jw_kstr(w, "hh_no", db_col_text(st, 0));
+		jw_kstr(w, "village_name", db_col_text(st, 1));
+		jw_kstr(w, "head_name", db_col_text(st, 2));
+	}
+	db_done(st);
+	jw_kstr(w, "kind", c->kind == CASE_IDENTIFY ? "识别纳入" : "风险消除");
+	jw_kint(w, "step", c->step);
+	jw_kstr(w, "step_title", d ? d->title : "");
+	jw_kstr(w, "step_role", d ? d->role : "");
+	jw_kstr(w, "step_role_title", r ? r->title : "");
+	jw_kstr(w, "state", c->state);
+	jw_kstr(w, "opened_at", c->opened_at);
+	jw_kstr(w, "step_started", c->step_started);
+	jw_kstr(w, "step_due", c->step_due);
+	jw_kstr(w, "total_due", c->total_due);
+	jw_kstr(w, "light", strcmp(c->state, "active") ? "" : monitor_light(req->db, c->step_due, today));
+	if (c->kind == CASE_IDENTIFY && !strcmp(c->state, "active"))
+		jw_kstr(w, "total_light", monitor_light(req->db, c->total_due, today));
+	jw_kstr(w, "elim_mode", c->elim_mode);
+	jw_kbool(w, "can_act", d && !strcmp(c->state, "active") && !strcmp(req->principal->role, d->role));
+	if (d) {
+		jw_key(w, "required");
+		jw_array(w);
+		for (const char *const *f = d->required; *f; f++)
+			jw_str(w, *f);
+		jw_array_end(w);
+	}
+	if (events) {
+		jw_key(w, "events");
+		jw_array(w);
+		st = db_prepare(req->db, "SELECT step, action, at, on_date, login, role, record FROM "
+					 "case_event WHERE case_id = :c ORDER BY id");
+		db_bind_int(st, ":c", c->id);
+		while (db_step(st) == DB_ROW) {
+			const struct case_step_def *ed = (int)db_col_int(st, 0) >= 1 && (int)db_col_int(st, 0) <= n
+								 ? &steps[db_col_int(st, 0) - 1]
+								 : NULL;
+			jw_object(w);
+			jw_kint(w, "step", db_col_int(st, 0));
+			jw_kstr(w, "step_title", ed ? ed->title : "");
+			jw_kstr(w, "action", db_col_text(st, 1));
+			jw_kstr(w, "at", db_col_text(st, 2));
+			jw_kstr(w, "on_date", db_col_text(st, 3));
+			jw_kstr(w, "login", db_col_text(st, 4));
+			jw_kstr(w, "role", db_col_text(st, 5));
+			jw_key(w, "record");
+			buf_addstr(w->out, *db_col_text(st, 6) ? db_col_text(st, 6) : "{}");
+			jw_object_end(w);
+		}
+		db_done(st);
+		jw_array_end(w);
+	}
+	jw_object_end(w);
+}
+
+static json_t *case_json(struct http_request *req, const struct case_rec *c)
+{
+	struct buf b = BUF_INIT;
+	struct jw w;
+	json_t *j;
+	jw_init(&w, &b);
+	case_write(req, &w, c, 0);
+	j = json_loadb(b.buf, b.len, 0, NULL);
+	buf_release(&b);
+	return j;
+}
+
+static void api_cases(struct http_request *req, struct http_response *res)
+{
+	static const char *const params[] = { "kind", "state", "step", "region", "light", "mine",
+					      "limit", "cursor", NULL };
+	const char *kind = http_query(req, "kind"), *state = http_query(req, "state");
+	const char *step = http_query(req, "step"), *region = http_query(req, "region");
+	const char *light = http_query(req, "light"), *mine = http_query(req, "mine");
+	const char *lim = http_query(req, "limit"), *cur = http_query(req, "cursor");
+	int64_t limit = 50, cursor = 0, step_v = 0, last = 0;
+	int kind_v = 0, n = 0, rc;
+	char rlo[16], rhi[20], today[11];
+	struct db_stmt *st;
+	struct jw w;
+	if (unknown_params(req, res, params))
+		return;
+	if (kind) {
+		kind_v = !strcmp(kind, "identify") || !strcmp(kind, "识别纳入") ? CASE_IDENTIFY
+			 : !strcmp(kind, "eliminate") || !strcmp(kind, "风险消除") ? CASE_ELIMINATE
+										      : -1;
+	}
+	if (kind_v < 0 || (lim && (parse_int64(lim, &limit) || limit < 1 || limit > 500)) ||
+	    (cur && (parse_int64(cur, &cursor) || cursor < 0)) ||
+	    (step && (parse_int64(step, &step_v) || step_v < 1 || step_v > 6)) ||
+	    (region && (strlen(region) > 12 || strspn(region, "0123456789") != strlen(region))) ||
+	    (state && strcmp(state, "active") && strcmp(state, "done") && strcmp(state, "rejected")) ||
+	    (light && strcmp(light, "red") && strcmp(light, "yellow") && strcmp(light, "green"))) {
+		http_reply_error(res, 400, "E_BAD_PARAM", NULL, "查询参数无效");
+		return;
+	}
+	snprintf(rlo, sizeof(rlo), "%s", region ? region : "");
+	snprintf(rhi, sizeof(rhi), "%s:", rlo);
+	monitor_today_text(today);
+	st = db_prepare(req->db,
+			"SELECT c.id FROM monitor_case c JOIN household h ON h.id = c.household_id "
+			"WHERE h.village_code >= :lo AND h.village_code < :hi AND h.village_code >= "
+			":rlo AND h.village_code < :rhi AND (:kind = 0 OR c.kind = :kind) AND "
+			"c.state = :state AND (:step = 0 OR c.step = :step) AND (:cur = 0 OR c.id > "
+			":cur) ORDER BY c.id LIMIT 100000");
+	bind_scope(st, req);
+	db_bind_text(st, ":rlo", rlo);
+	db_bind_text(st, ":rhi", rhi);
+	db_bind_int(st, ":kind", kind_v);
+	db_bind_text(st, ":state", state ? state : "active");
+	db_bind_int(st, ":step", step_v);
+	db_bind_int(st, ":cur", cursor);
+	reply_begin(res, 200, &w);
+	jw_object(&w);
+	jw_key(&w, "items");
+	jw_array(&w);
+	while ((rc = db_step(st)) == DB_ROW) {
+		struct case_rec c;
+		const struct case_step_def *d;
+		int nsteps;
+		if (monitor_case_load(req->db, db_col_int(st, 0), &c) != 1)
+			continue;
+		d = &monitor_case_steps(c.kind, &nsteps)[c.step - 1];
+		if (light && strcmp(monitor_light(req->db, c.step_due, today), light))
+			continue;
+		if (mine && !strcmp(mine, "1") && strcmp(d->role, req->principal->role))
+			continue;
+		if (n == limit) {
+			rc = DB_ROW;
+			break;
+		}
+		case_write(req, &w, &c, 0);
+		last = c.id;
+		n++;
+	}
+	db_done(st);
+	jw_array_end(&w);
+	jw_key(&w, "next_cursor");
+	if (rc == DB_ROW && n == limit) {
+		char c[24];
+		snprintf(c, sizeof(c), "%lld", (long long)last);
+		jw_str(&w, c);
+	} else {
+		jw_null(&w);
+	}
+	jw_object_end(&w);
+}
+
+static int case_scoped(struct http_request *req, struct http_response *res, struct case_rec *c)
+{
+	int64_t id = path_int(req, 0);
+	struct household_rec h;
+	if (id < 0 || monitor_case_load(req->db, id, c) != 1 ||
+	    registry_household_load_scoped(req->db, c->household_id, scope_of(req), &h) != 1) {
+		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该流程（或不在您的管辖范围内）");
+		return 0;
+	}
+	return 1;
+}
+
+static void api_case_get(struct http_request *req, struct http_response *res)
+{
+	struct case_rec c;
+	struct jw w;
+	if (!case_scoped(req, res, &c))
+		return;
+	reply_begin(res, 200, &w);
+	case_write(req, &w, &c, 1);
+}
+
+static void reply_case_error(struct http_response *res, int status, struct buf *err)
+{
+	const char *code = status == 403 ? "E_STEP_ROLE" : status == 409 ? "E_STATE"
+				       : status == 500 ? "E_DB" : "E_CASE_RULE";
+	http_reply_error(res, status, code, NULL, "%s", err->buf);
+}
+
+static void case_action(struct http_request *req, struct http_response *res, const char *action)
+{
+	struct case_rec c;
+	struct buf err = BUF_INIT;
+	json_t *before;
+	int status;
+	if (!case_scoped(req, res, &c))
+		return;
+	before = case_json(req, &c);
+	if (monitor_case_act(req->db, &c, action, req->json, req->principal, &err, &status)) {
+		json_decref(before);
+		reply_case_error(res, status, &err);
+		buf_release(&err);
+		return;
+	}
+	http_audit_note(req, "case", c.id, before, case_json(req, &c));
+	{
+		struct jw w;
+		reply_begin(res, 200, &w);
+		case_write(req, &w, &c, 1);
+	}
+}
+
+static void api_case_advance(struct http_request *req, struct http_response *res)
+{
+	case_action(req, res, "advance");
+}
+
+static void api_case_return(struct http_request *req, struct http_response *res)
+{
+	case_action(req, res, "return");
+}
+
+static void api_case_reject(struct http_request *req, struct http_response *res)
+{
+	case_action(req, res, "reject");
+}
+
+static void open_case(struct http_request *req, struct http_response *res, int64_t household_id,
+		      enum case_kind kind, int64_t alert_id, const char *mode)
+{
+	struct buf err = BUF_INIT;
+	struct case_rec c;
+	int status;
+	int64_t id = monitor_case_open(req->db, household_id, kind, alert_id, mode, req->principal,
+				       &err, &status);
+	if (id < 0) {
+		if (status == 422 && kind == CASE_ELIMINATE && err.len)
+			http_reply_error(res, 422, "E_ELIMINATION_CONDITIONS", NULL,
+					 "不符合风险消除条件：%s", err.buf);
+		else
+			reply_case_error(res, status, &err);
+		buf_release(&err);
+		return;
+	}
+	monitor_case_load(req->db, id, &c);
+	http_audit_note(req, "case", id, NULL, case_json(req, &c));
+	{
+		struct jw w;
+		reply_begin(res, 201, &w);
+		case_write(req, &w, &c, 1);
+	}
+}
+
+static void api_alert_case(struct http_request *req, struct http_response *res)
+{
+	int64_t hh, id;
+	struct db_stmt *st;
+	int open_alert;
+	if (!(id = alert_scoped(req, res, &hh)))
+		return;
+	st = db_prepare(req->db, "SELECT 1 FROM alert WHERE id = :id AND status = 'open'");
+	db_bind_int(st, ":id", id);
+	open_alert = db_step(st) == DB_ROW;
+	db_done(st);
+	if (!open_alert) {
+		http_reply_error(res, 409, "E_STATE", NULL, "只有待处理的线索可以启动识别流程");
+		return;
+	}
+	open_case(req, res, hh, CASE_IDENTIFY, id, NULL);
+}
+
+static void api_elimination(struct http_request *req, struct http_response *res)
+{
+	static const char *const fields[] = { "mode", NULL };
+	struct household_rec h;
+	if (unknown_fields(res, req->json, fields) || !household_scoped(req, res, &h))
+		return;
+	open_case(req, res, h.id, CASE_ELIMINATE, 0,
+		  json_string_value(json_object_get(req->json, "mode")));
+}
+
+/* ---- visits, self-reports, 三保障 ----------------------------------------------------- */
+
+static int valid_date(const char *s)
+{
+	long z;
+	return s && !monitor_date_parse(s, &z);
+}
+
+static void api_visit_create(struct http_request *req, struct http_response *res)
+{
+	static const char *const fields[] = { "visit_date", "note", "risk_found", "risk_types", NULL };
+	const char *date = json_string_value(json_object_get(req->json, "visit_date"));
+	const char *note = json_string_value(json_object_get(req->json, "note"));
+	json_t *rf = json_object_get(req->json, "risk_found");
+	struct household_rec h;
+	struct buf codes = BUF_INIT;
+	struct db_stmt *st;
+	char today[11], now[20];
+	int64_t id;
+	if (unknown_fields(res, req->json, fields) || !household_scoped(req, res, &h))
+		return;
+	monitor_today_text(today);
+	if (!valid_date(date) || strcmp(date, today) > 0) {
+		http_reply_error(res, 422, "E_BAD_DATE", NULL, "走访日期应为不晚于今天的日期，如 %s", today);
+		return;
+	}
+	if (!note || !*note || strlen(note) > 2000) {
+		http_reply_error(res, 422, "E_REQUIRED", NULL, "请填写走访情况（最多约 600 字）");
+		return;
+	}
+	if (rf && !json_is_boolean(rf)) {
+		http_reply_error(res, 422, "E_BAD_TYPE", NULL, "risk_found 应为 true 或 false");
+		return;
+	}
+	if (risk_codes(res, json_object_get(req->json, "risk_types"), &codes)) {
+		buf_release(&codes);
+		return;
+	}
+	now_utc_text(now);
+	st = db_prepare(req->db, "INSERT INTO visit(household_id, visit_date, user_id, visitor, note, "
+				 "risk_found, risk_types, created_at) VALUES(:h, :d, :u, :v, :n, :rf, "
+				 ":rt, :now)");
+	db_bind_int(st, ":h", h.id);
+	db_bind_text(st, ":d", date);
+	db_bind_int(st, ":u", req->principal->user_id);
+	db_bind_text(st, ":v", req->principal->name);
+	db_bind_text(st, ":n", note);
+	db_bind_int(st, ":rf", json_is_true(rf));
+	db_bind_text(st, ":rt", codes.buf);
+	db_bind_text(st, ":now", now);
+	id = db_run_insert(st);
+	db_done(st);
+	if (id > 0 && json_is_true(rf)) {
+		struct alert_evidence e = { 0 };
+		char src[32], *explain = xstrfmt("走访发现风险（%s，%s）：%s", date,
+						  req->principal->name, note);
+		snprintf(src, sizeof(src), "visit:%lld", (long long)id);
+		e.household_id = h.id;
+		e.channel = ALERT_VISIT;
+		e.source = src;
+		e.risk_types = codes.buf;
+		e.explain = explain;
+		e.created_by = req->principal->user_id;
+		if (monitor_alert_add(req->db, &e) < 0)
+			id = -1;
+		free(explain);
+	}
+	if (id < 0) {
+		buf_release(&codes);
+		http_reply_error(res, 500, "E_DB", NULL, "保存失败：%s", db_errmsg(req->db));
+		return;
+	}
+	http_audit_note(req, "visit", id, NULL,
+			json_pack("{s:I, s:s, s:s, s:b, s:s}", "household_id", (json_int_t)h.id,
+				  "visit_date", date, "note", note, "risk_found", json_is_true(rf),
+				  "risk_types", codes.buf));
+	buf_release(&codes);
+	http_reply_json(res, 201, json_pack("{s:I, s:I, s:s}", "id", (json_int_t)id, "household_id",
+					    (json_int_t)h.id, "visit_date", date));
+}
+
+static void api_visits(struct http_request *req, struct http_response *res)
+{
+	struct household_rec h;
+	struct db_stmt *st;
+	struct jw w;
+	if (!household_scoped(req, res, &h))
+		return;
+	reply_begin(res, 200, &w);
+	jw_object(&w);
+	jw_key(&w, "items");
+	jw_array(&w);
+	st = db_prepare(req->db, "SELECT id, visit_date, visitor, note, risk_found, risk_types FROM "
+				 "visit WHERE household_id = :h ORDER BY visit_date DESC, id DESC");
+	db_bind_int(st, ":h", h.id);
+	while (db_step(st) == DB_ROW) {
+		jw_object(&w);
+		jw_kint(&w, "id", db_col_int(st, 0));
+		jw_kstr(&w, "visit_date", db_col_text(st, 1));
+		jw_kstr(&w, "visitor", db_col_text(st, 2));
+		jw_kstr(&w, "note", db_col_text(st, 3));
+		jw_kbool(&w, "risk_found", (int)db_col_int(st, 4));
+		risk_labels(&w, "risk_types", db_col_text(st, 5));
+		jw_object_end(&w);
+	}
+	db_done(st);
+	jw_array_end(&w);
+	jw_object_end(&w);
+}
+
+/* POST /api/v1/households/:id/applications — 自主申报, entered by a cadre. */
+static void api_application(struct http_request *req, struct http_response *res)
+{
+	static const char *const fields[] = { "reason", "risk_types", "applied_on", NULL };
+	const char *reason = json_string_value(json_object_get(req->json, "reason"));
+	const char *on = json_string_value(json_object_get(req->json, "applied_on"));
+	struct household_rec h;
+	struct buf codes = BUF_INIT;
+	struct alert_evidence e = { 0 };
+	char today[11], *explain;
+	int64_t alert;
+	if (unknown_fields(res, req->json, fields) || !household_scoped(req, res, &h))
+		return;
+	monitor_today_text(today);
+	if (!reason || !*reason || strlen(reason) > 2000) {
+		http_reply_error(res, 422, "E_REQUIRED", NULL, "请填写申报事由");
+		return;
+	}
+	if (on && (!valid_date(on) || strcmp(on, today) > 0)) {
+		http_reply_error(res, 422, "E_BAD_DATE", NULL, "申报日期无效");
+		return;
+	}
+	if (risk_codes(res, json_object_get(req->json, "risk_types"), &codes)) {
+		buf_release(&codes);
+		return;
+	}
+	explain = xstrfmt("农户自主申报（%s）：%s", on ? on : today, reason);
+	e.household_id = h.id;
+	e.channel = ALERT_SELF;
+	e.source = "application";
+	e.risk_types = codes.buf;
+	e.explain = explain;
+	e.created_by = req->principal->user_id;
+	alert = monitor_alert_add(req->db, &e);
+	free(explain);
+	if (alert < 0) {
+		buf_release(&codes);
+		http_reply_error(res, 500, "E_DB", NULL, "保存失败：%s", db_errmsg(req->db));
+		return;
+	}
+	http_audit_note(req, "alert", alert, NULL,
+			json_pack("{s:I, s:s, s:s}", "household_id", (json_int_t)h.id, "reason", reason,
+				  "risk_types", codes.buf));
+	buf_release(&codes);
+	http_reply_json(res, 201, json_pack("{s:I, s:I}", "alert_id", (json_int_t)alert,
+					    "household_id", (json_int_t)h.id));
+}
+
+static void api_security_put(struct http_request *req, struct http_response *res)
+{
+	static const char *const fields[] = { "housing_safe", "schooling_ok", "water_safe",
+					      "medical_ok", NULL };
+	struct household_rec h;
+	struct db_stmt *st;
+	int64_t year = path_int(req, 1);
+	char today[11];
+	int v[4];
+	if (unknown_fields(res, req->json, fields) || !household_scoped(req, res, &h))
+		return;
+	if (year < 2015 || year > 2100) {
+		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "年度无效");
+		return;
+	}
+	for (int i = 0; i < 4; i++) {
+		json_t *b = json_object_get(req->json, fields[i]);
+		if (!json_is_boolean(b)) {
+			http_reply_error(res, 422, "E_BAD_TYPE", NULL, "%s 应为 true 或 false（必填）",
+					 fields[i]);
+			return;
+		}
+		v[i] = json_is_true(b);
+	}
+	monitor_today_text(today);
+	st = db_prepare(req->db, "INSERT INTO hh_security(household_id, year, housing_safe, "
+				 "schooling_ok, water_safe, medical_ok, recorded_on) VALUES(:h, :y, :a, "
+				 ":b, :c, :d, :t) ON CONFLICT(household_id, year) DO UPDATE SET "
+				 "housing_safe = excluded.housing_safe, schooling_ok = "
+				 "excluded.schooling_ok, water_safe = excluded.water_safe, medical_ok = "
+				 "excluded.medical_ok, recorded_on = excluded.recorded_on");
+	db_bind_int(st, ":h", h.id);
+	db_bind_int(st, ":y", year);
+	db_bind_int(st, ":a", v[0]);
+	db_bind_int(st, ":b", v[1]);
+	db_bind_int(st, ":c", v[2]);
+	db_bind_int(st, ":d", v[3]);
+	db_bind_text(st, ":t", today);
+	if (db_run(st) < 0) {
+		db_done(st);
+		http_reply_error(res, 500, "E_DB", NULL, "保存失败：%s", db_errmsg(req->db));
+		return;
+	}
+	db_done(st);
+	http_audit_note(req, "household", h.id, NULL, json_incref(req->json));
+	http_reply_json(res, 200, json_pack("{s:I, s:I, s:b, s:b, s:b, s:b}", "household_id",
+					    (json_int_t)h.id, "year", (json_int_t)year, "housing_safe",
+					    v[0], "schooling_ok", v[1], "water_safe", v[2],
+					    "medical_ok", v[3]));
+}
+
+/* GET /api/v1/households/:id/monitoring — status, active case, and whether
+ * risk elimination could start today (with the failing conditions). */
+static void api_monitoring(struct http_request *req, struct http_response *res)
+{
+	struct household_rec h;
+	struct db_stmt *st;
+	struct buf why = BUF_INIT;
+	char today[11];
+	struct jw w;
+	int active = 0;
+	if (!household_scoped(req, res, &h))
+		return;
+	monitor_today_text(today);
+	reply_begin(res, 200, &w);
+	jw_object(&w);
+	jw_kint(&w, "household_id", h.id);
+	st = db_prepare(req->db, "SELECT status, category, risk_types, identified_on, contact_name, "
+				 "contact_phone, eliminated_on, elim_mode FROM monitored WHERE "
+				 "household_id = :h");
+	db_bind_int(st, ":h", h.id);
+	if (db_step(st) == DB_ROW) {
+		jw_kstr(&w, "status", !strcmp(db_col_text(st, 0), "monitoring") ? "监测中" : "已消除风险");
+		jw_kstr(&w, "category", codes_label(&code_monitor_category, (int)db_col_int(st, 1)));
+		risk_labels(&w, "risk_types", db_col_text(st, 2));
+		jw_kstr(&w, "identified_on", db_col_text(st, 3));
+		jw_kstr(&w, "contact_name", db_col_text(st, 4));
+		jw_kstr(&w, "contact_phone", db_col_text(st, 5));
+		jw_kstr(&w, "eliminated_on", db_col_text(st, 6));
+		jw_kstr(&w, "elim_mode", db_col_text(st, 7));
+	} else {
+		jw_kstr(&w, "status", "未纳入监测");
+	}
+	db_done(st);
+	st = db_prepare(req->db, "SELECT id FROM monitor_case WHERE household_id = :h AND state = "
+				 "'active' ORDER BY id DESC LIMIT 1");
+	db_bind_int(st, ":h", h.id);
+	if (db_step(st) == DB_ROW)
+		active = (int)db_col_int(st, 0);
+	db_done(st);
+	if (active) {
+		struct case_rec c;
+		monitor_case_load(req->db, active, &c);
+		jw_key(&w, "active_case");
+		case_write(req, &w, &c, 0);
+	} else {
+		jw_knull(&w, "active_case");
+	}
+	monitor_elimination_check(req->db, h.id, today, &why);
+	jw_kbool(&w, "can_eliminate", why.len == 0);
+	jw_kstr(&w, "elimination_blockers", why.buf);
+	jw_object_end(&w);
+	buf_release(&why);
+}
+
+/* GET /api/v1/households/:id/timeline — alerts, steps, measures, visits and
+ * income changes in date order. */
+static void api_timeline(struct http_request *req, struct http_response *res)
+{
+	struct household_rec h;
+	struct db_stmt *st;
+	struct jw w;
+	if (!household_scoped(req, res, &h))
+		return;
+	reply_begin(res, 200, &w);
+	jw_object(&w);
+	jw_kint(&w, "household_id", h.id);
+	jw_key(&w, "items");
+	jw_array(&w);
+	st = db_prepare(req->db,
+			"SELECT e.created_at AS at, '线索' AS kind, e.explain AS detail FROM "
+			"alert_evidence e JOIN alert a ON a.id = e.alert_id WHERE a.household_id = :h "
+			"UNION ALL SELECT ev.at, CASE c.kind WHEN 1 THEN '识别纳入' ELSE '风险消除' END, "
+			"'第' || ev.step || '环节 ' || ev.action || ' ' || ev.login FROM case_event ev "
+			"JOIN monitor_case c ON c.id = ev.case_id WHERE c.household_id = :h UNION ALL "
+			"SELECT v.created_at, '走访', v.visit_date || ' ' || v.note FROM visit v WHERE "
+			"v.household_id = :h UNION ALL SELECT ms.created_at, '帮扶措施', ms.start_date || "
+			"' 起 ' || ms.unit || ' ' || ms.person || ' ' || ms.evidence FROM measure ms "
+			"WHERE ms.household_id = :h UNION ALL SELECT s.updated_at, '收入核算', s.year || "
+			"' 年家庭纯收入 ' || (s.net / 100) || ' 元' FROM income_summary s WHERE "
+			"s.household_id = :h ORDER BY 1, 2");
+	db_bind_int(st, ":h", h.id);
+	while (db_step(st) == DB_ROW) {
+		jw_object(&w);
+		jw_kstr(&w, "at", db_col_text(st, 0));
+		jw_kstr(&w, "kind", db_col_text(st, 1));
+		jw_kstr(&w, "detail", db_col_text(st, 2));
+		jw_object_end(&w);
+	}
+	db_done(st);
+	jw_array_end(&w);
+	jw_object_end(&w);
+}
+
+const struct route monitor_case_routes[] = {
+	{ "GET", "/api/v1/alerts", api_alerts, 0, "household.read", "风险线索列表" },
+	{ "GET", "/api/v1/alerts/:id", api_alert_get, 0, "household.read", "风险线索详情及证据" },
+	{ "POST", "/api/v1/alerts/:id/dismiss", api_alert_dismiss, ROUTE_WRITE | ROUTE_JSON,
+	  "household.write", "排除线索" },
+	{ "POST", "/api/v1/alerts/:id/case", api_alert_case, ROUTE_WRITE, "household.write",
+	  "由线索启动识别纳入" },
+	{ "GET", "/api/v1/cases", api_cases, 0, "household.read", "流程待办（按环节、期限）" },
+	{ "GET", "/api/v1/cases/:id", api_case_get, 0, "household.read", "流程详情" },
+	{ "POST", "/api/v1/cases/:id/advance", api_case_advance, ROUTE_WRITE | ROUTE_JSON,
+	  "household.read", "办理当前环节" },
+	{ "POST", "/api/v1/cases/:id/return", api_case_return, ROUTE_WRITE | ROUTE_JSON,
+	  "household.read", "退回上一环节" },
+	{ "POST", "/api/v1/cases/:id/reject", api_case_reject, ROUTE_WRITE | ROUTE_JSON,
+	  "household.read", "不予通过" },
+	{ "POST", "/api/v1/households/:id/elimination", api_elimination, ROUTE_WRITE | ROUTE_JSON,
+	  "household.write", "启动风险消除" },
+	{ "GET", "/api/v1/households/:id/monitoring", api_monitoring, 0, "household.read",
+	  "监测状态" },
+	{ "POST", "/api/v1/households/:id/visits", api_visit_create, ROUTE_WRITE | ROUTE_JSON,
+	  "household.write", "登记走访" },
+	{ "GET", "/api/v1/households/:id/visits", api_visits, 0, "household.read", "走访记录" },
+	{ "POST", "/api/v1/households/:id/applications", api_application, ROUTE_WRITE | ROUTE_JSON,
+	  "household.write", "农户自主申报" },
+	{ "PUT", "/api/v1/households/:id/security/:year", api_security_put, ROUTE_WRITE | ROUTE_JSON,
+	  "household.write", "三保障和饮水安全情况" },
+	{ "GET", "/api/v1/households/:id/timeline", api_timeline, 0, "household.read", "户时间轴" },
+	{ NULL },
+};
