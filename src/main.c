@@ -12,6 +12,7 @@
 #include "base/util.h"
 #include "db/db.h"
 #include "http/http.h"
+#include "monitor/monitor.h"
 #include "registry/registry.h"
 
 #define LIUBAO_VERSION "0.1.0"
@@ -140,7 +141,7 @@ static struct db *open_db(const char *path, int create)
 		fprintf(stderr, "error: %s\n", err);
 		exit(1);
 	}
-	if (registry_migrate(db) || auth_migrate(db)) {
+	if (registry_migrate(db) || auth_migrate(db) || monitor_migrate(db)) {
 		db_close(db);
 		exit(1);
 	}
@@ -282,7 +283,8 @@ static int cmd_demo(const struct command *c, int argc, const char **argv)
 			     county);
 	}
 	if (registry_demo_generate(db, county, opt_households, (uint64_t)opt_seed, isatty(2)) ||
-	    auth_demo_accounts(db, county)) {
+	    auth_demo_accounts(db, county) ||
+	    monitor_demo_incomes(db, county, 2024, 2026, (uint64_t)opt_seed)) {
 		db_close(db);
 		return 1;
 	}
@@ -652,7 +654,8 @@ static int cmd_help(const struct command *c, int argc, const char **argv)
 	return 0;
 }
 
-const struct route *const liubao_routes[] = { auth_routes, registry_routes, NULL };
+const struct route *const liubao_routes[] = { auth_routes, registry_routes,
+					       monitor_ledger_routes, NULL };
 
 int main(int argc, const char **argv)
 {
