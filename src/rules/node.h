@@ -65,7 +65,6 @@ struct rule {
 	int nr_strs, alloc_strs;
 	struct rule_slot *slots;
 	int nr_slots, alloc_slots;
-	char **param_names; /* ":p_<name>" per catalogue field (NULL unless a parameter) */
 	int root;
 	int today;    /* catalogue index of the date parameter "today", or -1 */
 };

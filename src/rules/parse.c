@@ -1283,12 +1283,19 @@ struct rule *rule_compile(const struct rule_catalog *cat, int scope, const char 
 	r->scope = scope == RULE_MEMBER ? RULE_MEMBER : RULE_HOUSEHOLD;
 	r->src = xstrdup(expr ? expr : "");
 	r->today = -1;
-	r->param_names = xcalloc(cat->nr_fields + 1, sizeof(char *));
 	for (int i = 0; i < cat->nr_fields; i++) {
-		if (cat->fields[i].scope != RULE_PARAM)
+		const struct rule_field *f = &cat->fields[i];
+		if (f->scope != RULE_PARAM)
 			continue;
-		r->param_names[i] = xstrfmt(":p_%s", cat->fields[i].name);
-		if (!strcmp(cat->fields[i].name, "today") && cat->fields[i].type == RULE_DATE)
+		if (!f->sql || f->sql[0] != ':') {
+			snprintf(err->msg, sizeof(err->msg),
+				 "字段目录有误：参数“%s”没有 SQL 参数名（如 \":%s\"）", f->name,
+				 f->name);
+			err->column = 1;
+			rule_free(r);
+			return NULL;
+		}
+		if (!strcmp(f->name, "today") && f->type == RULE_DATE)
 			r->today = i;
 	}
 	p.cat = cat;
@@ -1337,9 +1344,6 @@ void rule_free(struct rule *r)
 		free(r->strs[i]);
 	for (int i = 0; i < r->nr_slots; i++)
 		free(r->slots[i].label);
-	for (int i = 0; i < r->cat->nr_fields; i++)
-		free(r->param_names[i]);
-	free(r->param_names);
 	free(r->strs);
 	free(r->slots);
 	free(r->nodes);

@@ -60,8 +60,8 @@
  * Dates are text 'YYYY-MM-DD' in the database and in values; a date field
  * must hold that or NULL (an empty string is not a date).  Parameters
  * ($line, $today, $year) are declared in the catalogue with scope
- * RULE_PARAM and given values at run time; they become SQL parameters
- * :p_<name>.  age() and months_since() need a date parameter named today.
+ * RULE_PARAM, each naming its SQL parameter (":line"), and given values at
+ * run time.  age() and months_since() need a date parameter named today.
  *
  * Everything here is reentrant: no global state; a compiled rule is
  * read-only after rule_compile() and may be shared between threads. */
@@ -97,7 +97,8 @@ struct rule_field {
 	int type;          /* enum rule_type */
 	const char *sql;   /* SQL expression; household fields use the aliases of
 			    * household_from, member fields the alias of member_from;
-			    * NULL for parameters */
+			    * for parameters the SQL parameter, e.g. ":line" (a string
+			    * that lives as long as the catalogue: db binds by its address) */
 	const struct code_list *codes; /* for RULE_CODE and RULE_SET */
 	const char *unit;  /* "元", "岁"… shown after numbers in explanations, or NULL */
 };
@@ -108,7 +109,8 @@ struct rule_catalog {
 	const struct rule_field *fields;
 	int nr_fields;
 	const char *household_from; /* FROM clause, e.g. "household h LEFT JOIN hh_income i
-				     * ON i.household_id = h.id AND i.year = :p_year" */
+				     * ON i.household_id = h.id AND i.year = :year"; it may
+				     * use the parameters' SQL names */
 	const char *household_id;   /* e.g. "h.id" */
 	const char *member_from;    /* e.g. "member m" */
 	const char *member_link;    /* condition tying a member to the household,
@@ -203,9 +205,11 @@ void rule_result_release(struct rule_result *res);
  * The SQL runs on SQLite >= 3.40 and PostgreSQL 15 alike. */
 void rule_to_sql(const struct rule *r, const char *extra_where, struct buf *sql);
 /* Bind on `st` (prepared from `sql`, the text rule_to_sql() gave, perhaps
- * with more around it) each catalogue parameter that `sql` uses as
- * :p_<name>, taking its value from `params`.  Returns 0, or -1 (with
- * error()) when a value is missing. */
+ * with more around it) each catalogue parameter whose SQL name `sql` uses
+ * (in the expression, household_from or extra_where), taking its value
+ * from `params`; whole numbers are bound as integers.  Returns 0, or -1
+ * (with error()) when a value is missing.  Parameters of extra_where that
+ * are not in the catalogue are the caller's to bind. */
 int rule_sql_bind(const struct rule *r, const char *sql, struct db_stmt *st,
 		  const struct rule_param_value *params, int nr_params);
 /* The column of `st`'s current row where the explain slots start (1, or 2

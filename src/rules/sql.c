@@ -24,7 +24,7 @@ static void emit_cast(const struct rule *r, int n, const char *type, struct buf 
 
 static void emit_param(const struct rule *r, const struct node *x, struct buf *o)
 {
-	const char *name = r->param_names[x->field - r->cat->fields];
+	const char *name = x->field->sql;
 	switch (x->type) {
 	case RULE_NUM:
 		buf_addf(o, "CAST(%s AS DOUBLE PRECISION)", name);
@@ -348,7 +348,7 @@ static void emit_slot(const struct rule *r, int i, struct buf *o)
 		emit(r, r->slots[i].node, o);
 		buf_addstr(o, " THEN 1 ELSE 0 END");
 	} else if (x->op == N_PARAM && x->type == RULE_BOOL) {
-		buf_addf(o, "CAST(%s AS INTEGER)", r->param_names[x->field - r->cat->fields]);
+		buf_addf(o, "CAST(%s AS INTEGER)", x->field->sql);
 	} else {
 		emit(r, r->slots[i].node, o);
 	}
@@ -378,7 +378,7 @@ void rule_to_sql(const struct rule *r, const char *extra_where, struct buf *sql)
 		buf_addf(sql, ", %s", c->member_id);
 }
 
-/* 1 if `sql` mentions parameter `name` (":p_x") as a whole word. */
+/* 1 if `sql` mentions parameter `name` (":x") as a whole word. */
 static int mentions(const char *sql, const char *name)
 {
 	size_t n = strlen(name);
@@ -397,9 +397,9 @@ int rule_sql_bind(const struct rule *r, const char *sql, struct db_stmt *st,
 	for (int i = 0; i < r->cat->nr_fields; i++) {
 		const struct rule_field *f = &r->cat->fields[i];
 		const struct rule_param_value *pv = NULL;
-		const char *name = r->param_names[i];
+		const char *name = f->sql;
 
-		if (!name || !mentions(sql, name))
+		if (f->scope != RULE_PARAM || !mentions(sql, name))
 			continue;
 		for (int k = 0; k < nr_params; k++)
 			if (!strcmp(params[k].name, f->name))
@@ -412,7 +412,13 @@ int rule_sql_bind(const struct rule *r, const char *sql, struct db_stmt *st,
 		}
 		switch (f->type) {
 		case RULE_NUM:
-			db_bind_double(st, name, pv->v.num);
+			/* whole numbers as integers: an index on an integer
+			 * column (i.year = :year) stays usable on PostgreSQL */
+			if (pv->v.num == (double)(int64_t)pv->v.num && pv->v.num > -9e15 &&
+			    pv->v.num < 9e15)
+				db_bind_int(st, name, (int64_t)pv->v.num);
+			else
+				db_bind_double(st, name, pv->v.num);
 			break;
 		case RULE_TEXT:
 		case RULE_DATE:

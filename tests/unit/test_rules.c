@@ -36,13 +36,13 @@ static const struct rule_field toy_fields[] = {
 	{ "income", "个人收入", RULE_MEMBER, RULE_NUM, "m.income", NULL, "元" },
 	{ "name", "姓名", RULE_MEMBER, RULE_TEXT, "m.name", NULL, NULL },
 	{ "student", "在校生", RULE_MEMBER, RULE_BOOL, "m.student", NULL, NULL },
-	{ "line", "监测线", RULE_PARAM, RULE_NUM, NULL, NULL, "元" },
-	{ "year", "年度", RULE_PARAM, RULE_NUM, NULL, NULL, NULL },
-	{ "today", "当前日期", RULE_PARAM, RULE_DATE, NULL, NULL, NULL },
-	{ "p", "甲", RULE_PARAM, RULE_BOOL, NULL, NULL, NULL },
-	{ "q", "乙", RULE_PARAM, RULE_BOOL, NULL, NULL, NULL },
-	{ "n", "数", RULE_PARAM, RULE_NUM, NULL, NULL, NULL },
-	{ "t", "文本参数", RULE_PARAM, RULE_TEXT, NULL, NULL, NULL },
+	{ "line", "监测线", RULE_PARAM, RULE_NUM, ":line", NULL, "元" },
+	{ "year", "年度", RULE_PARAM, RULE_NUM, ":year", NULL, NULL },
+	{ "today", "当前日期", RULE_PARAM, RULE_DATE, ":today", NULL, NULL },
+	{ "p", "甲", RULE_PARAM, RULE_BOOL, ":p", NULL, NULL },
+	{ "q", "乙", RULE_PARAM, RULE_BOOL, ":q", NULL, NULL },
+	{ "n", "数", RULE_PARAM, RULE_NUM, ":n", NULL, NULL },
+	{ "t", "文本参数", RULE_PARAM, RULE_TEXT, ":t", NULL, NULL },
 };
 
 enum { NR_TOY_FIELDS = (int)(sizeof(toy_fields) / sizeof(toy_fields[0])) };
@@ -50,7 +50,7 @@ enum { NR_TOY_FIELDS = (int)(sizeof(toy_fields) / sizeof(toy_fields[0])) };
 static const struct rule_catalog toy = {
 	toy_fields,
 	NR_TOY_FIELDS,
-	"household h LEFT JOIN hh_income i ON i.household_id = h.id AND i.year = :p_year",
+	"household h LEFT JOIN hh_income i ON i.household_id = h.id AND i.year = :year",
 	"h.id",
 	"member m",
 	"m.household_id = h.id",
@@ -383,7 +383,7 @@ TEST(rules_sql_portable)
 		struct buf sql = BUF_INIT;
 		if (!r)
 			continue;
-		rule_to_sql(r, "h.region LIKE :p_region", &sql);
+		rule_to_sql(r, "h.region LIKE :region", &sql);
 		for (char *c = sql.buf; *c; c++)
 			if (*c >= 'A' && *c <= 'Z')
 				*c += 'a' - 'A';
@@ -396,7 +396,7 @@ TEST(rules_sql_portable)
 			if (!CHECK(!strstr(sql.buf, want)))
 				printf("    %s in: %s\n", banned[k], sql.buf);
 		}
-		CHECK(strstr(sql.buf, "and (h.region like :p_region)") != NULL);
+		CHECK(strstr(sql.buf, "and (h.region like :region)") != NULL);
 		if (strchr(exprs[i], '/'))
 			CHECK(strstr(sql.buf, "nullif(") != NULL);
 		if (strstr(exprs[i], "age() >= 60"))
@@ -417,10 +417,6 @@ struct toy_hh {
 
 struct toy_db {
 	struct db *db;
-	char **sqls; /* generated SQL kept alive: db_prepare caches by address */
-	int nr_sqls, alloc_sqls;
-	struct rule **rules; /* idem for the parameter names they bind */
-	int nr_rules, alloc_rules;
 	struct toy_hh *hh;
 	int nr_hh;
 	struct rule_value *mvals; /* per member, NR_TOY_FIELDS values */
@@ -454,6 +450,14 @@ static void bind_maybe(struct db_stmt *st, const char *name, int64_t v, int null
 		db_bind_int(st, name, v);
 }
 
+/* Run an INSERT; a failure fails the test. */
+static void run_ok(struct toy_db *t, struct db_stmt *st)
+{
+	if (!CHECK(db_run(st) == 0))
+		printf("    %s\n", db_errmsg(t->db));
+	db_done(st);
+}
+
 static void random_date(char out[11], int y0, int y1)
 {
 	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
@@ -477,24 +481,34 @@ static void random_date(char out[11], int y0, int y1)
 
 static void toy_create(struct toy_db *t, int nr_hh)
 {
+	const char *pg = getenv("LIUBAO_TEST_PG");
 	char path[256], err[256];
 	struct db_stmt *st;
 
 	memset(t, 0, sizeof(*t));
-	snprintf(path, sizeof(path), "%s/rules.db", unit_tmpdir());
-	t->db = db_open(path, 1, err, sizeof(err));
+	if (pg && *pg) {
+		/* the second pass of tests/run-all: the same SQL on PostgreSQL */
+		t->db = db_open(pg, 0, err, sizeof(err));
+		if (t->db)
+			db_exec(t->db, "DROP SCHEMA IF EXISTS rules_test CASCADE;"
+				       "CREATE SCHEMA rules_test; SET search_path TO rules_test");
+	} else {
+		snprintf(path, sizeof(path), "%s/rules.db", unit_tmpdir());
+		t->db = db_open(path, 1, err, sizeof(err));
+	}
 	if (!t->db) {
 		printf("    %s\n", err);
 		return;
 	}
-	db_exec(t->db, "CREATE TABLE household(id INTEGER PRIMARY KEY, hh_no TEXT, size INTEGER,"
+	if (!CHECK(!db_exec(t->db, "CREATE TABLE household(id INTEGER PRIMARY KEY, hh_no TEXT, size INTEGER,"
 		       " hh_type INTEGER, water_ok INTEGER, joined TEXT, region TEXT);"
 		       "CREATE TABLE hh_income(household_id INTEGER, year INTEGER, wage REAL,"
 		       " farm INTEGER, cost INTEGER, medical INTEGER, PRIMARY KEY(household_id, year));"
-		       "CREATE TABLE member(id INTEGER PRIMARY KEY, household_id INTEGER,"
+		       "CREATE TABLE member(id INTEGER PRIMARY KEY AUTOINCREMENT, household_id INTEGER,"
 		       " relation INTEGER, birth_date TEXT, health INTEGER, labor_skill INTEGER,"
 		       " income INTEGER, name TEXT, student INTEGER);"
-		       "CREATE INDEX member_household ON member(household_id);");
+		       "CREATE INDEX member_household ON member(household_id);")))
+		printf("    %s\n", db_errmsg(t->db));
 	db_begin(t->db);
 	for (int h = 1; h <= nr_hh; h++) {
 		char no[16], date[11];
@@ -517,8 +531,7 @@ static void toy_create(struct toy_db *t, int nr_hh)
 		else
 			db_bind_null(st, ":joined");
 		db_bind_text(st, ":region", pick(2) ? "610926" : "610927");
-		db_run(st);
-		db_done(st);
+		run_ok(t, st);
 		for (int y = 2023; y <= 2024; y++) {
 			if (!pick(8))
 				continue; /* no income row: every income field NULL */
@@ -534,8 +547,7 @@ static void toy_create(struct toy_db *t, int nr_hh)
 			bind_maybe(st, ":farm", pick(20000), 10);
 			bind_maybe(st, ":cost", pick(8000), 10);
 			bind_maybe(st, ":medical", pick(4) ? pick(3000) : pick(60000), 6);
-			db_run(st);
-			db_done(st);
+			run_ok(t, st);
 		}
 		for (int m = 0; m < nm; m++) {
 			char name[16];
@@ -559,21 +571,11 @@ static void toy_create(struct toy_db *t, int nr_hh)
 			else
 				db_bind_null(st, ":name");
 			bind_maybe(st, ":student", pick(5) == 0, 10);
-			db_run(st);
-			db_done(st);
+			run_ok(t, st);
 		}
 	}
-	db_commit(t->db);
-}
-
-static const char *keep_sql(struct toy_db *t, char *sql)
-{
-	if (t->nr_sqls == t->alloc_sqls) {
-		t->alloc_sqls = t->alloc_sqls ? 2 * t->alloc_sqls : 64;
-		t->sqls = realloc(t->sqls, t->alloc_sqls * sizeof(*t->sqls));
-	}
-	t->sqls[t->nr_sqls++] = sql;
-	return sql;
+	if (!CHECK(db_commit(t->db) == 0))
+		printf("    %s\n", db_errmsg(t->db));
 }
 
 static const char *keep_text(struct toy_db *t, const char *s)
@@ -621,8 +623,8 @@ static void toy_load(struct toy_db *t, int year)
 		if (toy_fields[f].scope == RULE_HOUSEHOLD)
 			buf_addf(&sql, ", %s", toy_fields[f].sql);
 	buf_addf(&sql, " FROM %s ORDER BY h.id", toy.household_from);
-	st = db_prepare(t->db, keep_sql(t, buf_detach(&sql, NULL)));
-	db_bind_int(st, ":p_year", year);
+	st = db_prepare_text(t->db, sql.buf);
+	db_bind_int(st, ":year", year);
 	while (db_step(st) == DB_ROW) {
 		struct toy_hh *h;
 		int col = 1;
@@ -639,6 +641,7 @@ static void toy_load(struct toy_db *t, int year)
 				read_value(t, st, col++, toy_fields[f].type, &h->vals[f]);
 	}
 	db_done(st);
+	buf_reset(&sql);
 
 	st = db_prepare(t->db, "SELECT COUNT(*) FROM member");
 	db_step(st);
@@ -652,7 +655,7 @@ static void toy_load(struct toy_db *t, int year)
 		if (toy_fields[f].scope == RULE_MEMBER)
 			buf_addf(&sql, ", %s", toy_fields[f].sql);
 	buf_addstr(&sql, " FROM member m ORDER BY m.household_id, m.id");
-	st = db_prepare(t->db, keep_sql(t, buf_detach(&sql, NULL)));
+	st = db_prepare_text(t->db, sql.buf);
 	{
 		int hi = 0;
 		while (db_step(st) == DB_ROW && mi < t->nr_members) {
@@ -679,17 +682,13 @@ static void toy_load(struct toy_db *t, int year)
 
 static void toy_free(struct toy_db *t)
 {
+	if (getenv("LIUBAO_TEST_PG"))
+		db_exec(t->db, "DROP SCHEMA rules_test CASCADE");
 	db_close(t->db);
-	for (int i = 0; i < t->nr_sqls; i++)
-		free(t->sqls[i]);
-	for (int i = 0; i < t->nr_rules; i++)
-		rule_free(t->rules[i]);
 	for (int i = 0; i < t->nr_hh; i++)
 		free(t->hh[i].vals);
 	for (int i = 0; i < t->nr_texts; i++)
 		free(t->texts[i]);
-	free(t->sqls);
-	free(t->rules);
 	free(t->hh);
 	free(t->mvals);
 	free(t->member_ids);
@@ -728,11 +727,10 @@ static int run_both(struct toy_db *t, int scope, const char *expr,
 {
 	struct rule_error err;
 	struct rule *r = rule_compile(&toy, scope, expr, &err);
-	struct buf sql = BUF_INIT, line = BUF_INIT;
+	struct buf sql = BUF_INIT;
 	struct rule_result res = RULE_RESULT_INIT;
 	struct rule_value *vals;
 	struct db_stmt *st;
-	const char *text;
 	int hits = 0;
 
 	if (!r) {
@@ -740,11 +738,6 @@ static int run_both(struct toy_db *t, int scope, const char *expr,
 		CHECK(0);
 		return -1;
 	}
-	if (t->nr_rules == t->alloc_rules) {
-		t->alloc_rules = t->alloc_rules ? 2 * t->alloc_rules : 64;
-		t->rules = realloc(t->rules, t->alloc_rules * sizeof(*t->rules));
-	}
-	t->rules[t->nr_rules++] = r;
 
 	/* one household at a time */
 	for (int i = 0; i < t->nr_hh; i++) {
@@ -772,9 +765,8 @@ static int run_both(struct toy_db *t, int scope, const char *expr,
 
 	/* the whole registry at once */
 	rule_to_sql(r, NULL, &sql);
-	text = keep_sql(t, buf_detach(&sql, NULL));
-	st = db_prepare(t->db, text);
-	if (rule_sql_bind(r, text, st, params, nr_params))
+	st = db_prepare_text(t->db, sql.buf);
+	if (rule_sql_bind(r, sql.buf, st, params, nr_params))
 		CHECK(0);
 	vals = calloc(rule_nr_values(r) + 1, sizeof(*vals));
 	while (db_step(st) == DB_ROW) {
@@ -789,7 +781,8 @@ static int run_both(struct toy_db *t, int scope, const char *expr,
 	}
 	db_done(st);
 	free(vals);
-	buf_release(&line);
+	buf_release(&sql);
+	rule_free(r);
 	return hits;
 }
 
@@ -849,6 +842,12 @@ static const char *const household_exprs[] = {
 	"any(member, months_since(birth_date) < 18)",
 	"net_income / size = net_income_pc",
 	"not (net_income_pc >= $line or hh_type not in ('脱贫户'))",
+	/* NULL parameters ($q, $n) inside the SQL: three-valued logic on the engine */
+	"($q or size > 3) and not ($q and size > 5)",
+	"$n in (1, 2) or size in (1, $n)",
+	"(size not in (1, $n)) is null and size > 2",
+	"coalesce($n, size) > 2 and min(size, $n) is null and $p",
+	"($p and $q) is null and not ($q or false) is not null and size = 2",
 };
 
 static const char *const member_exprs[] = {
@@ -870,6 +869,8 @@ static void run_suite(struct toy_db *t, int year, const char *today, int *meanin
 	int nr_params = (int)(sizeof(params) / sizeof(params[0]));
 
 	toy_load(t, year);
+	if (getenv("RULES_VERBOSE"))
+		printf("    %d households, %d members\n", t->nr_hh, t->nr_members);
 	for (int k = 0; k < 2; k++) {
 		const char *const *exprs = k ? member_exprs : household_exprs;
 		int n = k ? (int)(sizeof(member_exprs) / sizeof(member_exprs[0]))
