@@ -151,6 +151,12 @@ void jw_null(struct jw *w)
 	buf_addstr(w->out, "null");
 }
 
+void jw_raw(struct jw *w, const char *json)
+{
+	sep(w);
+	buf_addstr(w->out, json);
+}
+
 void jw_kstr(struct jw *w, const char *key, const char *s)
 {
 	jw_key(w, key);

@@ -28,6 +28,8 @@ void jw_str(struct jw *w, const char *s); /* NULL writes null */
 void jw_int(struct jw *w, int64_t v);
 void jw_bool(struct jw *w, int v);
 void jw_null(struct jw *w);
+/* Insert `json`, already valid JSON text (a stored document), as a value. */
+void jw_raw(struct jw *w, const char *json);
 /* Key-value shorthands. */
 void jw_kstr(struct jw *w, const char *key, const char *s);
 void jw_kint(struct jw *w, const char *key, int64_t v);

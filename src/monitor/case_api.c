@@ -381,7 +381,7 @@ static void case_write(struct http_request *req, struct jw *w, const struct case
 			jw_kstr(w, "login", db_col_text(st, 4));
 			jw_kstr(w, "role", db_col_text(st, 5));
 			jw_key(w, "record");
-			buf_addstr(w->out, *db_col_text(st, 6) ? db_col_text(st, 6) : "{}");
+			jw_raw(w, *db_col_text(st, 6) ? db_col_text(st, 6) : "{}");
 			jw_object_end(w);
 		}
 		db_done(st);

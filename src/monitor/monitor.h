@@ -405,6 +405,10 @@ int monitor_screen(struct db *db, const char *under, int year, const char *by,
  * saved), adding alert evidence for risk rules that fire; *fired counts
  * them.  Runs in the caller's transaction.  0 or -1. */
 int monitor_screen_household(struct db *db, int64_t household_id, int year, long *fired);
+/* Run every household-scope rule both ways over the region (evaluation in C
+ * and the compiled SQL) and compare hits and explanations; a line per rule
+ * goes to `report`.  Returns the number of disagreements. */
+long monitor_rules_crosscheck(struct db *db, const char *under, int year, struct buf *report);
 extern const struct route monitor_rule_routes[];
 
 /* HTTP routes of the monitor module, NULL-terminated tables. */

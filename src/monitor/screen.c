@@ -1031,3 +1031,93 @@ const struct route monitor_rule_routes[] = {
 	  "户的规则命中及原因" },
 	{ NULL },
 };
+
+/* ---- cross-check: evaluation and SQL must agree --------------------------------- */
+
+struct crosscheck {
+	int64_t *ids;     /* households the SQL found, in order */
+	char **why;
+	long n, alloc;
+};
+
+static int collect_hit(void *opaque, int64_t hh, int64_t mid, const char *explain)
+{
+	struct crosscheck *c = opaque;
+	if (mid)
+		return 0; /* member rules: compared per household below */
+	ALLOC_GROW(c->ids, c->n + 1, c->alloc);
+	c->why = xrealloc(c->why, c->alloc * sizeof(*c->why)); /* grows with ids */
+	c->ids[c->n] = hh;
+	c->why[c->n++] = xstrdup(explain);
+	return 0;
+}
+
+long monitor_rules_crosscheck(struct db *db, const char *under, int year, struct buf *report)
+{
+	struct rule_row *rows = NULL;
+	int alloc = 0, n = load_rules(db, year, 0, &rows, &alloc);
+	long mismatches = 0, compared = 0;
+	int64_t *hh = NULL;
+	long nhh = 0, alloc_hh = 0;
+	struct db_stmt *st;
+	char hi[20];
+	snprintf(hi, sizeof(hi), "%s:", under);
+	st = db_prepare(db, "SELECT id FROM household WHERE village_code >= :lo AND village_code < "
+			    ":hi ORDER BY id");
+	db_bind_text(st, ":lo", under);
+	db_bind_text(st, ":hi", hi);
+	while (db_step(st) == DB_ROW) {
+		ALLOC_GROW(hh, nhh + 1, alloc_hh);
+		hh[nhh++] = db_col_int(st, 0);
+	}
+	db_done(st);
+	for (int i = 0; i < n; i++) {
+		struct rule_error err;
+		struct rule *r = rule_compile(&monitor_catalog, rows[i].scope, rows[i].expr, &err);
+		struct crosscheck c = { 0 };
+		struct rule_result res = RULE_RESULT_INIT;
+		struct buf why = BUF_INIT;
+		long k = 0, bad = 0;
+		if (!r || rows[i].scope != RULE_HOUSEHOLD) {
+			rule_free(r);
+			continue;
+		}
+		run_rule_sql(db, r, under, year, collect_hit, &c, -1);
+		for (long j = 0; j < nhh; j++) {
+			int sql_hit = k < c.n && c.ids[k] == hh[j];
+			if (monitor_rule_eval_household(db, r, hh[j], year, &res)) {
+				bad++;
+				continue;
+			}
+			if ((res.truth == RULE_TRUE) != sql_hit) {
+				bad++;
+				buf_addf(report, "%s 户 %lld：求值%s，SQL%s\n", rows[i].id, (long long)hh[j],
+					 res.truth == RULE_TRUE ? "命中" : "未命中", sql_hit ? "命中" : "未命中");
+			} else if (sql_hit) {
+				buf_reset(&why);
+				rule_explain(r, res.values, &why);
+				if (strcmp(why.buf, c.why[k])) {
+					bad++;
+					buf_addf(report, "%s 户 %lld：说明不同：求值“%s”，SQL“%s”\n",
+						 rows[i].id, (long long)hh[j], why.buf, c.why[k]);
+				}
+			}
+			if (sql_hit)
+				k++;
+			compared++;
+		}
+		buf_addf(report, "%-5s 命中 %ld 户，不一致 %ld\n", rows[i].id, c.n, bad);
+		mismatches += bad;
+		for (long j = 0; j < c.n; j++)
+			free(c.why[j]);
+		free(c.why);
+		free(c.ids);
+		buf_release(&why);
+		rule_result_release(&res);
+		rule_free(r);
+	}
+	buf_addf(report, "共比较 %ld 户·规则，不一致 %ld\n", compared, mismatches);
+	free(hh);
+	free_rules(rows, n);
+	return mismatches;
+}
