@@ -612,6 +612,130 @@ static int cmd_routes(const struct command *c, int argc, const char **argv)
 	return 0;
 }
 
+static long opt_year;
+
+static const struct option screen_opts[] = {
+	{ "--db", "PATH", &opt_db, NULL, NULL, "数据库文件" },
+	{ "--under", "CODE", &opt_under, NULL, NULL, "只筛查该区划下的户（默认全部）" },
+	{ "--year", "YEAR", NULL, &opt_year, NULL, "收入和监测线年度（默认今年）" },
+	{ NULL },
+};
+
+/* `liubao screen`: run every enabled monitoring rule over a region. */
+static int cmd_screen(const struct command *c, int argc, const char **argv)
+{
+	struct monitor_screen_report rep;
+	struct db *db;
+	char today[11], by[80];
+	struct principal p;
+	int rc;
+	parse_options(c, argc, argv, NULL, 0);
+	if (opt_under && (strlen(opt_under) > 12 || strspn(opt_under, "0123456789") != strlen(opt_under)))
+		return error("--under 应为数字区划代码，而不是 '%s'", opt_under) ? 2 : 2;
+	db = open_db(opt_db, 0);
+	monitor_today_text(today);
+	auth_cli_principal(&p);
+	snprintf(by, sizeof(by), "%s", p.login);
+	rc = monitor_screen(db, opt_under ? opt_under : "", opt_year ? (int)opt_year : atoi(today),
+			    by, &rep, isatty(2));
+	if (!rc) {
+		char *detail = xstrfmt("规则筛查 %s %ld 年：%d 条规则，命中 %ld，新增线索证据 %ld",
+				       opt_under ? opt_under : "全部",
+				       opt_year ? opt_year : (long)atoi(today), rep.rules, rep.hits,
+				       rep.alerts);
+		printf("%s", rep.text.buf);
+		printf("共 %d 条规则，命中 %ld 户次，新增线索证据 %ld 条，用时 %.2f 秒（筛查批次 %lld）\n",
+		       rep.rules, rep.hits, rep.alerts, rep.seconds, (long long)rep.run_id);
+		audit_cli(db, "cli screen", "rule_run", rep.run_id, detail, 0);
+		free(detail);
+		buf_release(&rep.text);
+	}
+	db_close(db);
+	return rc ? 1 : 0;
+}
+
+/* `liubao rules list|check`: the current rules, or the evaluate-vs-SQL
+ * cross-check over a region. */
+static int cmd_rules(const struct command *c, int argc, const char **argv)
+{
+	const char *pos[1];
+	struct db *db;
+	char today[11];
+	int rc = 0;
+	if (parse_options(c, argc, argv, pos, 1) != 1 || (strcmp(pos[0], "list") && strcmp(pos[0], "check"))) {
+		print_usage(stderr, c);
+		return 2;
+	}
+	db = open_db(opt_db, 0);
+	monitor_today_text(today);
+	if (!strcmp(pos[0], "check")) {
+		struct buf report = BUF_INIT;
+		long bad = monitor_rules_crosscheck(db, opt_under ? opt_under : "",
+						    opt_year ? (int)opt_year : atoi(today), &report);
+		printf("%s", report.buf);
+		buf_release(&report);
+		rc = bad ? 1 : 0;
+	} else {
+		struct db_stmt *st = db_prepare(db, "SELECT d.id, d.version, d.kind, d.severity, d.title, "
+						    "d.expression, d.enabled FROM rule_def d WHERE "
+						    "d.version = (SELECT max(version) FROM rule_def x "
+						    "WHERE x.id = d.id) ORDER BY d.id");
+		while (db_step(st) == DB_ROW)
+			printf("%s v%lld [%s/%s]%s %s\n    %s\n", db_col_text(st, 0),
+			       (long long)db_col_int(st, 1), db_col_text(st, 2), db_col_text(st, 3),
+			       db_col_int(st, 6) ? "" : "（停用）", db_col_text(st, 4), db_col_text(st, 5));
+		db_done(st);
+	}
+	db_close(db);
+	return rc;
+}
+
+static const struct option case_opts[] = {
+	{ "--db", "PATH", &opt_db, NULL, NULL, "数据库文件" },
+	{ "--under", "CODE", &opt_under, NULL, NULL, "只列出该区划下的流程" },
+	{ NULL },
+};
+
+/* `liubao case list`: the active identification and elimination cases. */
+static int cmd_case(const struct command *c, int argc, const char **argv)
+{
+	const char *pos[1];
+	struct db *db;
+	struct db_stmt *st;
+	char today[11], lo[16], hi[20];
+	if (parse_options(c, argc, argv, pos, 1) != 1 || strcmp(pos[0], "list")) {
+		print_usage(stderr, c);
+		return 2;
+	}
+	db = open_db(opt_db, 0);
+	monitor_today_text(today);
+	snprintf(lo, sizeof(lo), "%s", opt_under ? opt_under : "");
+	snprintf(hi, sizeof(hi), "%s:", lo);
+	st = db_prepare(db, "SELECT c.id FROM monitor_case c JOIN household h ON h.id = "
+			    "c.household_id WHERE c.state = 'active' AND h.village_code >= :lo AND "
+			    "h.village_code < :hi ORDER BY c.step_due, c.id");
+	db_bind_text(st, ":lo", lo);
+	db_bind_text(st, ":hi", hi);
+	printf("流程ID  户ID      类型      环节          期限        状态\n");
+	while (db_step(st) == DB_ROW) {
+		struct case_rec k;
+		int n;
+		const struct case_step_def *d;
+		if (monitor_case_load(db, db_col_int(st, 0), &k) != 1)
+			continue;
+		d = &monitor_case_steps(k.kind, &n)[k.step - 1];
+		printf("%-7lld %-9lld %s  %d.%s  %s  %s\n", (long long)k.id, (long long)k.household_id,
+		       k.kind == CASE_IDENTIFY ? "识别纳入" : "风险消除", k.step, d->title,
+		       k.step_due[0] ? k.step_due : "—",
+		       !strcmp(monitor_light(db, k.step_due, today), "red")      ? "红灯（逾期）"
+		       : !strcmp(monitor_light(db, k.step_due, today), "yellow") ? "黄灯（临期）"
+										 : "绿灯");
+	}
+	db_done(st);
+	db_close(db);
+	return 0;
+}
+
 static int cmd_help(const struct command *c, int argc, const char **argv);
 
 
@@ -631,6 +755,12 @@ static const struct command commands[] = {
 	  "liubao user add LOGIN --name N --role R --scope CODE [--department D] | list | "
 	  "disable|enable|passwd LOGIN | role LOGIN [--role R] [--scope CODE]",
 	  "管理用户账号（新建、列表、停用、重置密码、修改角色和辖区）", user_opts },
+	{ "screen", cmd_screen, "liubao screen [--under CODE] [--year Y]",
+	  "用监测规则筛查辖区内各户，命中的风险规则生成风险线索", screen_opts },
+	{ "rules", cmd_rules, "liubao rules list | check [--under CODE] [--year Y]",
+	  "列出监测规则；check 在辖区全部户上比对求值与 SQL 两种执行方式的结果", screen_opts },
+	{ "case", cmd_case, "liubao case list [--under CODE]",
+	  "列出正在办理的识别纳入和风险消除流程及其期限", case_opts },
 	{ "routes", cmd_routes, "liubao routes", "列出所有接口及其所需权限（JSON 行）", no_opts },
 	{ "help", cmd_help, "liubao help [COMMAND]", "显示帮助", no_opts },
 	{ NULL },
@@ -655,7 +785,8 @@ static int cmd_help(const struct command *c, int argc, const char **argv)
 }
 
 const struct route *const liubao_routes[] = { auth_routes, registry_routes,
-					       monitor_ledger_routes, NULL };
+					       monitor_ledger_routes, monitor_case_routes,
+					       monitor_rule_routes, NULL };
 
 int main(int argc, const char **argv)
 {
