@@ -87,6 +87,7 @@ function stopServer() {
 
 let problems = []; // script errors and CSP violations seen during the current test
 let contexts = [];
+let pages = []; // pages of the shared admin context opened by the current test
 
 // A fresh browser context (own cookies) and page; options.width/height.
 async function newPage(options = {}) {
@@ -95,7 +96,10 @@ async function newPage(options = {}) {
     viewport: { width: options.width || 1280, height: options.height || 800 },
   });
   contexts.push(context);
-  const page = await context.newPage();
+  return watch(await context.newPage());
+}
+
+function watch(page) {
   page.setDefaultTimeout(5000);
   page.on('pageerror', (e) => problems.push('script error on ' + page.url() + ': ' + e.message));
   page.on('console', (m) => {
@@ -103,6 +107,23 @@ async function newPage(options = {}) {
       problems.push('CSP on ' + page.url() + ': ' + m.text());
   });
   page.on('dialog', (d) => d.accept());
+  return page;
+}
+
+// A page in a context where admin is signed in once for all the tests that
+// only need an administrator (a login costs an argon2 hash and page loads).
+let adminContext = null;
+async function adminPage(options = {}) {
+  if (!adminContext) {
+    const first = await newPage();
+    contexts.pop();
+    adminContext = first.context();
+    await login(first, 'admin');
+    await first.close();
+  }
+  const page = watch(await adminContext.newPage());
+  if (options.width) await page.setViewportSize({ width: options.width, height: options.height || 740 });
+  pages.push(page);
   return page;
 }
 
@@ -344,8 +365,7 @@ test('admin creates, edits, disables a user and resets the password in users.htm
 
 test('user list pages through next_cursor', async () => {
   addUsersBulk(50);
-  const page = await newPage();
-  await login(page, 'admin', DEMO_PASSWORD, '/');
+  const page = await adminPage();
   await page.goto('/users.html');
   await page.locator('#list tbody tr').nth(49).waitFor();
   assert.equal(await page.locator('#list tbody tr').count(), 50);
@@ -424,8 +444,9 @@ test('auditor searches the audit log and exports it', async () => {
 });
 
 test('CSRF: a write from the page without the token is refused', async () => {
-  const page = await newPage();
-  await login(page, 'admin');
+  const page = await adminPage();
+  await page.goto('/');
+  await page.locator('#who-name').waitFor();
   const body = { login: 'csrf.test', name: '跨站测试', role: 'leader', scope_code: '610926' };
   const result = await page.evaluate(async (b) => {
     const post = async (headers) => {
@@ -476,8 +497,7 @@ test('pages fit 360 px without horizontal scrolling; screenshot of the index', a
   await page.locator('#who-name').waitFor();
   await noHorizontalScroll(page, 'password.html');
 
-  const admin = await newPage({ width: 360, height: 740 });
-  await login(admin, 'admin');
+  const admin = await adminPage({ width: 360, height: 740 });
   for (const p of ['/users.html', '/audit.html']) {
     await admin.goto(p);
     await admin.locator('#content:not([hidden]) tbody tr').first().waitFor();
@@ -485,8 +505,8 @@ test('pages fit 360 px without horizontal scrolling; screenshot of the index', a
     if (process.env.LIUBAO_SCREENSHOTS) keep(await shoot(admin, p.slice(1).replace('.html', '') + '-360.png'));
   }
   if (!process.env.LIUBAO_SCREENSHOTS) return;
-  const desk = await newPage();
-  await login(desk, 'admin');
+  const desk = await adminPage();
+  await desk.goto('/');
   await desk.locator('#results tbody tr').first().waitFor();
   keep(await shoot(desk, 'index-desktop.png'));
   await desk.goto('/users.html');
@@ -522,8 +542,7 @@ test('the role select matches the roles of `liubao user --help`', async () => {
   const line = help.split('\n').find((l) => l.trim().startsWith('--role'));
   const fromCli = [...line.slice(line.indexOf('：') + 1).matchAll(/([a-z_]+) ([^、\s]+)/g)].map((m) => [m[1], m[2]]);
   assert.ok(fromCli.length >= 6, 'roles parsed from: ' + line);
-  const page = await newPage();
-  await login(page, 'admin');
+  const page = await adminPage();
   await page.goto('/users.html');
   await page.locator('#content:not([hidden])').waitFor();
   const options = await page.locator('#c-role option').evaluateAll((os) => os.filter((o) => o.value)
@@ -568,6 +587,8 @@ async function main() {
       failed++;
     }
     for (const c of contexts) await c.close().catch(() => {});
+    for (const p of pages) await p.close().catch(() => {});
+    pages = [];
   }
   await browser.close();
   await stopServer();
