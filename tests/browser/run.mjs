@@ -100,7 +100,7 @@ async function newPage(options = {}) {
 }
 
 function watch(page) {
-  page.setDefaultTimeout(5000);
+  page.setDefaultTimeout(15000); // generous: CI machines may be busy
   page.on('pageerror', (e) => problems.push('script error on ' + page.url() + ': ' + e.message));
   page.on('console', (m) => {
     if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text()))
@@ -177,6 +177,13 @@ test('wrong password shows the server message and stays on the login page', asyn
   assert.equal(new URL(page.url()).pathname, '/login.html');
   assert.equal(await page.getByLabel('密码').inputValue(), '', 'the password field is cleared');
   await snap(page, 'login-error');
+  // ?next= never leads to another site
+  await page.goto('/login.html?next=' + encodeURIComponent('//example.org/x'));
+  await page.getByLabel('登录名').fill('admin');
+  await page.getByLabel('密码').fill(DEMO_PASSWORD);
+  await page.getByRole('button', { name: '登录' }).click();
+  await page.waitForURL((u) => u.pathname === '/');
+  assert.equal(new URL(page.url()).origin, base);
 });
 
 test('repeated failures lock the account and the page counts down Retry-After', async () => {
@@ -458,12 +465,14 @@ test('CSRF: a write from the page without the token is refused', async () => {
     };
     const me = await (await fetch('/api/v1/me')).json();
     return {
+      cookie: document.cookie,
       none: await post({}),
       wrong: await post({ 'X-CSRF-Token': 'x'.repeat(me.csrf_token.length) }),
       listed: (await (await fetch('/api/v1/users?q=csrf.test')).json()).items.length,
       right: await post({ 'X-CSRF-Token': me.csrf_token }),
     };
   }, body);
+  assert.equal(result.cookie, '', 'the session cookie is HttpOnly');
   assert.deepEqual(result.none, [403, 'E_CSRF']);
   assert.deepEqual(result.wrong, [403, 'E_CSRF']);
   assert.equal(result.listed, 0, 'nothing was created without the token');
