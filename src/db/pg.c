@@ -588,43 +588,51 @@ static void pg_bind_null(struct db_stmt *base, const char *name)
 	set_value(ST(base), name, NULL, OID_UNKNOWN);
 }
 
-/* Prepare variant `v` of `st` on the current connection.  A parameter whose
- * type the server cannot infer (bound NULL and used only as `:x IS NULL`)
- * is retried as text.  Returns 0 or a negative db_step_result. */
+/* Prepare variant `v` of `st` on the current connection, with the types of
+ * the values bound now.  A parameter bound NULL goes as unknown; when the
+ * server cannot infer its type (as in `:x IS NULL OR col = :x`, where the
+ * first use decides), it is tried as int8, then text, then float8, until
+ * the statement prepares.  Returns 0 or a negative db_step_result. */
 static int prepare_variant(struct pg_db *db, struct pg_stmt *st, int v)
 {
+	static const Oid guesses[] = { OID_INT8, OID_TEXT, OID_FLOAT8 };
 	char name[32];
 	PGresult *res;
-	int text_unknown = 0;
+	Oid *types = xcalloc(st->nparams + 1, sizeof(*types));
+	int guessing = -1, guess = 0, rc = 0;
 	snprintf(name, sizeof(name), "lb%u%s", st->id, v ? "r" : "");
-	for (;;) {
-		Oid *types = st->types, *tmp = NULL;
-		if (text_unknown) {
-			tmp = xcalloc(st->nparams + 1, sizeof(*tmp));
-			for (int i = 0; i < st->nparams; i++)
-				tmp[i] = st->types[i] ? st->types[i] : OID_TEXT;
-			types = tmp;
-		}
+	memcpy(types, st->types, st->nparams * sizeof(*types));
+	for (int tries = 0;; tries++) {
+		const char *msg;
+		int n;
 		res = PQprepare(db->conn, name, v ? st->sql_ret : st->sql, st->nparams, types);
-		free(tmp);
 		if (PQresultStatus(res) == PGRES_COMMAND_OK)
 			break;
-		if (!text_unknown && sqlstate_is(res, "42P18")) {
-			PQclear(res);
-			text_unknown = 1;
-			continue;
-		}
-		if (sqlstate_is(res, "42"))
+		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		if (tries < 4 * st->nparams &&
+		    (sqlstate_is(res, "42P18") || sqlstate_is(res, "42P08")) && msg &&
+		    (msg = strchr(msg, '$')) && (n = atoi(msg + 1)) >= 1 && n <= st->nparams &&
+		    !types[n - 1]) {
+			guessing = n - 1;
+			guess = 0;
+			types[guessing] = guesses[0];
+		} else if (guessing >= 0 && guess + 1 < (int)ARRAY_SIZE(guesses) &&
+			   (sqlstate_is(res, "42883") || sqlstate_is(res, "42804") ||
+			    sqlstate_is(res, "42725"))) {
+			types[guessing] = guesses[++guess];
+		} else if (sqlstate_is(res, "42")) {
 			die("cannot prepare SQL: %s\n%s", PQresultErrorMessage(res), st->sql);
-		{
-			int rc = result_error(db, res);
-			PQclear(res);
-			return rc;
+		} else {
+			rc = result_error(db, res);
+			break;
 		}
+		PQclear(res);
 	}
 	PQclear(res);
-	st->prepared[v] = db->gen;
-	return 0;
+	free(types);
+	if (!rc)
+		st->prepared[v] = db->gen;
+	return rc;
 }
 
 /* Send the statement and fetch its first result into st->pending, resetting
