@@ -72,6 +72,7 @@
 
 struct buf;
 struct code_list;
+struct rule_join;
 struct db_stmt;
 
 enum rule_scope {
@@ -118,6 +119,18 @@ struct rule_catalog {
 	const char *member_id;      /* e.g. "m.id"; for member-scope rules */
 	const char *age_field;      /* name of the member date field age() reads
 				     * without an argument, e.g. "birth_date"; may be NULL */
+	const struct rule_join *joins; /* optional joins after household_from, or NULL */
+	int nr_joins;
+};
+
+/* An optional join of the catalogue: rule_to_sql() appends it only when the
+ * rule's SQL uses its alias ("alias." after a non-identifier character), so a
+ * rule pays only for the tables it reads.  Joins must not change the number
+ * of household rows (LEFT JOIN on a unique key). */
+struct rule_join {
+	const char *alias; /* e.g. "inc" */
+	const char *sql;   /* e.g. "LEFT JOIN income_summary inc ON inc.household_id = h.id
+			    * AND inc.year = :year" */
 };
 
 /* A value: the field's type says which member holds it. */
@@ -200,8 +213,10 @@ void rule_result_release(struct rule_result *res);
 /* Append to `sql` one SELECT that finds every hit of `r`:
  *   SELECT <household_id>, [<member_id>,] <one column per explain slot>
  *   FROM <household_from> [JOIN <member_from> ON <member_link>]
- *   WHERE <condition> [AND (<extra_where>)] ORDER BY …
- * `extra_where` (may be NULL) is caller SQL, e.g. a region condition.
+ *   WHERE <condition> [AND (<extra_where>)]
+ * in no particular order (an ORDER BY costs SQLite a sort even when it
+ * scans in that order).  `extra_where` (may be NULL) is caller SQL, e.g. a
+ * region condition.
  * The SQL runs on SQLite >= 3.40 and PostgreSQL 15 alike. */
 void rule_to_sql(const struct rule *r, const char *extra_where, struct buf *sql);
 /* Bind on `st` (prepared from `sql`, the text rule_to_sql() gave, perhaps

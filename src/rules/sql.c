@@ -85,12 +85,41 @@ static void emit_cutoff(const struct rule *r, int b, long years, struct buf *o)
 	buf_addch(o, ')');
 }
 
+/* The date `months` whole months before date expression b, as text, with
+ * b's day (possibly not a real date, like 2024-02-31: it only serves
+ * comparisons): with k = year(b) * 12 + month(b) - 1 - months,
+ * CAST(k / 12 AS TEXT) || '-' || two-digit (k % 12 + 1) || SUBSTR(b, 8, 3). */
+static void emit_month_cutoff(const struct rule *r, int b, long months, struct buf *o)
+{
+	struct buf k = BUF_INIT;
+	buf_addch(&k, '(');
+	emit_year(r, b, &k);
+	buf_addstr(&k, " * 12 + CAST(");
+	emit_substr(r, b, 6, 2, &k);
+	buf_addf(&k, " AS INTEGER) - 1 - %ld)", months);
+	buf_addf(o, "(CAST(%s / 12 AS TEXT) || '-' || CASE WHEN %s %% 12 < 9 THEN '0' ELSE '' END"
+		    " || CAST(%s %% 12 + 1 AS TEXT) || ",
+		 k.buf, k.buf, k.buf);
+	emit_substr(r, b, 8, 3, o);
+	buf_addch(o, ')');
+	buf_release(&k);
+}
+
+static void emit_date_cutoff(const struct rule *r, const struct node *f, long n, struct buf *o)
+{
+	if (f->op == N_AGE)
+		emit_cutoff(r, f->b, n, o);
+	else
+		emit_month_cutoff(r, f->b, n, o);
+}
+
 /* For years_between(a, b) OP N with N a small whole number, a plain text
  * comparison of a with a cut-off date (no per-row date arithmetic):
  *   age >= N  <=>  a <= cutoff(N)          age > N   <=>  a <= cutoff(N+1)
  *   age <  N  <=>  a >  cutoff(N)          age <= N  <=>  a >  cutoff(N+1)
  * where cutoff(N) is b moved N years back; valid for 'YYYY-MM-DD' dates
  * (29 February included: the comparison is the one age() makes on MM-DD).
+ * months_since(a) OP N likewise, with b moved N months back.
  * Returns 1 if it emitted the comparison. */
 static int emit_age_cmp(const struct rule *r, const struct node *x, struct buf *o)
 {
@@ -99,9 +128,9 @@ static int emit_age_cmp(const struct rule *r, const struct node *x, struct buf *
 	int op = x->op;
 	long years;
 
-	if (l->op == N_AGE && k->op == N_NUM) {
+	if ((l->op == N_AGE || l->op == N_MONTHS) && k->op == N_NUM) {
 		age = l;
-	} else if (k->op == N_AGE && l->op == N_NUM) {
+	} else if ((k->op == N_AGE || k->op == N_MONTHS) && l->op == N_NUM) {
 		static const int flip[] = { [N_EQ] = N_EQ, [N_NE] = N_NE, [N_LT] = N_GT,
 					    [N_LE] = N_GE, [N_GT] = N_LT, [N_GE] = N_LE };
 		age = k;
@@ -110,7 +139,7 @@ static int emit_age_cmp(const struct rule *r, const struct node *x, struct buf *
 	} else {
 		return 0;
 	}
-	if (strchr(k->text, '.') || k->num > 150)
+	if (strchr(k->text, '.') || k->num > (age->op == N_AGE ? 150 : 1800))
 		return 0;
 	years = (long)k->num;
 	buf_addch(o, '(');
@@ -119,27 +148,90 @@ static int emit_age_cmp(const struct rule *r, const struct node *x, struct buf *
 	case N_GT:
 		emit(r, age->a, o);
 		buf_addstr(o, " <= ");
-		emit_cutoff(r, age->b, years + (op == N_GT), o);
+		emit_date_cutoff(r, age, years + (op == N_GT), o);
 		break;
 	case N_LT:
 	case N_LE:
 		emit(r, age->a, o);
 		buf_addstr(o, " > ");
-		emit_cutoff(r, age->b, years + (op == N_LE), o);
+		emit_date_cutoff(r, age, years + (op == N_LE), o);
 		break;
 	case N_EQ:
 	case N_NE:
 		emit(r, age->a, o);
 		buf_addstr(o, op == N_EQ ? " <= " : " > ");
-		emit_cutoff(r, age->b, years, o);
+		emit_date_cutoff(r, age, years, o);
 		buf_addstr(o, op == N_EQ ? " AND " : " OR ");
 		emit(r, age->a, o);
 		buf_addstr(o, op == N_EQ ? " > " : " <= ");
-		emit_cutoff(r, age->b, years + 1, o);
+		emit_date_cutoff(r, age, years + 1, o);
 		break;
 	}
 	buf_addch(o, ')');
 	return 1;
+}
+
+/* count(member, e) compared with 0 or 1 so that only "none" or "some"
+ * matters: = 0, < 1, <= 0 become NOT EXISTS, and > 0, >= 1, <> 0 EXISTS,
+ * which stop at the first matching member.  Returns 1 if it emitted. */
+static int emit_count_exists(const struct rule *r, const struct node *x, struct buf *o)
+{
+	const struct node *l = &r->nodes[x->a], *k = &r->nodes[x->b];
+	int op = x->op, none;
+
+	if (k->op == N_COUNT && l->op == N_NUM) {
+		static const int flip[] = { [N_EQ] = N_EQ, [N_NE] = N_NE, [N_LT] = N_GT,
+					    [N_LE] = N_GE, [N_GT] = N_LT, [N_GE] = N_LE };
+		const struct node *t = l;
+		l = k;
+		k = t;
+		op = flip[op];
+	}
+	if (l->op != N_COUNT || k->op != N_NUM || (k->num != 0 && k->num != 1))
+		return 0;
+	if (k->num == 0 && (op == N_EQ || op == N_LE))
+		none = 1;
+	else if (k->num == 1 && op == N_LT)
+		none = 1;
+	else if (k->num == 0 && (op == N_GT || op == N_NE))
+		none = 0;
+	else if (k->num == 1 && op == N_GE)
+		none = 0;
+	else
+		return 0;
+	buf_addstr(o, none ? "(NOT EXISTS (" : "(EXISTS (");
+	emit_members(r, "1", o);
+	buf_addstr(o, " AND ");
+	emit(r, l->a, o);
+	buf_addstr(o, "))");
+	return 1;
+}
+
+/* A rough cost of evaluating node n once per household: aggregates (a
+ * subquery each) dominate. */
+static int cost(const struct rule *r, int n)
+{
+	const struct node *x = &r->nodes[n];
+	int c = 1;
+	if (x->a >= 0)
+		c += cost(r, x->a);
+	if (x->b >= 0)
+		c += cost(r, x->b);
+	for (int i = 0; i < x->nr_args; i++)
+		c += cost(r, r->args[x->args + i]);
+	switch (x->op) {
+	case N_ANY:
+	case N_ALL:
+	case N_COUNT:
+	case N_SUM:
+		c = 1000 + 10 * c;
+		break;
+	case N_AGE:
+	case N_MONTHS:
+		c += 10;
+		break;
+	}
+	return c < 1000000 ? c : 1000000;
 }
 
 static void emit_list(const struct rule *r, const struct node *x, struct buf *o)
@@ -192,11 +284,23 @@ static void emit(const struct rule *r, int n, struct buf *o)
 		emit(r, x->a, o);
 		buf_addch(o, ')');
 		break;
+	case N_AND:
+	case N_OR: {
+		/* cheap operand first: engines evaluate in the order written
+		 * and stop early; AND and OR commute in three-valued logic */
+		int a = x->a, b = x->b;
+		if (cost(r, b) < cost(r, a))
+			a = x->b, b = x->a;
+		buf_addch(o, '(');
+		emit(r, a, o);
+		buf_addf(o, " %s ", sql_ops[x->op]);
+		emit(r, b, o);
+		buf_addch(o, ')');
+		break;
+	}
 	case N_ADD:
 	case N_SUB:
 	case N_MUL:
-	case N_AND:
-	case N_OR:
 		buf_addch(o, '(');
 		emit(r, x->a, o);
 		buf_addf(o, " %s ", sql_ops[x->op]);
@@ -209,7 +313,7 @@ static void emit(const struct rule *r, int n, struct buf *o)
 	case N_LE:
 	case N_GT:
 	case N_GE:
-		if (emit_age_cmp(r, x, o))
+		if (emit_age_cmp(r, x, o) || emit_count_exists(r, x, o))
 			break;
 		buf_addch(o, '(');
 		emit(r, x->a, o);
@@ -354,28 +458,47 @@ static void emit_slot(const struct rule *r, int i, struct buf *o)
 	}
 }
 
+/* 1 if `text` uses table alias `alias` ("alias." not preceded by an
+ * identifier character). */
+static int uses_alias(const char *text, const char *alias)
+{
+	size_t n = strlen(alias);
+	for (const char *s = strstr(text, alias); s; s = strstr(s + 1, alias)) {
+		char before = s == text ? ' ' : s[-1];
+		if (s[n] == '.' && !((before >= 'a' && before <= 'z') || (before >= 'A' && before <= 'Z') ||
+				     (before >= '0' && before <= '9') || before == '_'))
+			return 1;
+	}
+	return 0;
+}
+
 void rule_to_sql(const struct rule *r, const char *extra_where, struct buf *sql)
 {
 	const struct rule_catalog *c = r->cat;
 	int member = r->scope == RULE_MEMBER;
+	struct buf cols = BUF_INIT, where = BUF_INIT;
 
+	for (int i = 0; i < r->nr_slots; i++) {
+		buf_addstr(&cols, ",\n  ");
+		emit_slot(r, i, &cols);
+	}
+	emit(r, r->root, &where);
+	if (extra_where && *extra_where)
+		buf_addf(&where, "\n  AND (%s)", extra_where);
 	buf_addf(sql, "SELECT %s", c->household_id);
 	if (member)
 		buf_addf(sql, ", %s", c->member_id);
-	for (int i = 0; i < r->nr_slots; i++) {
-		buf_addstr(sql, ",\n  ");
-		emit_slot(r, i, sql);
-	}
+	buf_add(sql, cols.buf, cols.len);
 	buf_addf(sql, "\nFROM %s", c->household_from);
+	for (int j = 0; j < c->nr_joins; j++)
+		if (uses_alias(cols.buf, c->joins[j].alias) || uses_alias(where.buf, c->joins[j].alias))
+			buf_addf(sql, "\n%s", c->joins[j].sql);
 	if (member)
 		buf_addf(sql, "\nJOIN %s ON %s", c->member_from, c->member_link);
 	buf_addstr(sql, "\nWHERE ");
-	emit(r, r->root, sql);
-	if (extra_where && *extra_where)
-		buf_addf(sql, "\n  AND (%s)", extra_where);
-	buf_addf(sql, "\nORDER BY %s", c->household_id);
-	if (member)
-		buf_addf(sql, ", %s", c->member_id);
+	buf_add(sql, where.buf, where.len);
+	buf_release(&cols);
+	buf_release(&where);
 }
 
 /* 1 if `sql` mentions parameter `name` (":x") as a whole word. */
