@@ -618,6 +618,7 @@ static const struct option screen_opts[] = {
 	{ "--db", "PATH", &opt_db, NULL, NULL, "数据库文件" },
 	{ "--under", "CODE", &opt_under, NULL, NULL, "只筛查该区划下的户（默认全部）" },
 	{ "--year", "YEAR", NULL, &opt_year, NULL, "收入和监测线年度（默认今年）" },
+	{ "--dry-run", NULL, NULL, NULL, &opt_dry_run, "只统计命中，不保存命中、不生成线索" },
 	{ NULL },
 };
 
@@ -637,7 +638,7 @@ static int cmd_screen(const struct command *c, int argc, const char **argv)
 	auth_cli_principal(&p);
 	snprintf(by, sizeof(by), "%s", p.login);
 	rc = monitor_screen(db, opt_under ? opt_under : "", opt_year ? (int)opt_year : atoi(today),
-			    by, &rep, isatty(2));
+			    by, &rep, (isatty(2) ? SCREEN_PROGRESS : 0) | (opt_dry_run ? SCREEN_DRY_RUN : 0));
 	if (!rc) {
 		char *detail = xstrfmt("规则筛查 %s %ld 年：%d 条规则，命中 %ld，新增线索证据 %ld",
 				       opt_under ? opt_under : "全部",
@@ -646,7 +647,8 @@ static int cmd_screen(const struct command *c, int argc, const char **argv)
 		printf("%s", rep.text.buf);
 		printf("共 %d 条规则，命中 %ld 户次，新增线索证据 %ld 条，用时 %.2f 秒（筛查批次 %lld）\n",
 		       rep.rules, rep.hits, rep.alerts, rep.seconds, (long long)rep.run_id);
-		audit_cli(db, "cli screen", "rule_run", rep.run_id, detail, 0);
+		if (!opt_dry_run)
+			audit_cli(db, "cli screen", "rule_run", rep.run_id, detail, 0);
 		free(detail);
 		buf_release(&rep.text);
 	}
@@ -654,17 +656,37 @@ static int cmd_screen(const struct command *c, int argc, const char **argv)
 	return rc ? 1 : 0;
 }
 
+static const struct option rules_opts[] = {
+	{ "--db", "PATH", &opt_db, NULL, NULL, "数据库文件" },
+	{ "--under", "CODE", &opt_under, NULL, NULL, "check：只比对该区划下的户" },
+	{ "--year", "YEAR", NULL, &opt_year, NULL, "check：收入和监测线年度（默认今年）" },
+	{ NULL },
+};
+
 /* `liubao rules list|check`: the current rules, or the evaluate-vs-SQL
  * cross-check over a region. */
 static int cmd_rules(const struct command *c, int argc, const char **argv)
 {
-	const char *pos[1];
+	const char *pos[2];
 	struct db *db;
 	char today[11];
-	int rc = 0;
-	if (parse_options(c, argc, argv, pos, 1) != 1 || (strcmp(pos[0], "list") && strcmp(pos[0], "check"))) {
+	int rc = 0, npos = parse_options(c, argc, argv, pos, 2);
+	if (npos < 1 || (strcmp(pos[0], "list") && strcmp(pos[0], "check") && strcmp(pos[0], "sql")) ||
+	    (!strcmp(pos[0], "sql") != (npos == 2))) {
 		print_usage(stderr, c);
 		return 2;
+	}
+	if (!strcmp(pos[0], "sql")) {
+		struct buf sql = BUF_INIT;
+		db = open_db(opt_db, 0);
+		rc = monitor_rule_sql_text(db, pos[1], "", &sql);
+		if (rc)
+			error("规则 %s 不存在", pos[1]);
+		else
+			printf("%s", sql.buf);
+		buf_release(&sql);
+		db_close(db);
+		return rc ? 1 : 0;
 	}
 	db = open_db(opt_db, 0);
 	monitor_today_text(today);
@@ -757,8 +779,8 @@ static const struct command commands[] = {
 	  "管理用户账号（新建、列表、停用、重置密码、修改角色和辖区）", user_opts },
 	{ "screen", cmd_screen, "liubao screen [--under CODE] [--year Y]",
 	  "用监测规则筛查辖区内各户，命中的风险规则生成风险线索", screen_opts },
-	{ "rules", cmd_rules, "liubao rules list | check [--under CODE] [--year Y]",
-	  "列出监测规则；check 在辖区全部户上比对求值与 SQL 两种执行方式的结果", screen_opts },
+	{ "rules", cmd_rules, "liubao rules list | sql ID | check [--under CODE] [--year Y]",
+	  "列出监测规则；check 在辖区全部户上比对求值与 SQL 两种执行方式的结果", rules_opts },
 	{ "case", cmd_case, "liubao case list [--under CODE]",
 	  "列出正在办理的识别纳入和风险消除流程及其期限", case_opts },
 	{ "routes", cmd_routes, "liubao routes", "列出所有接口及其所需权限（JSON 行）", no_opts },

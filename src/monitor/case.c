@@ -144,6 +144,7 @@ static const struct db_migration case_migrations[] = {
 	  "  status TEXT NOT NULL,        -- monitoring | eliminated\n"
 	  "  category INTEGER NOT NULL,   -- code_monitor_category\n"
 	  "  risk_types TEXT NOT NULL,    -- up to 5 codes, comma-separated\n"
+	  "  risk_mask INTEGER NOT NULL DEFAULT 0, -- the same as bits: 1 << (index in code_risk_type)\n"
 	  "  identified_on TEXT NOT NULL, -- YYYY-MM-DD (识别监测时间)\n"
 	  "  contact_name TEXT NOT NULL DEFAULT '', contact_phone TEXT NOT NULL DEFAULT '',\n"
 	  "  eliminated_on TEXT NOT NULL DEFAULT '', elim_mode TEXT NOT NULL DEFAULT '',\n"
@@ -613,6 +614,21 @@ static int final_record_bad(json_t *rec, int *category, struct buf *risk_codes, 
 	return err->len > 0;
 }
 
+int64_t monitor_risk_mask(const char *codes)
+{
+	int64_t mask = 0;
+	for (const char *p = codes; p && *p;) {
+		int c = atoi(p);
+		for (int i = 0; i < code_risk_type.nr_items; i++)
+			if (code_risk_type.items[i].code == c)
+				mask |= (int64_t)1 << i;
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return mask;
+}
+
 /* Finish a case whose last step was approved. */
 static int finish_case(struct db *db, struct case_rec *c, json_t *rec, const char *today,
 		       struct buf *err)
@@ -627,16 +643,18 @@ static int finish_case(struct db *db, struct case_rec *c, json_t *rec, const cha
 			return -1;
 		}
 		st = db_prepare(db, "INSERT INTO monitored(household_id, status, category, risk_types, "
-				    "identified_on, contact_name, contact_phone, case_id) VALUES(:h, "
-				    "'monitoring', :cat, :rt, :d, :cn, :cp, :c) ON CONFLICT(household_id) "
-				    "DO UPDATE SET status = 'monitoring', category = excluded.category, "
-				    "risk_types = excluded.risk_types, identified_on = excluded.identified_on, "
+				    "risk_mask, identified_on, contact_name, contact_phone, case_id) "
+				    "VALUES(:h, 'monitoring', :cat, :rt, :mask, :d, :cn, :cp, :c) ON "
+				    "CONFLICT(household_id) DO UPDATE SET status = 'monitoring', category = "
+				    "excluded.category, risk_types = excluded.risk_types, risk_mask = "
+				    "excluded.risk_mask, identified_on = excluded.identified_on, "
 				    "contact_name = excluded.contact_name, contact_phone = "
 				    "excluded.contact_phone, eliminated_on = '', elim_mode = '', case_id = "
 				    "excluded.case_id");
 		db_bind_int(st, ":h", c->household_id);
 		db_bind_int(st, ":cat", category);
 		db_bind_text(st, ":rt", codes.buf);
+		db_bind_int(st, ":mask", monitor_risk_mask(codes.buf));
 		db_bind_text(st, ":d", today);
 		db_bind_text(st, ":cn", json_string_value(json_object_get(rec, "contact_name")));
 		db_bind_text(st, ":cp", json_string_value(json_object_get(rec, "contact_phone")));

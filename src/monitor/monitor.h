@@ -235,6 +235,11 @@ extern const char monitor_income_summary_columns[];
 int monitor_income_copy_summary(struct db_copy *c, int64_t household_id, int year,
 				const struct income_totals *t, int hh_size, int resident_size,
 				int denom, const char *now);
+/* Rewrite the summary rows of every household under region prefix `under`
+ * ("" = all) for years year_from..year_to from its items, in one statement
+ * (the same figures monitor_income_save() writes; household size counted
+ * now).  Used after bulk loads.  0 or -1. */
+int monitor_income_rebuild(struct db *db, const char *under, int year_from, int year_to);
 /* Read the summary of (household, year): 1 found (fields filled), 0 none,
  * -1 error.  *persons is the stored denominator. */
 int monitor_income_summary(struct db *db, int64_t household_id, int year,
@@ -326,6 +331,10 @@ int64_t monitor_alert_add(struct db *db, const struct alert_evidence *e);
 extern const struct code_list code_risk_type;
 extern const struct code_list code_monitor_category;
 
+/* Comma-separated risk-type codes as a bitmask: bit i = item i of
+ * code_risk_type (what the rule language's 风险类型 set field reads). */
+int64_t monitor_risk_mask(const char *codes);
+
 /* Case kinds and their steps. */
 enum case_kind { CASE_IDENTIFY = 1, CASE_ELIMINATE = 2 };
 
@@ -399,8 +408,10 @@ struct monitor_screen_report {
  * version of every enabled rule (its own transaction): store hits with
  * rule id, version and explanation; risk rules add alert evidence for
  * households not already monitored.  0 or -1. */
+enum { SCREEN_PROGRESS = 1, /* progress on stderr */
+       SCREEN_DRY_RUN = 2 };  /* run and count only: store nothing (benchmarks) */
 int monitor_screen(struct db *db, const char *under, int year, const char *by,
-		   struct monitor_screen_report *rep, int progress);
+		   struct monitor_screen_report *rep, int flags);
 /* Evaluate the household-scope rules on one household (after a form is
  * saved), adding alert evidence for risk rules that fire; *fired counts
  * them.  Runs in the caller's transaction.  0 or -1. */
@@ -409,6 +420,8 @@ int monitor_screen_household(struct db *db, int64_t household_id, int year, long
  * and the compiled SQL) and compare hits and explanations; a line per rule
  * goes to `report`.  Returns the number of disagreements. */
 long monitor_rules_crosscheck(struct db *db, const char *under, int year, struct buf *report);
+/* The SQL the current version of rule `id` screens with, into out; 0 or -1. */
+int monitor_rule_sql_text(struct db *db, const char *id, const char *under, struct buf *out);
 extern const struct route monitor_rule_routes[];
 
 /* HTTP routes of the monitor module, NULL-terminated tables. */

