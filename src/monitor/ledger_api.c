@@ -571,6 +571,17 @@ static void api_income_put(struct http_request *req, struct http_response *res)
 	if (!json_is_true(json_object_get(before, "saved")))
 		json_decref(before);
 	snprintf(req->audit.detail, sizeof(req->audit.detail), "保存 %d 年收入台账", year);
+	{
+		/* the rules are evaluated on the household as the form is saved:
+		 * a risk rule that fires raises (or adds to) its alert */
+		long fired = 0;
+		if (monitor_screen_household(req->db, hh, year, &fired)) {
+			json_decref(after);
+			reply_db_error(req, res);
+			return;
+		}
+		json_object_set_new(after, "rules_fired", json_integer(fired));
+	}
 	http_reply_json(res, 200, after);
 }
 

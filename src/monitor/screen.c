@@ -560,7 +560,14 @@ int monitor_screen_household(struct db *db, int64_t household_id, int year, long
 	int alloc = 0, n = load_rules(db, year, 0, &rows, &alloc), rc = 0;
 	struct rule_result res = RULE_RESULT_INIT;
 	struct buf why = BUF_INIT;
+	struct db_stmt *st;
+	int monitoring;
 	*fired = 0;
+	st = db_prepare(db, "SELECT 1 FROM monitored WHERE household_id = :h AND status = "
+			    "'monitoring'");
+	db_bind_int(st, ":h", household_id);
+	monitoring = db_step(st) == DB_ROW;
+	db_done(st);
 	for (int i = 0; i < n && !rc; i++) {
 		struct rule_error err;
 		struct rule *r = rule_compile(&monitor_catalog, rows[i].scope, rows[i].expr, &err);
@@ -570,7 +577,7 @@ int monitor_screen_household(struct db *db, int64_t household_id, int year, long
 		}
 		if (monitor_rule_eval_household(db, r, household_id, year, &res)) {
 			rc = -1;
-		} else if (res.truth == RULE_TRUE && !strcmp(rows[i].kind, "risk")) {
+		} else if (res.truth == RULE_TRUE && !strcmp(rows[i].kind, "risk") && !monitoring) {
 			struct rule_row row = rows[i];
 			buf_reset(&why);
 			rule_explain(r, res.values, &why);

@@ -291,6 +291,23 @@ def test_rule_versions_preview_and_syntax_errors():
     eq(st, 409, "duplicate id")
 
 
+def test_saving_an_income_ledger_evaluates_the_rules():
+    """A ledger saved below the line raises an alert at once (the evaluation
+    path), with the rule's explanation."""
+    s = server()
+    hh = households(3)[2]
+    before = query(db(), "SELECT count(*) FROM alert_evidence e JOIN alert a ON a.id = e.alert_id "
+                   "WHERE a.household_id = ? AND e.source = 'M001'", (hh,))[0][0]
+    st, b, _ = s.put("/api/v1/households/%d/income/2026" % hh, {"items": [
+        {"item": "务工收入", "amount": 120000, "note": "零工"}]}, **as_("clerk"))
+    eq(st, 200, "income saved: %s" % b)
+    assert b["rules_fired"] >= 1, b
+    ev = query(db(), "SELECT e.explain FROM alert_evidence e JOIN alert a ON a.id = e.alert_id "
+               "WHERE a.household_id = ? AND e.source = 'M001'", (hh,))
+    eq(len(ev), before + 1, "one new piece of evidence from M001")
+    assert "人均纯收入" in ev[-1][0] and "监测线" in ev[-1][0], ev
+
+
 def test_evaluate_and_sql_agree_on_the_demo_district():
     """Every shipped rule, both ways, over every demo household (the C
     evaluator and the compiled SQL must find the same households and give the
