@@ -43,6 +43,13 @@ struct tok {
 	char *str;         /* T_STR: unescaped text (xmalloc, moved to the rule) */
 };
 
+/* Limits that keep the recursion here, in eval.c, sql.c and in the
+ * database's parser bounded (SQLite refuses expressions deeper than 1000). */
+enum {
+	MAX_EXPR_BYTES = 20000,
+	MAX_DEPTH = 100, /* levels of the tree, and nesting while parsing */
+};
+
 struct parser {
 	const struct rule_catalog *cat;
 	struct rule *r;
@@ -53,6 +60,7 @@ struct parser {
 	struct tok prev; /* the token before it (kind T_EOF at the start) */
 	int have_prev;
 	int in_agg;    /* inside any/all/count/sum(member, …) */
+	int nesting;   /* parse_expr/parse_not/parse_unary recursion depth */
 	struct rule_error *err;
 	int failed;
 };
@@ -1070,8 +1078,12 @@ static int parse_unary(struct parser *p)
 	if (p->tok.kind == T_MINUS) {
 		size_t off = p->tok.off;
 		int a, n;
+		if (++p->nesting > MAX_DEPTH)
+			return fail(p, off, "表达式嵌套太深（最多 %d 层），请拆成几条规则或用 in (…)",
+				    MAX_DEPTH);
 		if (next(p) || (a = parse_unary(p)) < 0)
 			return -1;
+		p->nesting--;
 		if (want_type(p, a, RULE_NUM, "-"))
 			return -1;
 		n = new_node(p, N_NEG, RULE_NUM, off, N(p, a)->end);
@@ -1237,8 +1249,12 @@ static int parse_not(struct parser *p)
 	if (name_is(p, &p->tok, "not")) {
 		size_t off = p->tok.off;
 		int a, n;
+		if (++p->nesting > MAX_DEPTH)
+			return fail(p, off, "表达式嵌套太深（最多 %d 层），请拆成几条规则或用 in (…)",
+				    MAX_DEPTH);
 		if (next(p) || (a = parse_not(p)) < 0)
 			return -1;
+		p->nesting--;
 		if (want_type(p, a, RULE_BOOL, "not"))
 			return -1;
 		n = new_node(p, N_NOT, RULE_BOOL, off, N(p, a)->end);
@@ -1267,7 +1283,33 @@ static int parse_logic(struct parser *p, int level)
 
 static int parse_expr(struct parser *p)
 {
-	return parse_logic(p, 0);
+	int n;
+	if (++p->nesting > MAX_DEPTH) {
+		fail(p, p->tok.off, "表达式嵌套太深（最多 %d 层），请拆成几条规则或用 in (…)",
+		     MAX_DEPTH);
+		return -1;
+	}
+	n = parse_logic(p, 0);
+	p->nesting--;
+	return n;
+}
+
+/* The depth of the tree under node n. */
+static int depth(const struct rule *r, int n)
+{
+	const struct node *x = &r->nodes[n];
+	int d = x->a >= 0 ? depth(r, x->a) : 0;
+	if (x->b >= 0) {
+		int k = depth(r, x->b);
+		if (k > d)
+			d = k;
+	}
+	for (int i = 0; i < x->nr_args; i++) {
+		int k = depth(r, r->args[x->args + i]);
+		if (k > d)
+			d = k;
+	}
+	return d + 1;
 }
 
 struct rule *rule_compile(const struct rule_catalog *cat, int scope, const char *expr,
@@ -1304,6 +1346,10 @@ struct rule *rule_compile(const struct rule_catalog *cat, int scope, const char 
 	p.len = strlen(r->src);
 	p.err = err;
 
+	if (p.len > MAX_EXPR_BYTES) {
+		fail(&p, 0, "表达式太长（最多 %d 字节）", MAX_EXPR_BYTES);
+		goto fail;
+	}
 	if (next(&p))
 		goto fail;
 	if (p.tok.kind == T_EOF) {
@@ -1325,6 +1371,10 @@ struct rule *rule_compile(const struct rule_catalog *cat, int scope, const char 
 	if (r->nodes[root].type != RULE_BOOL) {
 		fail(&p, 0, "规则应为条件（结果为真/假），而整个表达式的结果是%s",
 		     type_names[r->nodes[root].type]);
+		goto fail;
+	}
+	if (depth(r, root) > MAX_DEPTH) {
+		fail(&p, 0, "表达式嵌套太深（最多 %d 层），请拆成几条规则或用 in (…)", MAX_DEPTH);
 		goto fail;
 	}
 	r->root = root;

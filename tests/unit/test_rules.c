@@ -47,15 +47,22 @@ static const struct rule_field toy_fields[] = {
 
 enum { NR_TOY_FIELDS = (int)(sizeof(toy_fields) / sizeof(toy_fields[0])) };
 
+/* the income table joins only for rules that read it */
+static const struct rule_join toy_joins[] = {
+	{ "i", "LEFT JOIN hh_income i ON i.household_id = h.id AND i.year = :year" },
+};
+
 static const struct rule_catalog toy = {
 	toy_fields,
 	NR_TOY_FIELDS,
-	"household h LEFT JOIN hh_income i ON i.household_id = h.id AND i.year = :year",
+	"household h",
 	"h.id",
 	"member m",
 	"m.household_id = h.id",
 	"m.id",
 	"birth_date",
+	toy_joins,
+	1,
 };
 
 static struct rule *compile(const char *expr)
@@ -397,6 +404,8 @@ TEST(rules_sql_portable)
 				printf("    %s in: %s\n", banned[k], sql.buf);
 		}
 		CHECK(strstr(sql.buf, "and (h.region like :region)") != NULL);
+		/* the income table is joined only when the rule reads it */
+		CHECK(!strstr(sql.buf, "hh_income") == !strstr(sql.buf, "i."));
 		if (strchr(exprs[i], '/'))
 			CHECK(strstr(sql.buf, "nullif(") != NULL);
 		if (strstr(exprs[i], "age() >= 60"))
@@ -630,7 +639,7 @@ static void toy_load(struct toy_db *t, int year)
 	for (int f = 0; f < NR_TOY_FIELDS; f++)
 		if (toy_fields[f].scope == RULE_HOUSEHOLD)
 			buf_addf(&sql, ", %s", toy_fields[f].sql);
-	buf_addf(&sql, " FROM %s ORDER BY h.id", toy.household_from);
+	buf_addf(&sql, " FROM %s %s ORDER BY h.id", toy.household_from, toy_joins[0].sql);
 	st = db_prepare_text(t->db, sql.buf);
 	db_bind_int(st, ":year", year);
 	while (db_step(st) == DB_ROW) {
@@ -958,4 +967,103 @@ TEST(rules_eval_matches_sql)
 		printf("    only %d of %d runs had some but not all rows as hits\n", meaningful,
 		       total);
 	toy_free(&t);
+}
+
+/* ---- hostile input: never a crash, always an error that points inside ---- */
+
+static void compile_anything(const char *expr)
+{
+	struct rule_error err;
+	struct rule *r = rule_compile(&toy, pick(4) ? RULE_HOUSEHOLD : RULE_MEMBER, expr, &err);
+	if (r) {
+		struct rule_param_value params[] = {
+			{ "line", { 0, 8700, NULL } }, { "year", { 0, 2024, NULL } },
+			{ "today", { 0, 0, "2025-03-01" } }, { "t", { 0, 0, "abc" } },
+			{ "p", { 0, 1, NULL } },	{ "q", { 1, 0, NULL } },
+			{ "n", { 1, 0, NULL } },
+		};
+		struct rule_ctx ctx = { NULL, 0, no_get, params, 7 };
+		struct rule_result res = RULE_RESULT_INIT;
+		struct buf b = BUF_INIT;
+		rule_to_sql(r, NULL, &b);
+		CHECK(rule_eval(r, &ctx, 0, &res) == 0);
+		rule_explain(r, res.values, &b);
+		rule_result_release(&res);
+		buf_release(&b);
+		rule_free(r);
+		return;
+	}
+	if (!CHECK(err.offset <= strlen(expr) && err.column >= 1 &&
+		   !strncmp(err.msg, "第 ", strlen("第 "))))
+		printf("    %s → %zu %d %s\n", expr, err.offset, err.column, err.msg);
+}
+
+TEST(rules_hostile_input)
+{
+	static const char *const atoms[] = {
+		"size", "人均纯收入", "hh_type", "health", "labor_skill", "birth_date", "joined",
+		"water_ok", "$line", "$today", "$", "1", "2.5", "0", "'脱贫户'", "'患有大病'",
+		"'2024-02-29'", "'", "''", "(", ")", "（", "）", ",", "，", "+", "-", "*", "/",
+		"=", "!=", "<>", "<", "<=", ">", ">=", "and", "or", "not", "in", "is", "null",
+		"has", "true", "false", "member", "age", "age()", "months_since", "count",
+		"any", "all", "sum", "coalesce", "min", "abs", "\xff", "\xe4\xba", "#", "“",
+		"　", "1.", "..", "成员", "人均", "\t",
+	};
+	struct buf b = BUF_INIT;
+
+	for (int i = 0; i < 30000; i++) {
+		int n = pick(14);
+		buf_reset(&b);
+		for (int k = 0; k < n; k++) {
+			if (k && pick(3))
+				buf_addch(&b, ' ');
+			buf_addstr(&b, atoms[pick((int)(sizeof(atoms) / sizeof(atoms[0])))]);
+		}
+		compile_anything(b.buf);
+	}
+	/* every prefix of every good expression */
+	for (size_t i = 0; i < sizeof(household_exprs) / sizeof(household_exprs[0]); i++) {
+		size_t len = strlen(household_exprs[i]);
+		for (size_t k = 0; k <= len; k++) {
+			buf_reset(&b);
+			buf_add(&b, household_exprs[i], k);
+			compile_anything(b.buf);
+		}
+	}
+	/* limits: nesting, tree depth, length */
+	{
+		static const struct {
+			const char *open, *middle, *close;
+			int times;
+			const char *msg;
+		} deep[] = {
+			{ "(", "1 = 1", ")", 150, "表达式嵌套太深" },
+			{ "not ", "true", "", 150, "表达式嵌套太深" },
+			{ "-", "1 > 0", "", 150, "表达式嵌套太深" },
+			{ "", "1 = 1", " and 1 = 1", 150, "表达式嵌套太深" },
+			{ "", "size", " + 1", 150, "规则应为条件" },
+			{ "", "size > 1", " or size > 1", 150, "表达式嵌套太深" },
+			{ "", "size > 1", " or size > 1", 3000, "表达式太长" },
+			{ "(", "1 = 1", ")", 50, NULL },
+			{ "", "1 = 1", " and 1 = 1", 50, NULL },
+		};
+		for (size_t i = 0; i < sizeof(deep) / sizeof(deep[0]); i++) {
+			struct rule_error err;
+			struct rule *r;
+			buf_reset(&b);
+			for (int k = 0; k < deep[i].times; k++)
+				buf_addstr(&b, deep[i].open);
+			buf_addstr(&b, deep[i].middle);
+			for (int k = 0; k < deep[i].times; k++)
+				buf_addstr(&b, deep[i].close);
+			r = rule_compile(&toy, RULE_HOUSEHOLD, b.buf, &err);
+			if (deep[i].msg) {
+				if (!CHECK(!r && strstr(err.msg, deep[i].msg)))
+					printf("    case %zu: %s\n", i, r ? "compiled" : err.msg);
+			} else
+				CHECK(r != NULL);
+			rule_free(r);
+		}
+	}
+	buf_release(&b);
 }
