@@ -14,16 +14,16 @@ struct ev {
 	const struct rule *r;
 	const struct rule_ctx *ctx;
 	struct rule_result *res;
-	char *done;   /* per slot: value recorded */
-	int member;   /* current member, or -1 */
+	char *done; /* per slot: value recorded */
+	int member; /* current member, or -1 */
 	int failed;
 };
 
-static const struct rule_value null_value = { 1, 0, NULL };
+static const struct rule_value null_value = {1, 0, NULL};
 
 static struct rule_value num_value(double x)
 {
-	struct rule_value v = { 0, x, NULL };
+	struct rule_value v = {0, x, NULL};
 	return v;
 }
 
@@ -185,7 +185,7 @@ static struct rule_value eval_node(struct ev *e, int n)
 	case N_CODE:
 		return num_value(x->num);
 	case N_STR: {
-		struct rule_value v = { 0, 0, x->text };
+		struct rule_value v = {0, 0, x->text};
 		return v;
 	}
 	case N_FIELD:
@@ -330,8 +330,7 @@ static struct rule_value eval(struct ev *e, int n)
 	return v;
 }
 
-int rule_eval(const struct rule *r, const struct rule_ctx *ctx, int member,
-	      struct rule_result *res)
+int rule_eval(const struct rule *r, const struct rule_ctx *ctx, int member, struct rule_result *res)
 {
 	struct ev e;
 	struct rule_value v;

@@ -36,11 +36,11 @@ enum tok_kind {
 };
 
 struct tok {
-	int kind;          /* enum tok_kind */
-	size_t off, end;   /* span in the source */
-	size_t name_off;   /* T_IDENT, T_PARAM: the name */
+	int kind;	 /* enum tok_kind */
+	size_t off, end; /* span in the source */
+	size_t name_off; /* T_IDENT, T_PARAM: the name */
 	size_t name_len;
-	char *str;         /* T_STR: unescaped text (xmalloc, moved to the rule) */
+	char *str; /* T_STR: unescaped text (xmalloc, moved to the rule) */
 };
 
 /* Limits that keep the recursion here, in eval.c, sql.c and in the
@@ -55,18 +55,18 @@ struct parser {
 	struct rule *r;
 	const char *s; /* the expression */
 	size_t len;
-	size_t pos;    /* next byte to read */
-	struct tok tok;  /* current token */
+	size_t pos;	 /* next byte to read */
+	struct tok tok;	 /* current token */
 	struct tok prev; /* the token before it (kind T_EOF at the start) */
 	int have_prev;
-	int in_agg;    /* inside any/all/count/sum(member, …) */
-	int nesting;   /* parse_expr/parse_not/parse_unary recursion depth */
+	int in_agg;  /* inside any/all/count/sum(member, …) */
+	int nesting; /* parse_expr/parse_not/parse_unary recursion depth */
 	struct rule_error *err;
 	int failed;
 };
 
 static const char *const type_names[] = {
-	"", "数值", "文本", "是/否", "日期", "代码", "多选",
+    "", "数值", "文本", "是/否", "日期", "代码", "多选",
 };
 
 /* The 1-based character column of byte `off` of s. */
@@ -80,8 +80,8 @@ static int column_of(const char *s, size_t off)
 }
 
 /* Record the first error, at byte `off`, and return -1. */
-__attribute__((format(printf, 3, 4))) static int fail(struct parser *p, size_t off,
-						       const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(struct parser *p, size_t off, const char *fmt,
+						      ...)
 {
 	va_list ap;
 	int col;
@@ -177,7 +177,7 @@ static int name_is(const struct parser *p, const struct tok *t, const char *word
 }
 
 static const char *const keywords[] = {
-	"and", "or", "not", "in", "is", "null", "has", "true", "false", "member",
+    "and", "or", "not", "in", "is", "null", "has", "true", "false", "member",
 };
 
 static int is_keyword(const struct parser *p, const struct tok *t)
@@ -307,8 +307,7 @@ static int next(struct parser *p)
 			return -1;
 	} else if (c == '.') {
 		t->end = number_run(p, t->off);
-		return fail(p, t->off, "“%.*s”不是有效的数", (int)(t->end - t->off),
-			    p->s + t->off);
+		return fail(p, t->off, "“%.*s”不是有效的数", (int)(t->end - t->off), p->s + t->off);
 	} else if (c == '\'') {
 		if (lex_string(p, t))
 			return -1;
@@ -471,7 +470,7 @@ static void field_slot(struct parser *p, int n)
 static const char *suggest(const char *const *cands, int n, const char *word)
 {
 	struct code_item *items;
-	struct code_list l = { "", "", NULL, 0, 0 };
+	struct code_list l = {"", "", NULL, 0, 0};
 	const char *best;
 
 	if (!n)
@@ -534,7 +533,7 @@ static int is_literal_str(struct parser *p, int n)
 
 static int valid_date(const char *s)
 {
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int y, m, d;
 	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
 		return 0;
@@ -606,14 +605,15 @@ static int coerce(struct parser *p, int lit, int other, size_t op_off)
 		return 0;
 	case RULE_DATE:
 		if (!valid_date(l->text))
-			return fail(p, l->off, "“%s”不是有效日期（应为 YYYY-MM-DD，如 '2024-03-01'）",
+			return fail(p, l->off,
+				    "“%s”不是有效日期（应为 YYYY-MM-DD，如 '2024-03-01'）",
 				    l->text);
 		l->type = RULE_DATE;
 		return 0;
 	case RULE_CODE: {
 		const char *title = o->op == N_FIELD || o->op == N_PARAM
-					    ? (o->field->title ? o->field->title : o->field->name)
-					    : o->codes->title;
+					? (o->field->title ? o->field->title : o->field->name)
+					: o->codes->title;
 		code = resolve_label(p, lit, o->codes, title);
 		if (code < 0)
 			return -1;
@@ -625,8 +625,8 @@ static int coerce(struct parser *p, int lit, int other, size_t op_off)
 		return 0;
 	}
 	case RULE_SET:
-		return fail(p, op_off, "多选字段“%.*s”请用 has 判断，如 %.*s has '%s'", SRC(p, other),
-			    SRC(p, other), l->text);
+		return fail(p, op_off, "多选字段“%.*s”请用 has 判断，如 %.*s has '%s'",
+			    SRC(p, other), SRC(p, other), l->text);
 	default: {
 		struct buf m = BUF_INIT;
 		buf_addstr(&m, "不能比较");
@@ -695,7 +695,8 @@ static int want_date(struct parser *p, int n, const char *fn)
 	struct node *x = N(p, n);
 	if (x->op == N_STR) {
 		if (!valid_date(x->text))
-			return fail(p, x->off, "“%s”不是有效日期（应为 YYYY-MM-DD，如 '2024-03-01'）",
+			return fail(p, x->off,
+				    "“%s”不是有效日期（应为 YYYY-MM-DD，如 '2024-03-01'）",
 				    x->text);
 		x->type = RULE_DATE;
 		return 0;
@@ -805,8 +806,8 @@ static int today_node(struct parser *p, size_t off, const char *fn)
 }
 
 static const char *const func_names[] = {
-	"age", "months_since", "years_between", "coalesce", "abs", "min", "max",
-	"any", "all",	     "count",	      "sum",
+    "age", "months_since", "years_between", "coalesce", "abs", "min",
+    "max", "any",	   "all",	    "count",	"sum",
 };
 
 /* any/all/count/sum(member, e); the current token is '(' */
@@ -822,7 +823,8 @@ static int parse_agg(struct parser *p, int op, const char *fn, size_t off)
 	if (!name_is(p, &p->tok, "member") &&
 	    !(p->tok.kind == T_IDENT && p->tok.name_len == strlen("成员") &&
 	      !memcmp(p->s + p->tok.name_off, "成员", strlen("成员"))))
-		return fail(p, p->tok.off, "%s 的第一个参数应为 member，如 %s(member, 健康状况 has '患有大病')",
+		return fail(p, p->tok.off,
+			    "%s 的第一个参数应为 member，如 %s(member, 健康状况 has '患有大病')",
 			    fn, fn);
 	if (next(p) || expect(p, T_COMMA, "逗号“,”"))
 		return -1;
@@ -940,13 +942,15 @@ static int parse_call(struct parser *p)
 		int d, today;
 		if (!nargs) {
 			const struct rule_field *bf =
-				p->cat->age_field ? find_field(p, p->cat->age_field, 0) : NULL;
+			    p->cat->age_field ? find_field(p, p->cat->age_field, 0) : NULL;
 			if (!p->in_agg && p->r->scope != RULE_MEMBER)
 				return fail(p, t.off,
-					    "age() 不带参数时指成员的年龄，只能用在 any/all/count/sum(member, "
+					    "age() 不带参数时指成员的年龄，只能用在 "
+					    "any/all/count/sum(member, "
 					    "…) 之中；户的日期请写 age(日期字段)");
 			if (!bf || bf->scope != RULE_MEMBER || bf->type != RULE_DATE)
-				return fail(p, t.off, "字段目录没有指定出生日期字段，请写 age(日期字段)");
+				return fail(p, t.off,
+					    "字段目录没有指定出生日期字段，请写 age(日期字段)");
 			d = new_node(p, N_FIELD, RULE_DATE, t.off, t.off);
 			N(p, d)->field = bf;
 			if (!p->in_agg)
@@ -994,7 +998,8 @@ static int parse_call(struct parser *p)
 				break;
 			}
 		for (int i = 0; i < nargs; i++)
-			if (args[i] != typed && check_pair(p, typed, args[i], -1, N(p, args[i])->off))
+			if (args[i] != typed &&
+			    check_pair(p, typed, args[i], -1, N(p, args[i])->off))
 				return -1;
 		n = new_node(p, N_COALESCE, N(p, typed)->type, t.off, p->tok.end);
 		N(p, n)->codes = N(p, typed)->codes;
@@ -1033,7 +1038,8 @@ static int parse_primary(struct parser *p)
 			return -1;
 		if (p->tok.kind != T_RP) {
 			if (p->tok.kind == T_EOF)
-				return fail(p, p->tok.off, "缺少右括号（与第 %d 个字符处的左括号配对）",
+				return fail(p, p->tok.off,
+					    "缺少右括号（与第 %d 个字符处的左括号配对）",
 					    column_of(p->s, lp));
 			return fail(p, p->tok.off, "缺少右括号，却是“%.*s”",
 				    (int)(p->tok.end - p->tok.off), p->s + p->tok.off);
@@ -1079,7 +1085,8 @@ static int parse_unary(struct parser *p)
 		size_t off = p->tok.off;
 		int a, n;
 		if (++p->nesting > MAX_DEPTH)
-			return fail(p, off, "表达式嵌套太深（最多 %d 层），请拆成几条规则或用 in (…)",
+			return fail(p, off,
+				    "表达式嵌套太深（最多 %d 层），请拆成几条规则或用 in (…)",
 				    MAX_DEPTH);
 		if (next(p) || (a = parse_unary(p)) < 0)
 			return -1;
@@ -1100,7 +1107,7 @@ static int parse_arith(struct parser *p, int level)
 		return -1;
 	for (;;) {
 		int k = p->tok.kind, op, r;
-		char sym[2] = { 0, 0 };
+		char sym[2] = {0, 0};
 		if (level && (k == T_STAR || k == T_SLASH))
 			op = k == T_STAR ? N_MUL : N_DIV;
 		else if (!level && (k == T_PLUS || k == T_MINUS))
@@ -1227,12 +1234,13 @@ static int parse_pred(struct parser *p)
 			return -1;
 		mask = resolve_label(p, lit, N(p, l)->codes,
 				     x->op == N_FIELD || x->op == N_PARAM
-					     ? (x->field->title ? x->field->title : x->field->name)
-					     : N(p, l)->codes->title);
+					 ? (x->field->title ? x->field->title : x->field->name)
+					 : N(p, l)->codes->title);
 		if (mask < 0)
 			return -1;
 		if (mask & (mask - 1))
-			return fail(p, N(p, lit)->off, "has 一次只能判断一个标签，多个请用 or 连接");
+			return fail(p, N(p, lit)->off,
+				    "has 一次只能判断一个标签，多个请用 or 连接");
 		n = binary(p, N_HAS, RULE_BOOL, l, lit);
 		N(p, n)->mask = mask;
 	} else {
@@ -1250,7 +1258,8 @@ static int parse_not(struct parser *p)
 		size_t off = p->tok.off;
 		int a, n;
 		if (++p->nesting > MAX_DEPTH)
-			return fail(p, off, "表达式嵌套太深（最多 %d 层），请拆成几条规则或用 in (…)",
+			return fail(p, off,
+				    "表达式嵌套太深（最多 %d 层），请拆成几条规则或用 in (…)",
 				    MAX_DEPTH);
 		if (next(p) || (a = parse_not(p)) < 0)
 			return -1;

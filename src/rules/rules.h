@@ -78,7 +78,7 @@ struct db_stmt;
 enum rule_scope {
 	RULE_HOUSEHOLD = 1, /* a field of the household (or its income, …) */
 	RULE_MEMBER = 2,    /* a field of one member */
-	RULE_PARAM = 3,     /* a run-time parameter, written $name */
+	RULE_PARAM = 3,	    /* a run-time parameter, written $name */
 };
 
 enum rule_type {
@@ -94,14 +94,14 @@ enum rule_type {
 struct rule_field {
 	const char *name;  /* English id, e.g. "net_income_pc" ([A-Za-z_][A-Za-z0-9_]*) */
 	const char *title; /* Chinese name, also accepted in expressions, e.g. "人均纯收入" */
-	int scope;         /* enum rule_scope */
-	int type;          /* enum rule_type */
+	int scope;	   /* enum rule_scope */
+	int type;	   /* enum rule_type */
 	const char *sql;   /* SQL expression; household fields use the aliases of
 			    * household_from, member fields the alias of member_from;
 			    * for parameters the SQL parameter, e.g. ":line" (a string
 			    * that lives as long as the catalogue: db binds by its address) */
 	const struct code_list *codes; /* for RULE_CODE and RULE_SET */
-	const char *unit;  /* "元", "岁"… shown after numbers in explanations, or NULL */
+	const char *unit; /* "元", "岁"… shown after numbers in explanations, or NULL */
 };
 
 /* What rules may refer to, and how to reach it in SQL.  Borrowed by every
@@ -109,16 +109,16 @@ struct rule_field {
 struct rule_catalog {
 	const struct rule_field *fields;
 	int nr_fields;
-	const char *household_from; /* FROM clause, e.g. "household h LEFT JOIN hh_income i
-				     * ON i.household_id = h.id AND i.year = :year"; it may
-				     * use the parameters' SQL names */
-	const char *household_id;   /* e.g. "h.id" */
-	const char *member_from;    /* e.g. "member m" */
-	const char *member_link;    /* condition tying a member to the household,
-				     * e.g. "m.household_id = h.id" (index it) */
-	const char *member_id;      /* e.g. "m.id"; for member-scope rules */
-	const char *age_field;      /* name of the member date field age() reads
-				     * without an argument, e.g. "birth_date"; may be NULL */
+	const char *household_from;    /* FROM clause, e.g. "household h LEFT JOIN hh_income i
+					* ON i.household_id = h.id AND i.year = :year"; it may
+					* use the parameters' SQL names */
+	const char *household_id;      /* e.g. "h.id" */
+	const char *member_from;       /* e.g. "member m" */
+	const char *member_link;       /* condition tying a member to the household,
+					* e.g. "m.household_id = h.id" (index it) */
+	const char *member_id;	       /* e.g. "m.id"; for member-scope rules */
+	const char *age_field;	       /* name of the member date field age() reads
+					* without an argument, e.g. "birth_date"; may be NULL */
 	const struct rule_join *joins; /* optional joins after household_from, or NULL */
 	int nr_joins;
 };
@@ -135,14 +135,14 @@ struct rule_join {
 
 /* A value: the field's type says which member holds it. */
 struct rule_value {
-	int null;         /* 1 for NULL (then num and text are ignored) */
-	double num;       /* RULE_NUM; RULE_BOOL 0/1; RULE_CODE the code; RULE_SET the mask */
+	int null;	  /* 1 for NULL (then num and text are ignored) */
+	double num;	  /* RULE_NUM; RULE_BOOL 0/1; RULE_CODE the code; RULE_SET the mask */
 	const char *text; /* RULE_TEXT and RULE_DATE */
 };
 
 /* A parameter's value for one run. */
 struct rule_param_value {
-	const char *name;     /* the catalogue name, without '$' */
+	const char *name; /* the catalogue name, without '$' */
 	struct rule_value v;
 };
 
@@ -182,8 +182,8 @@ int rule_value_type(const struct rule *r, int i);
  * `out` and returns 0, or -1 on failure.  Text must stay valid until
  * rule_eval() returns.  A RULE_BOOL value is num 0/1. */
 struct rule_ctx {
-	void *opaque;     /* passed to get() */
-	int nr_members;   /* members of the household */
+	void *opaque;	/* passed to get() */
+	int nr_members; /* members of the household */
 	int (*get)(void *opaque, const struct rule_field *f, int member, struct rule_value *out);
 	const struct rule_param_value *params; /* values of the parameters */
 	int nr_params;
@@ -194,13 +194,16 @@ enum rule_truth { RULE_FALSE = 0, RULE_TRUE = 1, RULE_UNKNOWN = 2 };
 /* The outcome of one evaluation.  Initialise with RULE_RESULT_INIT; each
  * rule_eval() reuses it; rule_result_release() frees it. */
 struct rule_result {
-	int truth;                 /* enum rule_truth; the rule fires on RULE_TRUE */
-	int nr_values;             /* rule_nr_values() */
+	int truth;		   /* enum rule_truth; the rule fires on RULE_TRUE */
+	int nr_values;		   /* rule_nr_values() */
 	struct rule_value *values; /* the explain slots; text owned by the result */
-	char **texts;              /* owned copies of text values */
+	char **texts;		   /* owned copies of text values */
 	int nr_texts, alloc_texts;
 };
-#define RULE_RESULT_INIT { 0, 0, NULL, NULL, 0, 0 }
+#define RULE_RESULT_INIT                                                                           \
+	{                                                                                          \
+		0, 0, NULL, NULL, 0, 0                                                             \
+	}
 
 /* Evaluate `r` on the household `ctx` describes (member must be -1), or for
  * a member rule on member `member` of it.  Fills `res` (truth and every

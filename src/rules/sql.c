@@ -97,8 +97,9 @@ static void emit_month_cutoff(const struct rule *r, int b, long months, struct b
 	buf_addstr(&k, " * 12 + CAST(");
 	emit_substr(r, b, 6, 2, &k);
 	buf_addf(&k, " AS INTEGER) - 1 - %ld)", months);
-	buf_addf(o, "(CAST(%s / 12 AS TEXT) || '-' || CASE WHEN %s %% 12 < 9 THEN '0' ELSE '' END"
-		    " || CAST(%s %% 12 + 1 AS TEXT) || ",
+	buf_addf(o,
+		 "(CAST(%s / 12 AS TEXT) || '-' || CASE WHEN %s %% 12 < 9 THEN '0' ELSE '' END"
+		 " || CAST(%s %% 12 + 1 AS TEXT) || ",
 		 k.buf, k.buf, k.buf);
 	emit_substr(r, b, 8, 3, o);
 	buf_addch(o, ')');
@@ -131,8 +132,8 @@ static int emit_age_cmp(const struct rule *r, const struct node *x, struct buf *
 	if ((l->op == N_AGE || l->op == N_MONTHS) && k->op == N_NUM) {
 		age = l;
 	} else if ((k->op == N_AGE || k->op == N_MONTHS) && l->op == N_NUM) {
-		static const int flip[] = { [N_EQ] = N_EQ, [N_NE] = N_NE, [N_LT] = N_GT,
-					    [N_LE] = N_GE, [N_GT] = N_LT, [N_GE] = N_LE };
+		static const int flip[] = {[N_EQ] = N_EQ, [N_NE] = N_NE, [N_LT] = N_GT,
+					   [N_LE] = N_GE, [N_GT] = N_LT, [N_GE] = N_LE};
 		age = k;
 		k = l;
 		op = flip[op];
@@ -180,8 +181,8 @@ static int emit_count_exists(const struct rule *r, const struct node *x, struct 
 	int op = x->op, none;
 
 	if (k->op == N_COUNT && l->op == N_NUM) {
-		static const int flip[] = { [N_EQ] = N_EQ, [N_NE] = N_NE, [N_LT] = N_GT,
-					    [N_LE] = N_GE, [N_GT] = N_LT, [N_GE] = N_LE };
+		static const int flip[] = {[N_EQ] = N_EQ, [N_NE] = N_NE, [N_LT] = N_GT,
+					   [N_LE] = N_GE, [N_GT] = N_LT, [N_GE] = N_LE};
 		const struct node *t = l;
 		l = k;
 		k = t;
@@ -244,8 +245,8 @@ static void emit_list(const struct rule *r, const struct node *x, struct buf *o)
 }
 
 static const char *const sql_ops[] = {
-	[N_ADD] = "+", [N_SUB] = "-", [N_MUL] = "*", [N_EQ] = "=",  [N_NE] = "<>", [N_LT] = "<",
-	[N_LE] = "<=", [N_GT] = ">",  [N_GE] = ">=", [N_AND] = "AND", [N_OR] = "OR",
+    [N_ADD] = "+", [N_SUB] = "-", [N_MUL] = "*", [N_EQ] = "=",	  [N_NE] = "<>", [N_LT] = "<",
+    [N_LE] = "<=", [N_GT] = ">",  [N_GE] = ">=", [N_AND] = "AND", [N_OR] = "OR",
 };
 
 /* Append node n as a self-contained (parenthesised or atomic) SQL
@@ -465,8 +466,9 @@ static int uses_alias(const char *text, const char *alias)
 	size_t n = strlen(alias);
 	for (const char *s = strstr(text, alias); s; s = strstr(s + 1, alias)) {
 		char before = s == text ? ' ' : s[-1];
-		if (s[n] == '.' && !((before >= 'a' && before <= 'z') || (before >= 'A' && before <= 'Z') ||
-				     (before >= '0' && before <= '9') || before == '_'))
+		if (s[n] == '.' &&
+		    !((before >= 'a' && before <= 'z') || (before >= 'A' && before <= 'Z') ||
+		      (before >= '0' && before <= '9') || before == '_'))
 			return 1;
 	}
 	return 0;
@@ -491,7 +493,8 @@ void rule_to_sql(const struct rule *r, const char *extra_where, struct buf *sql)
 	buf_add(sql, cols.buf, cols.len);
 	buf_addf(sql, "\nFROM %s", c->household_from);
 	for (int j = 0; j < c->nr_joins; j++)
-		if (uses_alias(cols.buf, c->joins[j].alias) || uses_alias(where.buf, c->joins[j].alias))
+		if (uses_alias(cols.buf, c->joins[j].alias) ||
+		    uses_alias(where.buf, c->joins[j].alias))
 			buf_addf(sql, "\n%s", c->joins[j].sql);
 	if (member)
 		buf_addf(sql, "\nJOIN %s ON %s", c->member_from, c->member_link);

@@ -17,52 +17,42 @@
 /* ---- the toy catalogue ---- */
 
 static const struct rule_field toy_fields[] = {
-	{ "hh_no", "户编号", RULE_HOUSEHOLD, RULE_TEXT, "h.hh_no", NULL, NULL },
-	{ "size", "家庭人口数", RULE_HOUSEHOLD, RULE_NUM, "h.size", NULL, "人" },
-	{ "hh_type", "户类型", RULE_HOUSEHOLD, RULE_CODE, "h.hh_type", &code_hh_type, NULL },
-	{ "water_ok", "饮水安全", RULE_HOUSEHOLD, RULE_BOOL, "h.water_ok", NULL, NULL },
-	{ "joined", "识别日期", RULE_HOUSEHOLD, RULE_DATE, "h.joined", NULL, NULL },
-	{ "wage", "工资性收入", RULE_HOUSEHOLD, RULE_NUM, "i.wage", NULL, "元" },
-	{ "net_income", "家庭纯收入", RULE_HOUSEHOLD, RULE_NUM, "i.wage + i.farm - i.cost", NULL,
-	  "元" },
-	{ "net_income_pc", "人均纯收入", RULE_HOUSEHOLD, RULE_NUM,
-	  "CAST(i.wage + i.farm - i.cost AS DOUBLE PRECISION) / NULLIF(h.size, 0)", NULL, "元" },
-	{ "medical", "合规自付支出", RULE_HOUSEHOLD, RULE_NUM, "i.medical", NULL, "元" },
-	{ "relation", "与户主关系", RULE_MEMBER, RULE_CODE, "m.relation", &code_relation, NULL },
-	{ "birth_date", "出生日期", RULE_MEMBER, RULE_DATE, "m.birth_date", NULL, NULL },
-	{ "health", "健康状况", RULE_MEMBER, RULE_SET, "m.health", &code_health, NULL },
-	{ "labor_skill", "劳动技能", RULE_MEMBER, RULE_CODE, "m.labor_skill", &code_labor_skill,
-	  NULL },
-	{ "income", "个人收入", RULE_MEMBER, RULE_NUM, "m.income", NULL, "元" },
-	{ "name", "姓名", RULE_MEMBER, RULE_TEXT, "m.name", NULL, NULL },
-	{ "student", "在校生", RULE_MEMBER, RULE_BOOL, "m.student", NULL, NULL },
-	{ "line", "监测线", RULE_PARAM, RULE_NUM, ":line", NULL, "元" },
-	{ "year", "年度", RULE_PARAM, RULE_NUM, ":year", NULL, NULL },
-	{ "today", "当前日期", RULE_PARAM, RULE_DATE, ":today", NULL, NULL },
-	{ "p", "甲", RULE_PARAM, RULE_BOOL, ":p", NULL, NULL },
-	{ "q", "乙", RULE_PARAM, RULE_BOOL, ":q", NULL, NULL },
-	{ "n", "数", RULE_PARAM, RULE_NUM, ":n", NULL, NULL },
-	{ "t", "文本参数", RULE_PARAM, RULE_TEXT, ":t", NULL, NULL },
+    {"hh_no", "户编号", RULE_HOUSEHOLD, RULE_TEXT, "h.hh_no", NULL, NULL},
+    {"size", "家庭人口数", RULE_HOUSEHOLD, RULE_NUM, "h.size", NULL, "人"},
+    {"hh_type", "户类型", RULE_HOUSEHOLD, RULE_CODE, "h.hh_type", &code_hh_type, NULL},
+    {"water_ok", "饮水安全", RULE_HOUSEHOLD, RULE_BOOL, "h.water_ok", NULL, NULL},
+    {"joined", "识别日期", RULE_HOUSEHOLD, RULE_DATE, "h.joined", NULL, NULL},
+    {"wage", "工资性收入", RULE_HOUSEHOLD, RULE_NUM, "i.wage", NULL, "元"},
+    {"net_income", "家庭纯收入", RULE_HOUSEHOLD, RULE_NUM, "i.wage + i.farm - i.cost", NULL, "元"},
+    {"net_income_pc", "人均纯收入", RULE_HOUSEHOLD, RULE_NUM,
+     "CAST(i.wage + i.farm - i.cost AS DOUBLE PRECISION) / NULLIF(h.size, 0)", NULL, "元"},
+    {"medical", "合规自付支出", RULE_HOUSEHOLD, RULE_NUM, "i.medical", NULL, "元"},
+    {"relation", "与户主关系", RULE_MEMBER, RULE_CODE, "m.relation", &code_relation, NULL},
+    {"birth_date", "出生日期", RULE_MEMBER, RULE_DATE, "m.birth_date", NULL, NULL},
+    {"health", "健康状况", RULE_MEMBER, RULE_SET, "m.health", &code_health, NULL},
+    {"labor_skill", "劳动技能", RULE_MEMBER, RULE_CODE, "m.labor_skill", &code_labor_skill, NULL},
+    {"income", "个人收入", RULE_MEMBER, RULE_NUM, "m.income", NULL, "元"},
+    {"name", "姓名", RULE_MEMBER, RULE_TEXT, "m.name", NULL, NULL},
+    {"student", "在校生", RULE_MEMBER, RULE_BOOL, "m.student", NULL, NULL},
+    {"line", "监测线", RULE_PARAM, RULE_NUM, ":line", NULL, "元"},
+    {"year", "年度", RULE_PARAM, RULE_NUM, ":year", NULL, NULL},
+    {"today", "当前日期", RULE_PARAM, RULE_DATE, ":today", NULL, NULL},
+    {"p", "甲", RULE_PARAM, RULE_BOOL, ":p", NULL, NULL},
+    {"q", "乙", RULE_PARAM, RULE_BOOL, ":q", NULL, NULL},
+    {"n", "数", RULE_PARAM, RULE_NUM, ":n", NULL, NULL},
+    {"t", "文本参数", RULE_PARAM, RULE_TEXT, ":t", NULL, NULL},
 };
 
 enum { NR_TOY_FIELDS = (int)(sizeof(toy_fields) / sizeof(toy_fields[0])) };
 
 /* the income table joins only for rules that read it */
 static const struct rule_join toy_joins[] = {
-	{ "i", "LEFT JOIN hh_income i ON i.household_id = h.id AND i.year = :year" },
+    {"i", "LEFT JOIN hh_income i ON i.household_id = h.id AND i.year = :year"},
 };
 
 static const struct rule_catalog toy = {
-	toy_fields,
-	NR_TOY_FIELDS,
-	"household h",
-	"h.id",
-	"member m",
-	"m.household_id = h.id",
-	"m.id",
-	"birth_date",
-	toy_joins,
-	1,
+    toy_fields, NR_TOY_FIELDS, "household h", "h.id", "member m", "m.household_id = h.id",
+    "m.id",	"birth_date",  toy_joins,     1,
 };
 
 static struct rule *compile(const char *expr)
@@ -87,11 +77,11 @@ static int no_get(void *opaque, const struct rule_field *f, int member, struct r
 static int truth_of(const char *expr, int p, int q, int n)
 {
 	struct rule_param_value params[] = {
-		{ "p", { p == 2, p == 1, NULL } }, { "q", { q == 2, q == 1, NULL } },
-		{ "n", { n == 2, n, NULL } },	 { "t", { 0, 0, "abc" } },
-		{ "line", { 0, 8700, NULL } },	 { "today", { 0, 0, "2025-03-01" } },
+	    {"p", {p == 2, p == 1, NULL}}, {"q", {q == 2, q == 1, NULL}},
+	    {"n", {n == 2, n, NULL}},	   {"t", {0, 0, "abc"}},
+	    {"line", {0, 8700, NULL}},	   {"today", {0, 0, "2025-03-01"}},
 	};
-	struct rule_ctx ctx = { NULL, 0, no_get, params, (int)(sizeof(params) / sizeof(params[0])) };
+	struct rule_ctx ctx = {NULL, 0, no_get, params, (int)(sizeof(params) / sizeof(params[0]))};
 	struct rule_result res = RULE_RESULT_INIT;
 	struct rule *r = compile(expr);
 	int t = -1;
@@ -108,35 +98,35 @@ TEST(rules_precedence_and_operators)
 		const char *expr;
 		int truth;
 	} cases[] = {
-		{ "1 + 2 * 3 = 7", RULE_TRUE },
-		{ "(1 + 2) * 3 = 9", RULE_TRUE },
-		{ "10 - 4 - 3 = 3", RULE_TRUE },
-		{ "8 / 4 / 2 = 1", RULE_TRUE },
-		{ "7 / 2 = 3.5", RULE_TRUE },
-		{ "- 2 * 3 = -6", RULE_TRUE },
-		{ "--2 = 2", RULE_TRUE },
-		{ "2 - -2 = 4", RULE_TRUE },
-		{ "1 + 1 in (2, 3)", RULE_TRUE },
-		{ "1 + 1 not in (2, 3)", RULE_FALSE },
-		{ "true or false and false", RULE_TRUE },
-		{ "(true or false) and false", RULE_FALSE },
-		{ "not false and false", RULE_FALSE },
-		{ "not 1 = 2", RULE_TRUE },
-		{ "NOT 1 = 1 OR 2 > 1", RULE_TRUE },
-		{ "1 <> 2 and 1 != 2 and 1 < 2 and 1 <= 1 and 2 > 1 and 2 >= 2", RULE_TRUE },
-		{ "'abc' < 'abd' and 'b' > 'abc'", RULE_TRUE },
-		{ "'it''s' = 'it''s'", RULE_TRUE },
-		{ "true = true and false <> true", RULE_TRUE },
-		{ "abs(-3.5) = 3.5 and min(2, 3) = 2 and max(2, 3) = 3", RULE_TRUE },
-		{ "coalesce($n, 5) = 5", RULE_UNKNOWN }, /* n = 0 below: 0 = 5 is false… */
-		{ "$监测线 = 8700 and $line > 8699.99", RULE_TRUE },
-		{ "$t = 'abc'", RULE_TRUE },
-		{ "age('2000-03-01') = 25 and age('2000-03-02') = 24", RULE_TRUE },
-		{ "years_between('2000-02-29', '2001-02-28') = 0", RULE_TRUE },
-		{ "years_between('2000-02-29', '2001-03-01') = 1", RULE_TRUE },
-		{ "months_since('2024-09-01') = 6 and months_since('2024-09-02') = 5", RULE_TRUE },
-		{ "1.5 * 2 = 3 AND 0.1 + 0.2 > 0.3", RULE_TRUE },
-		{ "（1 + 2）* 3 = 9", RULE_TRUE },
+	    {"1 + 2 * 3 = 7", RULE_TRUE},
+	    {"(1 + 2) * 3 = 9", RULE_TRUE},
+	    {"10 - 4 - 3 = 3", RULE_TRUE},
+	    {"8 / 4 / 2 = 1", RULE_TRUE},
+	    {"7 / 2 = 3.5", RULE_TRUE},
+	    {"- 2 * 3 = -6", RULE_TRUE},
+	    {"--2 = 2", RULE_TRUE},
+	    {"2 - -2 = 4", RULE_TRUE},
+	    {"1 + 1 in (2, 3)", RULE_TRUE},
+	    {"1 + 1 not in (2, 3)", RULE_FALSE},
+	    {"true or false and false", RULE_TRUE},
+	    {"(true or false) and false", RULE_FALSE},
+	    {"not false and false", RULE_FALSE},
+	    {"not 1 = 2", RULE_TRUE},
+	    {"NOT 1 = 1 OR 2 > 1", RULE_TRUE},
+	    {"1 <> 2 and 1 != 2 and 1 < 2 and 1 <= 1 and 2 > 1 and 2 >= 2", RULE_TRUE},
+	    {"'abc' < 'abd' and 'b' > 'abc'", RULE_TRUE},
+	    {"'it''s' = 'it''s'", RULE_TRUE},
+	    {"true = true and false <> true", RULE_TRUE},
+	    {"abs(-3.5) = 3.5 and min(2, 3) = 2 and max(2, 3) = 3", RULE_TRUE},
+	    {"coalesce($n, 5) = 5", RULE_UNKNOWN}, /* n = 0 below: 0 = 5 is false… */
+	    {"$监测线 = 8700 and $line > 8699.99", RULE_TRUE},
+	    {"$t = 'abc'", RULE_TRUE},
+	    {"age('2000-03-01') = 25 and age('2000-03-02') = 24", RULE_TRUE},
+	    {"years_between('2000-02-29', '2001-02-28') = 0", RULE_TRUE},
+	    {"years_between('2000-02-29', '2001-03-01') = 1", RULE_TRUE},
+	    {"months_since('2024-09-01') = 6 and months_since('2024-09-02') = 5", RULE_TRUE},
+	    {"1.5 * 2 = 3 AND 0.1 + 0.2 > 0.3", RULE_TRUE},
+	    {"（1 + 2）* 3 = 9", RULE_TRUE},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int want = cases[i].truth, got;
@@ -153,9 +143,9 @@ TEST(rules_precedence_and_operators)
 TEST(rules_three_valued_logic)
 {
 	/* SQL's truth tables; 2 = NULL (unknown) */
-	static const int and_t[3][3] = { { 0, 0, 0 }, { 0, 1, 2 }, { 0, 2, 2 } };
-	static const int or_t[3][3] = { { 0, 1, 2 }, { 1, 1, 1 }, { 2, 1, 2 } };
-	static const int not_t[3] = { 1, 0, 2 };
+	static const int and_t[3][3] = {{0, 0, 0}, {0, 1, 2}, {0, 2, 2}};
+	static const int or_t[3][3] = {{0, 1, 2}, {1, 1, 1}, {2, 1, 2}};
+	static const int not_t[3] = {1, 0, 2};
 	for (int p = 0; p < 3; p++) {
 		CHECK_INT(truth_of("not $p", p, 0, 0), not_t[p]);
 		CHECK_INT(truth_of("$p is null", p, 0, 0), p == 2);
@@ -175,8 +165,9 @@ TEST(rules_three_valued_logic)
 	CHECK_INT(truth_of("1 in (1, $n)", 0, 0, 2), RULE_TRUE);
 	CHECK_INT(truth_of("2 not in (1, $n)", 0, 0, 2), RULE_UNKNOWN);
 	CHECK_INT(truth_of("1 not in (1, $n)", 0, 0, 2), RULE_FALSE);
-	CHECK_INT(truth_of("abs($n) is null and min($n, 1) is null and max(1, $n) is null", 0, 0, 2),
-		  RULE_TRUE);
+	CHECK_INT(
+	    truth_of("abs($n) is null and min($n, 1) is null and max(1, $n) is null", 0, 0, 2),
+	    RULE_TRUE);
 	CHECK_INT(truth_of("1 / 0 is null and 1 / $n is null", 0, 0, 0), RULE_TRUE);
 	CHECK_INT(truth_of("(1 / 0 > 0) is null", 0, 0, 0), RULE_TRUE);
 	CHECK_INT(truth_of("false and 1 / 0 > 0", 0, 0, 0), RULE_FALSE);
@@ -193,75 +184,80 @@ TEST(rules_compile_errors)
 		int column;
 		const char *msg; /* expected message after "第 N 个字符处：" */
 	} cases[] = {
-		/* unbalanced parentheses */
-		{ "(net_income_pc < 100", 21, "缺少右括号（与第 1 个字符处的左括号配对）" },
-		{ "net_income_pc < 100)", 20, "多余的右括号" },
-		{ "count(member, true", 19, "缺少右括号“)”" },
-		/* dangling operator */
-		{ "net_income_pc <", 16, "“<”后缺少值" },
-		{ "size > 1 and", 13, "“and”后缺少值" },
-		{ "size * > 1", 8, "“*”后缺少值" },
-		/* unknown field, with a suggestion (title and English name) */
-		{ "人均收入 < $line", 1, "未知字段“人均收入”，是否应为“人均纯收入”？" },
-		{ "net_incom_pc < $line", 1, "未知字段“net_incom_pc”，是否应为“net_income_pc”？" },
-		{ "size > 1 and qqqqqqqq", 14, "未知字段“qqqqqqqq”" },
-		{ "$lin > 1", 1, "未知参数“$lin”，是否应为“$line”？" },
-		{ "line > 1", 1, "“line”是参数，请写成“$line”" },
-		/* unknown label, with a suggestion or the choices */
-		{ "any(member, labor_skill = '普通劳力')", 27,
-		  "“劳动技能”没有“普通劳力”这一项，是否应为“普通劳动力”？" },
-		{ "hh_type in ('脱贫户', 'xyz')", 20,
-		  "“户类型”没有“xyz”这一项（可选：脱贫户、一般农户、低保户、特困供养户）" },
-		{ "any(member, health has '大病')", 24, "“健康状况”没有“大病”这一项，是否应为“患有大病”？" },
-		/* type mismatches */
-		{ "hh_no < 5", 7, "不能比较文本“hh_no”和数值“5”" },
-		{ "size = 'abc'", 6, "不能比较数值“size”和文本“'abc'”" },
-		{ "joined > '2024-13-01'", 10, "“2024-13-01”不是有效日期（应为 YYYY-MM-DD，如 '2024-03-01'）" },
-		{ "size + hh_no > 1", 8, "“+”的运算对象应为数值，而“hh_no”是文本" },
-		{ "size and true", 1, "“and”的运算对象应为条件（真/假），而“size”是数值" },
-		{ "hh_type < '低保户'", 9, "代码“hh_type”只能用 =、!= 或 in 比较，不能比大小" },
-		{ "net_income + 1", 1, "规则应为条件（结果为真/假），而整个表达式的结果是数值" },
-		{ "1 < 2 < 3", 7, "比较不能连写，请用 and 连接两个条件" },
-		/* a member field outside member context */
-		{ "labor_skill = '普通劳动力'", 1,
-		  "“labor_skill”是成员字段，只能用在 any/all/count/sum(member, …) 之中，如 "
-		  "any(member, labor_skill …)" },
-		{ "age() > 60", 1,
-		  "age() 不带参数时指成员的年龄，只能用在 any/all/count/sum(member, …) 之中；户的日期请写 "
-		  "age(日期字段)" },
-		{ "any(member, count(member, true) > 1)", 13,
-		  "count(member, …) 不能写在另一个 any/all/count/sum 之中" },
-		{ "any(size > 1)", 5, "any 的第一个参数应为 member，如 any(member, 健康状况 has '患有大病')" },
-		/* unterminated string */
-		{ "hh_no = 'abc", 9, "字符串缺少结尾的单引号" },
-		/* bad numbers */
-		{ "size > 1.2.3", 8, "“1.2.3”不是有效的数" },
-		{ "size > 8700元", 8, "“8700元”不是有效的数" },
-		{ "size > 3.", 8, "“3.”不是有效的数" },
-		{ "size > .5", 8, "“.5”不是有效的数" },
-		{ "size > 12345678901234567", 8, "数“12345678901234567”太大" },
-		/* empty */
-		{ "", 1, "表达式为空" },
-		{ "   ", 1, "表达式为空" },
-		/* unknown function, wrong arguments */
-		{ "agee(joined) > 1", 1, "未知函数“agee”，是否应为“age”？" },
-		{ "frobnicate(1) > 1", 1, "未知函数“frobnicate”" },
-		{ "abs(1, 2) > 1", 4, "函数 abs 需要 1 个参数，这里有 2 个" },
-		{ "months_since(size) > 1", 14, "“months_since”的运算对象应为日期，而“size”是数值" },
-		/* has on a non-set field, and a set compared directly */
-		{ "any(member, labor_skill has '普通劳动力')", 25,
-		  "has 只能用于多选字段（如健康状况），“labor_skill”是代码，请用 = 或 in" },
-		{ "any(member, health = '残疾')", 20,
-		  "多选字段“health”请用 has 判断，如 health has '残疾'" },
-		{ "any(member, health has '残疾,患有大病')", 24, "has 一次只能判断一个标签，多个请用 or 连接" },
-		/* characters */
-		{ "size # 1", 6, "无法识别的字符“#”" },
-		{ "hh_no = “abc”", 9, "字符串请用英文单引号括起，如 '户主'" },
-		{ "size == 1", 6, "相等请写“=”，不是“==”" },
-		{ "size is 1", 9, "“is”后应为 null 或 not null" },
-		{ "size 1", 6, "此处应为运算符（and、or、=、+ …）或表达式结束，却是“1”" },
-		{ "hh_no = null", 9, "null 只能写在 is null 或 is not null 中" },
-		{ "age(joined) > 1 and 人均纯收入 >", 28, "“>”后缺少值" },
+	    /* unbalanced parentheses */
+	    {"(net_income_pc < 100", 21, "缺少右括号（与第 1 个字符处的左括号配对）"},
+	    {"net_income_pc < 100)", 20, "多余的右括号"},
+	    {"count(member, true", 19, "缺少右括号“)”"},
+	    /* dangling operator */
+	    {"net_income_pc <", 16, "“<”后缺少值"},
+	    {"size > 1 and", 13, "“and”后缺少值"},
+	    {"size * > 1", 8, "“*”后缺少值"},
+	    /* unknown field, with a suggestion (title and English name) */
+	    {"人均收入 < $line", 1, "未知字段“人均收入”，是否应为“人均纯收入”？"},
+	    {"net_incom_pc < $line", 1, "未知字段“net_incom_pc”，是否应为“net_income_pc”？"},
+	    {"size > 1 and qqqqqqqq", 14, "未知字段“qqqqqqqq”"},
+	    {"$lin > 1", 1, "未知参数“$lin”，是否应为“$line”？"},
+	    {"line > 1", 1, "“line”是参数，请写成“$line”"},
+	    /* unknown label, with a suggestion or the choices */
+	    {"any(member, labor_skill = '普通劳力')", 27,
+	     "“劳动技能”没有“普通劳力”这一项，是否应为“普通劳动力”？"},
+	    {"hh_type in ('脱贫户', 'xyz')", 20,
+	     "“户类型”没有“xyz”这一项（可选：脱贫户、一般农户、低保户、特困供养户）"},
+	    {"any(member, health has '大病')", 24,
+	     "“健康状况”没有“大病”这一项，是否应为“患有大病”？"},
+	    /* type mismatches */
+	    {"hh_no < 5", 7, "不能比较文本“hh_no”和数值“5”"},
+	    {"size = 'abc'", 6, "不能比较数值“size”和文本“'abc'”"},
+	    {"joined > '2024-13-01'", 10,
+	     "“2024-13-01”不是有效日期（应为 YYYY-MM-DD，如 '2024-03-01'）"},
+	    {"size + hh_no > 1", 8, "“+”的运算对象应为数值，而“hh_no”是文本"},
+	    {"size and true", 1, "“and”的运算对象应为条件（真/假），而“size”是数值"},
+	    {"hh_type < '低保户'", 9, "代码“hh_type”只能用 =、!= 或 in 比较，不能比大小"},
+	    {"net_income + 1", 1, "规则应为条件（结果为真/假），而整个表达式的结果是数值"},
+	    {"1 < 2 < 3", 7, "比较不能连写，请用 and 连接两个条件"},
+	    /* a member field outside member context */
+	    {"labor_skill = '普通劳动力'", 1,
+	     "“labor_skill”是成员字段，只能用在 any/all/count/sum(member, …) 之中，如 "
+	     "any(member, labor_skill …)"},
+	    {"age() > 60", 1,
+	     "age() 不带参数时指成员的年龄，只能用在 any/all/count/sum(member, …) "
+	     "之中；户的日期请写 "
+	     "age(日期字段)"},
+	    {"any(member, count(member, true) > 1)", 13,
+	     "count(member, …) 不能写在另一个 any/all/count/sum 之中"},
+	    {"any(size > 1)", 5,
+	     "any 的第一个参数应为 member，如 any(member, 健康状况 has '患有大病')"},
+	    /* unterminated string */
+	    {"hh_no = 'abc", 9, "字符串缺少结尾的单引号"},
+	    /* bad numbers */
+	    {"size > 1.2.3", 8, "“1.2.3”不是有效的数"},
+	    {"size > 8700元", 8, "“8700元”不是有效的数"},
+	    {"size > 3.", 8, "“3.”不是有效的数"},
+	    {"size > .5", 8, "“.5”不是有效的数"},
+	    {"size > 12345678901234567", 8, "数“12345678901234567”太大"},
+	    /* empty */
+	    {"", 1, "表达式为空"},
+	    {"   ", 1, "表达式为空"},
+	    /* unknown function, wrong arguments */
+	    {"agee(joined) > 1", 1, "未知函数“agee”，是否应为“age”？"},
+	    {"frobnicate(1) > 1", 1, "未知函数“frobnicate”"},
+	    {"abs(1, 2) > 1", 4, "函数 abs 需要 1 个参数，这里有 2 个"},
+	    {"months_since(size) > 1", 14, "“months_since”的运算对象应为日期，而“size”是数值"},
+	    /* has on a non-set field, and a set compared directly */
+	    {"any(member, labor_skill has '普通劳动力')", 25,
+	     "has 只能用于多选字段（如健康状况），“labor_skill”是代码，请用 = 或 in"},
+	    {"any(member, health = '残疾')", 20,
+	     "多选字段“health”请用 has 判断，如 health has '残疾'"},
+	    {"any(member, health has '残疾,患有大病')", 24,
+	     "has 一次只能判断一个标签，多个请用 or 连接"},
+	    /* characters */
+	    {"size # 1", 6, "无法识别的字符“#”"},
+	    {"hh_no = “abc”", 9, "字符串请用英文单引号括起，如 '户主'"},
+	    {"size == 1", 6, "相等请写“=”，不是“==”"},
+	    {"size is 1", 9, "“is”后应为 null 或 not null"},
+	    {"size 1", 6, "此处应为运算符（and、or、=、+ …）或表达式结束，却是“1”"},
+	    {"hh_no = null", 9, "null 只能写在 is null 或 is not null 中"},
+	    {"age(joined) > 1 and 人均纯收入 >", 28, "“>”后缺少值"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct rule_error err;
@@ -287,7 +283,8 @@ TEST(rules_compile_errors)
 TEST(rules_member_scope_compiles)
 {
 	struct rule_error err;
-	struct rule *r = rule_compile(&toy, RULE_MEMBER, "age() < 16 and 劳动技能 = '普通劳动力'", &err);
+	struct rule *r =
+	    rule_compile(&toy, RULE_MEMBER, "age() < 16 and 劳动技能 = '普通劳动力'", &err);
 	CHECK(r != NULL);
 	if (r) {
 		CHECK_INT(rule_nr_values(r), 2);
@@ -306,19 +303,21 @@ TEST(rules_member_scope_compiles)
 
 TEST(rules_explain_format)
 {
-	struct rule *r = compile("人均纯收入 < $监测线 and hh_type = '脱贫户' and joined is not null "
-				 "and water_ok and any(member, health has '患有大病')");
+	struct rule *r =
+	    compile("人均纯收入 < $监测线 and hh_type = '脱贫户' and joined is not null "
+		    "and water_ok and any(member, health has '患有大病')");
 	struct rule_value vals[6] = {
-		{ 0, 5230, NULL },   { 0, 8700, NULL },	 { 0, 1, NULL },
-		{ 0, 0, "2024-05-06" }, { 0, 1, NULL }, { 0, 1, NULL },
+	    {0, 5230, NULL},	  {0, 8700, NULL}, {0, 1, NULL},
+	    {0, 0, "2024-05-06"}, {0, 1, NULL},	   {0, 1, NULL},
 	};
 	struct buf b = BUF_INIT;
 	if (!r)
 		return;
 	CHECK_INT(rule_nr_values(r), 6);
 	rule_explain(r, vals, &b);
-	CHECK_STR(b.buf, "人均纯收入 5,230 元；监测线 8,700 元；户类型 脱贫户；识别日期 2024-05-06；"
-			 "饮水安全 是；有成员满足“health has '患有大病'” 是");
+	CHECK_STR(b.buf,
+		  "人均纯收入 5,230 元；监测线 8,700 元；户类型 脱贫户；识别日期 2024-05-06；"
+		  "饮水安全 是；有成员满足“health has '患有大病'” 是");
 	rule_free(r);
 
 	/* numbers: separators, at most two decimals, negative, zero; NULL; sets */
@@ -327,20 +326,26 @@ TEST(rules_explain_format)
 			double x;
 			const char *want;
 		} nums[] = {
-			{ 0, "0" },	      { 999, "999" },	       { 1000, "1,000" },
-			{ 1234567.891, "1,234,567.89" }, { -1234.5, "-1,234.5" }, { 0.004, "0" },
-			{ -0.004, "0" },      { 100.10, "100.1" },     { 1e9, "1,000,000,000" },
+		    {0, "0"},
+		    {999, "999"},
+		    {1000, "1,000"},
+		    {1234567.891, "1,234,567.89"},
+		    {-1234.5, "-1,234.5"},
+		    {0.004, "0"},
+		    {-0.004, "0"},
+		    {100.10, "100.1"},
+		    {1e9, "1,000,000,000"},
 		};
 		for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-			struct rule_value v = { 0, nums[i].x, NULL };
+			struct rule_value v = {0, nums[i].x, NULL};
 			buf_reset(&b);
 			rule_format_value(RULE_NUM, NULL, NULL, &v, &b);
 			CHECK_STR(b.buf, nums[i].want);
 		}
 	}
 	{
-		struct rule_value v = { 0, (1 << HEALTH_CHRONIC) | (1 << HEALTH_DISABLED), NULL };
-		struct rule_value nul = { 1, 0, NULL };
+		struct rule_value v = {0, (1 << HEALTH_CHRONIC) | (1 << HEALTH_DISABLED), NULL};
+		struct rule_value nul = {1, 0, NULL};
 		buf_reset(&b);
 		rule_format_value(RULE_SET, &code_health, NULL, &v, &b);
 		CHECK_STR(b.buf, "长期慢性病、残疾");
@@ -362,11 +367,12 @@ TEST(rules_explain_format)
 		CHECK_STR(rule_value_label(r, 1), "成员“income”合计");
 		CHECK_STR(rule_value_label(r, 2), "全部成员满足“age() >= 60”");
 		{
-			struct rule_value v3[3] = { { 0, 0, NULL }, { 0, 50.5, NULL }, { 0, 0, NULL } };
+			struct rule_value v3[3] = {{0, 0, NULL}, {0, 50.5, NULL}, {0, 0, NULL}};
 			buf_reset(&b);
 			rule_explain(r, v3, &b);
-			CHECK_STR(b.buf, "满足“labor_skill in ('普通劳动力', '技能劳动力')”的成员数 0 人；"
-					 "成员“income”合计 50.5 元；全部成员满足“age() >= 60” 否");
+			CHECK_STR(b.buf,
+				  "满足“labor_skill in ('普通劳动力', '技能劳动力')”的成员数 0 人；"
+				  "成员“income”合计 50.5 元；全部成员满足“age() >= 60” 否");
 		}
 	}
 	rule_free(r);
@@ -378,13 +384,14 @@ TEST(rules_explain_format)
 TEST(rules_sql_portable)
 {
 	static const char *const exprs[] = {
-		"net_income_pc < $line and size / 2 > 1",
-		"any(member, age() >= 60) and all(member, health has '残疾')",
-		"count(member, months_since(birth_date) < 6) > 0 or sum(member, income) > 1.5",
-		"min(size, 3) = 3 and max(wage, 1) > abs(-2) and coalesce(joined, '2020-01-01') < $today",
+	    "net_income_pc < $line and size / 2 > 1",
+	    "any(member, age() >= 60) and all(member, health has '残疾')",
+	    "count(member, months_since(birth_date) < 6) > 0 or sum(member, income) > 1.5",
+	    "min(size, 3) = 3 and max(wage, 1) > abs(-2) and coalesce(joined, '2020-01-01') < "
+	    "$today",
 	};
-	static const char *const banned[] = { "iif", "instr", "printf", "julianday", "strftime",
-					      "date(", "ifnull", "least", "greatest", "==" };
+	static const char *const banned[] = {"iif",   "instr",	"printf", "julianday", "strftime",
+					     "date(", "ifnull", "least",  "greatest",  "=="};
 	for (size_t i = 0; i < sizeof(exprs) / sizeof(exprs[0]); i++) {
 		struct rule *r = compile(exprs[i]);
 		struct buf sql = BUF_INIT;
@@ -428,7 +435,7 @@ TEST(rules_sql_portable)
 
 struct toy_hh {
 	int64_t id;
-	struct rule_value *vals;  /* per catalogue field (household ones) */
+	struct rule_value *vals; /* per catalogue field (household ones) */
 	int first_member, nr_members;
 };
 
@@ -477,7 +484,7 @@ static void run_ok(struct toy_db *t, struct db_stmt *st)
 
 static void random_date(char out[16], int y0, int y1)
 {
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int y = y0 + pick(y1 - y0 + 1), m = 1 + pick(12), d;
 	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 	d = 1 + pick(mdays[m - 1] + (m == 2 && leap));
@@ -517,14 +524,16 @@ static void toy_create(struct toy_db *t, int nr_hh)
 		printf("    %s\n", err);
 		return;
 	}
-	if (!CHECK(!db_exec(t->db, "CREATE TABLE household(id INTEGER PRIMARY KEY, hh_no TEXT, size INTEGER,"
-		       " hh_type INTEGER, water_ok INTEGER, joined TEXT, region TEXT);"
-		       "CREATE TABLE hh_income(household_id INTEGER, year INTEGER, wage REAL,"
-		       " farm INTEGER, cost INTEGER, medical INTEGER, PRIMARY KEY(household_id, year));"
-		       "CREATE TABLE member(id INTEGER PRIMARY KEY AUTOINCREMENT, household_id INTEGER,"
-		       " relation INTEGER, birth_date TEXT, health INTEGER, labor_skill INTEGER,"
-		       " income INTEGER, name TEXT, student INTEGER);"
-		       "CREATE INDEX member_household ON member(household_id);")))
+	if (!CHECK(!db_exec(
+		t->db,
+		"CREATE TABLE household(id INTEGER PRIMARY KEY, hh_no TEXT, size INTEGER,"
+		" hh_type INTEGER, water_ok INTEGER, joined TEXT, region TEXT);"
+		"CREATE TABLE hh_income(household_id INTEGER, year INTEGER, wage REAL,"
+		" farm INTEGER, cost INTEGER, medical INTEGER, PRIMARY KEY(household_id, year));"
+		"CREATE TABLE member(id INTEGER PRIMARY KEY AUTOINCREMENT, household_id INTEGER,"
+		" relation INTEGER, birth_date TEXT, health INTEGER, labor_skill INTEGER,"
+		" income INTEGER, name TEXT, student INTEGER);"
+		"CREATE INDEX member_household ON member(household_id);")))
 		printf("    %s\n", db_errmsg(t->db));
 	db_begin(t->db);
 	for (int h = 1; h <= nr_hh; h++) {
@@ -539,7 +548,8 @@ static void toy_create(struct toy_db *t, int nr_hh)
 			db_bind_text(st, ":no", no);
 		else
 			db_bind_null(st, ":no");
-		bind_maybe(st, ":size", pick(8) ? nm : pick(3), 15); /* sometimes wrong, 0 or NULL */
+		bind_maybe(st, ":size", pick(8) ? nm : pick(3),
+			   15); /* sometimes wrong, 0 or NULL */
 		bind_maybe(st, ":type", 1 + pick(5), 10);
 		bind_maybe(st, ":water", pick(4) != 0, 8);
 		random_date(date, 2020, 2025);
@@ -552,9 +562,10 @@ static void toy_create(struct toy_db *t, int nr_hh)
 		for (int y = 2023; y <= 2024; y++) {
 			if (!pick(8))
 				continue; /* no income row: every income field NULL */
-			st = db_prepare(t->db, "INSERT INTO hh_income(household_id, year, wage, farm,"
-					       " cost, medical) VALUES(:h, :y, :wage, :farm, :cost,"
-					       " :medical)");
+			st = db_prepare(t->db,
+					"INSERT INTO hh_income(household_id, year, wage, farm,"
+					" cost, medical) VALUES(:h, :y, :wage, :farm, :cost,"
+					" :medical)");
 			db_bind_int(st, ":h", h);
 			db_bind_int(st, ":y", y);
 			if (pick(10))
@@ -568,10 +579,11 @@ static void toy_create(struct toy_db *t, int nr_hh)
 		}
 		for (int m = 0; m < nm; m++) {
 			char name[16];
-			st = db_prepare(t->db, "INSERT INTO member(household_id, relation, birth_date,"
-					       " health, labor_skill, income, name, student)"
-					       " VALUES(:h, :rel, :birth, :health, :labor, :income,"
-					       " :name, :student)");
+			st = db_prepare(t->db,
+					"INSERT INTO member(household_id, relation, birth_date,"
+					" health, labor_skill, income, name, student)"
+					" VALUES(:h, :rel, :birth, :health, :labor, :income,"
+					" :name, :student)");
 			db_bind_int(st, ":h", h);
 			bind_maybe(st, ":rel", m == 0 ? 1 : 2 + pick(27), m == 0 ? 30 : 12);
 			random_date(date, 1930, 2024);
@@ -758,8 +770,8 @@ static int run_both(struct toy_db *t, int scope, const char *expr,
 
 	/* one household at a time */
 	for (int i = 0; i < t->nr_hh; i++) {
-		struct toy_ctx c = { t, &t->hh[i], 0 };
-		struct rule_ctx ctx = { &c, t->hh[i].nr_members, toy_get, params, nr_params };
+		struct toy_ctx c = {t, &t->hh[i], 0};
+		struct rule_ctx ctx = {&c, t->hh[i].nr_members, toy_get, params, nr_params};
 		int first = scope == RULE_MEMBER ? 0 : -1;
 		int last = scope == RULE_MEMBER ? t->hh[i].nr_members - 1 : -1;
 		for (int m = first; m <= last; m++) {
@@ -850,74 +862,73 @@ static void show_difference(const char *a, const char *b)
 }
 
 static const char *const household_exprs[] = {
-	"net_income_pc < $line",
-	"人均纯收入 < $监测线 and 户类型 in ('脱贫户', '一般农户')",
-	"medical > net_income * 0.5 or medical > 20000",
-	"any(member, health has '患有大病')",
-	"count(member, labor_skill in ('普通劳动力', '技能劳动力')) = 0",
-	"all(member, labor_skill in ('丧失劳动力', '无劳动力'))",
-	"all(member, labor_skill in ('丧失劳动力', '无劳动力')) and count(member, true) > 0",
-	"sum(member, income) > wage",
-	"count(member, age() >= 60) >= 2",
-	"any(member, age() < 16 and labor_skill = '普通劳动力')",
-	"any(member, age() = 18) or any(member, age() != 40 and age() <= 45 and 65 < age() + 30)",
-	"any(member, 16 > age() and age() > 6 and not student)",
-	"not water_ok",
-	"water_ok = false or water_ok is null",
-	"joined is not null and months_since(joined) >= 6",
-	"years_between(joined, $today) > 1 and age(joined) < 4",
-	"coalesce(wage, 0) + coalesce(net_income, 0) / 2 > 5000",
-	"abs(net_income - wage) > 1000 and min(wage, net_income) < max(3000, size * 1000)",
-	"hh_no >= 'H00100' and hh_no < 'H00500'",
-	"size not in (1, 2, 3)",
-	"size / 0 is null and -size < -3",
-	"count(member, relation = '户主') != 1",
-	"count(member, relation = '户主') = 0 or 0 < count(member, age() > 70)",
-	"count(member, health has '残疾') >= 1 and count(member, true) <= 0 + 3",
-	"any(member, name = 'name3' or name is null)",
-	"any(member, income > net_income_pc)",
-	"count(member, student) > 0 and not any(member, not student)",
-	"count(member, health has '残疾' or health has '长期慢性病') >= 2",
-	"all(member, health is not null and not health has '健康')",
-	"net_income_pc >= 0.5 * $line and net_income_pc < 1.5 * $line",
-	"(wage > 10000) = (size > 2)",
-	"any(member, birth_date > '2010-01-01' and birth_date <= $today)",
-	"sum(member, income * 1.5) / size >= 3000",
-	"hh_type = '低保户' or (hh_type is null and size > 4)",
-	"coalesce(joined, '2020-01-01') < '2021-06-30'",
-	"count(member, age() >= 16 and age() < 60 and labor_skill in ('普通劳动力', '技能劳动力')) "
-	"* 4 > count(member, true)",
-	"$t = 'abc' and size > 2 and $year = 2024",
-	"any(member, months_since(birth_date) < 18)",
-	"any(member, months_since(birth_date) = 13 or 25 <= months_since(birth_date) and "
-	"months_since(birth_date) != 30 and months_since(birth_date) <= 40)",
-	"months_since(joined) > 11 and months_since(joined) >= 0 and 200 > months_since(joined)",
-	"any(member, months_since(birth_date) + 0 > 1000 and months_since(birth_date) < 1001.5)",
-	"net_income / size = net_income_pc",
-	"not (net_income_pc >= $line or hh_type not in ('脱贫户'))",
-	/* NULL parameters ($q, $n) inside the SQL: three-valued logic on the engine */
-	"($q or size > 3) and not ($q and size > 5)",
-	"$n in (1, 2) or size in (1, $n)",
-	"(size not in (1, $n)) is null and size > 2",
-	"coalesce($n, size) > 2 and min(size, $n) is null and $p",
-	"($p and $q) is null and not ($q or false) is not null and size = 2",
+    "net_income_pc < $line",
+    "人均纯收入 < $监测线 and 户类型 in ('脱贫户', '一般农户')",
+    "medical > net_income * 0.5 or medical > 20000",
+    "any(member, health has '患有大病')",
+    "count(member, labor_skill in ('普通劳动力', '技能劳动力')) = 0",
+    "all(member, labor_skill in ('丧失劳动力', '无劳动力'))",
+    "all(member, labor_skill in ('丧失劳动力', '无劳动力')) and count(member, true) > 0",
+    "sum(member, income) > wage",
+    "count(member, age() >= 60) >= 2",
+    "any(member, age() < 16 and labor_skill = '普通劳动力')",
+    "any(member, age() = 18) or any(member, age() != 40 and age() <= 45 and 65 < age() + 30)",
+    "any(member, 16 > age() and age() > 6 and not student)",
+    "not water_ok",
+    "water_ok = false or water_ok is null",
+    "joined is not null and months_since(joined) >= 6",
+    "years_between(joined, $today) > 1 and age(joined) < 4",
+    "coalesce(wage, 0) + coalesce(net_income, 0) / 2 > 5000",
+    "abs(net_income - wage) > 1000 and min(wage, net_income) < max(3000, size * 1000)",
+    "hh_no >= 'H00100' and hh_no < 'H00500'",
+    "size not in (1, 2, 3)",
+    "size / 0 is null and -size < -3",
+    "count(member, relation = '户主') != 1",
+    "count(member, relation = '户主') = 0 or 0 < count(member, age() > 70)",
+    "count(member, health has '残疾') >= 1 and count(member, true) <= 0 + 3",
+    "any(member, name = 'name3' or name is null)",
+    "any(member, income > net_income_pc)",
+    "count(member, student) > 0 and not any(member, not student)",
+    "count(member, health has '残疾' or health has '长期慢性病') >= 2",
+    "all(member, health is not null and not health has '健康')",
+    "net_income_pc >= 0.5 * $line and net_income_pc < 1.5 * $line",
+    "(wage > 10000) = (size > 2)",
+    "any(member, birth_date > '2010-01-01' and birth_date <= $today)",
+    "sum(member, income * 1.5) / size >= 3000",
+    "hh_type = '低保户' or (hh_type is null and size > 4)",
+    "coalesce(joined, '2020-01-01') < '2021-06-30'",
+    "count(member, age() >= 16 and age() < 60 and labor_skill in ('普通劳动力', '技能劳动力')) "
+    "* 4 > count(member, true)",
+    "$t = 'abc' and size > 2 and $year = 2024",
+    "any(member, months_since(birth_date) < 18)",
+    "any(member, months_since(birth_date) = 13 or 25 <= months_since(birth_date) and "
+    "months_since(birth_date) != 30 and months_since(birth_date) <= 40)",
+    "months_since(joined) > 11 and months_since(joined) >= 0 and 200 > months_since(joined)",
+    "any(member, months_since(birth_date) + 0 > 1000 and months_since(birth_date) < 1001.5)",
+    "net_income / size = net_income_pc",
+    "not (net_income_pc >= $line or hh_type not in ('脱贫户'))",
+    /* NULL parameters ($q, $n) inside the SQL: three-valued logic on the engine */
+    "($q or size > 3) and not ($q and size > 5)",
+    "$n in (1, 2) or size in (1, $n)",
+    "(size not in (1, $n)) is null and size > 2",
+    "coalesce($n, size) > 2 and min(size, $n) is null and $p",
+    "($p and $q) is null and not ($q or false) is not null and size = 2",
 };
 
 static const char *const member_exprs[] = {
-	"age() < 16 and labor_skill in ('普通劳动力', '技能劳动力')",
-	"health has '患有大病' and net_income_pc < $line",
-	"relation = '户主' and age() > 80",
-	"income > 0 and count(member, income > 0) = 1",
-	"student and age() >= 18",
+    "age() < 16 and labor_skill in ('普通劳动力', '技能劳动力')",
+    "health has '患有大病' and net_income_pc < $line",
+    "relation = '户主' and age() > 80",
+    "income > 0 and count(member, income > 0) = 1",
+    "student and age() >= 18",
 };
 
 static void run_suite(struct toy_db *t, int year, const char *today, int *meaningful, int *total)
 {
 	struct rule_param_value params[] = {
-		{ "line", { 0, 8700, NULL } },	{ "year", { 0, year, NULL } },
-		{ "today", { 0, 0, today } },	{ "t", { 0, 0, "abc" } },
-		{ "p", { 0, 1, NULL } },	{ "q", { 1, 0, NULL } },
-		{ "n", { 1, 0, NULL } },
+	    {"line", {0, 8700, NULL}}, {"year", {0, year, NULL}}, {"today", {0, 0, today}},
+	    {"t", {0, 0, "abc"}},      {"p", {0, 1, NULL}},	  {"q", {1, 0, NULL}},
+	    {"n", {1, 0, NULL}},
 	};
 	int nr_params = (int)(sizeof(params) / sizeof(params[0]));
 
@@ -977,12 +988,15 @@ static void compile_anything(const char *expr)
 	struct rule *r = rule_compile(&toy, pick(4) ? RULE_HOUSEHOLD : RULE_MEMBER, expr, &err);
 	if (r) {
 		struct rule_param_value params[] = {
-			{ "line", { 0, 8700, NULL } }, { "year", { 0, 2024, NULL } },
-			{ "today", { 0, 0, "2025-03-01" } }, { "t", { 0, 0, "abc" } },
-			{ "p", { 0, 1, NULL } },	{ "q", { 1, 0, NULL } },
-			{ "n", { 1, 0, NULL } },
+		    {"line", {0, 8700, NULL}},
+		    {"year", {0, 2024, NULL}},
+		    {"today", {0, 0, "2025-03-01"}},
+		    {"t", {0, 0, "abc"}},
+		    {"p", {0, 1, NULL}},
+		    {"q", {1, 0, NULL}},
+		    {"n", {1, 0, NULL}},
 		};
-		struct rule_ctx ctx = { NULL, 0, no_get, params, 7 };
+		struct rule_ctx ctx = {NULL, 0, no_get, params, 7};
 		struct rule_result res = RULE_RESULT_INIT;
 		struct buf b = BUF_INIT;
 		rule_to_sql(r, NULL, &b);
@@ -1001,13 +1015,72 @@ static void compile_anything(const char *expr)
 TEST(rules_hostile_input)
 {
 	static const char *const atoms[] = {
-		"size", "人均纯收入", "hh_type", "health", "labor_skill", "birth_date", "joined",
-		"water_ok", "$line", "$today", "$", "1", "2.5", "0", "'脱贫户'", "'患有大病'",
-		"'2024-02-29'", "'", "''", "(", ")", "（", "）", ",", "，", "+", "-", "*", "/",
-		"=", "!=", "<>", "<", "<=", ">", ">=", "and", "or", "not", "in", "is", "null",
-		"has", "true", "false", "member", "age", "age()", "months_since", "count",
-		"any", "all", "sum", "coalesce", "min", "abs", "\xff", "\xe4\xba", "#", "“",
-		"　", "1.", "..", "成员", "人均", "\t",
+	    "size",
+	    "人均纯收入",
+	    "hh_type",
+	    "health",
+	    "labor_skill",
+	    "birth_date",
+	    "joined",
+	    "water_ok",
+	    "$line",
+	    "$today",
+	    "$",
+	    "1",
+	    "2.5",
+	    "0",
+	    "'脱贫户'",
+	    "'患有大病'",
+	    "'2024-02-29'",
+	    "'",
+	    "''",
+	    "(",
+	    ")",
+	    "（",
+	    "）",
+	    ",",
+	    "，",
+	    "+",
+	    "-",
+	    "*",
+	    "/",
+	    "=",
+	    "!=",
+	    "<>",
+	    "<",
+	    "<=",
+	    ">",
+	    ">=",
+	    "and",
+	    "or",
+	    "not",
+	    "in",
+	    "is",
+	    "null",
+	    "has",
+	    "true",
+	    "false",
+	    "member",
+	    "age",
+	    "age()",
+	    "months_since",
+	    "count",
+	    "any",
+	    "all",
+	    "sum",
+	    "coalesce",
+	    "min",
+	    "abs",
+	    "\xff",
+	    "\xe4\xba",
+	    "#",
+	    "“",
+	    "　",
+	    "1.",
+	    "..",
+	    "成员",
+	    "人均",
+	    "\t",
 	};
 	struct buf b = BUF_INIT;
 
@@ -1037,15 +1110,15 @@ TEST(rules_hostile_input)
 			int times;
 			const char *msg;
 		} deep[] = {
-			{ "(", "1 = 1", ")", 150, "表达式嵌套太深" },
-			{ "not ", "true", "", 150, "表达式嵌套太深" },
-			{ "-", "1 > 0", "", 150, "表达式嵌套太深" },
-			{ "", "1 = 1", " and 1 = 1", 150, "表达式嵌套太深" },
-			{ "", "size", " + 1", 150, "规则应为条件" },
-			{ "", "size > 1", " or size > 1", 150, "表达式嵌套太深" },
-			{ "", "size > 1", " or size > 1", 3000, "表达式太长" },
-			{ "(", "1 = 1", ")", 50, NULL },
-			{ "", "1 = 1", " and 1 = 1", 50, NULL },
+		    {"(", "1 = 1", ")", 150, "表达式嵌套太深"},
+		    {"not ", "true", "", 150, "表达式嵌套太深"},
+		    {"-", "1 > 0", "", 150, "表达式嵌套太深"},
+		    {"", "1 = 1", " and 1 = 1", 150, "表达式嵌套太深"},
+		    {"", "size", " + 1", 150, "规则应为条件"},
+		    {"", "size > 1", " or size > 1", 150, "表达式嵌套太深"},
+		    {"", "size > 1", " or size > 1", 3000, "表达式太长"},
+		    {"(", "1 = 1", ")", 50, NULL},
+		    {"", "1 = 1", " and 1 = 1", 50, NULL},
 		};
 		for (size_t i = 0; i < sizeof(deep) / sizeof(deep[0]); i++) {
 			struct rule_error err;
