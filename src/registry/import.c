@@ -874,10 +874,215 @@ static int write_rejects(struct import_state *s, struct csv_reader *r, const cha
 	return rc;
 }
 
+/* ---- writing through a staging table (PostgreSQL) -------------------------
+ * On a database server one statement per row costs a round trip each, so
+ * the validated rows go by COPY into temporary staging tables and are merged
+ * into household and member by one INSERT ... ON CONFLICT DO UPDATE each,
+ * which writes only rows whose values differ, in file order (ids ascend as
+ * on SQLite).  Validation is unchanged and comes first; new rows are known
+ * from check_against_db(), so changed = merged rows - new rows. */
+
+static const char hh_load_ddl[] =
+	"DROP TABLE IF EXISTS hh_load; DROP TABLE IF EXISTS member_load; "
+	"CREATE TEMP TABLE hh_load(seq INTEGER, hh_no TEXT, village_code TEXT, address TEXT, "
+	"phone TEXT, hh_type INTEGER, relocated INTEGER, relocation_site TEXT); "
+	"CREATE TEMP TABLE member_load(seq INTEGER, hh_no TEXT, name TEXT, id_number TEXT, "
+	"relation INTEGER, sex INTEGER, birth_date TEXT, ethnicity INTEGER, education INTEGER, "
+	"school_status INTEGER, health INTEGER, disability INTEGER, labor_skill INTEGER, "
+	"work_status INTEGER, ins_resident_med INTEGER, ins_employee_med INTEGER, ins_critical "
+	"INTEGER, ins_pension INTEGER, dibao INTEGER, tekun INTEGER, phone TEXT)";
+
+/* COPY the good households (those the file describes) into hh_load. */
+static int stage_households(struct import_state *s, long *n)
+{
+	struct db_copy *c = db_copy_begin(s->db, "hh_load", "seq, hh_no, village_code, address, "
+					  "phone, hh_type, relocated, relocation_site");
+	for (int g = 0; g < s->nr_groups; g++) {
+		struct group *gr = &s->groups[g];
+		if (gr->bad || !gr->hh.hh_no[0] || !gr->has_hh)
+			continue;
+		db_copy_int(c, g);
+		db_copy_text(c, gr->hh.hh_no);
+		db_copy_text(c, gr->hh.village_code);
+		db_copy_text(c, gr->hh.address);
+		db_copy_text(c, gr->hh.phone);
+		db_copy_int_or_null(c, gr->hh.hh_type);
+		db_copy_int(c, gr->hh.relocated > 0);
+		db_copy_text(c, gr->hh.relocation_site);
+		if (db_copy_row(c) < 0)
+			break;
+		(*n)++;
+		if (!gr->db_id)
+			s->res->households_new++;
+	}
+	return db_copy_end(c, 0);
+}
+
+/* COPY the members of the good households into member_load. */
+static int stage_members(struct import_state *s, long *n)
+{
+	struct db_copy *c = db_copy_begin(
+		s->db, "member_load", "seq, hh_no, name, id_number, relation, sex, birth_date, "
+		"ethnicity, education, school_status, health, disability, labor_skill, "
+		"work_status, ins_resident_med, ins_employee_med, ins_critical, ins_pension, dibao, "
+		"tekun, phone");
+	long seq = 0;
+	for (int g = 0; g < s->nr_groups; g++) {
+		struct group *gr = &s->groups[g];
+		if (gr->bad || !gr->hh.hh_no[0])
+			continue;
+		for (int m = gr->first; m >= 0; m = s->m_next[m]) {
+			const struct member_rec *mr = &s->members[m];
+			db_copy_int(c, seq++);
+			db_copy_text(c, gr->hh.hh_no);
+			db_copy_text(c, mr->name);
+			db_copy_text(c, mr->id_number);
+			db_copy_int(c, mr->relation);
+			db_copy_int(c, mr->sex);
+			db_copy_text(c, mr->birth_date);
+			db_copy_int_or_null(c, mr->ethnicity);
+			db_copy_int_or_null(c, mr->education);
+			db_copy_int_or_null(c, mr->school_status);
+			db_copy_int_or_null(c, mr->health);
+			db_copy_int_or_null(c, mr->disability);
+			db_copy_int_or_null(c, mr->labor_skill);
+			db_copy_int_or_null(c, mr->work_status);
+			db_copy_int_or_null(c, mr->ins_resident_med);
+			db_copy_int_or_null(c, mr->ins_employee_med);
+			db_copy_int_or_null(c, mr->ins_critical);
+			db_copy_int_or_null(c, mr->ins_pension);
+			db_copy_int_or_null(c, mr->dibao);
+			db_copy_int_or_null(c, mr->tekun);
+			db_copy_text(c, mr->phone);
+			if (db_copy_row(c) < 0)
+				return db_copy_end(c, 1);
+			(*n)++;
+			if (mr->id <= 0)
+				s->res->members_new++;
+		}
+	}
+	return db_copy_end(c, 0);
+}
+
+/* Run one merge statement; returns the rows it wrote or a negative result. */
+static int64_t merge(struct db *db, const char *sql, const char *now)
+{
+	struct db_stmt *st = db_prepare(db, sql);
+	int rc;
+	db_bind_text(st, ":now", now);
+	rc = db_run(st);
+	db_done(st);
+	return rc < 0 ? rc : db_changes(db);
+}
+
+static int write_all_staged(struct import_state *s)
+{
+	long nh = 0, nm = 0;
+	int64_t w;
+	char now[20];
+	now_utc_text(now);
+	if (db_begin(s->db))
+		return error("无法开始写入：%s", db_errmsg(s->db));
+	if (db_exec(s->db, hh_load_ddl) || stage_households(s, &nh) < 0)
+		goto fail;
+	if (s->o->progress)
+		fprintf(stderr, "写入：%ld 户", nh);
+	if (nh) {
+		w = merge(s->db,
+			  "INSERT INTO household(hh_no, village_code, address, phone, hh_type, "
+			  "relocated, relocation_site, created_at, updated_at) SELECT hh_no, "
+			  "village_code, address, phone, hh_type, relocated, relocation_site, :now, "
+			  ":now FROM hh_load WHERE true ORDER BY seq ON CONFLICT(hh_no) DO UPDATE SET "
+			  "village_code = excluded.village_code, address = excluded.address, phone = "
+			  "excluded.phone, hh_type = excluded.hh_type, relocated = excluded.relocated, "
+			  "relocation_site = excluded.relocation_site, updated_at = excluded.updated_at "
+			  "WHERE household.village_code IS DISTINCT FROM excluded.village_code OR "
+			  "household.address IS DISTINCT FROM excluded.address OR household.phone IS "
+			  "DISTINCT FROM excluded.phone OR household.hh_type IS DISTINCT FROM "
+			  "excluded.hh_type OR household.relocated IS DISTINCT FROM excluded.relocated "
+			  "OR household.relocation_site IS DISTINCT FROM excluded.relocation_site",
+			  now);
+		if (w < 0)
+			goto fail;
+		s->res->households_changed = w - s->res->households_new;
+		if (s->kind == IMPORT_HOUSEHOLDS)
+			s->res->unchanged += nh - w;
+	}
+	if (s->kind == IMPORT_MEMBERS) {
+		if (stage_members(s, &nm) < 0)
+			goto fail;
+		if (s->o->progress)
+			fprintf(stderr, "，%ld 人", nm);
+		w = nm ? merge(s->db,
+			       "INSERT INTO member(household_id, name, id_number, relation, sex, "
+			       "birth_date, ethnicity, education, school_status, health, disability, "
+			       "labor_skill, work_status, ins_resident_med, ins_employee_med, "
+			       "ins_critical, ins_pension, dibao, tekun, phone, created_at, updated_at) "
+			       "SELECT h.id, l.name, l.id_number, l.relation, l.sex, l.birth_date, "
+			       "l.ethnicity, l.education, l.school_status, l.health, l.disability, "
+			       "l.labor_skill, l.work_status, l.ins_resident_med, l.ins_employee_med, "
+			       "l.ins_critical, l.ins_pension, l.dibao, l.tekun, l.phone, :now, :now "
+			       "FROM member_load l JOIN household h ON h.hh_no = l.hh_no WHERE true "
+			       "ORDER BY l.seq ON CONFLICT(id_number) DO UPDATE SET household_id = "
+			       "excluded.household_id, name = excluded.name, relation = "
+			       "excluded.relation, sex = excluded.sex, birth_date = excluded.birth_date, "
+			       "ethnicity = excluded.ethnicity, education = excluded.education, "
+			       "school_status = excluded.school_status, health = excluded.health, "
+			       "disability = excluded.disability, labor_skill = excluded.labor_skill, "
+			       "work_status = excluded.work_status, ins_resident_med = "
+			       "excluded.ins_resident_med, ins_employee_med = excluded.ins_employee_med, "
+			       "ins_critical = excluded.ins_critical, ins_pension = "
+			       "excluded.ins_pension, dibao = excluded.dibao, tekun = excluded.tekun, "
+			       "phone = excluded.phone, updated_at = excluded.updated_at WHERE "
+			       "member.household_id IS DISTINCT FROM excluded.household_id OR "
+			       "member.name IS DISTINCT FROM excluded.name OR member.relation IS "
+			       "DISTINCT FROM excluded.relation OR member.sex IS DISTINCT FROM "
+			       "excluded.sex OR member.birth_date IS DISTINCT FROM excluded.birth_date "
+			       "OR member.ethnicity IS DISTINCT FROM excluded.ethnicity OR "
+			       "member.education IS DISTINCT FROM excluded.education OR "
+			       "member.school_status IS DISTINCT FROM excluded.school_status OR "
+			       "member.health IS DISTINCT FROM excluded.health OR member.disability IS "
+			       "DISTINCT FROM excluded.disability OR member.labor_skill IS DISTINCT FROM "
+			       "excluded.labor_skill OR member.work_status IS DISTINCT FROM "
+			       "excluded.work_status OR member.ins_resident_med IS DISTINCT FROM "
+			       "excluded.ins_resident_med OR member.ins_employee_med IS DISTINCT FROM "
+			       "excluded.ins_employee_med OR member.ins_critical IS DISTINCT FROM "
+			       "excluded.ins_critical OR member.ins_pension IS DISTINCT FROM "
+			       "excluded.ins_pension OR member.dibao IS DISTINCT FROM excluded.dibao OR "
+			       "member.tekun IS DISTINCT FROM excluded.tekun OR member.phone IS DISTINCT "
+			       "FROM excluded.phone",
+			       now) : 0;
+		if (w < 0)
+			goto fail;
+		s->res->members_changed = w - s->res->members_new;
+		s->res->unchanged += nm - w;
+	}
+	if (s->o->progress)
+		fputc('\n', stderr);
+	if (db_exec(s->db, "DROP TABLE hh_load; DROP TABLE member_load"))
+		goto fail;
+	if (db_commit(s->db))
+		return error("无法提交：%s", db_errmsg(s->db));
+	s->res->written = s->res->households_new + s->res->households_changed +
+			  s->res->members_new + s->res->members_changed > 0;
+	return 0;
+fail:
+	if (s->o->progress)
+		fputc('\n', stderr);
+	error("写入数据库失败：%s", db_errmsg(s->db));
+	db_rollback(s->db);
+	s->res->households_new = s->res->households_changed = 0;
+	s->res->members_new = s->res->members_changed = 0;
+	s->res->unchanged = 0;
+	return -1;
+}
+
 static int write_all(struct import_state *s)
 {
 	long done = 0;
-	db_exec(s->db, "PRAGMA cache_size = -262144"); /* 256 MiB for the bulk write */
+	if (db_is_server(s->db))
+		return write_all_staged(s);
+	db_tune_bulk(s->db);
 	if (db_begin(s->db))
 		return error("无法开始写入：%s", db_errmsg(s->db));
 	for (int g = 0; g < s->nr_groups; g++) {
@@ -1062,10 +1267,48 @@ static int flush_out(int fd, struct buf *b)
 	return 0;
 }
 
+/* Columns of the export queries: the household's, then (members only) the
+ * member's, so that one query streams the whole file. */
 enum {
 	XC_HH_NO, XC_VILLAGE, XC_TYPE, XC_ADDRESS, XC_HH_PHONE, XC_RELOCATED, XC_SITE, XC_HEAD,
-	XC_SIZE, XC_MEMBER
+	XC_SIZE, XC_NAME, XC_IDN, XC_REL, XC_SEX, XC_BIRTH, XC_ETH, XC_EDU, XC_SCHOOL, XC_HEALTH,
+	XC_DIS, XC_LABOR, XC_WORK, XC_IRM, XC_IEM, XC_ICR, XC_IPE, XC_DIBAO, XC_TEKUN, XC_PHONE
 };
+
+static int col_code(struct db_stmt *st, int col)
+{
+	return db_col_is_null(st, col) ? -1 : (int)db_col_int(st, col);
+}
+
+static void copy_col(struct db_stmt *st, int col, char *dst, size_t n)
+{
+	snprintf(dst, n, "%s", db_col_text(st, col));
+}
+
+/* The member columns of an export row. */
+static void read_export_member(struct db_stmt *st, struct member_rec *m)
+{
+	member_rec_init(m);
+	copy_col(st, XC_NAME, m->name, sizeof(m->name));
+	copy_col(st, XC_IDN, m->id_number, sizeof(m->id_number));
+	m->relation = col_code(st, XC_REL);
+	m->sex = col_code(st, XC_SEX);
+	copy_col(st, XC_BIRTH, m->birth_date, sizeof(m->birth_date));
+	m->ethnicity = col_code(st, XC_ETH);
+	m->education = col_code(st, XC_EDU);
+	m->school_status = col_code(st, XC_SCHOOL);
+	m->health = col_code(st, XC_HEALTH);
+	m->disability = col_code(st, XC_DIS);
+	m->labor_skill = col_code(st, XC_LABOR);
+	m->work_status = col_code(st, XC_WORK);
+	m->ins_resident_med = col_code(st, XC_IRM);
+	m->ins_employee_med = col_code(st, XC_IEM);
+	m->ins_critical = col_code(st, XC_ICR);
+	m->ins_pension = col_code(st, XC_IPE);
+	m->dibao = col_code(st, XC_DIBAO);
+	m->tekun = col_code(st, XC_TEKUN);
+	copy_col(st, XC_PHONE, m->phone, sizeof(m->phone));
+}
 
 int registry_export(struct db *db, enum import_kind kind, const char *under, int fd)
 {
@@ -1093,17 +1336,18 @@ int registry_export(struct db *db, enum import_kind kind, const char *under, int
 	else
 		st = db_prepare(db,
 				"SELECT h.hh_no, h.village_code, h.hh_type, h.address, h.phone, "
-				"h.relocated, h.relocation_site, '', 0, m.id FROM household h JOIN member "
-				"m ON m.household_id = h.id WHERE h.village_code LIKE :prefix ORDER BY "
-				"h.village_code, h.hh_no, m.relation, m.id");
+				"h.relocated, h.relocation_site, '', 0, m.name, m.id_number, m.relation, "
+				"m.sex, m.birth_date, m.ethnicity, m.education, m.school_status, m.health, "
+				"m.disability, m.labor_skill, m.work_status, m.ins_resident_med, "
+				"m.ins_employee_med, m.ins_critical, m.ins_pension, m.dibao, m.tekun, "
+				"m.phone FROM household h JOIN member m ON m.household_id = h.id WHERE "
+				"h.village_code LIKE :prefix ORDER BY h.village_code, h.hh_no, m.relation, "
+				"m.id");
 	db_bind_text(st, ":prefix", prefix);
 	while ((rc = db_step(st)) == DB_ROW) {
 		struct member_rec m;
-		if (kind == IMPORT_MEMBERS &&
-		    registry_member_load(db, db_col_int(st, XC_MEMBER), &m) != 1) {
-			failed = error("读取成员失败：%s", db_errmsg(db));
-			break;
-		}
+		if (kind == IMPORT_MEMBERS)
+			read_export_member(st, &m);
 		for (size_t i = 0; i < n; i++) {
 			if (i)
 				buf_addch(&out, ',');
