@@ -284,7 +284,8 @@ static int cmd_demo(const struct command *c, int argc, const char **argv)
 	}
 	if (registry_demo_generate(db, county, opt_households, (uint64_t)opt_seed, isatty(2)) ||
 	    auth_demo_accounts(db, county) ||
-	    monitor_demo_incomes(db, county, 2024, 2026, (uint64_t)opt_seed)) {
+	    monitor_demo_incomes(db, county, 2024, 2026, (uint64_t)opt_seed) ||
+	    monitor_demo_cases(db, 2026, (uint64_t)opt_seed)) {
 		db_close(db);
 		return 1;
 	}

@@ -235,11 +235,6 @@ extern const char monitor_income_summary_columns[];
 int monitor_income_copy_summary(struct db_copy *c, int64_t household_id, int year,
 				const struct income_totals *t, int hh_size, int resident_size,
 				int denom, const char *now);
-/* Rewrite the summary rows of every household under region prefix `under`
- * ("" = all) for years year_from..year_to from its items, in one statement
- * (the same figures monitor_income_save() writes; household size counted
- * now).  Used after bulk loads.  0 or -1. */
-int monitor_income_rebuild(struct db *db, const char *under, int year_from, int year_to);
 /* Read the summary of (household, year): 1 found (fields filled), 0 none,
  * -1 error.  *persons is the stored denominator. */
 int monitor_income_summary(struct db *db, int64_t household_id, int year,
@@ -422,6 +417,10 @@ int monitor_screen_household(struct db *db, int64_t household_id, int year, long
 long monitor_rules_crosscheck(struct db *db, const char *under, int year, struct buf *report);
 /* The SQL the current version of rule `id` screens with, into out; 0 or -1. */
 int monitor_rule_sql_text(struct db *db, const char *id, const char *under, struct buf *out);
+/* The demo district's monitoring data (case_demo.c): a screening for
+ * `year`, monitored households with measures and 三保障 records, some out of
+ * risk, and identification cases at every step.  0 or -1. */
+int monitor_demo_cases(struct db *db, int year, uint64_t seed);
 extern const struct route monitor_rule_routes[];
 
 /* HTTP routes of the monitor module, NULL-terminated tables. */
