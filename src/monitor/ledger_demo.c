@@ -165,19 +165,19 @@ static void generate(const struct demo_hh *h, int year, uint64_t seed, struct le
 			weak_home++;
 		}
 		if (age >= 60 && chance(&base, 970))
-			put(l, 404, pct(rnd(&yr, 1850, 2300), grow_low), "城乡居民基础养老金");
+			put(l, 404, pct(rnd(&yr, 1850, 2300), grow_low), "");
 		if (age >= 80)
-			put(l, 423, age >= 90 ? 1200 : 600, "高龄补贴");
+			put(l, 423, age >= 90 ? 1200 : 600, "");
 		if (m->health & (1 << HEALTH_DISABLED))
-			put(l, 425, rnd(&base, 960, 2400), "困难残疾人生活补贴、重度残疾人护理补贴");
+			put(l, 425, rnd(&base, 960, 2400), "两项补贴");
 		if (m->dibao)
-			put(l, 402, pct(rnd(&base, 2600, 4200), grow_low), "农村低保");
+			put(l, 402, pct(rnd(&base, 2600, 4200), grow_low), "");
 		if (m->tekun)
-			put(l, 403, pct(rnd(&base, 7000, 8800), grow_low), "特困人员基本生活费");
+			put(l, 403, pct(rnd(&base, 7000, 8800), grow_low), "");
 		if (m->school >= 10 && m->school <= 15 && poor)
 			put(l, 426, 3000, "雨露计划");
 		if (m->labor == LABOR_LOST && age >= 70 && chance(&base, 300))
-			put(l, 428, 1200, "失能老人补贴");
+			put(l, 428, 1200, "");
 		if (m->health & (1 << HEALTH_SERIOUS)) {
 			/* a serious illness costs most in the year it is treated */
 			int64_t cost = chance(&yr, 150) ? rnd(&yr, 40000, 120000)
@@ -205,18 +205,19 @@ static void generate(const struct demo_hh *h, int year, uint64_t seed, struct le
 			put(l, 102, 12000, "行业部门公益岗（护林员）");
 	}
 	if (farm >= 1 && chance(&base, 400))
-		put(l, 105, pct(rnd(&yr, 2000, 6000), grow), "采茶季自主采摘");
+		put(l, 105, pct(rnd(&yr, 2000, 6000), grow), "采茶");
 	else if (weak_home && chance(&base, 300))
-		put(l, 105, pct(rnd(&yr, 800, 3500), grow), "采茶季自主采摘");
+		put(l, 105, pct(rnd(&yr, 800, 3500), grow), "采茶");
 	if (farm == 0 && adults)
 		farm = 0.2;
 	if (farm > 0) {
 		int64_t scale = (int64_t)(farm * 100);
-		if (farm >= 1 || chance(&base, 900)) {
-			int64_t v = pct(rnd(&yr, 4000, 10000) * scale / 100, grow);
-			put(l, 201, v, "玉米、土豆、魔芋等");
-			put(l, 501, pct(v, rnd(&yr, 25, 40)), "种子、化肥、农药");
-			put(l, 421, rnd(&base, 100, 400), "耕地地力保护补贴");
+		if (farm >= 1 || chance(&base, 600)) {
+			int64_t v = pct(rnd(&yr, 4500, 11000) * scale / 100, grow);
+			put(l, 201, v, "");
+			put(l, 501, pct(v, rnd(&yr, 25, 40)), "");
+			if (farm >= 1 && chance(&base, 500))
+				put(l, 421, rnd(&base, 100, 400), "");
 		}
 		if (chance(&base, farm >= 1 ? 550 : 300)) {
 			int64_t v = chance(&base, 40) ? rnd(&yr, 20000, 60000)
@@ -224,38 +225,38 @@ static void generate(const struct demo_hh *h, int year, uint64_t seed, struct le
 			v = pct(v, grow);
 			if (stock_shock)
 				v = pct(v, 20);
-			put(l, 202, v, stock_shock ? "生猪养殖，疫病损失" : "生猪、土鸡养殖");
-			put(l, 502, pct(v, rnd(&yr, 40, 65)), "饲料、仔猪、防疫");
+			put(l, 202, v, stock_shock ? "生猪疫病损失" : "");
+			put(l, 502, pct(v, rnd(&yr, 40, 65)), "");
 		}
-		if (chance(&base, farm >= 1 ? 500 : 300)) {
+		if (chance(&base, farm >= 1 ? 450 : 150)) {
 			int64_t v = pct(rnd(&yr, 4000, 15000) * scale / 100, grow);
 			put(l, 203, v, "茶园");
-			put(l, 503, pct(v, rnd(&yr, 20, 35)), "茶园管护、肥料");
+			put(l, 503, pct(v, rnd(&yr, 20, 35)), "");
 		}
 	}
 	if (chance(&base, 60)) {
 		int64_t v = pct(rnd(&yr, 5000, 20000), grow);
 		put(l, 299, v, "小卖部、农家乐");
-		put(l, 599, pct(v, rnd(&yr, 40, 60)), "进货、经营成本");
+		put(l, 599, pct(v, rnd(&yr, 40, 60)), "");
 	}
-	if (poor ? chance(&base, 700) : chance(&base, 150))
-		put(l, 301, rnd(&yr, 300, 1200), "村集体光伏、产业项目分红");
+	if (poor ? chance(&base, 600) : chance(&base, 50))
+		put(l, 301, rnd(&yr, 300, 1200), "光伏分红");
 	if (chance(&base, 120))
-		put(l, 302, rnd(&base, 300, 2500), "土地流转给合作社");
+		put(l, 302, rnd(&base, 300, 2500), "");
 	if (chance(&base, 30))
-		put(l, 304, rnd(&yr, 500, 2000), "代种代养");
-	if (chance(&base, 300))
-		put(l, 410, rnd(&base, 200, 1600), "退耕还林补助");
-	if (chance(&base, 400))
-		put(l, 411, rnd(&base, 50, 600), "生态公益林补偿");
+		put(l, 304, rnd(&yr, 500, 2000), "");
+	if (chance(&base, 150))
+		put(l, 410, rnd(&base, 200, 1600), "");
+	if (chance(&base, 150))
+		put(l, 411, rnd(&base, 50, 600), "");
 	if (elderly && chance(&base, 80))
-		put(l, 401, elderly >= 2 ? 1920 : 960, "农村部分计划生育家庭奖励扶助");
+		put(l, 401, elderly >= 2 ? 1920 : 960, "奖励扶助");
 	/* elderly people living apart are supported by their children */
 	if (elderly && elderly == h->n && chance(&base, 950))
 		put(l, 429, pct(rnd(&base, 5000, 15000) * (elderly >= 2 ? 3 : 2) / 2, grow_low),
 		    "子女赡养费");
 	if (rigid > 0) {
-		put(l, 701, rigid, "医保报销后合规自付医疗费用");
+		put(l, 701, rigid, rigid > 20000 ? "大病住院自付" : "门诊慢特病自付");
 		if (rigid > 20000 && chance(&yr, 400))
 			put(l, 601, pct(rigid, rnd(&yr, 20, 60)), "防贫保险理赔");
 	}
