@@ -18,7 +18,7 @@ MONDAY = "2026-03-02"
 def db():
     global _db
     if _db is None:
-        _db = new_db("cases.db", demo=200, seed=5)
+        _db = new_db("cases.db", demo=600, seed=5)
     return _db
 
 
