@@ -336,8 +336,13 @@ int rule_eval(const struct rule *r, const struct rule_ctx *ctx, int member, stru
 	struct rule_value v;
 
 	rule_result_release(res);
+	res->truth = RULE_UNKNOWN;
 	res->nr_values = r->nr_slots;
 	res->values = xcalloc(r->nr_slots + 1, sizeof(*res->values));
+	for (int i = 0; i < r->nr_slots; i++)
+		res->values[i].null = 1;
+	if (r->scope == RULE_MEMBER && (member < 0 || member >= ctx->nr_members))
+		return error("member rule evaluated on member %d of %d", member, ctx->nr_members);
 	memset(&e, 0, sizeof(e));
 	e.r = r;
 	e.ctx = ctx;
@@ -352,7 +357,11 @@ int rule_eval(const struct rule *r, const struct rule_ctx *ctx, int member, stru
 		if (!e.done[i])
 			eval(&e, r->slots[i].node);
 	free(e.done);
-	return e.failed ? -1 : 0;
+	if (e.failed) {
+		res->truth = RULE_UNKNOWN; /* never fire on values that could not be read */
+		return -1;
+	}
+	return 0;
 }
 
 void rule_result_release(struct rule_result *res)

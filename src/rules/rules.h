@@ -63,6 +63,14 @@
  * RULE_PARAM, each naming its SQL parameter (":line"), and given values at
  * run time.  age() and months_since() need a date parameter named today.
  *
+ * Numbers are binary floating point on both paths: the catalogue's SQL
+ * should yield integers or DOUBLE PRECISION (not NUMERIC, which PostgreSQL
+ * computes in decimal); sum() over fractional values may differ in the
+ * last bit between the paths, as the order of addition may differ.
+ *
+ * Limits: an expression has at most 20,000 bytes and 100 levels of
+ * nesting (SQLite refuses SQL expressions deeper than 1000).
+ *
  * Everything here is reentrant: no global state; a compiled rule is
  * read-only after rule_compile() and may be shared between threads. */
 #ifndef RULES_RULES_H

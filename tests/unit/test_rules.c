@@ -299,6 +299,40 @@ TEST(rules_member_scope_compiles)
 	rule_free(r);
 }
 
+static int failing_get(void *opaque, const struct rule_field *f, int member, struct rule_value *out)
+{
+	out->null = 0;
+	out->num = 1;
+	return f->scope == RULE_MEMBER ? -1 : 0;
+}
+
+TEST(rules_eval_failures)
+{
+	struct rule_param_value line = {"line", {0, 8700, NULL}};
+	struct rule_ctx ctx = {NULL, 2, failing_get, &line, 1};
+	struct rule_result res = RULE_RESULT_INIT;
+	struct rule_error err;
+	struct rule *r = compile("size > 0 and any(member, income > 0)");
+	struct rule *m = rule_compile(&toy, RULE_MEMBER, "income > 0", &err);
+
+	/* a field that cannot be read: -1, and the rule does not fire */
+	CHECK_INT(rule_eval(r, &ctx, -1, &res), -1);
+	CHECK_INT(res.truth, RULE_UNKNOWN);
+	CHECK_INT(res.nr_values, 2);
+	/* a missing parameter */
+	rule_free(r);
+	r = compile("size > $line and size < $n");
+	CHECK_INT(rule_eval(r, &ctx, -1, &res), -1);
+	CHECK_INT(res.truth, RULE_UNKNOWN);
+	/* a member rule on a member that does not exist */
+	CHECK_INT(rule_eval(m, &ctx, 2, &res), -1);
+	CHECK_INT(rule_eval(m, &ctx, -1, &res), -1);
+	CHECK(res.values != NULL && res.values[0].null);
+	rule_result_release(&res);
+	rule_free(r);
+	rule_free(m);
+}
+
 /* ---- explanation text ---- */
 
 TEST(rules_explain_format)
@@ -500,7 +534,7 @@ static void random_date(char out[16], int y0, int y1)
 		m = 3, d = 1;
 		break;
 	}
-	snprintf(out, 16, "%04d-%02d-%02d", y, m, d);
+	snprintf(out, 16, "%04d-%02d-%02d", y % 10000, m % 100, d % 100);
 }
 
 static void toy_create(struct toy_db *t, int nr_hh)
@@ -996,7 +1030,7 @@ static void compile_anything(const char *expr)
 		    {"q", {1, 0, NULL}},
 		    {"n", {1, 0, NULL}},
 		};
-		struct rule_ctx ctx = {NULL, 0, no_get, params, 7};
+		struct rule_ctx ctx = {NULL, 1, no_get, params, 7}; /* one member, all NULL */
 		struct rule_result res = RULE_RESULT_INIT;
 		struct buf b = BUF_INIT;
 		rule_to_sql(r, NULL, &b);
