@@ -1248,6 +1248,17 @@ static void api_calendar_workdays(struct http_request *req, struct http_response
 	http_reply_json(res, 200, o);
 }
 
+/* The audit target id of a day: YYYYMMDD as a number. */
+static int64_t date_key(const char *date)
+{
+	long day;
+	int y, m, d;
+	if (monitor_date_parse(date, &day))
+		return 0;
+	monitor_civil_from_days(day, &y, &m, &d);
+	return (int64_t)y * 10000 + m * 100 + d;
+}
+
 static const char *const cal_fields[] = { "date", "kind", "name", "source", "weekday", NULL };
 static const char *const cal_batch_fields[] = { "days", "source", "year", NULL };
 
@@ -1382,7 +1393,7 @@ static void api_calendar_post(struct http_request *req, struct http_response *re
 			return;
 		}
 	}
-	http_audit_note(req, "calendar", year ? year : atoi(dates[0]), olds, json_incref(news));
+	http_audit_note(req, "calendar", year ? year : date_key(dates[0]), olds, json_incref(news));
 	snprintf(req->audit.detail, sizeof(req->audit.detail), "工作日历：新增 %d 天，修改 %d 天",
 		 created, n - created);
 	http_reply_json(res, created == n ? 201 : 200,
@@ -1411,7 +1422,7 @@ static void api_calendar_delete(struct http_request *req, struct http_response *
 		return;
 	}
 	db_done(st);
-	http_audit_note(req, "calendar", atoi(date), old, NULL);
+	http_audit_note(req, "calendar", date_key(date), old, NULL);
 	http_reply_json(res, 200, json_pack("{s:s, s:b}", "date", date, "deleted", 1));
 }
 
