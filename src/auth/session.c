@@ -125,9 +125,13 @@ int auth_session_end(struct db *db, int64_t session_id, int64_t user_id)
 
 int auth_authenticate(struct http_request *req)
 {
+	int rc;
 	if (!req->auth_token || !req->db)
 		return -1;
-	if (auth_session_resolve(req->db, req->auth_token, &req->principal_buf) != 1)
+	rc = auth_session_resolve(req->db, req->auth_token, &req->principal_buf);
+	if (rc < 0)
+		return -2; /* the database failed: not the caller's fault */
+	if (rc != 1)
 		return -1;
 	req->principal_buf.via_cookie = req->auth_via_cookie;
 	req->principal = &req->principal_buf;

@@ -275,8 +275,12 @@ void http_dispatch(struct http_request *req, struct http_response *res)
 		return;
 	}
 	req->route = r;
-	if (!req->principal && req->auth_token && http_hooks.authenticate)
-		http_hooks.authenticate(req);
+	if (!req->principal && req->auth_token && http_hooks.authenticate &&
+	    http_hooks.authenticate(req) == -2) {
+		http_reply_error(res, 503, "E_DB_UNAVAILABLE", NULL, "数据库暂时不可用，请稍后重试：%s",
+				 db_errmsg(req->db));
+		return;
+	}
 	if (!(r->flags & ROUTE_PUBLIC)) {
 		const struct principal *p = req->principal;
 		if (!p) {

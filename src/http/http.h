@@ -104,7 +104,8 @@ struct route {
 /* Hooks the access-control module installs (http/ cannot call auth/). */
 struct http_hooks {
 	/* Resolve req->auth_token into req->principal_buf; return 0 when signed
-	 * in, -1 when there is no valid session (expired, unknown, disabled). */
+	 * in, -1 when there is no valid session (expired, unknown, disabled),
+	 * -2 when the database could not be asked (answered 503, not 401). */
 	int (*authenticate)(struct http_request *req);
 	/* 1 if principal `p` holds permission `perm`. */
 	int (*permitted)(const struct principal *p, const char *perm);
