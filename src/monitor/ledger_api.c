@@ -23,9 +23,9 @@
 
 #define YEAR_MIN 2000
 #define YEAR_MAX 2100
-#define NOTE_MAX 1000      /* bytes of one 说明 */
-#define PLAN_MAX 20000     /* bytes of a 一户一策 plan */
-#define SHORT_MAX 200      /* bytes of a name, unit, person, basis, source */
+#define NOTE_MAX 1000		    /* bytes of one 说明 */
+#define PLAN_MAX 20000		    /* bytes of a 一户一策 plan */
+#define SHORT_MAX 200		    /* bytes of a name, unit, person, basis, source */
 #define LINE_AMOUNT_MAX 100000000LL /* 分: 1,000,000 元 per person */
 
 /* ---- scope and path parameters ------------------------------------------------- */
@@ -80,8 +80,9 @@ static int path_year(struct http_request *req, struct http_response *res, int i)
 static int scoped_household(struct http_request *req, struct http_response *res, int64_t id,
 			    char village[13])
 {
-	struct db_stmt *st = db_prepare(req->db, "SELECT village_code FROM household WHERE id = "
-						 ":id AND village_code >= :lo AND village_code < :hi");
+	struct db_stmt *st =
+	    db_prepare(req->db, "SELECT village_code FROM household WHERE id = "
+				":id AND village_code >= :lo AND village_code < :hi");
 	int rc;
 	db_bind_int(st, ":id", id);
 	bind_prefix(st, scope_of(req));
@@ -94,7 +95,8 @@ static int scoped_household(struct http_request *req, struct http_response *res,
 	if (rc < 0)
 		reply_db_error(req, res);
 	else
-		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该户（或不在您的管辖范围内）");
+		http_reply_error(res, 404, "E_NOT_FOUND", NULL,
+				 "找不到该户（或不在您的管辖范围内）");
 	return 0;
 }
 
@@ -152,12 +154,12 @@ static json_t *int_or_null(int64_t v, int known)
 /* Problems with a request body, answered together. */
 struct problems {
 	json_t *details; /* array of {field, code, message} */
-	int unknown;     /* an unknown field: 400 */
-	int type;        /* a wrong JSON type: 422 E_BAD_TYPE */
+	int unknown;	 /* an unknown field: 400 */
+	int type;	 /* a wrong JSON type: 422 E_BAD_TYPE */
 };
 
 static void problem(struct problems *p, const char *field, const char *code, const char *fmt, ...)
-	ATTR_PRINTF(4, 5);
+    ATTR_PRINTF(4, 5);
 
 static void problem(struct problems *p, const char *field, const char *code, const char *fmt, ...)
 {
@@ -198,7 +200,8 @@ static void check_known(struct problems *p, json_t *obj, const char *const *allo
 {
 	const char *key;
 	json_t *v;
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		int ok = 0;
 		for (int i = 0; allowed[i] && !ok; i++)
 			ok = !strcmp(allowed[i], key);
@@ -213,8 +216,8 @@ static void check_known(struct problems *p, json_t *obj, const char *const *allo
  * present and valid, 0 when absent or null (a problem if required), -1 when
  * invalid.  Control characters other than a line feed (when `multiline`)
  * are refused; surrounding spaces are kept as typed. */
-static int get_text(struct problems *p, json_t *obj, const char *key, const char *label,
-		    size_t max, int required, int multiline, const char **out)
+static int get_text(struct problems *p, json_t *obj, const char *key, const char *label, size_t max,
+		    int required, int multiline, const char **out)
 {
 	json_t *v = json_object_get(obj, key);
 	const unsigned char *s;
@@ -249,8 +252,8 @@ static int get_text(struct problems *p, json_t *obj, const char *key, const char
 
 /* An integer field in [min, max]; same returns as get_text.  Reals and
  * strings are type errors (money is whole 分). */
-static int get_int(struct problems *p, json_t *obj, const char *key, const char *label,
-		   int64_t min, int64_t max, int required, int64_t *out)
+static int get_int(struct problems *p, json_t *obj, const char *key, const char *label, int64_t min,
+		   int64_t max, int required, int64_t *out)
 {
 	json_t *v = json_object_get(obj, key);
 	int64_t x;
@@ -301,8 +304,8 @@ static int get_label(struct problems *p, json_t *obj, const char *key, const str
 	if (c < 0) {
 		const char *sug = codes_suggest(l, s);
 		if (sug)
-			problem(p, key, "E_BAD_CODE", "“%s”不是有效的%s，是否应为“%s”？", s, l->title,
-				sug);
+			problem(p, key, "E_BAD_CODE", "“%s”不是有效的%s，是否应为“%s”？", s,
+				l->title, sug);
 		else
 			problem(p, key, "E_BAD_CODE", "“%s”不是有效的%s", s, l->title);
 		return -1;
@@ -385,7 +388,7 @@ static json_t *income_json(struct http_request *req, int64_t hh, int year, const
 	enum { I_ITEM, I_AMOUNT, I_NOTE };
 	enum { S_HH_SIZE, S_RES, S_DEN, S_UPDATED };
 	json_t *o, *items = json_array();
-	struct income_totals t = { 0 };
+	struct income_totals t = {0};
 	struct income_figures f;
 	struct db_stmt *st;
 	int rc, saved = 0, persons = 0;
@@ -400,11 +403,12 @@ static json_t *income_json(struct http_request *req, int64_t hh, int year, const
 		int item = (int)db_col_int(st, I_ITEM);
 		const char *group = monitor_income_group(item);
 		json_array_append_new(
-			items,
-			json_pack("{s:s, s:s, s:o, s:I, s:s}", "item", label_of(&code_income_item, item),
-				  "category", label_of(&code_income_category, INCOME_ITEM_CATEGORY(item)),
-				  "group", group ? json_string(group) : json_null(), "amount",
-				  (json_int_t)db_col_int(st, I_AMOUNT), "note", db_col_text(st, I_NOTE)));
+		    items, json_pack("{s:s, s:s, s:o, s:I, s:s}", "item",
+				     label_of(&code_income_item, item), "category",
+				     label_of(&code_income_category, INCOME_ITEM_CATEGORY(item)),
+				     "group", group ? json_string(group) : json_null(), "amount",
+				     (json_int_t)db_col_int(st, I_AMOUNT), "note",
+				     db_col_text(st, I_NOTE)));
 	}
 	db_done(st);
 	if (rc < 0)
@@ -441,11 +445,11 @@ static json_t *income_json(struct http_request *req, int64_t hh, int year, const
 	json_object_set_new(o, "hh_size", int_or_null(hh_size, saved));
 	json_object_set_new(o, "resident_size", int_or_null(res_size, saved && res_size >= 0));
 	json_object_set_new(o, "denominator", int_or_null(persons, saved));
-	json_object_set_new(
-		o, "denominator_basis",
-		json_string(!saved ? "" : res_size >= 0 && persons == res_size && persons != hh_size
-					  ? "共同生活人口"
-					  : "户籍人口"));
+	json_object_set_new(o, "denominator_basis",
+			    json_string(!saved ? ""
+					: res_size >= 0 && persons == res_size && persons != hh_size
+					    ? "共同生活人口"
+					    : "户籍人口"));
 	json_object_set_new(o, "net_income_pc", int_or_null(f.net_pc, saved && f.has_pc));
 	json_object_set_new(o, "reference_income_pc", int_or_null(f.ref_pc, saved && f.has_pc));
 	json_object_set_new(o, "members_now", json_integer(members_now));
@@ -466,7 +470,7 @@ fail:
 /* GET /api/v1/households/:id/income/:year */
 static void api_income_get(struct http_request *req, struct http_response *res)
 {
-	static const char *const params[] = { NULL };
+	static const char *const params[] = {NULL};
 	char village[13];
 	int64_t hh = path_id(req, res, 0);
 	int year;
@@ -481,14 +485,14 @@ static void api_income_get(struct http_request *req, struct http_response *res)
 	http_reply_json(res, 200, o);
 }
 
-static const char *const income_fields[] = { "items", NULL };
-static const char *const income_item_fields[] = { "item", "amount", "note", "category", "group",
-						  NULL };
+static const char *const income_fields[] = {"items", NULL};
+static const char *const income_item_fields[] = {"item",     "amount", "note",
+						 "category", "group",  NULL};
 
 /* PUT /api/v1/households/:id/income/:year — replace the year's items. */
 static void api_income_put(struct http_request *req, struct http_response *res)
 {
-	struct problems p = { 0 };
+	struct problems p = {0};
 	struct income_entry *e = NULL;
 	char village[13];
 	int64_t hh = path_id(req, res, 0);
@@ -510,7 +514,8 @@ static void api_income_put(struct http_request *req, struct http_response *res)
 	if (reply_problems(res, &p))
 		return;
 	e = xcalloc(json_array_size(arr) + 1, sizeof(*e));
-	json_array_foreach(arr, i, it) {
+	json_array_foreach(arr, i, it)
+	{
 		char where[64];
 		const char *s;
 		int64_t amount = 0;
@@ -522,7 +527,8 @@ static void api_income_put(struct http_request *req, struct http_response *res)
 		}
 		check_known(&p, it, income_item_fields, where);
 		if (get_label(&p, it, "item", &code_income_item, 1, &item) == 1) {
-			const char *cat = codes_label(&code_income_category, INCOME_ITEM_CATEGORY(item));
+			const char *cat =
+			    codes_label(&code_income_category, INCOME_ITEM_CATEGORY(item));
 			const char *grp = monitor_income_group(item);
 			json_t *v;
 			if (get_text(&p, it, "category", "收入类别", 100, 0, 0, &s) == 1 &&
@@ -533,14 +539,15 @@ static void api_income_put(struct http_request *req, struct http_response *res)
 			v = json_object_get(it, "group");
 			if (v && !json_is_null(v) &&
 			    (!json_is_string(v) || !grp || strcmp(json_string_value(v), grp)))
-				problem(&p, "group", "E_VALIDATION", "%s“%s”的小类应为%s%s%s", where,
-					codes_label(&code_income_item, item), grp ? "“" : "",
+				problem(&p, "group", "E_VALIDATION", "%s“%s”的小类应为%s%s%s",
+					where, codes_label(&code_income_item, item), grp ? "“" : "",
 					grp ? grp : "空", grp ? "”" : "");
 			for (int k = 0; k < n; k++)
 				if (e[k].item == item)
-					problem(&p, "item", "E_DUPLICATE_ITEM",
-						"%s收入项目“%s”重复，每项只能填一次（可在说明中分列）",
-						where, codes_label(&code_income_item, item));
+					problem(
+					    &p, "item", "E_DUPLICATE_ITEM",
+					    "%s收入项目“%s”重复，每项只能填一次（可在说明中分列）",
+					    where, codes_label(&code_income_item, item));
 		}
 		get_int(&p, it, "amount", "金额", 0, INCOME_AMOUNT_MAX, 1, &amount);
 		s = "";
@@ -608,7 +615,7 @@ static int parse_month(const char *s, int *y, int *m)
  * before an identification month, from the calendar-year ledgers. */
 static void api_income_ident(struct http_request *req, struct http_response *res)
 {
-	static const char *const params[] = { NULL };
+	static const char *const params[] = {NULL};
 	struct ident_span sp[2];
 	struct income_totals t[2], est;
 	struct income_figures f;
@@ -648,8 +655,8 @@ static void api_income_ident(struct http_request *req, struct http_response *res
 		} else {
 			persons = p; /* the later year's household size wins */
 		}
-		json_array_append_new(spans, json_pack("{s:i, s:i, s:b}", "year", sp[i].year, "months",
-						       sp[i].months, "saved", rc));
+		json_array_append_new(spans, json_pack("{s:i, s:i, s:b}", "year", sp[i].year,
+						       "months", sp[i].months, "saved", rc));
 		buf_addf(&approx, "%s%d 年 × %d/12", i ? " + " : "", sp[i].year, sp[i].months);
 	}
 	monitor_ident_totals(t, sp, n, &est);
@@ -695,7 +702,7 @@ static json_t *settings_json(struct http_request *req)
 /* GET /api/v1/monitor-settings */
 static void api_settings_get(struct http_request *req, struct http_response *res)
 {
-	static const char *const params[] = { NULL };
+	static const char *const params[] = {NULL};
 	json_t *o;
 	if (unknown_params(req, res, params))
 		return;
@@ -709,8 +716,8 @@ static void api_settings_get(struct http_request *req, struct http_response *res
 /* PUT /api/v1/monitor-settings */
 static void api_settings_put(struct http_request *req, struct http_response *res)
 {
-	static const char *const fields[] = { "income_denominator", NULL };
-	struct problems p = { 0 };
+	static const char *const fields[] = {"income_denominator", NULL};
+	struct problems p = {0};
 	int denom = -1;
 	json_t *before, *after;
 	check_known(&p, req->json, fields, "监测设置");
@@ -744,19 +751,18 @@ static void api_codes(struct http_request *req, struct http_response *res)
 		int c = code_income_item.items[i].code;
 		const char *g = monitor_income_group(c);
 		json_array_append_new(
-			items, json_pack("{s:s, s:s, s:o}", "item", code_income_item.items[i].label,
-					 "category",
-					 codes_label(&code_income_category, INCOME_ITEM_CATEGORY(c)),
-					 "group", g ? json_string(g) : json_null()));
+		    items, json_pack("{s:s, s:s, s:o}", "item", code_income_item.items[i].label,
+				     "category",
+				     codes_label(&code_income_category, INCOME_ITEM_CATEGORY(c)),
+				     "group", g ? json_string(g) : json_null()));
 	}
 	for (int i = 0; i < code_measure_category.nr_items; i++) {
 		int c = code_measure_category.items[i].code;
-		json_array_append_new(
-			cats, json_pack("{s:s, s:s, s:b, s:o}", "category",
-					code_measure_category.items[i].label, "code",
-					monitor_measure_table(c), "development",
-					monitor_measure_is_development(c), "items",
-					code_list_json(monitor_measure_items(c))));
+		json_array_append_new(cats, json_pack("{s:s, s:s, s:b, s:o}", "category",
+						      code_measure_category.items[i].label, "code",
+						      monitor_measure_table(c), "development",
+						      monitor_measure_is_development(c), "items",
+						      code_list_json(monitor_measure_items(c))));
 	}
 	http_reply_json(res, 200,
 			json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "income_categories",
@@ -771,7 +777,7 @@ static void api_codes(struct http_request *req, struct http_response *res)
 
 enum { L_ID, L_YEAR, L_REGION, L_AMOUNT, L_BASIS, L_SOURCE, L_ASSUMED, L_UPDATED, L_NAME };
 #define LINE_COLUMNS                                                                               \
-	"l.id, l.year, l.region, l.amount, l.basis, l.source, l.assumed, l.updated_at, "            \
+	"l.id, l.year, l.region, l.amount, l.basis, l.source, l.assumed, l.updated_at, "           \
 	"(SELECT name FROM region r WHERE r.code = substr(l.region || '000000000000', 1, 12))"
 
 static json_t *line_row_json(struct db_stmt *st)
@@ -779,9 +785,10 @@ static json_t *line_row_json(struct db_stmt *st)
 	const char *region = db_col_text(st, L_REGION);
 	return json_pack("{s:I, s:i, s:s, s:s, s:I, s:s, s:s, s:b, s:s}", "id",
 			 (json_int_t)db_col_int(st, L_ID), "year", (int)db_col_int(st, L_YEAR),
-			 "region", region, "region_name", *region ? db_col_text(st, L_NAME) : "全国",
-			 "amount", (json_int_t)db_col_int(st, L_AMOUNT), "basis",
-			 db_col_text(st, L_BASIS), "source", db_col_text(st, L_SOURCE), "assumed",
+			 "region", region, "region_name",
+			 *region ? db_col_text(st, L_NAME) : "全国", "amount",
+			 (json_int_t)db_col_int(st, L_AMOUNT), "basis", db_col_text(st, L_BASIS),
+			 "source", db_col_text(st, L_SOURCE), "assumed",
 			 (int)db_col_int(st, L_ASSUMED), "updated_at", db_col_text(st, L_UPDATED));
 }
 
@@ -807,7 +814,7 @@ static json_t *line_json(struct http_request *req, const struct monitor_line *l)
 /* GET /api/v1/monitor-lines[?year=Y][&region=PREFIX] */
 static void api_lines_list(struct http_request *req, struct http_response *res)
 {
-	static const char *const params[] = { "year", "region", NULL };
+	static const char *const params[] = {"year", "region", NULL};
 	const char *ys = http_query(req, "year"), *region = http_query(req, "region");
 	int64_t year = -1;
 	struct db_stmt *st;
@@ -825,7 +832,8 @@ static void api_lines_list(struct http_request *req, struct http_response *res)
 	}
 	if (region && (strlen(region) > 12 || strspn(region, "0123456789") != strlen(region))) {
 		json_decref(items);
-		http_reply_error(res, 400, "E_BAD_PARAM", NULL, "region 应为最多12位的数字区划代码前缀");
+		http_reply_error(res, 400, "E_BAD_PARAM", NULL,
+				 "region 应为最多12位的数字区划代码前缀");
 		return;
 	}
 	st = db_prepare(req->db, "SELECT " LINE_COLUMNS " FROM monitor_line l WHERE (:y IS NULL "
@@ -848,7 +856,7 @@ static void api_lines_list(struct http_request *req, struct http_response *res)
  * region code (the longest configured prefix). */
 static void api_lines_applicable(struct http_request *req, struct http_response *res)
 {
-	static const char *const params[] = { "code", "year", NULL };
+	static const char *const params[] = {"code", "year", NULL};
 	const char *code = http_query(req, "code"), *ys = http_query(req, "year");
 	struct monitor_line l;
 	int64_t year;
@@ -870,13 +878,14 @@ static void api_lines_applicable(struct http_request *req, struct http_response 
 		reply_db_error(req, res);
 		return;
 	}
-	http_reply_json(res, 200, json_pack("{s:s, s:I, s:o}", "code", code, "year",
-					    (json_int_t)year, "line",
-					    rc ? line_json(req, &l) : json_null()));
+	http_reply_json(res, 200,
+			json_pack("{s:s, s:I, s:o}", "code", code, "year", (json_int_t)year, "line",
+				  rc ? line_json(req, &l) : json_null()));
 }
 
-static const char *const line_fields[] = { "year", "region", "amount", "basis", "source",
-					   "assumed", "id", "region_name", "updated_at", NULL };
+static const char *const line_fields[] = {"year",	"region",  "amount", "basis",
+					  "source",	"assumed", "id",     "region_name",
+					  "updated_at", NULL};
 
 /* Check a line's region: "" or a 2/4/6/9-digit prefix (a 12-digit code is
  * shortened to its prefix), an existing region, within the caller's scope.
@@ -965,7 +974,7 @@ static int line_conflict(struct http_request *req, struct http_response *res, in
 /* POST /api/v1/monitor-lines */
 static void api_line_create(struct http_request *req, struct http_response *res)
 {
-	struct problems p = { 0 };
+	struct problems p = {0};
 	int64_t year = 0, amount = 0, id;
 	char region[13] = "", now[20], loc[64];
 	const char *basis = "", *source = "";
@@ -1027,7 +1036,7 @@ static int line_writable(struct http_request *req, struct http_response *res, in
 /* PUT /api/v1/monitor-lines/:id — change the fields given. */
 static void api_line_update(struct http_request *req, struct http_response *res)
 {
-	struct problems p = { 0 };
+	struct problems p = {0};
 	int64_t id = path_id(req, res, 0), year = 0, amount = -1;
 	char region[13], now[20];
 	const char *basis = NULL, *source = NULL;
@@ -1041,10 +1050,11 @@ static void api_line_update(struct http_request *req, struct http_response *res)
 		return;
 	before = line_by_id(req, id);
 	now_utc_text(now);
-	st = db_prepare(req->db, "UPDATE monitor_line SET year = :y, region = :r, amount = "
-				 "coalesce(:a, amount), basis = coalesce(:b, basis), source = "
-				 "coalesce(:s, source), assumed = coalesce(:x, assumed), updated_at "
-				 "= :t WHERE id = :id");
+	st =
+	    db_prepare(req->db, "UPDATE monitor_line SET year = :y, region = :r, amount = "
+				"coalesce(:a, amount), basis = coalesce(:b, basis), source = "
+				"coalesce(:s, source), assumed = coalesce(:x, assumed), updated_at "
+				"= :t WHERE id = :id");
 	db_bind_int(st, ":y", year);
 	db_bind_text(st, ":r", region);
 	db_bind_int_or_null(st, ":a", amount);
@@ -1089,8 +1099,8 @@ static void api_line_delete(struct http_request *req, struct http_response *res)
 
 /* ---- calendar -------------------------------------------------------------------------- */
 
-static const char *const weekday_names[] = { "", "星期一", "星期二", "星期三", "星期四",
-					     "星期五", "星期六", "星期日" };
+static const char *const weekday_names[] = {"",	      "星期一", "星期二", "星期三",
+					    "星期四", "星期五", "星期六", "星期日"};
 
 enum { C_DAY, C_KIND, C_NAME, C_SOURCE };
 
@@ -1121,7 +1131,7 @@ static json_t *cal_day_json(struct http_request *req, const char *date)
  * year) and its number of working days. */
 static void api_calendar_get(struct http_request *req, struct http_response *res)
 {
-	static const char *const params[] = { "year", NULL };
+	static const char *const params[] = {"year", NULL};
 	const char *ys = http_query(req, "year");
 	struct work_calendar cal;
 	struct db_stmt *st;
@@ -1173,15 +1183,15 @@ static void api_calendar_get(struct http_request *req, struct http_response *res
 		monitor_cal_release(&cal);
 		http_reply_json(res, 200,
 				json_pack("{s:I, s:b, s:o, s:I, s:o}", "year", (json_int_t)year,
-					  "loaded", loaded, "source", src, "workdays", (json_int_t)wd,
-					  "days", days));
+					  "loaded", loaded, "source", src, "workdays",
+					  (json_int_t)wd, "days", days));
 	}
 }
 
 /* GET /api/v1/calendar/workdays?from=D&days=N | ?from=D&to=E */
 static void api_calendar_workdays(struct http_request *req, struct http_response *res)
 {
-	static const char *const params[] = { "from", "days", "to", NULL };
+	static const char *const params[] = {"from", "days", "to", NULL};
 	const char *from = http_query(req, "from"), *ns = http_query(req, "days");
 	const char *to = http_query(req, "to");
 	struct work_calendar cal;
@@ -1207,7 +1217,8 @@ static void api_calendar_workdays(struct http_request *req, struct http_response
 	}
 	if (ns && (parse_int64(ns, &n) || n < -1000 || n > 1000)) {
 		json_decref(missing);
-		http_reply_error(res, 400, "E_BAD_PARAM", NULL, "days 应为 -1000 到 1000 之间的整数");
+		http_reply_error(res, 400, "E_BAD_PARAM", NULL,
+				 "days 应为 -1000 到 1000 之间的整数");
 		return;
 	}
 	if (to && monitor_date_parse(to, &b)) {
@@ -1259,8 +1270,8 @@ static int64_t date_key(const char *date)
 	return (int64_t)y * 10000 + m * 100 + d;
 }
 
-static const char *const cal_fields[] = { "date", "kind", "name", "source", "weekday", NULL };
-static const char *const cal_batch_fields[] = { "days", "source", "year", NULL };
+static const char *const cal_fields[] = {"date", "kind", "name", "source", "weekday", NULL};
+static const char *const cal_batch_fields[] = {"days", "source", "year", NULL};
 
 /* Check one day object; fills date, kind, name.  0 or -1 (problems added). */
 static int cal_day_from_json(struct problems *p, json_t *o, const char *where, const char **date,
@@ -1285,9 +1296,8 @@ static int cal_day_from_json(struct problems *p, json_t *o, const char *where, c
 	if (source)
 		get_text(p, o, "source", "来源文件", SHORT_MAX, 0, 0, source);
 	if (*kind == CAL_WORKDAY && *date && monitor_weekday(day) <= 5)
-		problem(p, "kind", "E_VALIDATION",
-			"%s%s 是工作日（%s），调休上班日应为周六或周日", where, *date,
-			weekday_names[monitor_weekday(day)]);
+		problem(p, "kind", "E_VALIDATION", "%s%s 是工作日（%s），调休上班日应为周六或周日",
+			where, *date, weekday_names[monitor_weekday(day)]);
 	return p->details && (int)json_array_size(p->details) > before ? -1 : 0;
 }
 
@@ -1296,8 +1306,9 @@ static int cal_day_from_json(struct problems *p, json_t *o, const char *where, c
  * `year` the year is marked as loaded).  An existing day is replaced. */
 static void api_calendar_post(struct http_request *req, struct http_response *res)
 {
-	struct problems p = { 0 };
-	json_t *days = json_object_get(req->json, "days"), *olds = json_array(), *news = json_array();
+	struct problems p = {0};
+	json_t *days = json_object_get(req->json, "days"), *olds = json_array(),
+	       *news = json_array();
 	const char *source = "", *dates[400], *names[400];
 	int kinds[400], n = 0, created = 0;
 	int64_t year = 0;
@@ -1315,21 +1326,23 @@ static void api_calendar_post(struct http_request *req, struct http_response *re
 			problem(&p, "days", "E_VALIDATION", "days 应有 1 到 %zu 天",
 				ARRAY_SIZE(dates));
 		else
-			json_array_foreach(days, i, d) {
+			json_array_foreach(days, i, d)
+			{
 				char where[48];
 				snprintf(where, sizeof(where), "第 %zu 天：", i + 1);
 				dates[n] = NULL;
 				names[n] = "";
 				if (!json_is_object(d)) {
-					problem(&p, "days", "E_BAD_TYPE", "%s应为 JSON 对象", where);
+					problem(&p, "days", "E_BAD_TYPE", "%s应为 JSON 对象",
+						where);
 					continue;
 				}
 				if (cal_day_from_json(&p, d, where, &dates[n], &kinds[n], &names[n],
 						      NULL))
 					continue;
 				if (year && atoi(dates[n]) != year)
-					problem(&p, "date", "E_VALIDATION", "%s%s 不在 %lld 年内", where,
-						dates[n], (long long)year);
+					problem(&p, "date", "E_VALIDATION", "%s%s 不在 %lld 年内",
+						where, dates[n], (long long)year);
 				for (int k = 0; k < n; k++)
 					if (!strcmp(dates[k], dates[n]))
 						problem(&p, "date", "E_DUPLICATE_DATE",
@@ -1356,10 +1369,11 @@ static void api_calendar_post(struct http_request *req, struct http_response *re
 			json_array_append_new(olds, old);
 		else
 			created++;
-		st = db_prepare(req->db, "INSERT INTO work_calendar(day, kind, name, source, "
-					 "updated_at) VALUES(:d, :k, :n, :s, :t) ON CONFLICT(day) DO "
-					 "UPDATE SET kind = excluded.kind, name = excluded.name, "
-					 "source = excluded.source, updated_at = excluded.updated_at");
+		st = db_prepare(req->db,
+				"INSERT INTO work_calendar(day, kind, name, source, "
+				"updated_at) VALUES(:d, :k, :n, :s, :t) ON CONFLICT(day) DO "
+				"UPDATE SET kind = excluded.kind, name = excluded.name, "
+				"source = excluded.source, updated_at = excluded.updated_at");
 		db_bind_text(st, ":d", dates[k]);
 		db_bind_int(st, ":k", kinds[k]);
 		db_bind_text(st, ":n", names[k]);
@@ -1377,9 +1391,9 @@ static void api_calendar_post(struct http_request *req, struct http_response *re
 	}
 	if (year) {
 		struct db_stmt *st = db_prepare(
-			req->db, "INSERT INTO work_calendar_year(year, source, loaded_at) VALUES(:y, "
-				 ":s, :t) ON CONFLICT(year) DO UPDATE SET source = excluded.source, "
-				 "loaded_at = excluded.loaded_at");
+		    req->db, "INSERT INTO work_calendar_year(year, source, loaded_at) VALUES(:y, "
+			     ":s, :t) ON CONFLICT(year) DO UPDATE SET source = excluded.source, "
+			     "loaded_at = excluded.loaded_at");
 		int rc;
 		db_bind_int(st, ":y", year);
 		db_bind_text(st, ":s", source);
@@ -1396,9 +1410,9 @@ static void api_calendar_post(struct http_request *req, struct http_response *re
 	http_audit_note(req, "calendar", year ? year : date_key(dates[0]), olds, json_incref(news));
 	snprintf(req->audit.detail, sizeof(req->audit.detail), "工作日历：新增 %d 天，修改 %d 天",
 		 created, n - created);
-	http_reply_json(res, created == n ? 201 : 200,
-			json_pack("{s:i, s:i, s:o}", "created", created, "updated", n - created,
-				  "days", news));
+	http_reply_json(
+	    res, created == n ? 201 : 200,
+	    json_pack("{s:i, s:i, s:o}", "created", created, "updated", n - created, "days", news));
 }
 
 /* DELETE /api/v1/calendar/:date */
@@ -1428,10 +1442,23 @@ static void api_calendar_delete(struct http_request *req, struct http_response *
 
 /* ---- measures ---------------------------------------------------------------------------- */
 
-enum { M_ID, M_HH, M_CAT, M_ITEM, M_START, M_END, M_AMOUNT, M_UNIT, M_PERSON, M_EVIDENCE,
-       M_CASE, M_CREATED, M_UPDATED };
+enum {
+	M_ID,
+	M_HH,
+	M_CAT,
+	M_ITEM,
+	M_START,
+	M_END,
+	M_AMOUNT,
+	M_UNIT,
+	M_PERSON,
+	M_EVIDENCE,
+	M_CASE,
+	M_CREATED,
+	M_UPDATED
+};
 #define MEASURE_COLUMNS                                                                            \
-	"m.id, m.household_id, m.category, m.item, m.start_date, m.end_date, m.amount, m.unit, "    \
+	"m.id, m.household_id, m.category, m.item, m.start_date, m.end_date, m.amount, m.unit, "   \
 	"m.person, m.evidence, m.case_id, m.created_at, m.updated_at"
 
 static json_t *measure_row_json(struct db_stmt *st)
@@ -1442,21 +1469,22 @@ static json_t *measure_row_json(struct db_stmt *st)
 	json_object_set_new(o, "id", json_integer(db_col_int(st, M_ID)));
 	json_object_set_new(o, "household_id", json_integer(db_col_int(st, M_HH)));
 	json_object_set_new(o, "category", json_string(label_of(&code_measure_category, cat)));
-	json_object_set_new(o, "category_code",
-			    json_string(monitor_measure_table(cat) ? monitor_measure_table(cat) : "?"));
+	json_object_set_new(
+	    o, "category_code",
+	    json_string(monitor_measure_table(cat) ? monitor_measure_table(cat) : "?"));
 	json_object_set_new(o, "item", json_string(label_of(items, item)));
 	json_object_set_new(o, "development", json_boolean(monitor_measure_is_development(cat)));
 	json_object_set_new(o, "start_date", json_string(db_col_text(st, M_START)));
-	json_object_set_new(o, "end_date", db_col_is_null(st, M_END)
-						   ? json_null()
-						   : json_string(db_col_text(st, M_END)));
+	json_object_set_new(o, "end_date",
+			    db_col_is_null(st, M_END) ? json_null()
+						      : json_string(db_col_text(st, M_END)));
 	json_object_set_new(o, "amount", json_integer(db_col_int(st, M_AMOUNT)));
 	json_object_set_new(o, "unit", json_string(db_col_text(st, M_UNIT)));
 	json_object_set_new(o, "person", json_string(db_col_text(st, M_PERSON)));
 	json_object_set_new(o, "evidence", json_string(db_col_text(st, M_EVIDENCE)));
-	json_object_set_new(o, "case_id", db_col_is_null(st, M_CASE)
-						  ? json_null()
-						  : json_integer(db_col_int(st, M_CASE)));
+	json_object_set_new(o, "case_id",
+			    db_col_is_null(st, M_CASE) ? json_null()
+						       : json_integer(db_col_int(st, M_CASE)));
 	json_object_set_new(o, "created_at", json_string(db_col_text(st, M_CREATED)));
 	json_object_set_new(o, "updated_at", json_string(db_col_text(st, M_UPDATED)));
 	return o;
@@ -1485,7 +1513,7 @@ static json_t *measure_scoped(struct http_request *req, int64_t id, int *err)
 /* GET /api/v1/households/:id/measures */
 static void api_measures_list(struct http_request *req, struct http_response *res)
 {
-	static const char *const params[] = { NULL };
+	static const char *const params[] = {NULL};
 	char village[13];
 	int64_t hh = path_id(req, res, 0);
 	struct db_stmt *st;
@@ -1505,23 +1533,22 @@ static void api_measures_list(struct http_request *req, struct http_response *re
 		reply_db_error(req, res);
 		return;
 	}
-	http_reply_json(res, 200, json_pack("{s:I, s:o}", "household_id", (json_int_t)hh, "items",
-					    items));
+	http_reply_json(res, 200,
+			json_pack("{s:I, s:o}", "household_id", (json_int_t)hh, "items", items));
 }
 
 static const char *const measure_fields[] = {
-	"category", "item", "start_date", "end_date", "amount", "unit", "person", "evidence",
-	"case_id", "id", "household_id", "category_code", "development", "created_at",
-	"updated_at", NULL
-};
+    "category",	   "item",	 "start_date", "end_date", "amount",	   "unit",
+    "person",	   "evidence",	 "case_id",    "id",	   "household_id", "category_code",
+    "development", "created_at", "updated_at", NULL};
 
-/* A measure's editable fields; `have_*` say which were given. */
+/* A measure's editable fields. */
 struct measure_in {
 	int category, item;
-	long start, end;       /* day numbers; end -1 = ongoing */
+	long start, end;	 /* day numbers; end -1 = ongoing */
 	int64_t amount, case_id; /* case_id -1 = none */
 	const char *unit, *person, *evidence;
-	int have_category, have_item, have_start, have_end, have_amount, have_case;
+	int new_category; /* the body changed the category */
 };
 
 /* Read a measure body over `m` (which holds the current values on update). */
@@ -1544,7 +1571,7 @@ static void measure_from_json(struct problems *p, json_t *o, struct measure_in *
 					sug ? "，是否应为“" : "", sug ? sug : "", sug ? "”？" : "");
 			} else {
 				m->category = c;
-				m->have_category = 1;
+				m->new_category = 1;
 			}
 		}
 	} else if (v) {
@@ -1558,9 +1585,11 @@ static void measure_from_json(struct problems *p, json_t *o, struct measure_in *
 			if (c < 0) {
 				struct buf all = BUF_INIT;
 				for (int i = 0; i < items->nr_items; i++)
-					buf_addf(&all, "%s%s", i ? "、" : "", items->items[i].label);
-				problem(p, "item", "E_BAD_CODE", "“%s”不是“%s”的措施项目（可选：%s）",
-					s, label_of(&code_measure_category, m->category), all.buf);
+					buf_addf(&all, "%s%s", i ? "、" : "",
+						 items->items[i].label);
+				problem(p, "item", "E_BAD_CODE",
+					"“%s”不是“%s”的措施项目（可选：%s）", s,
+					label_of(&code_measure_category, m->category), all.buf);
 				buf_release(&all);
 			} else {
 				m->item = c;
@@ -1568,32 +1597,30 @@ static void measure_from_json(struct problems *p, json_t *o, struct measure_in *
 		}
 	} else if (v) {
 		problem(p, "item", "E_REQUIRED", "帮扶措施项目不能为空");
-	} else if (m->have_category && m->item / 100 != m->category) {
+	} else if (m->new_category && m->item / 100 != m->category) {
 		problem(p, "item", "E_REQUIRED", "修改措施类别时须同时给出该类别下的措施项目");
 	}
-	if (get_date(p, o, "start_date", "开始日期", create, &m->start) == 1)
-		m->have_start = 1;
+	v = json_object_get(o, "start_date");
+	if (v && json_is_null(v))
+		problem(p, "start_date", "E_REQUIRED", "开始日期不能为空");
+	else
+		get_date(p, o, "start_date", "开始日期", create, &m->start);
 	v = json_object_get(o, "end_date");
-	if (v && json_is_null(v)) {
+	if (v && json_is_null(v))
 		m->end = -1;
-		m->have_end = 1;
-	} else if (get_date(p, o, "end_date", "结束日期", 0, &m->end) == 1) {
-		m->have_end = 1;
-	}
+	else
+		get_date(p, o, "end_date", "结束日期", 0, &m->end);
 	if (m->end >= 0 && m->start > m->end)
 		problem(p, "end_date", "E_VALIDATION", "结束日期不能早于开始日期");
-	if (get_int(p, o, "amount", "金额", 0, INCOME_AMOUNT_MAX, 0, &m->amount) == 1)
-		m->have_amount = 1;
+	get_int(p, o, "amount", "金额", 0, INCOME_AMOUNT_MAX, 0, &m->amount);
 	get_text(p, o, "unit", "责任单位", SHORT_MAX, 0, 0, &m->unit);
 	get_text(p, o, "person", "责任人", SHORT_MAX, 0, 0, &m->person);
 	get_text(p, o, "evidence", "佐证材料说明", NOTE_MAX * 4, 0, 1, &m->evidence);
 	v = json_object_get(o, "case_id");
-	if (v && json_is_null(v)) {
+	if (v && json_is_null(v))
 		m->case_id = -1;
-		m->have_case = 1;
-	} else if (get_int(p, o, "case_id", "监测对象编号", 1, INT64_MAX, 0, &m->case_id) == 1) {
-		m->have_case = 1;
-	}
+	else
+		get_int(p, o, "case_id", "监测对象编号", 1, INT64_MAX, 0, &m->case_id);
 }
 
 static void bind_measure(struct db_stmt *st, const struct measure_in *m, const char *now)
@@ -1620,8 +1647,8 @@ static void bind_measure(struct db_stmt *st, const struct measure_in *m, const c
 /* POST /api/v1/households/:id/measures */
 static void api_measure_create(struct http_request *req, struct http_response *res)
 {
-	struct problems p = { 0 };
-	struct measure_in m = { 0 };
+	struct problems p = {0};
+	struct measure_in m = {0};
 	char village[13], now[20], loc[64];
 	int64_t hh = path_id(req, res, 0), id;
 	struct db_stmt *st;
@@ -1636,10 +1663,11 @@ static void api_measure_create(struct http_request *req, struct http_response *r
 	if (reply_problems(res, &p))
 		return;
 	now_utc_text(now);
-	st = db_prepare(req->db, "INSERT INTO measure(household_id, category, item, start_date, "
-				 "end_date, amount, unit, person, evidence, case_id, created_at, "
-				 "updated_at) VALUES(:h, :cat, :item, :start, :end, :amount, :unit, "
-				 ":person, :evidence, :case, :now, :now)");
+	st =
+	    db_prepare(req->db, "INSERT INTO measure(household_id, category, item, start_date, "
+				"end_date, amount, unit, person, evidence, case_id, created_at, "
+				"updated_at) VALUES(:h, :cat, :item, :start, :end, :amount, :unit, "
+				":person, :evidence, :case, :now, :now)");
 	db_bind_int(st, ":h", hh);
 	bind_measure(st, &m, now);
 	id = db_run_insert(st);
@@ -1678,8 +1706,8 @@ static void measure_in_from_row(json_t *o, struct measure_in *m)
 {
 	const char *end = json_string_value(json_object_get(o, "end_date"));
 	const struct code_list *items;
-	m->category = codes_lookup(&code_measure_category,
-				   json_string_value(json_object_get(o, "category")));
+	m->category =
+	    codes_lookup(&code_measure_category, json_string_value(json_object_get(o, "category")));
 	items = monitor_measure_items(m->category);
 	m->item = items ? codes_lookup(items, json_string_value(json_object_get(o, "item"))) : -1;
 	monitor_date_parse(json_string_value(json_object_get(o, "start_date")), &m->start);
@@ -1691,15 +1719,15 @@ static void measure_in_from_row(json_t *o, struct measure_in *m)
 	m->person = json_string_value(json_object_get(o, "person"));
 	m->evidence = json_string_value(json_object_get(o, "evidence"));
 	m->case_id = json_is_integer(json_object_get(o, "case_id"))
-			     ? json_integer_value(json_object_get(o, "case_id"))
-			     : -1;
+			 ? json_integer_value(json_object_get(o, "case_id"))
+			 : -1;
 }
 
 /* PUT /api/v1/measures/:id — change the fields given. */
 static void api_measure_update(struct http_request *req, struct http_response *res)
 {
-	struct problems p = { 0 };
-	struct measure_in m = { 0 };
+	struct problems p = {0};
+	struct measure_in m = {0};
 	int64_t id = path_id(req, res, 0);
 	char now[20];
 	struct db_stmt *st;
@@ -1722,10 +1750,11 @@ static void api_measure_update(struct http_request *req, struct http_response *r
 		return;
 	}
 	now_utc_text(now);
-	st = db_prepare(req->db, "UPDATE measure SET category = :cat, item = :item, start_date = "
-				 ":start, end_date = :end, amount = :amount, unit = :unit, person = "
-				 ":person, evidence = :evidence, case_id = :case, updated_at = :now "
-				 "WHERE id = :id");
+	st =
+	    db_prepare(req->db, "UPDATE measure SET category = :cat, item = :item, start_date = "
+				":start, end_date = :end, amount = :amount, unit = :unit, person = "
+				":person, evidence = :evidence, case_id = :case, updated_at = :now "
+				"WHERE id = :id");
 	bind_measure(st, &m, now);
 	db_bind_int(st, ":id", id);
 	if (db_run(st) < 0 || !(after = measure_scoped(req, id, &err))) {
@@ -1785,10 +1814,10 @@ static json_t *plan_json(struct http_request *req, int64_t hh, int year, int *er
 	o = json_pack("{s:I, s:i, s:b}", "household_id", (json_int_t)hh, "year", year, "saved",
 		      rc == DB_ROW);
 	if (rc == DB_ROW) {
-		const char *s = db_col_is_null(st, P_STATUS)
-					? NULL
-					: codes_label(&code_measure_dev_status,
-						      (int)db_col_int(st, P_STATUS));
+		const char *s =
+		    db_col_is_null(st, P_STATUS)
+			? NULL
+			: codes_label(&code_measure_dev_status, (int)db_col_int(st, P_STATUS));
 		json_object_set_new(o, "plan", json_string(db_col_text(st, P_PLAN)));
 		json_object_set_new(o, "dev_status", s ? json_string(s) : json_null());
 		json_object_set_new(o, "updated_at", json_string(db_col_text(st, P_UPDATED)));
@@ -1805,7 +1834,7 @@ static json_t *plan_json(struct http_request *req, int64_t hh, int year, int *er
 /* GET /api/v1/households/:id/plan/:year */
 static void api_plan_get(struct http_request *req, struct http_response *res)
 {
-	static const char *const params[] = { NULL };
+	static const char *const params[] = {NULL};
 	char village[13];
 	int64_t hh = path_id(req, res, 0);
 	int year, err;
@@ -1825,9 +1854,9 @@ static void api_plan_get(struct http_request *req, struct http_response *res)
 /* PUT /api/v1/households/:id/plan/:year {plan, dev_status} */
 static void api_plan_put(struct http_request *req, struct http_response *res)
 {
-	static const char *const fields[] = { "plan", "dev_status", "household_id", "year", "saved",
-					      "updated_at", NULL };
-	struct problems p = { 0 };
+	static const char *const fields[] = {
+	    "plan", "dev_status", "household_id", "year", "saved", "updated_at", NULL};
+	struct problems p = {0};
 	char village[13], now[20];
 	int64_t hh = path_id(req, res, 0);
 	int year, err, status = -1, have_status = 0, rc;
@@ -1890,44 +1919,44 @@ static void api_plan_put(struct http_request *req, struct http_response *res)
 #define PERM_MONITOR_CONFIG "monitor.config"
 
 const struct route monitor_ledger_routes[] = {
-	{ "GET", "/api/v1/households/:id/income/:year", api_income_get, 0, "household.read",
-	  "收入台账（分项、纯收入、人均纯收入、监测线比较）" },
-	{ "PUT", "/api/v1/households/:id/income/:year", api_income_put, ROUTE_WRITE | ROUTE_JSON,
-	  "household.write", "保存收入台账" },
-	{ "GET", "/api/v1/households/:id/income-ident/:month", api_income_ident, 0,
-	  "household.read", "识别月份前12个月收入（按年度台账折算）" },
-	{ "GET", "/api/v1/households/:id/measures", api_measures_list, 0, "household.read",
-	  "户的帮扶措施" },
-	{ "POST", "/api/v1/households/:id/measures", api_measure_create, ROUTE_WRITE | ROUTE_JSON,
-	  "household.write", "新增帮扶措施" },
-	{ "GET", "/api/v1/measures/:id", api_measure_get, 0, "household.read", "帮扶措施详情" },
-	{ "PUT", "/api/v1/measures/:id", api_measure_update, ROUTE_WRITE | ROUTE_JSON,
-	  "household.write", "修改帮扶措施" },
-	{ "DELETE", "/api/v1/measures/:id", api_measure_delete, ROUTE_WRITE, "household.write",
-	  "删除帮扶措施" },
-	{ "GET", "/api/v1/households/:id/plan/:year", api_plan_get, 0, "household.read",
-	  "一户一策帮扶计划" },
-	{ "PUT", "/api/v1/households/:id/plan/:year", api_plan_put, ROUTE_WRITE | ROUTE_JSON,
-	  "household.write", "保存一户一策帮扶计划" },
-	{ "GET", "/api/v1/monitor-lines", api_lines_list, 0, NULL, "监测线列表" },
-	{ "GET", "/api/v1/monitor-lines/applicable", api_lines_applicable, 0, NULL,
-	  "某区划某年度适用的监测线" },
-	{ "POST", "/api/v1/monitor-lines", api_line_create, ROUTE_WRITE | ROUTE_JSON,
-	  PERM_MONITOR_CONFIG, "新增监测线" },
-	{ "PUT", "/api/v1/monitor-lines/:id", api_line_update, ROUTE_WRITE | ROUTE_JSON,
-	  PERM_MONITOR_CONFIG, "修改监测线" },
-	{ "DELETE", "/api/v1/monitor-lines/:id", api_line_delete, ROUTE_WRITE, PERM_MONITOR_CONFIG,
-	  "删除监测线" },
-	{ "GET", "/api/v1/calendar", api_calendar_get, 0, NULL, "节假日与调休安排（按年）" },
-	{ "GET", "/api/v1/calendar/workdays", api_calendar_workdays, 0, NULL,
-	  "工作日计算（期限、两日期间工作日数）" },
-	{ "POST", "/api/v1/calendar", api_calendar_post, ROUTE_WRITE | ROUTE_JSON,
-	  PERM_MONITOR_CONFIG, "新增或修改节假日安排" },
-	{ "DELETE", "/api/v1/calendar/:date", api_calendar_delete, ROUTE_WRITE,
-	  PERM_MONITOR_CONFIG, "删除某日的节假日安排" },
-	{ "GET", "/api/v1/monitor-settings", api_settings_get, 0, NULL, "监测设置" },
-	{ "PUT", "/api/v1/monitor-settings", api_settings_put, ROUTE_WRITE | ROUTE_JSON,
-	  PERM_MONITOR_CONFIG, "修改监测设置（人均收入计算人口）" },
-	{ "GET", "/api/v1/monitor-codes", api_codes, 0, NULL, "收入项目与帮扶措施代码表" },
-	{ NULL },
+    {"GET", "/api/v1/households/:id/income/:year", api_income_get, 0, "household.read",
+     "收入台账（分项、纯收入、人均纯收入、监测线比较）"},
+    {"PUT", "/api/v1/households/:id/income/:year", api_income_put, ROUTE_WRITE | ROUTE_JSON,
+     "household.write", "保存收入台账"},
+    {"GET", "/api/v1/households/:id/income-ident/:month", api_income_ident, 0, "household.read",
+     "识别月份前12个月收入（按年度台账折算）"},
+    {"GET", "/api/v1/households/:id/measures", api_measures_list, 0, "household.read",
+     "户的帮扶措施"},
+    {"POST", "/api/v1/households/:id/measures", api_measure_create, ROUTE_WRITE | ROUTE_JSON,
+     "household.write", "新增帮扶措施"},
+    {"GET", "/api/v1/measures/:id", api_measure_get, 0, "household.read", "帮扶措施详情"},
+    {"PUT", "/api/v1/measures/:id", api_measure_update, ROUTE_WRITE | ROUTE_JSON, "household.write",
+     "修改帮扶措施"},
+    {"DELETE", "/api/v1/measures/:id", api_measure_delete, ROUTE_WRITE, "household.write",
+     "删除帮扶措施"},
+    {"GET", "/api/v1/households/:id/plan/:year", api_plan_get, 0, "household.read",
+     "一户一策帮扶计划"},
+    {"PUT", "/api/v1/households/:id/plan/:year", api_plan_put, ROUTE_WRITE | ROUTE_JSON,
+     "household.write", "保存一户一策帮扶计划"},
+    {"GET", "/api/v1/monitor-lines", api_lines_list, 0, NULL, "监测线列表"},
+    {"GET", "/api/v1/monitor-lines/applicable", api_lines_applicable, 0, NULL,
+     "某区划某年度适用的监测线"},
+    {"POST", "/api/v1/monitor-lines", api_line_create, ROUTE_WRITE | ROUTE_JSON,
+     PERM_MONITOR_CONFIG, "新增监测线"},
+    {"PUT", "/api/v1/monitor-lines/:id", api_line_update, ROUTE_WRITE | ROUTE_JSON,
+     PERM_MONITOR_CONFIG, "修改监测线"},
+    {"DELETE", "/api/v1/monitor-lines/:id", api_line_delete, ROUTE_WRITE, PERM_MONITOR_CONFIG,
+     "删除监测线"},
+    {"GET", "/api/v1/calendar", api_calendar_get, 0, NULL, "节假日与调休安排（按年）"},
+    {"GET", "/api/v1/calendar/workdays", api_calendar_workdays, 0, NULL,
+     "工作日计算（期限、两日期间工作日数）"},
+    {"POST", "/api/v1/calendar", api_calendar_post, ROUTE_WRITE | ROUTE_JSON, PERM_MONITOR_CONFIG,
+     "新增或修改节假日安排"},
+    {"DELETE", "/api/v1/calendar/:date", api_calendar_delete, ROUTE_WRITE, PERM_MONITOR_CONFIG,
+     "删除某日的节假日安排"},
+    {"GET", "/api/v1/monitor-settings", api_settings_get, 0, NULL, "监测设置"},
+    {"PUT", "/api/v1/monitor-settings", api_settings_put, ROUTE_WRITE | ROUTE_JSON,
+     PERM_MONITOR_CONFIG, "修改监测设置（人均收入计算人口）"},
+    {"GET", "/api/v1/monitor-codes", api_codes, 0, NULL, "收入项目与帮扶措施代码表"},
+    {NULL},
 };

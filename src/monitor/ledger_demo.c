@@ -36,18 +36,18 @@ enum { WORK_TOWNSHIP = 1, WORK_COUNTY, WORK_PROVINCE, WORK_OUT_PROVINCE, WORK_AB
 
 struct demo_member {
 	int16_t birth_year;
-	uint8_t health;  /* 健康状况 bitmask (1 << code) */
-	uint8_t labor;   /* 劳动技能, 0 unknown */
-	uint8_t work;    /* 务工状况, 0 unknown */
+	uint8_t health; /* 健康状况 bitmask (1 << code) */
+	uint8_t labor;	/* 劳动技能, 0 unknown */
+	uint8_t work;	/* 务工状况, 0 unknown */
 	uint8_t dibao, tekun;
-	uint8_t school;  /* 在校生状况, 0 none */
+	uint8_t school; /* 在校生状况, 0 none */
 };
 
 struct demo_hh {
 	int64_t id;
-	int type;   /* 户类型, 0 unknown */
-	int size;   /* all members */
-	int n;      /* members kept in m[] */
+	int type; /* 户类型, 0 unknown */
+	int size; /* all members */
+	int n;	  /* members kept in m[] */
 	struct demo_member m[DEMO_MAX_MEMBERS];
 };
 
@@ -145,13 +145,13 @@ static void generate(const struct demo_hh *h, int year, uint64_t seed, struct le
 			elderly++;
 		if (m->work >= WORK_TOWNSHIP && m->work <= WORK_ABROAD &&
 		    (able || m->labor == LABOR_WEAK)) {
-			static const int64_t by_place[] = { 0, 24000, 30000, 40000, 50000, 70000 };
+			static const int64_t by_place[] = {0, 24000, 30000, 40000, 50000, 70000};
 			int64_t w = by_place[m->work];
 			if (m->labor == LABOR_SKILLED)
 				w = pct(w, 125);
 			else if (m->labor == LABOR_WEAK)
 				w = pct(w, 50);
-			w = w * rnd(&yr, 8, 12) / 12;    /* months worked */
+			w = w * rnd(&yr, 8, 12) / 12;  /* months worked */
 			w = pct(w, rnd(&yr, 85, 115)); /* this year's luck */
 			wage += pct(w, grow);
 			migrants++;
@@ -180,8 +180,8 @@ static void generate(const struct demo_hh *h, int year, uint64_t seed, struct le
 			put(l, 428, 1200, "");
 		if (m->health & (1 << HEALTH_SERIOUS)) {
 			/* a serious illness costs most in the year it is treated */
-			int64_t cost = chance(&yr, 150) ? rnd(&yr, 40000, 120000)
-							: rnd(&yr, 5000, 40000);
+			int64_t cost =
+			    chance(&yr, 150) ? rnd(&yr, 40000, 120000) : rnd(&yr, 5000, 40000);
 			rigid += cost;
 		} else if ((m->health & (1 << HEALTH_CHRONIC)) && chance(&yr, 600)) {
 			rigid += rnd(&yr, 300, 4000);
@@ -386,7 +386,7 @@ int monitor_demo_incomes(struct db *db, const char *county, int year_from, int y
 	c = db_copy_begin(db, "income_summary", monitor_income_summary_columns);
 	for (int i = 0; i < nr && !rc; i++)
 		for (int y = year_from; y <= year_to && !rc; y++) {
-			struct income_totals t = { 0 };
+			struct income_totals t = {0};
 			generate(&hh[i], y, seed, &l);
 			for (int k = 0; k < l.n; k++)
 				monitor_income_add(&t, l.e[k].item, l.e[k].amount);
@@ -399,7 +399,8 @@ int monitor_demo_incomes(struct db *db, const char *county, int year_from, int y
 	free(hh);
 	if (db_commit(db))
 		return error("cannot commit the demo incomes: %s", db_errmsg(db));
-	fprintf(stderr, "已生成 %d–%d 年收入台账：%d 户，%ld 个收入项目，%ld 条汇总，用时 %.1f 秒\n",
+	fprintf(stderr,
+		"已生成 %d–%d 年收入台账：%d 户，%ld 个收入项目，%ld 条汇总，用时 %.1f 秒\n",
 		year_from, year_to, nr, rows, sums, mono_seconds() - t0);
 	return 0;
 fail:

@@ -43,7 +43,8 @@ int monitor_weekday(long z);
 int monitor_date_parse(const char *s, long *day);
 /* Write day number z as "YYYY-MM-DD" into out[11]. */
 void monitor_date_format(long z, char out[11]);
-/* Today's day number in China (UTC+8 all year; no daylight saving). */
+/* Today's day number in China (UTC+8 all year; no daylight saving), or
+ * the date in $LIUBAO_TODAY (YYYY-MM-DD) when set, for tests and demos. */
 long monitor_today(void);
 
 /* ---- working-day calendar (calendar.c) -------------------------------------

@@ -438,6 +438,7 @@ def test_measures_crud_validation_and_audit():
             ("PUT", mpath, {"start_date": "2026-01-01", "end_date": "2025-01-01"}, 422,
              "E_VALIDATION"),
             ("PUT", mpath, {"person": "a\tb"}, 422, "E_VALIDATION"),
+            ("PUT", mpath, {"start_date": None}, 422, "E_VALIDATION"),
             ("PUT", mpath, {"unknown": 1}, 400, "E_UNKNOWN_FIELD"),
             ("PUT", "/api/v1/measures/999999", {"amount": 1}, 404, "E_NOT_FOUND"),
             ("DELETE", "/api/v1/measures/0", None, 404, "E_NOT_FOUND"),

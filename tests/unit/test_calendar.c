@@ -47,19 +47,22 @@ TEST(calendar_day_numbers)
 	CHECK_INT(monitor_days_from_civil(2025, 1, 1) - monitor_days_from_civil(2024, 1, 1), 366);
 	/* every day from 1900 to 2199 round-trips and follows the previous */
 	{
-		long first = monitor_days_from_civil(1900, 1, 1), last = monitor_days_from_civil(2199, 12, 31);
+		long first = monitor_days_from_civil(1900, 1, 1),
+		     last = monitor_days_from_civil(2199, 12, 31);
 		int bad = 0, py = 1899, pm = 12, pd = 31;
 		for (long z = first; z <= last; z++) {
 			monitor_civil_from_days(z, &y, &m, &d);
 			if (monitor_days_from_civil(y, m, d) != z)
 				bad++;
 			if (!((y == py && m == pm && d == pd + 1) ||
-			      (y == py && m == pm + 1 && d == 1) || (y == py + 1 && m == 1 && d == 1)))
+			      (y == py && m == pm + 1 && d == 1) ||
+			      (y == py + 1 && m == 1 && d == 1)))
 				bad++;
 			py = y, pm = m, pd = d;
 		}
 		CHECK_INT(bad, 0);
-		CHECK_INT(last - first + 1, 300 * 365 + 73); /* 75 years divisible by 4, less 1900 and 2100 */
+		CHECK_INT(last - first + 1,
+			  300 * 365 + 73); /* 75 years divisible by 4, less 1900 and 2100 */
 	}
 	monitor_civil_from_days(-1, &y, &m, &d);
 	CHECK_INT(y * 10000 + m * 100 + d, 19691231);
@@ -69,21 +72,22 @@ TEST(calendar_day_numbers)
 
 TEST(calendar_weekdays)
 {
-	CHECK_INT(monitor_weekday(0), 4);                /* 1970-01-01 Thursday */
-	CHECK_INT(monitor_weekday(D("2025-01-01")), 3);  /* Wednesday */
-	CHECK_INT(monitor_weekday(D("2024-02-29")), 4);  /* Thursday */
-	CHECK_INT(monitor_weekday(D("2026-02-17")), 2);  /* 春节 2026, Tuesday */
-	CHECK_INT(monitor_weekday(D("2025-01-26")), 7);  /* a 调休 Sunday */
-	CHECK_INT(monitor_weekday(D("1969-12-28")), 7);  /* before the epoch */
+	CHECK_INT(monitor_weekday(0), 4);		/* 1970-01-01 Thursday */
+	CHECK_INT(monitor_weekday(D("2025-01-01")), 3); /* Wednesday */
+	CHECK_INT(monitor_weekday(D("2024-02-29")), 4); /* Thursday */
+	CHECK_INT(monitor_weekday(D("2026-02-17")), 2); /* 春节 2026, Tuesday */
+	CHECK_INT(monitor_weekday(D("2025-01-26")), 7); /* a 调休 Sunday */
+	CHECK_INT(monitor_weekday(D("1969-12-28")), 7); /* before the epoch */
 	CHECK_INT(monitor_weekday(D("1900-01-01")), 1);
 }
 
 TEST(calendar_date_parse_is_strict)
 {
-	static const char *const bad[] = { "", "2025-1-01", "2025/01/01", "2025-13-01",
-					   "2025-00-10", "2025-01-00", "2025-02-29", "1900-02-29",
-					   "2100-02-29", "2025-04-31", "abcd-ef-gh", "2025-01-011",
-					   " 2025-01-01", "1899-12-31", "2200-01-01", "+025-01-01" };
+	static const char *const bad[] = {
+	    "",		  "2025-1-01",	 "2025/01/01",	"2025-13-01", "2025-00-10",
+	    "2025-01-00", "2025-02-29",	 "1900-02-29",	"2100-02-29", "2025-04-31",
+	    "abcd-ef-gh", "2025-01-011", " 2025-01-01", "1899-12-31", "2200-01-01",
+	    "+025-01-01"};
 	long d;
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		if (!CHECK(monitor_date_parse(bad[i], &d) == -1))
@@ -98,7 +102,7 @@ TEST(calendar_date_parse_is_strict)
 TEST(calendar_builtin_schedules)
 {
 	struct work_calendar c;
-	int holidays[3] = { 0 }, workdays[3] = { 0 };
+	int holidays[3] = {0}, workdays[3] = {0};
 	monitor_cal_init(&c);
 	monitor_cal_load_builtin(&c);
 	for (const struct cal_entry *e = monitor_cal_builtin; e->date; e++) {
@@ -262,8 +266,10 @@ TEST(calendar_matches_naive_count)
 		}
 		for (int n = 0; n <= 25; n++)
 			/* and going back n working days lands on or before a */
-			if (monitor_cal_workdays_between(&c, a, monitor_cal_add_workdays(&c, a, n)) != n ||
-			    monitor_cal_add_workdays(&c, monitor_cal_add_workdays(&c, a, n), -n) > a)
+			if (monitor_cal_workdays_between(&c, a,
+							 monitor_cal_add_workdays(&c, a, n)) != n ||
+			    monitor_cal_add_workdays(&c, monitor_cal_add_workdays(&c, a, n), -n) >
+				a)
 				bad++;
 	}
 	CHECK_INT(bad, 0);

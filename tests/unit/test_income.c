@@ -23,7 +23,7 @@ static int64_t pc(int64_t amount, int persons)
 
 TEST(income_item_list)
 {
-	int per_cat[8] = { 0 };
+	int per_cat[8] = {0};
 	for (int i = 0; i < code_income_item.nr_items; i++) {
 		const struct code_item *it = &code_income_item.items[i];
 		int cat = INCOME_ITEM_CATEGORY(it->code);
@@ -44,26 +44,28 @@ TEST(income_item_list)
 	CHECK_INT(per_cat[INCOME_RIGID], 1);
 	CHECK_INT(codes_lookup(&code_income_item, "务工收入"), 101);
 	CHECK_INT(codes_lookup(&code_income_item, "低保金"), 402);
-	CHECK_STR(monitor_income_group(codes_lookup(&code_income_item, "公益林补贴")), "生态补偿金");
-	CHECK_STR(monitor_income_group(codes_lookup(&code_income_item, "防贫保险")), "其他转移性收入");
+	CHECK_STR(monitor_income_group(codes_lookup(&code_income_item, "公益林补贴")),
+		  "生态补偿金");
+	CHECK_STR(monitor_income_group(codes_lookup(&code_income_item, "防贫保险")),
+		  "其他转移性收入");
 	CHECK_STR(monitor_income_group(codes_lookup(&code_income_item, "低保金")), NULL);
 	CHECK_STR(codes_label(&code_income_category, INCOME_TRANSFER), "转移性收入");
 }
 
 TEST(income_net_and_reference)
 {
-	struct income_totals t = { 0 };
+	struct income_totals t = {0};
 	struct income_figures f;
-	monitor_income_add(&t, 101, 3000000);  /* 务工 30,000 元 */
-	monitor_income_add(&t, 104, 600000);   /* 村级公益岗 */
-	monitor_income_add(&t, 201, 800000);   /* 种植业 */
-	monitor_income_add(&t, 302, 100000);   /* 土地流转 */
-	monitor_income_add(&t, 402, 360000);   /* 低保金 */
-	monitor_income_add(&t, 411, 12345);    /* 公益林补贴 */
-	monitor_income_add(&t, 501, 250000);   /* 种植业支出 */
-	monitor_income_add(&t, 601, 500000);   /* 理赔收入 */
-	monitor_income_add(&t, 701, 2000000);  /* 合规自付支出 */
-	monitor_income_add(&t, 999, 777);      /* unknown: ignored */
+	monitor_income_add(&t, 101, 3000000); /* 务工 30,000 元 */
+	monitor_income_add(&t, 104, 600000);  /* 村级公益岗 */
+	monitor_income_add(&t, 201, 800000);  /* 种植业 */
+	monitor_income_add(&t, 302, 100000);  /* 土地流转 */
+	monitor_income_add(&t, 402, 360000);  /* 低保金 */
+	monitor_income_add(&t, 411, 12345);   /* 公益林补贴 */
+	monitor_income_add(&t, 501, 250000);  /* 种植业支出 */
+	monitor_income_add(&t, 601, 500000);  /* 理赔收入 */
+	monitor_income_add(&t, 701, 2000000); /* 合规自付支出 */
+	monitor_income_add(&t, 999, 777);     /* unknown: ignored */
 	CHECK_INT(t.wage, 3600000);
 	CHECK_INT(t.business, 800000);
 	CHECK_INT(t.property, 100000);
@@ -78,17 +80,17 @@ TEST(income_net_and_reference)
 	CHECK_INT(f.ref, 3122345);
 	CHECK_INT(f.persons, 4);
 	CHECK_INT(f.has_pc, 1);
-	CHECK_INT(f.net_pc, 1155586);  /* 1,155,586.25 → 1,155,586 */
-	CHECK_INT(f.ref_pc, 780586);   /* 780,586.25 */
+	CHECK_INT(f.net_pc, 1155586); /* 1,155,586.25 → 1,155,586 */
+	CHECK_INT(f.ref_pc, 780586);  /* 780,586.25 */
 	/* claims and rigid spending never enter 纯收入 */
 	CHECK_INT(monitor_income_net(&t), f.net);
 }
 
 TEST(income_per_capita_rounding)
 {
-	CHECK_INT(pc(1000, 3), 333);    /* 333.33 */
-	CHECK_INT(pc(2000, 3), 667);    /* 666.67 */
-	CHECK_INT(pc(5, 2), 3);         /* 2.5: half away from zero */
+	CHECK_INT(pc(1000, 3), 333); /* 333.33 */
+	CHECK_INT(pc(2000, 3), 667); /* 666.67 */
+	CHECK_INT(pc(5, 2), 3);	     /* 2.5: half away from zero */
 	CHECK_INT(pc(-5, 2), -3);
 	CHECK_INT(pc(7, 2), 4);
 	CHECK_INT(pc(-1000, 3), -333);
@@ -108,7 +110,7 @@ TEST(income_per_capita_rounding)
 
 TEST(income_zero_members)
 {
-	struct income_totals t = { 0 };
+	struct income_totals t = {0};
 	struct income_figures f;
 	monitor_income_add(&t, 101, 100000);
 	monitor_income_figures(&t, 0, &f);
@@ -123,7 +125,7 @@ TEST(income_zero_members)
 TEST(income_identification_spans)
 {
 	struct ident_span s[2];
-	struct income_totals t[2] = { { 0 } }, out;
+	struct income_totals t[2] = {{0}}, out;
 	CHECK_INT(monitor_ident_spans(2025, 1, s), 1);
 	CHECK_INT(s[0].year, 2024);
 	CHECK_INT(s[0].months, 12);
@@ -201,20 +203,21 @@ static struct db *income_db(const char *name)
 	CHECK_INT(registry_migrate(db), 0);
 	CHECK_INT(monitor_income_migrate(db), 0);
 	CHECK_INT(monitor_lines_migrate(db), 0);
-	CHECK_INT(db_exec(db, "INSERT INTO region(code, name, level, parent) VALUES"
-			      "('610000000000', '陕西省', 1, NULL),"
-			      "('610900000000', '安康市', 2, '610000000000'),"
-			      "('610926000000', '平利县', 3, '610900000000'),"
-			      "('610926100000', '城关镇', 4, '610926000000'),"
-			      "('610926100001', '西城社区居委会', 5, '610926100000');"
-			      "INSERT INTO household(id, hh_no, village_code, created_at, updated_at) "
-			      "VALUES(1, 'H1', '610926100001', 'x', 'x'), (2, 'H2', '610926100001', "
-			      "'x', 'x');"
-			      "INSERT INTO member(household_id, name, id_number, relation, sex, "
-			      "birth_date, created_at, updated_at) VALUES"
-			      "(1, '甲', '1', 1, 1, '1970-01-01', 'x', 'x'),"
-			      "(1, '乙', '2', 2, 2, '1970-01-01', 'x', 'x'),"
-			      "(1, '丙', '3', 3, 1, '2000-01-01', 'x', 'x')"),
+	CHECK_INT(db_exec(db,
+			  "INSERT INTO region(code, name, level, parent) VALUES"
+			  "('610000000000', '陕西省', 1, NULL),"
+			  "('610900000000', '安康市', 2, '610000000000'),"
+			  "('610926000000', '平利县', 3, '610900000000'),"
+			  "('610926100000', '城关镇', 4, '610926000000'),"
+			  "('610926100001', '西城社区居委会', 5, '610926100000');"
+			  "INSERT INTO household(id, hh_no, village_code, created_at, updated_at) "
+			  "VALUES(1, 'H1', '610926100001', 'x', 'x'), (2, 'H2', '610926100001', "
+			  "'x', 'x');"
+			  "INSERT INTO member(household_id, name, id_number, relation, sex, "
+			  "birth_date, created_at, updated_at) VALUES"
+			  "(1, '甲', '1', 1, 1, '1970-01-01', 'x', 'x'),"
+			  "(1, '乙', '2', 2, 2, '1970-01-01', 'x', 'x'),"
+			  "(1, '丙', '3', 3, 1, '2000-01-01', 'x', 'x')"),
 		  0);
 	return db;
 }
@@ -223,8 +226,8 @@ TEST(income_save_keeps_summary_in_step)
 {
 	struct db *db = income_db("income.db");
 	struct income_entry e[] = {
-		{ 101, 1000000, "务工" }, { 201, 200000, "" }, { 501, 50000, "化肥" },
-		{ 701, 900000, "住院" },  { 601, 100001, "" },
+	    {101, 1000000, "务工"}, {201, 200000, ""}, {501, 50000, "化肥"},
+	    {701, 900000, "住院"},  {601, 100001, ""},
 	};
 	struct income_totals t;
 	struct db_stmt *st;
@@ -275,21 +278,23 @@ TEST(income_save_keeps_summary_in_step)
 TEST(income_sql_rounding_matches_c)
 {
 	struct db *db = income_db("income-sql.db");
-	static const int64_t nets[] = { 0, 1, 2, 5, -1, -2, -5, 1000, -1000, 2000, -2000,
-					599999, 1799999, -1799999, 123456789, -123456789 };
+	static const int64_t nets[] = {0,	1,	  2,	     5,		-1,    -2,
+				       -5,	1000,	  -1000,     2000,	-2000, 599999,
+				       1799999, -1799999, 123456789, -123456789};
 	int bad = 0;
 	if (!db)
 		return;
 	CHECK_INT(db_begin(db), 0);
 	for (size_t i = 0; i < ARRAY_SIZE(nets); i++)
 		for (int persons = 0; persons <= 7; persons++) {
-			struct income_totals t = { 0 };
+			struct income_totals t = {0};
 			if (nets[i] >= 0)
 				t.wage = nets[i];
 			else
 				t.business_cost = -nets[i];
 			/* one summary row per case, told apart by year */
-			CHECK_INT(monitor_income_put_summary(db, 1, (int)(2000 + i * 8 + (size_t)persons),
+			CHECK_INT(monitor_income_put_summary(db, 1,
+							     (int)(2000 + i * 8 + (size_t)persons),
 							     &t, persons, -1, DENOM_HOUSEHOLD),
 				  0);
 		}
@@ -297,17 +302,18 @@ TEST(income_sql_rounding_matches_c)
 	CHECK_INT(monitor_income_denominator(db), DENOM_RESIDENT);
 	CHECK_INT(db_commit(db), 0);
 	{
-		struct db_stmt *st = db_prepare(db, "SELECT net, denominator, net_pc FROM "
-						    "income_summary WHERE household_id = 1 AND year "
-						    ">= 2000 ORDER BY year");
+		struct db_stmt *st =
+		    db_prepare(db, "SELECT net, denominator, net_pc FROM "
+				   "income_summary WHERE household_id = 1 AND year "
+				   ">= 2000 ORDER BY year");
 		while (db_step(st) == DB_ROW) {
 			int64_t net = db_col_int(st, 0), want;
 			int persons = (int)db_col_int(st, 1);
 			if (monitor_per_capita(net, persons, &want)) {
 				bad += !db_col_is_null(st, 2);
 			} else if (db_col_is_null(st, 2) || db_col_int(st, 2) != want) {
-				printf("    net %lld / %d: SQL %lld, C %lld\n", (long long)net, persons,
-				       (long long)db_col_int(st, 2), (long long)want);
+				printf("    net %lld / %d: SQL %lld, C %lld\n", (long long)net,
+				       persons, (long long)db_col_int(st, 2), (long long)want);
 				bad++;
 			}
 		}
