@@ -210,9 +210,9 @@ int monitor_rules_install(struct db *db)
 		const struct shipped_rule *r = &shipped_rules[i];
 		struct db_stmt *st = db_prepare(db, "INSERT INTO rule_def(id, version, title, kind, "
 						    "severity, risk_type, scope, expression, enabled, "
-						    "valid_from, created_at, created_by) SELECT :id, 1, "
-						    ":t, :k, :sev, :rt, :sc, :e, 1, 2021, :now, 'system' "
-						    "WHERE NOT EXISTS (SELECT 1 FROM rule_def WHERE id = :id)");
+						    "valid_from, created_at, created_by) VALUES(:id, 1, "
+						    ":t, :k, :sev, :rt, :sc, :e, 1, 2021, :now, 'system') "
+						    "ON CONFLICT(id, version) DO NOTHING");
 		db_bind_text(st, ":id", r->id);
 		db_bind_text(st, ":t", r->title);
 		db_bind_text(st, ":k", r->kind);
