@@ -102,6 +102,20 @@ static const struct rule_field monitor_fields[] = {
 	{ "schooling_ok", "义务教育有保障", RULE_HOUSEHOLD, RULE_BOOL, "sec.schooling_ok", NULL, NULL },
 	{ "water_safe", "饮水安全有保障", RULE_HOUSEHOLD, RULE_BOOL, "sec.water_safe", NULL, NULL },
 	{ "medical_ok", "基本医疗有保障", RULE_HOUSEHOLD, RULE_BOOL, "sec.medical_ok", NULL, NULL },
+	{ "dev_measures", "开发式帮扶措施数", RULE_HOUSEHOLD, RULE_NUM,
+	  "(SELECT count(*) FROM measure x WHERE x.household_id = h.id AND x.category IN (39, 40, "
+	  "41, 42))", NULL, "项" },
+	{ "measures", "帮扶措施数", RULE_HOUSEHOLD, RULE_NUM,
+	  "(SELECT count(*) FROM measure x WHERE x.household_id = h.id)", NULL, "项" },
+	{ "measure_dibao", "享受低保措施", RULE_HOUSEHOLD, RULE_BOOL,
+	  "(CASE WHEN EXISTS (SELECT 1 FROM measure x WHERE x.household_id = h.id AND x.item = "
+	  "4801) THEN 1 ELSE 0 END)", NULL, NULL },
+	{ "measure_tekun", "享受特困供养措施", RULE_HOUSEHOLD, RULE_BOOL,
+	  "(CASE WHEN EXISTS (SELECT 1 FROM measure x WHERE x.household_id = h.id AND x.item = "
+	  "4802) THEN 1 ELSE 0 END)", NULL, NULL },
+	{ "measure_disability", "享受残疾人补贴措施", RULE_HOUSEHOLD, RULE_BOOL,
+	  "(CASE WHEN EXISTS (SELECT 1 FROM measure x WHERE x.household_id = h.id AND x.item = "
+	  "4805) THEN 1 ELSE 0 END)", NULL, NULL },
 	/* member */
 	{ "relation", "与户主关系", RULE_MEMBER, RULE_CODE, "m.relation", &code_relation, NULL },
 	{ "sex", "性别", RULE_MEMBER, RULE_CODE, "m.sex", &code_sex, NULL },
@@ -199,6 +213,16 @@ static const struct shipped_rule shipped_rules[] = {
 	  RULE_HOUSEHOLD,
 	  "监测对象 = true and 风险类型 has '缺劳动力' and 家庭人口数 >= 4 and count(member, 劳动技能 in "
 	  "('普通劳动力', '技能劳动力')) * 2 > 家庭人口数" },
+	{ "C007", "家中有劳动力、识别满6个月但未落实开发式帮扶措施", "check", "高", 0,
+	  RULE_HOUSEHOLD,
+	  "监测对象 = true and months_since(识别监测时间) >= 6 and any(member, 劳动技能 in "
+	  "('普通劳动力', '技能劳动力', '弱劳动力或半劳动力')) and 开发式帮扶措施数 = 0" },
+	{ "C008", "享受低保措施但家中无享受低保人员", "check", "中", 0, RULE_HOUSEHOLD,
+	  "享受低保措施 = true and not any(member, 享受低保 = true)" },
+	{ "C009", "享受特困供养措施但家中无特困供养人员", "check", "中", 0, RULE_HOUSEHOLD,
+	  "享受特困供养措施 = true and not any(member, 特困供养 = true)" },
+	{ "C010", "享受残疾人补贴措施但家中无残疾人", "check", "中", 0, RULE_HOUSEHOLD,
+	  "享受残疾人补贴措施 = true and not any(member, 健康状况 has '残疾')" },
 };
 
 /* Insert the shipped rules that are not there yet (version 1). */

@@ -252,7 +252,7 @@ def test_security_record_and_timeline():
 def test_screen_stores_hits_with_explanations_and_raises_alerts():
     s = server()
     p = cli("screen", "--db", db(), "--year", "2025", check=0)
-    assert "M001" in p.stdout and "共 14 条规则" in p.stdout, p.stdout
+    assert "M001" in p.stdout and "共 18 条规则" in p.stdout, p.stdout
     hits = query(db(), "SELECT rule_id, rule_version, household_id, explain FROM rule_hit WHERE "
                  "rule_id = 'M001'")
     assert hits, "some households below the line"
