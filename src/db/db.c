@@ -255,6 +255,15 @@ void db_rollback(struct db *db)
 	db->depth = 0;
 }
 
+void db_bind_prefix(struct db_stmt *st, const char *lo_name, const char *hi_name,
+		    const char *prefix)
+{
+	char hi[32];
+	snprintf(hi, sizeof(hi), "%.30s:", prefix);
+	db_bind_text(st, lo_name, prefix);
+	db_bind_text(st, hi_name, hi);
+}
+
 void db_set_durable(struct db *db, int durable)
 {
 	if (!strcmp(db->ops->name, "sqlite"))

@@ -68,6 +68,10 @@ void db_bind_double(struct db_stmt *st, const char *name, double v);
 /* Bind text (copied); NULL binds SQL NULL. */
 void db_bind_text(struct db_stmt *st, const char *name, const char *v);
 void db_bind_null(struct db_stmt *st, const char *name);
+/* Bind `lo_name`/`hi_name` so that "code >= lo AND code < hi" selects every
+ * digit code starting with `prefix` ("" = all; ':' sorts right after '9'). */
+void db_bind_prefix(struct db_stmt *st, const char *lo_name, const char *hi_name,
+		    const char *prefix);
 /* Bind an int, or NULL when v < 0 (the registry's "unknown"). */
 void db_bind_int_or_null(struct db_stmt *st, const char *name, int64_t v);
 

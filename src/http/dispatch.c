@@ -197,6 +197,39 @@ const struct route *http_route_find(struct http_request *req, int *path_matched)
 	return NULL;
 }
 
+static int listed(const char *const *allowed, const char *key)
+{
+	for (int i = 0; allowed[i]; i++)
+		if (!strcmp(allowed[i], key))
+			return 1;
+	return 0;
+}
+
+int http_refuse_unknown_params(struct http_request *req, struct http_response *res,
+			       const char *const *allowed)
+{
+	for (int i = 0; i < req->nr_query; i++)
+		if (!listed(allowed, req->query[i].key)) {
+			http_reply_error(res, 400, "E_UNKNOWN_PARAM", NULL, "不认识查询参数“%s”",
+					 req->query[i].key);
+			return 1;
+		}
+	return 0;
+}
+
+int http_refuse_unknown_fields(struct http_response *res, json_t *obj, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(obj, key, v) {
+		if (!listed(allowed, key)) {
+			http_reply_error(res, 400, "E_UNKNOWN_FIELD", NULL, "不认识字段“%s”", key);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 void http_add_header(struct http_response *res, const char *name, const char *value)
 {
 	if (res->nr_headers >= (int)ARRAY_SIZE(res->headers))
@@ -220,6 +253,14 @@ void http_reply_json(struct http_response *res, int status, json_t *j)
 	res->status = status;
 	res->content_type = "application/json; charset=utf-8";
 	buf_reset(&res->body);
+	if (!j) {
+		/* the reply could not be built (json_pack() fails on a string that
+		 * is not UTF-8): answer 500 instead of taking the server down */
+		res->status = 500;
+		buf_addstr(&res->body, "{\"error\":{\"code\":\"E_INTERNAL\",\"message\":"
+				       "\"服务器内部错误：无法生成应答\"}}");
+		return;
+	}
 	http_json_dump(j, &res->body);
 	json_decref(j);
 }

@@ -143,6 +143,14 @@ void http_dispatch(struct http_request *req, struct http_response *res);
  * *path_matched is set when some route matched the path with another method. */
 const struct route *http_route_find(struct http_request *req, int *path_matched);
 
+/* Answer 400 E_UNKNOWN_PARAM and return 1 if the query has a parameter
+ * not in `allowed` (NULL-terminated); 0 otherwise. */
+int http_refuse_unknown_params(struct http_request *req, struct http_response *res,
+			       const char *const *allowed);
+/* Answer 400 E_UNKNOWN_FIELD and return 1 if object `obj` has a key not in
+ * `allowed` (NULL-terminated); 0 otherwise. */
+int http_refuse_unknown_fields(struct http_response *res, json_t *obj, const char *const *allowed);
+
 /* Response helpers. */
 void http_add_header(struct http_response *res, const char *name, const char *value);
 /* Answer with `j` (reference stolen) as JSON. */

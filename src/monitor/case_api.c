@@ -19,10 +19,7 @@ static const char *scope_of(struct http_request *req)
 
 static void bind_scope(struct db_stmt *st, struct http_request *req)
 {
-	char hi[16];
-	snprintf(hi, sizeof(hi), "%s:", scope_of(req));
-	db_bind_text(st, ":lo", scope_of(req));
-	db_bind_text(st, ":hi", hi);
+	db_bind_prefix(st, ":lo", ":hi", scope_of(req));
 }
 
 static int64_t path_int(struct http_request *req, int i)
@@ -43,38 +40,6 @@ static int household_scoped(struct http_request *req, struct http_response *res,
 		return 0;
 	}
 	return 1;
-}
-
-static int unknown_params(struct http_request *req, struct http_response *res,
-			  const char *const *allowed)
-{
-	for (int i = 0; i < req->nr_query; i++) {
-		int ok = 0;
-		for (int k = 0; allowed[k] && !ok; k++)
-			ok = !strcmp(allowed[k], req->query[i].key);
-		if (!ok) {
-			http_reply_error(res, 400, "E_UNKNOWN_PARAM", NULL, "不认识查询参数“%s”",
-					 req->query[i].key);
-			return 1;
-		}
-	}
-	return 0;
-}
-
-static int unknown_fields(struct http_response *res, json_t *o, const char *const *allowed)
-{
-	const char *key;
-	json_t *v;
-	json_object_foreach(o, key, v) {
-		int ok = 0;
-		for (int i = 0; allowed[i] && !ok; i++)
-			ok = !strcmp(allowed[i], key);
-		if (!ok) {
-			http_reply_error(res, 400, "E_UNKNOWN_FIELD", NULL, "不认识字段“%s”", key);
-			return 1;
-		}
-	}
-	return 0;
 }
 
 /* Turn a JSON array of risk-type labels into comma-separated codes; answers
@@ -172,9 +137,8 @@ static void api_alerts(struct http_request *req, struct http_response *res)
 	int64_t limit = 50, cursor = 0, last = 0;
 	struct db_stmt *st;
 	struct jw w;
-	char rlo[16], rhi[20];
 	int n = 0, rc;
-	if (unknown_params(req, res, params))
+	if (http_refuse_unknown_params(req, res, params))
 		return;
 	if ((lim && (parse_int64(lim, &limit) || limit < 1 || limit > 500)) ||
 	    (cur && (parse_int64(cur, &cursor) || cursor < 0)) ||
@@ -185,15 +149,12 @@ static void api_alerts(struct http_request *req, struct http_response *res)
 				 "查询参数无效（status 可为 open、case、closed、dismissed）");
 		return;
 	}
-	snprintf(rlo, sizeof(rlo), "%s", region ? region : "");
-	snprintf(rhi, sizeof(rhi), "%s:", rlo);
 	st = db_prepare(req->db, ALERT_SELECT "WHERE h.village_code >= :lo AND h.village_code < :hi "
 				 "AND h.village_code >= :rlo AND h.village_code < :rhi AND (:st IS "
 				 "NULL OR a.status = :st) AND (:cur = 0 OR a.id < :cur) ORDER BY a.id "
 				 "DESC LIMIT :limit");
 	bind_scope(st, req);
-	db_bind_text(st, ":rlo", rlo);
-	db_bind_text(st, ":rhi", rhi);
+	db_bind_prefix(st, ":rlo", ":rhi", region ? region : "");
 	db_bind_text(st, ":st", status);
 	db_bind_int(st, ":cur", cursor);
 	db_bind_int(st, ":limit", limit + 1);
@@ -289,7 +250,7 @@ static void api_alert_dismiss(struct http_request *req, struct http_response *re
 	int64_t hh, id;
 	struct db_stmt *st;
 	int changed;
-	if (unknown_fields(res, req->json, fields) || !(id = alert_scoped(req, res, &hh)))
+	if (http_refuse_unknown_fields(res, req->json, fields) || !(id = alert_scoped(req, res, &hh)))
 		return;
 	if (strcmp(req->principal->role, "village_clerk") &&
 	    strcmp(req->principal->role, "township_reviewer")) {
@@ -412,10 +373,10 @@ static void api_cases(struct http_request *req, struct http_response *res)
 	const char *lim = http_query(req, "limit"), *cur = http_query(req, "cursor");
 	int64_t limit = 50, cursor = 0, step_v = 0, last = 0;
 	int kind_v = 0, n = 0, rc;
-	char rlo[16], rhi[20], today[11];
+	char today[11];
 	struct db_stmt *st;
 	struct jw w;
-	if (unknown_params(req, res, params))
+	if (http_refuse_unknown_params(req, res, params))
 		return;
 	if (kind) {
 		kind_v = !strcmp(kind, "identify") || !strcmp(kind, "识别纳入") ? CASE_IDENTIFY
@@ -431,8 +392,6 @@ static void api_cases(struct http_request *req, struct http_response *res)
 		http_reply_error(res, 400, "E_BAD_PARAM", NULL, "查询参数无效");
 		return;
 	}
-	snprintf(rlo, sizeof(rlo), "%s", region ? region : "");
-	snprintf(rhi, sizeof(rhi), "%s:", rlo);
 	monitor_today_text(today);
 	st = db_prepare(req->db,
 			"SELECT c.id FROM monitor_case c JOIN household h ON h.id = c.household_id "
@@ -441,8 +400,7 @@ static void api_cases(struct http_request *req, struct http_response *res)
 			"c.state = :state AND (:step = 0 OR c.step = :step) AND (:cur = 0 OR c.id > "
 			":cur) ORDER BY c.id LIMIT 100000");
 	bind_scope(st, req);
-	db_bind_text(st, ":rlo", rlo);
-	db_bind_text(st, ":rhi", rhi);
+	db_bind_prefix(st, ":rlo", ":rhi", region ? region : "");
 	db_bind_int(st, ":kind", kind_v);
 	db_bind_text(st, ":state", state ? state : "active");
 	db_bind_int(st, ":step", step_v);
@@ -598,7 +556,7 @@ static void api_elimination(struct http_request *req, struct http_response *res)
 {
 	static const char *const fields[] = { "mode", NULL };
 	struct household_rec h;
-	if (unknown_fields(res, req->json, fields) || !household_scoped(req, res, &h))
+	if (http_refuse_unknown_fields(res, req->json, fields) || !household_scoped(req, res, &h))
 		return;
 	open_case(req, res, h.id, CASE_ELIMINATE, 0,
 		  json_string_value(json_object_get(req->json, "mode")));
@@ -623,7 +581,7 @@ static void api_visit_create(struct http_request *req, struct http_response *res
 	struct db_stmt *st;
 	char today[11], now[20];
 	int64_t id;
-	if (unknown_fields(res, req->json, fields) || !household_scoped(req, res, &h))
+	if (http_refuse_unknown_fields(res, req->json, fields) || !household_scoped(req, res, &h))
 		return;
 	monitor_today_text(today);
 	if (!valid_date(date) || strcmp(date, today) > 0) {
@@ -725,7 +683,7 @@ static void api_application(struct http_request *req, struct http_response *res)
 	struct alert_evidence e = { 0 };
 	char today[11], *explain;
 	int64_t alert;
-	if (unknown_fields(res, req->json, fields) || !household_scoped(req, res, &h))
+	if (http_refuse_unknown_fields(res, req->json, fields) || !household_scoped(req, res, &h))
 		return;
 	monitor_today_text(today);
 	if (!reason || !*reason || strlen(reason) > 2000) {
@@ -771,7 +729,7 @@ static void api_security_put(struct http_request *req, struct http_response *res
 	int64_t year = path_int(req, 1);
 	char today[11];
 	int v[4];
-	if (unknown_fields(res, req->json, fields) || !household_scoped(req, res, &h))
+	if (http_refuse_unknown_fields(res, req->json, fields) || !household_scoped(req, res, &h))
 		return;
 	if (year < 2015 || year > 2100) {
 		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "年度无效");

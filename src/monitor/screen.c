@@ -404,7 +404,7 @@ static long run_rule_sql(struct db *db, const struct rule *r, const char *under,
 	struct rule_param_value params[2];
 	struct rule_value *vals = xcalloc(rule_nr_values(r) + 1, sizeof(*vals));
 	struct db_stmt *st;
-	char today[11], hi[16];
+	char today[11];
 	long n = 0;
 	int rc;
 	monitor_today_text(today);
@@ -413,9 +413,7 @@ static long run_rule_sql(struct db *db, const struct rule *r, const char *under,
 	rule_to_sql(r, "h.village_code >= :lo AND h.village_code < :hi", &sql);
 	buf_addstr(&sql, "\nORDER BY h.id"); /* the cross-check walks hits in id order */
 	st = db_prepare_text(db, sql.buf);
-	snprintf(hi, sizeof(hi), "%s:", under);
-	db_bind_text(st, ":lo", under);
-	db_bind_text(st, ":hi", hi);
+	db_bind_prefix(st, ":lo", ":hi", under);
 	if (rule_sql_bind(r, sql.buf, st, params, 2)) {
 		db_done(st);
 		n = -1;
@@ -715,19 +713,11 @@ static int rule_input_read(struct http_request *req, struct http_response *res, 
 {
 	static const char *const fields[] = { "id", "title", "kind", "severity", "risk_type", "scope",
 					      "expression", "enabled", "valid_from", NULL };
-	const char *key;
 	json_t *v;
 	struct rule_error err;
 	struct rule *r;
-	json_object_foreach(req->json, key, v) {
-		int ok = 0;
-		for (int i = 0; fields[i] && !ok; i++)
-			ok = !strcmp(fields[i], key);
-		if (!ok) {
-			http_reply_error(res, 400, "E_UNKNOWN_FIELD", NULL, "不认识字段“%s”", key);
-			return -1;
-		}
-	}
+	if (http_refuse_unknown_fields(res, req->json, fields))
+		return -1;
 #define TEXT_FIELD(name, dst)                                                                      \
 	if ((v = json_object_get(req->json, name))) {                                              \
 		if (!json_is_string(v) || json_string_length(v) >= sizeof(dst)) {                 \
@@ -917,8 +907,6 @@ static void api_rule_preview(struct http_request *req, struct http_response *res
 	const char *expr = json_string_value(json_object_get(req->json, "expression"));
 	const char *sc = json_string_value(json_object_get(req->json, "scope"));
 	json_t *yv = json_object_get(req->json, "year");
-	const char *key;
-	json_t *v;
 	struct rule_error err;
 	struct rule *r;
 	struct jw w;
@@ -926,15 +914,8 @@ static void api_rule_preview(struct http_request *req, struct http_response *res
 	int year = json_is_integer(yv) ? (int)json_integer_value(yv) : 0;
 	long total;
 	char today[11];
-	json_object_foreach(req->json, key, v) {
-		int ok = 0;
-		for (int i = 0; fields[i] && !ok; i++)
-			ok = !strcmp(fields[i], key);
-		if (!ok) {
-			http_reply_error(res, 400, "E_UNKNOWN_FIELD", NULL, "不认识字段“%s”", key);
-			return;
-		}
-	}
+	if (http_refuse_unknown_fields(res, req->json, fields))
+		return;
 	monitor_today_text(today);
 	if (!year)
 		year = atoi(today);
@@ -971,19 +952,10 @@ static void api_screen(struct http_request *req, struct http_response *res)
 	struct monitor_screen_report rep;
 	json_t *yv = json_object_get(req->json, "year");
 	const char *region = json_string_value(json_object_get(req->json, "region"));
-	const char *key;
-	json_t *v;
 	char today[11];
 	int year;
-	json_object_foreach(req->json, key, v) {
-		int ok = 0;
-		for (int i = 0; fields[i] && !ok; i++)
-			ok = !strcmp(fields[i], key);
-		if (!ok) {
-			http_reply_error(res, 400, "E_UNKNOWN_FIELD", NULL, "不认识字段“%s”", key);
-			return;
-		}
-	}
+	if (http_refuse_unknown_fields(res, req->json, fields))
+		return;
 	monitor_today_text(today);
 	year = json_is_integer(yv) ? (int)json_integer_value(yv) : atoi(today);
 	if (!region)
