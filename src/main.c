@@ -713,20 +713,108 @@ static int cmd_rules(const struct command *c, int argc, const char **argv)
 	return rc;
 }
 
+static const char *opt_as, *opt_record;
+
 static const struct option case_opts[] = {
 	{ "--db", "PATH", &opt_db, NULL, NULL, "数据库文件" },
-	{ "--under", "CODE", &opt_under, NULL, NULL, "只列出该区划下的流程" },
+	{ "--under", "CODE", &opt_under, NULL, NULL, "list：只列出该区划下的流程" },
+	{ "--as", "LOGIN", &opt_as, NULL, NULL, "advance/return/reject：以该用户的角色和辖区办理" },
+	{ "--record", "JSON", &opt_record, NULL, NULL,
+	  "办理记录（JSON 对象），如 '{\"note\":\"入户核查属实\"}'；退回、不予通过需 reason" },
 	{ NULL },
 };
+
+/* `liubao case advance|return|reject ID --as LOGIN --record JSON`: act on a
+ * case's current step as a user, with that user's role and scope. */
+static int case_act_cli(struct db *db, const char *action, const char *id_text)
+{
+	struct user_rec u;
+	struct principal p;
+	struct case_rec k;
+	struct household_rec h;
+	struct buf err = BUF_INIT;
+	json_error_t jerr;
+	json_t *rec, *before, *after;
+	int64_t id;
+	int status, rc = 1;
+	if (parse_int64(id_text, &id) || id <= 0 || monitor_case_load(db, id, &k) != 1)
+		return error("流程 %s 不存在", id_text);
+	if (!opt_as || auth_user_load_login(db, opt_as, &u) != 1 || u.disabled)
+		return error("请用 --as 指定一个有效的用户");
+	memset(&p, 0, sizeof(p));
+	p.user_id = u.id;
+	snprintf(p.login, sizeof(p.login), "%s", u.login);
+	snprintf(p.name, sizeof(p.name), "%s", u.name);
+	snprintf(p.role, sizeof(p.role), "%s", u.role);
+	auth_scope_prefix(u.scope_code, p.scope);
+	if (registry_household_load_scoped(db, k.household_id, p.scope, &h) != 1)
+		return error("用户 %s 的辖区内没有流程 %s", u.login, id_text);
+	rec = json_loads(opt_record ? opt_record : "{}", 0, &jerr);
+	if (!json_is_object(rec)) {
+		json_decref(rec);
+		return error("--record 应为 JSON 对象：%s", jerr.text);
+	}
+	before = json_pack("{s:i, s:s}", "step", k.step, "state", k.state);
+	if (db_begin(db)) {
+		json_decref(rec);
+		json_decref(before);
+		return error("%s", db_errmsg(db));
+	}
+	if (monitor_case_act(db, &k, action, rec, &p, &err, &status)) {
+		db_rollback(db);
+		error("%s", err.buf);
+	} else {
+		struct audit_entry e = { 0 };
+		char *act = xstrfmt("cli case %s", action);
+		after = json_pack("{s:i, s:s, s:O}", "step", k.step, "state", k.state, "record", rec);
+		e.user_id = u.id;
+		e.login = u.login;
+		e.role = u.role;
+		e.addr = "cli";
+		e.action = act;
+		e.target_type = "case";
+		e.target_id = k.id;
+		e.old_value = before;
+		e.new_value = after;
+		e.status = 200;
+		if (auth_audit_write(db, &e) || db_commit(db)) {
+			if (db_depth(db))
+				db_rollback(db);
+			error("保存失败：%s", db_errmsg(db));
+		} else {
+			int n;
+			const struct case_step_def *d = monitor_case_steps(k.kind, &n);
+			printf("流程 %lld：%s\n", (long long)k.id,
+			       !strcmp(k.state, "active") ? d[k.step - 1].title
+			       : !strcmp(k.state, "done") ? "已办结" : "不予通过");
+			rc = 0;
+		}
+		json_decref(after);
+		free(act);
+	}
+	json_decref(before);
+	json_decref(rec);
+	buf_release(&err);
+	return rc;
+}
 
 /* `liubao case list`: the active identification and elimination cases. */
 static int cmd_case(const struct command *c, int argc, const char **argv)
 {
-	const char *pos[1];
+	const char *pos[2];
 	struct db *db;
 	struct db_stmt *st;
 	char today[11], lo[16], hi[20];
-	if (parse_options(c, argc, argv, pos, 1) != 1 || strcmp(pos[0], "list")) {
+	int npos = parse_options(c, argc, argv, pos, 2);
+	if (npos == 2 && (!strcmp(pos[0], "advance") || !strcmp(pos[0], "return") ||
+			  !strcmp(pos[0], "reject"))) {
+		int rc;
+		db = open_db(opt_db, 0);
+		rc = case_act_cli(db, pos[0], pos[1]);
+		db_close(db);
+		return rc ? 1 : 0;
+	}
+	if (npos != 1 || strcmp(pos[0], "list")) {
 		print_usage(stderr, c);
 		return 2;
 	}
@@ -782,8 +870,9 @@ static const struct command commands[] = {
 	  "用监测规则筛查辖区内各户，命中的风险规则生成风险线索", screen_opts },
 	{ "rules", cmd_rules, "liubao rules list | sql ID | check [--under CODE] [--year Y]",
 	  "列出监测规则；check 在辖区全部户上比对求值与 SQL 两种执行方式的结果", rules_opts },
-	{ "case", cmd_case, "liubao case list [--under CODE]",
-	  "列出正在办理的识别纳入和风险消除流程及其期限", case_opts },
+	{ "case", cmd_case,
+	  "liubao case list [--under CODE] | advance|return|reject ID --as LOGIN [--record JSON]",
+	  "列出正在办理的识别纳入和风险消除流程及其期限；以某用户身份办理当前环节", case_opts },
 	{ "routes", cmd_routes, "liubao routes", "列出所有接口及其所需权限（JSON 行）", no_opts },
 	{ "help", cmd_help, "liubao help [COMMAND]", "显示帮助", no_opts },
 	{ NULL },

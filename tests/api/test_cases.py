@@ -211,6 +211,28 @@ def test_reject_and_lights():
     eq(query(db(), "SELECT status FROM alert WHERE case_id = ?", (cid,))[0][0], "closed", "alert")
 
 
+def test_case_actions_from_the_command_line():
+    s = server()
+    hh = households(4)[3]
+    c = open_case(s, hh)
+    p = cli("case", "advance", c["id"], "--as", "case.township", "--record", '{"note": "x"}',
+            "--db", db())
+    eq(p.returncode, 1, "wrong role refused")
+    assert "入户核查" in p.stderr and "村级信息员" in p.stderr, p.stderr
+    p = cli("case", "advance", c["id"], "--as", "case.clerk", "--record", "{", "--db", db())
+    eq(p.returncode, 1, "bad JSON refused")
+    p = cli("case", "advance", c["id"], "--as", "case.clerk", "--record",
+            '{"note": "入户核查属实"}', "--db", db(), check=0)
+    assert "信息比对" in p.stdout, p.stdout
+    p = cli("case", "list", "--under", hh and target_village()[0], "--db", db(), check=0)
+    assert "信息比对" in p.stdout, p.stdout
+    eq(query(db(), "SELECT count(*) FROM audit_log WHERE action = 'cli case advance' AND "
+             "target_id = ?", (c["id"],))[0][0], 1, "audited")
+    p = cli("case", "reject", c["id"], "--as", "case.township", "--record",
+            '{"reason": "不符合条件"}', "--db", db(), check=0)
+    assert "不予通过" in p.stdout, p.stdout
+
+
 def test_elimination_refused_with_reasons():
     s = server("2026-04-01")
     hh = households()[0]
