@@ -38,6 +38,8 @@ struct db_ops {
 	int64_t (*changes)(struct db *db);
 	int (*backup)(struct db *db, const char *path);
 	void (*tune_bulk)(struct db *db);
+	/* db_defer_indexes; *restore from xmalloc. */
+	int (*defer_indexes)(struct db *db, const char *tables, char **restore);
 	/* Bulk load: start appending rows of `ncols` columns (names in
 	 * `columns`, comma-separated) to `table`; send one row; finish.  The
 	 * handle is the backend's own.  Each returns 0 or a negative

@@ -198,6 +198,11 @@ void db_tune_bulk(struct db *db)
 	db->ops->tune_bulk(db);
 }
 
+int db_defer_indexes(struct db *db, const char *tables, char **restore)
+{
+	return db->ops->defer_indexes(db, tables, restore);
+}
+
 /* ---- transactions ----------------------------------------------------------
  * depth stays 0 while BEGIN runs and stays 1 while COMMIT or ROLLBACK runs, so
  * a backend can tell from depth alone whether a failed statement may be

@@ -124,6 +124,16 @@ int db_backup(struct db *db, const char *path);
 
 /* Ready the connection for one large write (SQLite: a bigger page cache). */
 void db_tune_bulk(struct db *db);
+/* Before a bulk load into tables that are still empty: on PostgreSQL, drop
+ * the foreign keys and the plain (non-constraint) indexes of `tables`
+ * (comma-separated names) and set *restore to the SQL that re-creates them
+ * — run it with db_exec after the load, in the same transaction, so every
+ * constraint is checked once for the whole load instead of per row (a
+ * per-row foreign-key check locks the parent row and costs as much as the
+ * insert).  The drops take exclusive locks: use only on tables nobody reads
+ * yet.  On SQLite *restore is "".  Returns 0, or -1 (*restore NULL); the
+ * caller frees *restore. */
+int db_defer_indexes(struct db *db, const char *tables, char **restore);
 
 /* Bulk load: append rows to `table`'s `columns` (comma-separated names) —
  * COPY on PostgreSQL, a prepared INSERT per row on SQLite.  Add each row's

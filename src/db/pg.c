@@ -618,7 +618,7 @@ static int prepare_variant(struct pg_db *db, struct pg_stmt *st, int v)
 			types[guessing] = guesses[0];
 		} else if (guessing >= 0 && guess + 1 < (int)ARRAY_SIZE(guesses) &&
 			   (sqlstate_is(res, "42883") || sqlstate_is(res, "42804") ||
-			    sqlstate_is(res, "42725"))) {
+			    sqlstate_is(res, "42725") || sqlstate_is(res, "22P02"))) {
 			types[guessing] = guesses[++guess];
 		} else if (sqlstate_is(res, "42")) {
 			die("cannot prepare SQL: %s\n%s", PQresultErrorMessage(res), st->sql);
@@ -806,6 +806,46 @@ static void pg_tune_bulk(struct db *base)
 	(void)base;
 }
 
+/* Read the definitions from the catalog, drop, and return the re-creating
+ * SQL: indexes first, then the foreign keys (validated in one pass each). */
+static int pg_defer_indexes(struct db *base, const char *tables, char **restore)
+{
+	struct buf drop = BUF_INIT, add_idx = BUF_INIT, add_fk = BUF_INIT;
+	struct db_stmt *st;
+	int rc;
+	*restore = NULL;
+	st = pg_prepare(base, "SELECT 'ALTER TABLE ' || quote_ident(c.relname) || ' DROP CONSTRAINT ' "
+			      "|| quote_ident(k.conname), 'ALTER TABLE ' || quote_ident(c.relname) || "
+			      "' ADD CONSTRAINT ' || quote_ident(k.conname) || ' ' || "
+			      "pg_get_constraintdef(k.oid) FROM pg_constraint k JOIN pg_class c ON "
+			      "c.oid = k.conrelid WHERE k.contype = 'f' AND c.relnamespace = "
+			      "current_schema()::regnamespace AND c.relname = ANY(string_to_array("
+			      "replace(:t, ' ', ''), ',')) "
+			      "UNION ALL SELECT 'DROP INDEX ' || quote_ident(i.indexname), i.indexdef "
+			      "FROM pg_indexes i WHERE i.schemaname = current_schema() AND i.tablename "
+			      "= ANY(string_to_array(replace(:t, ' ', ''), ',')) AND NOT EXISTS (SELECT "
+			      "1 FROM pg_constraint k WHERE k.conname = i.indexname AND k.connamespace "
+			      "= current_schema()::regnamespace)");
+	pg_bind_text(st, ":t", tables);
+	while ((rc = pg_step(st)) == DB_ROW) {
+		const char *add = pg_col_text(st, 1);
+		buf_addf(&drop, "%s;\n", pg_col_text(st, 0));
+		buf_addf(strncmp(add, "ALTER", 5) ? &add_idx : &add_fk, "%s;\n", add);
+	}
+	pg_done(st);
+	if (rc < 0 || (drop.len && pg_exec(base, drop.buf))) {
+		buf_release(&drop);
+		buf_release(&add_idx);
+		buf_release(&add_fk);
+		return -1;
+	}
+	buf_addstr(&add_idx, add_fk.buf);
+	*restore = buf_detach(&add_idx, NULL);
+	buf_release(&drop);
+	buf_release(&add_fk);
+	return 0;
+}
+
 static int pg_backup(struct db *base, const char *path)
 {
 	snprintf(base->err, sizeof(base->err),
@@ -929,6 +969,7 @@ static const struct db_ops pg_ops = {
 	.changes = pg_changes,
 	.backup = pg_backup,
 	.tune_bulk = pg_tune_bulk,
+	.defer_indexes = pg_defer_indexes,
 	.copy_begin = pg_copy_begin,
 	.copy_row = pg_copy_row,
 	.copy_end = pg_copy_end,

@@ -194,6 +194,7 @@ struct import_state {
 	} *stored;
 	int nr_stored, alloc_stored;
 	int *stored_of;          /* per member index: index into stored, -1 = none */
+	int empty_registry;      /* no household and no member stored before */
 };
 
 #define MAX_LISTED 1000
@@ -858,6 +859,7 @@ static int check_against_db(struct import_state *s)
 	int no_households = table_empty(s->db, "SELECT 1 FROM household LIMIT 1");
 	int no_members = no_households && table_empty(s->db, "SELECT 1 FROM member LIMIT 1");
 
+	s->empty_registry = no_members;
 	if (db_is_server(s->db)) {
 		if (!no_households && prefetch_households(s))
 			return error("查询已有户失败：%s", db_errmsg(s->db));
@@ -1110,11 +1112,17 @@ static int write_all_staged(struct import_state *s)
 {
 	long nh = 0, nm = 0;
 	int64_t w;
-	char now[20];
+	char now[20], *restore = NULL;
 	now_utc_text(now);
 	if (db_begin(s->db))
 		return error("无法开始写入：%s", db_errmsg(s->db));
 	if (db_exec(s->db, hh_load_ddl) || stage_households(s, &nh) < 0)
+		goto fail;
+	/* the first load into an empty registry: indexes and foreign keys are
+	 * rebuilt once at the end instead of maintained row by row */
+	if (s->empty_registry &&
+	    db_defer_indexes(s->db, s->kind == IMPORT_MEMBERS ? "household, member" : "household",
+			     &restore))
 		goto fail;
 	if (s->o->progress)
 		fprintf(stderr, "写入：%ld 户", nh);
@@ -1190,8 +1198,11 @@ static int write_all_staged(struct import_state *s)
 	}
 	if (s->o->progress)
 		fputc('\n', stderr);
+	if (restore && *restore && db_exec(s->db, restore))
+		goto fail;
 	if (db_exec(s->db, "DROP TABLE hh_load; DROP TABLE member_load"))
 		goto fail;
+	free(restore);
 	if (db_commit(s->db))
 		return error("无法提交：%s", db_errmsg(s->db));
 	s->res->written = s->res->households_new + s->res->households_changed +
@@ -1200,6 +1211,7 @@ static int write_all_staged(struct import_state *s)
 fail:
 	if (s->o->progress)
 		fputc('\n', stderr);
+	free(restore);
 	error("写入数据库失败：%s", db_errmsg(s->db));
 	db_rollback(s->db);
 	s->res->households_new = s->res->households_changed = 0;
