@@ -5,6 +5,7 @@
  * values that made it fire, risk rules raising alerts (风险线索).
  *
  * Tables (module "monitor.rules"): rule_def, rule_run, rule_hit. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,9 @@ static const struct db_migration rules_migrations[] = {
 	  "  explain TEXT NOT NULL        -- Chinese: the values that made it fire\n"
 	  ");\n"
 	  "CREATE INDEX rule_hit_household ON rule_hit(household_id, id);\n"
+	  /* member aggregates of the rules read this index alone, not the rows */
+	  "CREATE INDEX member_screen ON member(household_id, health, labor_skill, school_status, "
+	  "birth_date, ins_resident_med, ins_employee_med, dibao, tekun);\n"
 	  "CREATE INDEX rule_hit_run ON rule_hit(run_id, rule_id);\n",
 	  NULL },
 };
@@ -88,9 +92,7 @@ static const struct rule_field monitor_fields[] = {
 	{ "net_income_pc", "人均纯收入", RULE_HOUSEHOLD, RULE_NUM, "(CAST(s.net_pc AS DOUBLE PRECISION) / 100)", NULL, "元" },
 	{ "ref_income_pc", "人均参考收入", RULE_HOUSEHOLD, RULE_NUM, "(CAST(s.ref_pc AS DOUBLE PRECISION) / 100)", NULL, "元" },
 	{ "monitor_line", "监测线", RULE_HOUSEHOLD, RULE_NUM,
-	  "(CAST((SELECT l.amount FROM monitor_line l WHERE l.year = :year AND substr(h.village_code, "
-	  "1, length(l.region)) = l.region ORDER BY length(l.region) DESC LIMIT 1) AS DOUBLE "
-	  "PRECISION) / 100)",
+	  "(CAST(ln.amount AS DOUBLE PRECISION) / 100)",
 	  NULL, "元" },
 	{ "monitored", "监测对象", RULE_HOUSEHOLD, RULE_BOOL,
 	  "(CASE WHEN mo.status = 'monitoring' THEN 1 ELSE 0 END)", NULL, NULL },
@@ -142,6 +144,12 @@ static const struct rule_join monitor_joins[] = {
 	{ "s", "LEFT JOIN income_summary s ON s.household_id = h.id AND s.year = :year" },
 	{ "mo", "LEFT JOIN monitored mo ON mo.household_id = h.id" },
 	{ "sec", "LEFT JOIN hh_security sec ON sec.household_id = h.id AND sec.year = :year" },
+	/* the line of each village, found once per village rather than once per
+	 * household (the LIMIT keeps the subquery from being flattened) */
+	{ "ln", "LEFT JOIN (SELECT v.code AS village, (SELECT l.amount FROM monitor_line l WHERE "
+		"l.year = :year AND substr(v.code, 1, length(l.region)) = l.region ORDER BY "
+		"length(l.region) DESC LIMIT 1) AS amount FROM region v WHERE v.level = 5 LIMIT "
+		"1000000000) ln ON ln.village = h.village_code" },
 };
 
 static const struct rule_catalog monitor_catalog = {
@@ -161,7 +169,10 @@ static const struct rule_catalog monitor_catalog = {
 #define MONITOR_FROM_ALL                                                                           \
 	"household h LEFT JOIN income_summary s ON s.household_id = h.id AND s.year = :year "       \
 	"LEFT JOIN monitored mo ON mo.household_id = h.id LEFT JOIN hh_security sec ON "            \
-	"sec.household_id = h.id AND sec.year = :year"
+	"sec.household_id = h.id AND sec.year = :year LEFT JOIN (SELECT v.code AS village, "       \
+	"(SELECT l.amount FROM monitor_line l WHERE l.year = :year AND substr(v.code, 1, "         \
+	"length(l.region)) = l.region ORDER BY length(l.region) DESC LIMIT 1) AS amount FROM "     \
+	"region v WHERE v.level = 5 LIMIT 1000000000) ln ON ln.village = h.village_code"
 
 const struct rule_catalog *monitor_rule_catalog(void)
 {
@@ -410,10 +421,13 @@ static long run_rule_sql(struct db *db, const struct rule *r, const char *under,
 	monitor_today_text(today);
 	params[0] = (struct rule_param_value){ "year", { 0, year, NULL } };
 	params[1] = (struct rule_param_value){ "today", { 0, 0, today } };
-	rule_to_sql(r, "h.village_code >= :lo AND h.village_code < :hi", &sql);
+	/* the whole registry: no region condition, so the households are read
+	 * in id order, sequentially, rather than through the village index */
+	rule_to_sql(r, *under ? "h.village_code >= :lo AND h.village_code < :hi" : NULL, &sql);
 	buf_addstr(&sql, "\nORDER BY h.id"); /* the cross-check walks hits in id order */
 	st = db_prepare_text(db, sql.buf);
-	db_bind_prefix(st, ":lo", ":hi", under);
+	if (*under)
+		db_bind_prefix(st, ":lo", ":hi", under);
 	if (rule_sql_bind(r, sql.buf, st, params, 2)) {
 		db_done(st);
 		n = -1;
@@ -496,85 +510,210 @@ static int on_hit(void *opaque, int64_t hh, int64_t mid, const char *explain)
 	return 0;
 }
 
+/* Screening runs in two phases: the rules' queries run in parallel on
+ * separate read connections (one per core), collecting hits in memory; then
+ * one transaction on the caller's connection stores the hits and raises the
+ * alerts.  Readers never wait for the writer and the write stays atomic. */
+struct rule_hits {
+	long n, alloc;
+	int64_t *hh, *member;
+	char **why;
+	double millis;
+	int failed;          /* the query failed */
+	char err[256];
+};
+
+struct screen_job {
+	const char *target;  /* database to open per worker */
+	struct db *shared;   /* used when a worker cannot open its own connection */
+	const struct rule_row *rows;
+	struct rule **rules; /* compiled, NULL for rules that did not compile */
+	struct rule_hits *hits;
+	int n, next;
+	const char *under;
+	int year;
+	pthread_mutex_t lock;
+};
+
+static int collect(void *opaque, int64_t hh, int64_t mid, const char *explain)
+{
+	struct rule_hits *h = opaque;
+	if (h->n == h->alloc) {
+		h->alloc = h->alloc ? h->alloc * 2 : 256;
+		h->hh = xrealloc(h->hh, h->alloc * sizeof(*h->hh));
+		h->member = xrealloc(h->member, h->alloc * sizeof(*h->member));
+		h->why = xrealloc(h->why, h->alloc * sizeof(*h->why));
+	}
+	h->hh[h->n] = hh;
+	h->member[h->n] = mid;
+	h->why[h->n++] = xstrdup(explain);
+	return 0;
+}
+
+static void *screen_worker(void *arg)
+{
+	struct screen_job *j = arg;
+	char err[512];
+	struct db *db = j->shared ? j->shared : db_open(j->target, 0, err, sizeof(err));
+	for (;;) {
+		int i;
+		double t1;
+		pthread_mutex_lock(&j->lock);
+		i = j->next < j->n ? j->next++ : -1;
+		pthread_mutex_unlock(&j->lock);
+		if (i < 0)
+			break;
+		if (!j->rules[i])
+			continue;
+		if (!db) {
+			j->hits[i].failed = 1;
+			snprintf(j->hits[i].err, sizeof(j->hits[i].err), "%.200s", err);
+			continue;
+		}
+		t1 = mono_seconds();
+		if (run_rule_sql(db, j->rules[i], j->under, j->year, collect, &j->hits[i], -1) < 0) {
+			j->hits[i].failed = 1;
+			snprintf(j->hits[i].err, sizeof(j->hits[i].err), "%s", db_errmsg(db));
+		}
+		j->hits[i].millis = (mono_seconds() - t1) * 1000;
+	}
+	if (db && !j->shared)
+		db_close(db);
+	return NULL;
+}
+
+/* Worker threads for screening: $LIUBAO_SCREEN_THREADS, default 2 (the
+ * machine's cores), at most 16. */
+static int screen_threads(void)
+{
+	const char *e = getenv("LIUBAO_SCREEN_THREADS");
+	int n = e ? atoi(e) : 2;
+	return n < 1 ? 1 : n > 16 ? 16 : n;
+}
+
 int monitor_screen(struct db *db, const char *under, int year, const char *by,
 		   struct monitor_screen_report *rep, int flags)
 {
-	int progress = flags & SCREEN_PROGRESS, dry_run = flags & SCREEN_DRY_RUN;
+	int dry_run = flags & SCREEN_DRY_RUN;
 	struct rule_row *rows = NULL;
-	int alloc = 0, n;
+	int alloc = 0, n, nthreads = screen_threads(), rc = 0;
 	struct db_stmt *st;
 	char now[20];
 	double t0 = mono_seconds();
 	struct screen_state s = { 0 };
+	struct screen_job job;
+	pthread_t tids[16];
 
 	memset(rep, 0, sizeof(*rep));
 	buf_init(&rep->text, 0);
-	if (!dry_run && db_begin(db))
-		return error("无法开始筛查：%s", db_errmsg(db));
-	now_utc_text(now);
-	st = dry_run ? NULL
-		     : db_prepare(db, "INSERT INTO rule_run(started_at, year, region, by_login) "
-				      "VALUES(:now, :y, :r, :by)");
-	if (st) {
+	n = load_rules(db, year, 0, &rows, &alloc);
+	memset(&job, 0, sizeof(job));
+	job.target = db_target(db);
+	job.rows = rows;
+	job.n = n;
+	job.under = under;
+	job.year = year;
+	job.rules = xcalloc(n + 1, sizeof(*job.rules));
+	job.hits = xcalloc(n + 1, sizeof(*job.hits));
+	pthread_mutex_init(&job.lock, NULL);
+	for (int i = 0; i < n; i++) {
+		struct rule_error err;
+		job.rules[i] = rule_compile(&monitor_catalog, rows[i].scope, rows[i].expr, &err);
+		if (!job.rules[i]) {
+			buf_addf(&rep->text, "%s v%d %s：规则无法编译：%s\n", rows[i].id, rows[i].version,
+				 rows[i].title, err.msg);
+			rep->failed++;
+		}
+	}
+	/* phase 1: the queries, in parallel (a database inside a transaction
+	 * must be read through the caller's own connection) */
+	if (db_depth(db) || nthreads == 1) {
+		job.shared = db;
+		screen_worker(&job);
+	} else {
+		int started = 0;
+		for (int t = 0; t < nthreads; t++)
+			if (!pthread_create(&tids[t], NULL, screen_worker, &job))
+				started++;
+		for (int t = 0; t < started; t++)
+			pthread_join(tids[t], NULL);
+		if (!started) {
+			job.shared = db;
+			screen_worker(&job);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		if (job.hits[i].failed) {
+			rc = error("规则 %s 筛查失败：%s", rows[i].id, job.hits[i].err);
+			goto out;
+		}
+	if (flags & SCREEN_PROGRESS)
+		fprintf(stderr, "筛查：%d 条规则已运行，写入结果……\n", n);
+	/* phase 2: store hits and raise alerts in one transaction */
+	if (!dry_run) {
+		if (db_begin(db)) {
+			rc = error("无法开始筛查：%s", db_errmsg(db));
+			goto out;
+		}
+		now_utc_text(now);
+		st = db_prepare(db, "INSERT INTO rule_run(started_at, year, region, by_login) "
+				    "VALUES(:now, :y, :r, :by)");
 		db_bind_text(st, ":now", now);
 		db_bind_int(st, ":y", year);
 		db_bind_text(st, ":r", under);
 		db_bind_text(st, ":by", by ? by : "");
 		s.run_id = db_run_insert(st);
 		db_done(st);
+		s.db = db;
+		s.year = year;
 	}
-	s.db = db;
-	s.year = year;
-	n = load_rules(db, year, 0, &rows, &alloc);
 	for (int i = 0; i < n; i++) {
-		struct rule_error err;
-		struct rule *r = rule_compile(&monitor_catalog, rows[i].scope, rows[i].expr, &err);
-		double t1 = mono_seconds();
-		long hits;
-		if (!r) {
-			buf_addf(&rep->text, "%s v%d %s：规则无法编译：%s\n", rows[i].id, rows[i].version,
-				 rows[i].title, err.msg);
-			rep->failed++;
+		if (!job.rules[i])
 			continue;
-		}
 		s.row = &rows[i];
-		hits = run_rule_sql(db, r, under, year, dry_run ? NULL : on_hit, &s, -1);
-		rule_free(r);
-		if (hits < 0) {
-			free_rules(rows, n);
-			if (!dry_run)
+		for (long k = 0; !dry_run && k < job.hits[i].n; k++)
+			if (on_hit(&s, job.hits[i].hh[k], job.hits[i].member[k], job.hits[i].why[k])) {
 				db_rollback(db);
-			return error("规则 %s 筛查失败：%s", rows[i].id, db_errmsg(db));
-		}
+				rc = error("保存规则 %s 的命中失败：%s", rows[i].id, db_errmsg(db));
+				goto out;
+			}
 		rep->rules++;
-		rep->hits += hits;
+		rep->hits += job.hits[i].n;
 		buf_addf(&rep->text, "%-5s v%-2d %6ld 户  %7.0f ms  %s\n", rows[i].id, rows[i].version,
-			 hits, (mono_seconds() - t1) * 1000, rows[i].title);
-		if (progress)
-			fprintf(stderr, "\r筛查：%d/%d 条规则", i + 1, n);
+			 job.hits[i].n, job.hits[i].millis, rows[i].title);
 	}
-	if (progress && n)
-		fputc('\n', stderr);
-	free_rules(rows, n);
 	rep->alerts = s.alerts;
 	rep->seconds = mono_seconds() - t0;
-	if (dry_run)
-		return 0;
-	now_utc_text(now);
-	st = db_prepare(db, "UPDATE rule_run SET finished_at = :now, rules = :r, hits = :h, alerts "
-			    "= :a, millis = :ms WHERE id = :id");
-	db_bind_text(st, ":now", now);
-	db_bind_int(st, ":r", rep->rules);
-	db_bind_int(st, ":h", rep->hits);
-	db_bind_int(st, ":a", rep->alerts);
-	db_bind_int(st, ":ms", (int64_t)(rep->seconds * 1000));
-	db_bind_int(st, ":id", s.run_id);
-	db_run(st);
-	db_done(st);
-	rep->run_id = s.run_id;
-	if (db_commit(db))
-		return error("无法保存筛查结果：%s", db_errmsg(db));
-	return 0;
+	if (!dry_run) {
+		now_utc_text(now);
+		st = db_prepare(db, "UPDATE rule_run SET finished_at = :now, rules = :r, hits = :h, "
+				    "alerts = :a, millis = :ms WHERE id = :id");
+		db_bind_text(st, ":now", now);
+		db_bind_int(st, ":r", rep->rules);
+		db_bind_int(st, ":h", rep->hits);
+		db_bind_int(st, ":a", rep->alerts);
+		db_bind_int(st, ":ms", (int64_t)(rep->seconds * 1000));
+		db_bind_int(st, ":id", s.run_id);
+		db_run(st);
+		db_done(st);
+		rep->run_id = s.run_id;
+		if (db_commit(db))
+			rc = error("无法保存筛查结果：%s", db_errmsg(db));
+	}
+out:
+	for (int i = 0; i < n; i++) {
+		rule_free(job.rules[i]);
+		for (long k = 0; k < job.hits[i].n; k++)
+			free(job.hits[i].why[k]);
+		free(job.hits[i].hh);
+		free(job.hits[i].member);
+		free(job.hits[i].why);
+	}
+	free(job.rules);
+	free(job.hits);
+	pthread_mutex_destroy(&job.lock);
+	free_rules(rows, n);
+	return rc;
 }
 
 int monitor_screen_household(struct db *db, int64_t household_id, int year, long *fired)
