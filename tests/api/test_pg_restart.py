@@ -83,8 +83,6 @@ def create_with_retry(s, i, deadline, log):
 
 
 def test_writes_acknowledged_across_a_server_restart_are_kept():
-    if not PG:
-        return
     d, admin = pg_server()
     db = admin.replace("/postgres?", "/restart?")
     import psycopg2
@@ -145,8 +143,6 @@ def test_writes_acknowledged_across_a_server_restart_are_kept():
 
 
 def test_clear_error_when_the_server_is_down():
-    if not PG:
-        return
     pg_server()
     # a socket directory where no server listens: the message names the
     # server and says what to check
@@ -157,4 +153,8 @@ def test_clear_error_when_the_server_is_down():
     assert "请确认服务器已启动" in p.stderr, p.stderr
 
 
+if not PG:
+    print("info: PostgreSQL pass only (LIUBAO_TEST_PG is not set)")
+    print("0 passed, 0 failed")
+    sys.exit(0)
 run_tests(globals())
