@@ -1,6 +1,8 @@
 /* api.c — login, logout, the caller's own account, user management for
  * administrators (limited to their region scope) and audit-log search and
  * export. */
+#include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,8 +80,18 @@ static void audit_login(struct http_request *req, int64_t user_id, const char *l
 	auth_audit_write(req->db, &e);
 }
 
+/* The hash verified for unknown logins, made once (worker threads share it). */
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+static char dummy_hash[160];
+
+static void init_dummy_hash(void)
+{
+	auth_password_hash("dummy-password-Aa1!", dummy_hash, sizeof(dummy_hash));
+}
+
 /* POST /api/v1/login {login, password} — manages its own transactions so
- * that failures are recorded even though the answer is an error. */
+ * that failures are recorded even though the answer is an error, and so
+ * that the password is verified outside the write transaction. */
 static void api_login(struct http_request *req, struct http_response *res)
 {
 	static const char *const fields[] = { "login", "password", NULL };
@@ -87,7 +99,7 @@ static void api_login(struct http_request *req, struct http_response *res)
 	struct user_rec u;
 	char user_key[96], addr_key[96], token[64], csrf[64];
 	long wait_user, wait_addr;
-	int found, ok;
+	int found = 0, ok = 0, verified = 0;
 
 	if (unknown_fields(res, req->json, fields) || bad_types(res, req->json, NULL))
 		return;
@@ -101,31 +113,19 @@ static void api_login(struct http_request *req, struct http_response *res)
 	}
 	snprintf(user_key, sizeof(user_key), "user:%s", login);
 	snprintf(addr_key, sizeof(addr_key), "addr:%s", req->remote_addr);
-	if (db_begin(req->db)) {
-		http_reply_error(res, 503, "E_DB_BUSY", NULL, "数据库繁忙，请稍后重试");
-		return;
-	}
-	wait_user = auth_lock_remaining(req->db, user_key);
-	wait_addr = auth_lock_remaining(req->db, addr_key);
-	if (wait_user || wait_addr) {
-		long wait = wait_user > wait_addr ? wait_user : wait_addr;
-		char ra[32];
-		auth_lock_fail(req->db, wait_user ? user_key : addr_key,
-			       wait_user ? LOCK_ACCOUNT_THRESHOLD : LOCK_ADDRESS_THRESHOLD);
-		audit_login(req, 0, login, "", "登录被锁定期间再次尝试", 429);
-		db_commit(req->db);
-		snprintf(ra, sizeof(ra), "%ld", wait);
-		http_add_header(res, "Retry-After", ra);
-		http_reply_error(res, 429, "E_LOCKED", NULL,
-				 "登录失败次数过多，请 %ld 秒后再试", wait);
-		return;
-	}
-	found = auth_user_load_login(req->db, login, &u) == 1;
-	{
+	/* Verify first, outside any transaction: argon2id takes a tenth of a
+	 * second or more, and the write transaction below holds the database's
+	 * only write lock (BEGIN IMMEDIATE) — held across the hashing, every
+	 * login attempt would stall every other write.  A locked key is not
+	 * verified at all. */
+	memset(&u, 0, sizeof(u));
+	if (!auth_lock_remaining(req->db, user_key) && !auth_lock_remaining(req->db, addr_key)) {
 		/* verify against a dummy hash for unknown users so that timing does
 		 * not reveal which login names exist */
-		struct db_stmt *st = db_prepare(req->db, "SELECT password_hash FROM users WHERE id = :id");
+		struct db_stmt *st;
 		char *hash = NULL;
+		found = auth_user_load_login(req->db, login, &u) == 1;
+		st = db_prepare(req->db, "SELECT password_hash FROM users WHERE id = :id");
 		if (found) {
 			db_bind_int(st, ":id", u.id);
 			if (db_step(st) == DB_ROW)
@@ -133,15 +133,38 @@ static void api_login(struct http_request *req, struct http_response *res)
 		}
 		db_done(st);
 		if (!hash) {
-			static char dummy[160];
-			if (!dummy[0])
-				auth_password_hash("dummy-password-Aa1!", dummy, sizeof(dummy));
-			auth_password_verify(dummy, password);
-			ok = 0;
+			pthread_once(&dummy_once, init_dummy_hash);
+			auth_password_verify(dummy_hash, password);
 		} else {
 			ok = auth_password_verify(hash, password);
 		}
 		free(hash);
+		verified = 1;
+	}
+	if (db_begin(req->db)) {
+		http_reply_error(res, 503, "E_DB_BUSY", NULL, "数据库繁忙，请稍后重试");
+		return;
+	}
+	/* decide under the write lock: concurrent attempts may have locked the
+	 * key while this one was verifying, and then its result is not used —
+	 * so parallel guesses get no more tries than serial ones */
+	wait_user = auth_lock_remaining(req->db, user_key);
+	wait_addr = auth_lock_remaining(req->db, addr_key);
+	if (wait_user || wait_addr || !verified) {
+		long wait = wait_user > wait_addr ? wait_user : wait_addr;
+		char ra[32];
+		if (wait < 1)
+			wait = 1; /* the lock ran out a moment ago: try again now */
+		/* refused unchecked and audited, but not counted: a retry while
+		 * locked must not lengthen the lock past the Retry-After just sent
+		 * (the back-off doubles with each failure after a lock ends) */
+		audit_login(req, 0, login, "", "登录被锁定期间再次尝试", 429);
+		db_commit(req->db);
+		snprintf(ra, sizeof(ra), "%ld", wait);
+		http_add_header(res, "Retry-After", ra);
+		http_reply_error(res, 429, "E_LOCKED", NULL,
+				 "登录失败次数过多，请 %ld 秒后再试", wait);
+		return;
 	}
 	if (!ok || u.disabled) {
 		auth_lock_fail(req->db, user_key, LOCK_ACCOUNT_THRESHOLD);
@@ -341,26 +364,42 @@ static const char *const user_fields[] = { "login", "name", "phone", "scope_code
 					   "role", "disabled", "password", NULL };
 static const char *const user_bools[] = { "disabled", NULL };
 
+/* Copy string field `key` of the body into dst[n] if present.  A value that
+ * does not fit is refused (422) rather than cut: a cut can change its
+ * meaning (a longer scope code becomes a valid one) or split a UTF-8
+ * character.  Returns 1 after answering. */
+static int copy_field(struct http_request *req, struct http_response *res, const char *key,
+		      char *dst, size_t n)
+{
+	json_t *v = json_object_get(req->json, key);
+	if (!json_is_string(v))
+		return 0;
+	if (json_string_length(v) >= n) {
+		http_reply_error(res, 422, "E_TOO_LONG", NULL, "字段“%s”过长（最多 %zu 个字节）", key,
+				 n - 1);
+		return 1;
+	}
+	snprintf(dst, n, "%s", json_string_value(v));
+	return 0;
+}
+
 /* Fill `u` from the request body; returns 1 after answering on error. */
 static int user_from_json(struct http_request *req, struct http_response *res, struct user_rec *u)
 {
-	const char *v;
 	json_t *d;
+	char role[32] = "";
 	if (unknown_fields(res, req->json, user_fields) || bad_types(res, req->json, user_bools))
 		return 1;
-	if ((v = json_str(req->json, "login")))
-		snprintf(u->login, sizeof(u->login), "%s", v);
-	if ((v = json_str(req->json, "name")))
-		snprintf(u->name, sizeof(u->name), "%s", v);
-	if ((v = json_str(req->json, "phone")))
-		snprintf(u->phone, sizeof(u->phone), "%s", v);
-	if ((v = json_str(req->json, "scope_code")))
-		snprintf(u->scope_code, sizeof(u->scope_code), "%s", v);
-	if ((v = json_str(req->json, "department")))
-		snprintf(u->department, sizeof(u->department), "%s", v);
-	if ((v = json_str(req->json, "role"))) {
-		const struct role *r = auth_role_find(v);
-		snprintf(u->role, sizeof(u->role), "%s", r ? r->id : v);
+	if (copy_field(req, res, "login", u->login, sizeof(u->login)) ||
+	    copy_field(req, res, "name", u->name, sizeof(u->name)) ||
+	    copy_field(req, res, "phone", u->phone, sizeof(u->phone)) ||
+	    copy_field(req, res, "scope_code", u->scope_code, sizeof(u->scope_code)) ||
+	    copy_field(req, res, "department", u->department, sizeof(u->department)) ||
+	    copy_field(req, res, "role", role, sizeof(role)))
+		return 1;
+	if (json_str(req->json, "role")) {
+		const struct role *r = auth_role_find(role);
+		snprintf(u->role, sizeof(u->role), "%s", r ? r->id : role);
 	}
 	if ((d = json_object_get(req->json, "disabled")))
 		u->disabled = json_is_true(d);
@@ -473,7 +512,36 @@ enum { AC_ID, AC_AT, AC_UID, AC_LOGIN, AC_ROLE, AC_ADDR, AC_ACTION, AC_TT, AC_TI
 struct audit_filter {
 	const char *login, *target_type, *from, *to, *action;
 	int64_t target_id, cursor, limit;
+	char from_buf[20], to_buf[20]; /* normalised times behind from / to */
 };
+
+/* Normalise time filter `in` into out[20] in the form audit_log.at is
+ * stored in ("YYYY-MM-DD HH:MM:SS", UTC), so that string comparison is time
+ * comparison.  Accepts "YYYY-MM-DD", "YYYY-MM-DD HH:MM", "YYYY-MM-DD
+ * HH:MM:SS", with 'T' for the space and a trailing 'Z' allowed; a missing
+ * time is the start of the day, or its end when `end` is set, so that
+ * to=2026-03-01 includes that day.  Returns 0, or -1 if `in` is none of these. */
+static int audit_time(const char *in, int end, char out[20])
+{
+	static const char shape[] = "dddd-dd-dd dd:dd:dd";
+	size_t l = strlen(in);
+	int y, mo, d, h, mi, sec;
+	if (l && in[l - 1] == 'Z')
+		l--;
+	if (l != 10 && l != 16 && l != 19)
+		return -1;
+	memcpy(out, end ? "0000-00-00 23:59:59" : "0000-00-00 00:00:00", 20);
+	memcpy(out, in, l);
+	if (out[10] == 'T')
+		out[10] = ' ';
+	for (int i = 0; i < 19; i++)
+		if (shape[i] == 'd' ? !isdigit((unsigned char)out[i]) : out[i] != shape[i])
+			return -1;
+	if (sscanf(out, "%4d-%2d-%2d %2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6 || mo < 1 ||
+	    mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59)
+		return -1;
+	return 0;
+}
 
 static int audit_filter_parse(struct http_request *req, struct http_response *res,
 			      struct audit_filter *f)
@@ -499,6 +567,16 @@ static int audit_filter_parse(struct http_request *req, struct http_response *re
 	f->from = http_query(req, "from");
 	f->to = http_query(req, "to");
 	f->action = http_query(req, "action");
+	if ((f->from && *f->from && audit_time(f->from, 0, f->from_buf)) ||
+	    (f->to && *f->to && audit_time(f->to, 1, f->to_buf))) {
+		http_reply_error(res, 400, "E_BAD_PARAM", NULL,
+				 "from 和 to 应为 UTC 时间，如 2026-03-01 或 2026-03-01 08:30:00");
+		return -1;
+	}
+	if (f->from && *f->from)
+		f->from = f->from_buf;
+	if (f->to && *f->to)
+		f->to = f->to_buf;
 	if ((tid && (parse_int64(tid, &f->target_id) || f->target_id <= 0)) ||
 	    (lim && (parse_int64(lim, &f->limit) || f->limit < 1 || f->limit > 1000)) ||
 	    (cur && (parse_int64(cur, &f->cursor) || f->cursor < 0))) {
@@ -602,9 +680,18 @@ static void api_audit_export(struct http_request *req, struct http_response *res
 	st = audit_query(req, &f, 1000000);
 	while ((rc = db_step(st)) == DB_ROW) {
 		for (int c = AC_ID; c <= AC_STATUS; c++) {
+			const char *v = db_col_text(st, c);
 			if (c)
 				buf_addch(&res->body, ',');
-			buf_add_csv_field(&res->body, db_col_text(st, c));
+			if (*v && strchr("=+-@\t\r", *v)) {
+				/* text a spreadsheet would run as a formula (a login name
+				 * tried at the login page, say) is shown as text */
+				char *quoted = xstrfmt("'%s", v);
+				buf_add_csv_field(&res->body, quoted);
+				free(quoted);
+			} else {
+				buf_add_csv_field(&res->body, v);
+			}
 		}
 		buf_addch(&res->body, '\n');
 		rows++;

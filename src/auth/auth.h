@@ -43,7 +43,8 @@ extern const char *const auth_departments[];
 
 /* The prefix of a 12-digit region code by its level: province 2 digits,
  * city 4, county 6, township 9, village 12.  Writes into out[13]; "" for
- * an empty code.  Returns -1 if `code` is not 2..12 digits. */
+ * an empty code.  Returns -1 if `code` is not 2, 4, 6, 9 or 12 digits (a
+ * code of another length names no level). */
 int auth_scope_prefix(const char *code, char out[13]);
 
 /* ---- passwords (password.c) ------------------------------------------------ */
@@ -85,7 +86,8 @@ int64_t auth_user_create(struct db *db, const struct user_rec *u, const char *pa
 int auth_user_load(struct db *db, int64_t id, struct user_rec *u);
 int auth_user_load_login(struct db *db, const char *login, struct user_rec *u);
 /* Update name, phone, scope, department, role and disabled from `u`
- * (validated; sessions end when the user is disabled).  0 or -1 + err. */
+ * (validated; the user's sessions end when the user is disabled or the
+ * role or scope changes).  0 or -1 + err. */
 int auth_user_update(struct db *db, const struct user_rec *u, struct buf *err);
 /* Set a password; `must_change` marks it as initial.  0 or -1 + err. */
 int auth_user_set_password(struct db *db, int64_t id, const char *password, int must_change,

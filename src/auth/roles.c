@@ -74,7 +74,7 @@ int auth_scope_prefix(const char *code, char out[13])
 	out[0] = '\0';
 	if (!l)
 		return 0;
-	if (l < 2 || l > 12 || strspn(code, "0123456789") != l)
+	if ((l != 2 && l != 4 && l != 6 && l != 9 && l != 12) || strspn(code, "0123456789") != l)
 		return -1;
 	snprintf(out, 13, "%s", code);
 	/* drop the zero-filled levels: 12 → 9 → 6 → 4 → 2 digits */

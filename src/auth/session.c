@@ -74,10 +74,14 @@ int auth_session_resolve(struct db *db, const char *token, struct principal *p)
 	db_bind_text(st, ":th", th);
 	rc = db_step(st);
 	if (rc == DB_ROW) {
+		char scope[13];
 		sid = db_col_int(st, SC_ID);
 		seen = db_col_int(st, SC_SEEN);
+		/* a stored scope that names no region level (edited by hand, say)
+		 * fails closed: "" would mean the whole system */
 		if (now - db_col_int(st, SC_CREATED) < auth_session_max_seconds &&
-		    now - seen < auth_session_idle_seconds) {
+		    now - seen < auth_session_idle_seconds &&
+		    !auth_scope_prefix(db_col_text(st, SC_SCOPE), scope)) {
 			memset(p, 0, sizeof(*p));
 			p->user_id = db_col_int(st, SC_USER);
 			p->session_id = sid;
@@ -85,7 +89,7 @@ int auth_session_resolve(struct db *db, const char *token, struct principal *p)
 			snprintf(p->login, sizeof(p->login), "%s", db_col_text(st, SC_LOGIN));
 			snprintf(p->name, sizeof(p->name), "%s", db_col_text(st, SC_NAME));
 			snprintf(p->role, sizeof(p->role), "%s", db_col_text(st, SC_ROLE));
-			auth_scope_prefix(db_col_text(st, SC_SCOPE), p->scope);
+			memcpy(p->scope, scope, sizeof(p->scope));
 			snprintf(p->department, sizeof(p->department), "%s", db_col_text(st, SC_DEPT));
 			p->must_change_password = (int)db_col_int(st, SC_MUST);
 			ok = 1;
@@ -155,17 +159,22 @@ void auth_lock_fail(struct db *db, const char *key, int threshold)
 {
 	struct db_stmt *st;
 	time_t now = time(NULL);
-	int64_t failures = 0, last = 0;
+	int64_t failures = 0, last = 0, locked = 0;
 	int64_t until = 0;
-	st = db_prepare(db, "SELECT failures, last_failure FROM login_lock WHERE key = :k");
+	st = db_prepare(db, "SELECT failures, last_failure, locked_until FROM login_lock "
+			    "WHERE key = :k");
 	db_bind_text(st, ":k", key);
 	if (db_step(st) == DB_ROW) {
 		failures = db_col_int(st, 0);
 		last = db_col_int(st, 1);
+		locked = db_col_int(st, 2);
 	}
 	db_done(st);
-	if (now - last > 15 * 60)
-		failures = 0; /* a quiet quarter of an hour forgives old failures */
+	/* a quiet quarter of an hour forgives old failures — counted from the
+	 * end of the last lock, or a lock longer than that (16 min and up)
+	 * would reset the back-off to five free tries when it ends */
+	if (now - (locked > last ? locked : last) > 15 * 60)
+		failures = 0;
 	failures++;
 	if (failures >= threshold) {
 		/* 1 minute, doubling with each further failure, at most an hour */

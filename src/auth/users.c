@@ -5,11 +5,22 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "base/csv.h"
 #include "base/util.h"
 
 static void copy_text(char *dst, size_t n, const char *src)
 {
 	snprintf(dst, n, "%s", src ? src : "");
+}
+
+/* 1 if `s` is valid UTF-8 without control characters (it is shown in
+ * pages, JSON and the audit export). */
+static int text_ok(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return utf8_valid(s, strlen(s));
 }
 
 int auth_user_validate(struct db *db, const struct user_rec *u, struct buf *err)
@@ -25,6 +36,8 @@ int auth_user_validate(struct db *db, const struct user_rec *u, struct buf *err)
 	}
 	if (!err->len && !u->name[0])
 		buf_addstr(err, "姓名不能为空");
+	if (!err->len && !text_ok(u->name))
+		buf_addstr(err, "姓名应为有效的 UTF-8 文字，且不含控制字符");
 	if (!err->len && !auth_role_find(u->role))
 		buf_addf(err, "角色“%s”不存在", u->role);
 	if (!err->len && u->department[0]) {
@@ -38,7 +51,7 @@ int auth_user_validate(struct db *db, const struct user_rec *u, struct buf *err)
 	    (strlen(u->phone) != 11 || u->phone[0] != '1' || strspn(u->phone, "0123456789") != 11))
 		buf_addstr(err, "手机号应为11位数字");
 	if (!err->len && auth_scope_prefix(u->scope_code, prefix))
-		buf_addstr(err, "管辖区划应为2到12位数字区划代码");
+		buf_addstr(err, "管辖区划应为2、4、6、9或12位数字区划代码（如 610926 或 610926102）");
 	if (!err->len && u->scope_code[0]) {
 		struct db_stmt *st = db_prepare(db, "SELECT 1 FROM region WHERE code = :c");
 		char code[13];
@@ -154,12 +167,22 @@ int auth_user_load_login(struct db *db, const char *login, struct user_rec *u)
 
 int auth_user_update(struct db *db, const struct user_rec *u0, struct buf *err)
 {
-	struct user_rec u = *u0;
+	struct user_rec u = *u0, old;
 	struct db_stmt *st;
 	char now[20];
+	int end_sessions;
 	if (auth_user_validate(db, &u, err))
 		return -1;
 	scope12(u0->scope_code, u.scope_code);
+	if (auth_user_load(db, u.id, &old) != 1) {
+		buf_addstr(err, "用户不存在");
+		return -1;
+	}
+	/* a disabled user's sessions die at once, and so do they when the role
+	 * or scope changes; a new name or phone leaves them alone (an
+	 * administrator editing their own name stays signed in) */
+	end_sessions = u.disabled > 0 || strcmp(old.role, auth_role_find(u.role)->id) ||
+		       strcmp(old.scope_code, u.scope_code);
 	now_utc_text(now);
 	st = db_prepare(db, "UPDATE users SET name = :name, phone = :phone, scope_code = :scope, "
 			    "department = :dept, role = :role, disabled = :disabled, updated_at = "
@@ -178,8 +201,7 @@ int auth_user_update(struct db *db, const struct user_rec *u0, struct buf *err)
 		return -1;
 	}
 	db_done(st);
-	/* a disabled user's sessions die at once; a changed role or scope too */
-	return auth_session_end(db, 0, u.id);
+	return end_sessions ? auth_session_end(db, 0, u.id) : 0;
 }
 
 int auth_user_set_password(struct db *db, int64_t id, const char *password, int must_change,

@@ -44,6 +44,18 @@ static int in_scope(struct http_request *req, const char *code)
 	return starts_with(code, scope_of(req));
 }
 
+/* 1 if the caller may see region `code` (12 digits): it is inside the scope,
+ * or an ancestor of it, so the tree can be walked down to the scope.  The
+ * ancestor test compares the region's prefix by level (610926100000 →
+ * 610926100), never its digits with the zeros stripped (→ 6109261, which
+ * would make 城关镇 an "ancestor" of 老县镇 610926102). */
+static int region_visible(struct http_request *req, const char *code)
+{
+	char prefix[13];
+	return in_scope(req, code) ||
+	       (!auth_scope_prefix(code, prefix) && starts_with(scope_of(req), prefix));
+}
+
 static int64_t path_id(struct http_request *req, struct http_response *res)
 {
 	int64_t id;
@@ -780,22 +792,11 @@ static void api_region_get(struct http_request *req, struct http_response *res)
 		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "区划代码应为12位数字");
 		return;
 	}
-	{
-		/* the caller may see the region if it is inside the scope, or an
-		 * ancestor of it (so the tree can be walked down to the scope) */
-		const char *scope = scope_of(req);
-		char trimmed[13];
-		size_t l = 12;
-		snprintf(trimmed, sizeof(trimmed), "%s", code);
-		while (l > 2 && trimmed[l - 1] == '0')
-			l--;
-		trimmed[l] = '\0';
-		if (!starts_with(code, scope) && !starts_with(scope, trimmed)) {
-			json_decref(children);
-			json_decref(path);
-			http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该区划");
-			return;
-		}
+	if (!region_visible(req, code)) {
+		json_decref(children);
+		json_decref(path);
+		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该区划");
+		return;
 	}
 	st = db_prepare(req->db, "SELECT r.code, r.name, r.level, r.parent, (SELECT count(*) FROM "
 				 "region c WHERE c.parent = r.code) FROM region r WHERE r.code = :c");
@@ -814,8 +815,7 @@ static void api_region_get(struct http_request *req, struct http_response *res)
 				 "ORDER BY r.code");
 	db_bind_text(st, ":c", code);
 	while (db_step(st) == DB_ROW)
-		if (in_scope(req, db_col_text(st, RC_CODE)) ||
-		    starts_with(scope_of(req), db_col_text(st, RC_CODE)) || !*scope_of(req))
+		if (region_visible(req, db_col_text(st, RC_CODE)))
 			json_array_append_new(children, region_row(st));
 	db_done(st);
 	/* ancestors, nearest last */
