@@ -211,16 +211,18 @@ class Server:
 
     PASSWORD = "Test#Pass2026x"
 
-    def __init__(self, db, extra=(), login="tester", role="admin", scope="610926"):
+    def __init__(self, db, extra=(), login="tester", role="admin", scope="610926", env=None):
         """Start the server; unless login is None, create an account with `role`
         and `scope`, sign in, change its initial password, and send its bearer
-        token with every request (pass auth=False to send none)."""
+        token with every request (pass auth=False to send none).  `env` adds
+        environment variables (e.g. LIUBAO_TODAY to move the server's clock)."""
         self.db = db
         self.token = None
         self.port = free_port()
         self.proc = subprocess.Popen(
             [BIN, "serve", "--db", db, "--listen", "127.0.0.1:%d" % self.port, "--quiet"] +
-            list(extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            list(extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=dict(os.environ, **(env or {})))
         deadline = time.time() + 10
         while time.time() < deadline:
             try:
