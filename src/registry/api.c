@@ -619,18 +619,23 @@ static int64_t save_member(struct http_request *req, struct http_response *res, 
 	return id;
 }
 
-/* Validate the village of `h` (exists, is a village, in scope). */
+/* Validate the village of `h` (exists, is a village, in scope): 1 after
+ * recording a problem, 0 when fine, -1 when the database failed. */
 static int village_bad(struct http_request *req, struct problems *p, const struct household_rec *h)
 {
 	struct db_stmt *st;
 	int level = 0;
 	if (!h->village_code[0])
 		return 0;
+	int rc;
 	st = db_prepare(req->db, "SELECT level FROM region WHERE code = :c");
 	db_bind_text(st, ":c", h->village_code);
-	if (db_step(st) == DB_ROW)
+	rc = db_step(st);
+	if (rc == DB_ROW)
 		level = (int)db_col_int(st, 0);
 	db_done(st);
+	if (rc < 0)
+		return -1; /* the database failed: not the caller's mistake */
 	if (level != REGION_VILLAGE || !in_scope(req, h->village_code)) {
 		problem(p, "village_code", "E_BAD_VILLAGE",
 			"行政区划代码 %s 不是您管辖范围内的村级区划", h->village_code);
@@ -1047,8 +1052,11 @@ static void api_household_create(struct http_request *req, struct http_response 
 	household_rec_init(&h);
 	check_known(&p, req->json, household_fields, "户信息");
 	household_from_json(&p, req->json, &h, 1);
-	if (!p.details)
-		village_bad(req, &p, &h);
+	if (!p.details && village_bad(req, &p, &h) < 0) {
+		http_reply_error(res, 503, "E_DB", NULL, "数据库暂时不可用，请稍后重试：%s",
+				 db_errmsg(req->db));
+		return;
+	}
 	members = json_object_get(req->json, "members");
 	if (reply_problems(res, &p))
 		return;
@@ -1088,8 +1096,11 @@ static void api_household_update(struct http_request *req, struct http_response 
 	http_audit_note(req, "household", id, before, NULL);
 	check_known(&p, req->json, household_fields, "户信息");
 	household_from_json(&p, req->json, &h, 0);
-	if (!p.details)
-		village_bad(req, &p, &h);
+	if (!p.details && village_bad(req, &p, &h) < 0) {
+		http_reply_error(res, 503, "E_DB", NULL, "数据库暂时不可用，请稍后重试：%s",
+				 db_errmsg(req->db));
+		return;
+	}
 	if (reply_problems(res, &p))
 		return;
 	if (hh_no_taken(req, h.hh_no, id)) {
