@@ -286,10 +286,14 @@ _rules = itertools.count(1)
 
 
 def C():
-    """The shared server and fixtures (built on first use)."""
+    """The shared server and fixtures (built on first use; a failed set-up
+    is not retried by every later test)."""
     global _ctx
     if _ctx is None:
+        _ctx = "failed"
         _ctx = _setup()
+    if _ctx == "failed":
+        raise AssertionError("the shared server could not be set up (see the first failure)")
     return _ctx
 
 
@@ -315,6 +319,15 @@ def _setup():
     c = Ctx()
     c.db = new_db("auth.db", demo=300, seed=5)
     c.s = Server(c.db)
+    try:
+        _setup_fixtures(c)
+    except BaseException:
+        c.s.stop()
+        raise
+    return c
+
+
+def _setup_fixtures(c):
     c.village = q1(c.db, "SELECT village_code FROM household WHERE village_code LIKE ? GROUP BY "
                          "village_code ORDER BY count(*) DESC, village_code LIMIT 1",
                    (TOWNSHIP + "%",))
@@ -351,7 +364,6 @@ def _setup():
     c.cal_date = make_cal_day(c)
     c.spare = {}
     c.watch = Watch(c.db)
-    return c
 
 
 def new_idn(c, sex, birth):
@@ -2600,7 +2612,7 @@ def test_user_management_cli():
 
 
 def teardown():
-    if _ctx is not None:
+    if isinstance(_ctx, Ctx):
         _ctx.s.stop()
 
 
