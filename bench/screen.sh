@@ -56,6 +56,10 @@ declare -A hand=(
   [C003]="SELECT count(*) FROM $mon WHERE $has '%,4,%') AND NOT EXISTS (SELECT 1 FROM member m WHERE m.household_id = h.id AND (m.labor_skill NOT IN (1, 2) OR m.labor_skill IS NULL))"
   [C004]="SELECT count(*) FROM $mon WHERE $has '%,7,%') AND NOT EXISTS (SELECT 1 FROM member m WHERE m.household_id = h.id AND (m.labor_skill NOT IN (4, 5) OR m.labor_skill IS NULL))"
   [C005]="SELECT count(*) FROM $mon JOIN hh_security sec ON sec.household_id = h.id AND sec.year = $year WHERE $has '%,11,%') AND sec.water_safe = 1"
+  [C007]="SELECT count(*) FROM $mon WHERE mo.identified_on <= date('$LIUBAO_TODAY', '-6 months') AND EXISTS (SELECT 1 FROM member m WHERE m.household_id = h.id AND m.labor_skill IN (1, 2, 3)) AND NOT EXISTS (SELECT 1 FROM measure x WHERE x.household_id = h.id AND x.category IN (39, 40, 41, 42))"
+  [C008]="SELECT count(*) FROM household h WHERE EXISTS (SELECT 1 FROM measure x WHERE x.household_id = h.id AND x.item = 4801) AND NOT EXISTS (SELECT 1 FROM member m WHERE m.household_id = h.id AND m.dibao = 1)"
+  [C009]="SELECT count(*) FROM household h WHERE EXISTS (SELECT 1 FROM measure x WHERE x.household_id = h.id AND x.item = 4802) AND NOT EXISTS (SELECT 1 FROM member m WHERE m.household_id = h.id AND m.tekun = 1)"
+  [C010]="SELECT count(*) FROM household h WHERE EXISTS (SELECT 1 FROM measure x WHERE x.household_id = h.id AND x.item = 4805) AND NOT EXISTS (SELECT 1 FROM member m WHERE m.household_id = h.id AND (m.health & 8) <> 0)"
   [C006]="SELECT count(*) FROM $mon JOIN income_summary s ON s.household_id = h.id AND s.year = $year WHERE $has '%,4,%') AND s.hh_size >= 4 AND (SELECT count(*) FROM member m WHERE m.household_id = h.id AND m.labor_skill IN (1, 2)) * 2 > s.hh_size"
 )
 printf '\n%-5s %10s %10s %8s %8s %s\n' rule "liubao ms" "hand ms" ratio hits "(hand hits)"
@@ -63,7 +67,7 @@ worst=0
 for rule in $(printf '%s\n' "${!hand[@]}" | sort); do
   lb_ms=$(awk -v r="$rule" '$1 == r {for (i = 1; i <= NF; i++) if ($i == "ms") print $(i-1)}' "$out/screen-dry.txt")
   lb_hits=$(awk -v r="$rule" '$1 == r {print $3}' "$out/screen-dry.txt")
-  res=$(sqlite3 "$db" ".timer on" "${hand[$rule]};" 2>&1)
+  res=$(echo "${hand[$rule]};" | sqlite3 -cmd ".timer on" "$db" 2>&1)
   hand_hits=$(echo "$res" | head -1)
   hand_ms=$(echo "$res" | awk '/Run Time/ {printf "%.0f", $4 * 1000}')
   [ "$hand_ms" -lt 1 ] && hand_ms=1
@@ -75,6 +79,7 @@ done
 dry_total=$(awk '/^共/ {for (i = 1; i <= NF; i++) if ($i ~ /秒/) print $(i-1)}' "$out/screen-dry.txt" | head -1)
 printf '\nwhole rule set, compiled SQL only (--dry-run): %s s\n' "$(grep -o '用时 [0-9.]*' "$out/screen-dry.txt" | awk '{print $2}')"
 printf 'whole rule set, full run (hits + explanations + alerts): %.2f s  (target < 5 s)\n' "$full"
+printf 'load average during the run: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'slowest rule vs its hand-written SQL: %sx  (target <= 2x)\n' "$worst"
 tail -1 "$out/screen-full.txt"
 rm -f "$db"*

@@ -198,8 +198,8 @@ static const struct shipped_rule shipped_rules[] = {
 	{ "M003", "医疗合规自付支出超过阈值（脱贫户 5,000 元，其他 20,000 元）", "risk", "中", 1,
 	  RULE_HOUSEHOLD,
 	  "(户类型 = '脱贫户' and 合规自付支出 >= 5000) or (户类型 != '脱贫户' and 合规自付支出 >= 20000)" },
-	{ "M004", "住房安全无保障", "risk", "高", 10, RULE_HOUSEHOLD, "住房安全有保障 = false" },
-	{ "M005", "饮水安全无保障", "risk", "高", 11, RULE_HOUSEHOLD, "饮水安全有保障 = false" },
+	{ "M004", "住房安全无保障", "risk", "高", 10, RULE_HOUSEHOLD, "住房安全有保障 is not null and 住房安全有保障 = false" },
+	{ "M005", "饮水安全无保障", "risk", "高", 11, RULE_HOUSEHOLD, "饮水安全有保障 is not null and 饮水安全有保障 = false" },
 	{ "M006", "有义务教育阶段适龄儿童少年失学辍学", "risk", "高", 9, RULE_HOUSEHOLD,
 	  "义务教育有保障 = false or any(member, age() >= 6 and age() <= 15 and 在校生状况 is null "
 	  "and not 健康状况 has '残疾')" },
@@ -209,26 +209,26 @@ static const struct shipped_rule shipped_rules[] = {
 	{ "M008", "整户无劳动能力", "risk", "中", 4, RULE_HOUSEHOLD,
 	  "count(member, true) > 0 and all(member, 劳动技能 in ('丧失劳动力', '无劳动力'))" },
 	{ "C001", "风险类型为“因残”但家中无残疾人", "check", "中", 0, RULE_HOUSEHOLD,
-	  "监测对象 = true and 风险类型 has '因残' and not any(member, 健康状况 has '残疾')" },
+	  "监测对象类别 is not null and 监测对象 = true and 风险类型 has '因残' and not any(member, 健康状况 has '残疾')" },
 	{ "C002", "风险类型为“因病”但家中无大病或慢性病患者", "check", "中", 0, RULE_HOUSEHOLD,
-	  "监测对象 = true and 风险类型 has '因病' and not any(member, 健康状况 has '患有大病' or "
+	  "监测对象类别 is not null and 监测对象 = true and 风险类型 has '因病' and not any(member, 健康状况 has '患有大病' or "
 	  "健康状况 has '长期慢性病')" },
 	{ "C003", "风险类型为“缺劳动力”但家庭成员均有劳动能力", "check", "中", 0, RULE_HOUSEHOLD,
-	  "监测对象 = true and 风险类型 has '缺劳动力' and all(member, 劳动技能 in ('普通劳动力', "
+	  "监测对象类别 is not null and 监测对象 = true and 风险类型 has '缺劳动力' and all(member, 劳动技能 in ('普通劳动力', "
 	  "'技能劳动力'))" },
 	{ "C004", "风险类型为“因务工就业不稳”但家庭成员均无劳动能力", "check", "中", 0,
 	  RULE_HOUSEHOLD,
-	  "监测对象 = true and 风险类型 has '因务工就业不稳' and all(member, 劳动技能 in "
+	  "监测对象类别 is not null and 监测对象 = true and 风险类型 has '因务工就业不稳' and all(member, 劳动技能 in "
 	  "('丧失劳动力', '无劳动力'))" },
 	{ "C005", "风险类型为“因安全饮水”但饮水安全有保障", "check", "低", 0, RULE_HOUSEHOLD,
-	  "监测对象 = true and 风险类型 has '因安全饮水' and 饮水安全有保障 = true" },
+	  "监测对象类别 is not null and 监测对象 = true and 风险类型 has '因安全饮水' and 饮水安全有保障 = true" },
 	{ "C006", "4 人及以上户半数以上成员有劳动能力但风险类型为“缺劳动力”", "check", "低", 0,
 	  RULE_HOUSEHOLD,
-	  "监测对象 = true and 风险类型 has '缺劳动力' and 家庭人口数 >= 4 and count(member, 劳动技能 in "
+	  "监测对象类别 is not null and 监测对象 = true and 风险类型 has '缺劳动力' and 家庭人口数 >= 4 and count(member, 劳动技能 in "
 	  "('普通劳动力', '技能劳动力')) * 2 > 家庭人口数" },
 	{ "C007", "家中有劳动力、识别满6个月但未落实开发式帮扶措施", "check", "高", 0,
 	  RULE_HOUSEHOLD,
-	  "监测对象 = true and months_since(识别监测时间) >= 6 and any(member, 劳动技能 in "
+	  "监测对象类别 is not null and 监测对象 = true and months_since(识别监测时间) >= 6 and any(member, 劳动技能 in "
 	  "('普通劳动力', '技能劳动力', '弱劳动力或半劳动力')) and 开发式帮扶措施数 = 0" },
 	{ "C008", "享受低保措施但家中无享受低保人员", "check", "中", 0, RULE_HOUSEHOLD,
 	  "享受低保措施 = true and not any(member, 享受低保 = true)" },
@@ -426,7 +426,8 @@ static long run_rule_sql(struct db *db, const struct rule *r, const char *under,
 	/* the whole registry: no region condition, so the households are read
 	 * in id order, sequentially, rather than through the village index */
 	rule_to_sql(r, *under ? "h.village_code >= :lo AND h.village_code < :hi" : NULL, &sql);
-	buf_addstr(&sql, "\nORDER BY h.id"); /* the cross-check walks hits in id order */
+	/* no ORDER BY: the planner may then start from a small joined table
+	 * (the monitored households, say); callers sort what they collect */
 	st = db_prepare_text(db, sql.buf);
 	if (*under)
 		db_bind_prefix(st, ":lo", ":hi", under);
@@ -1201,6 +1202,31 @@ static int collect_hit(void *opaque, int64_t hh, int64_t mid, const char *explai
 	return 0;
 }
 
+/* Sort hits by household id (insertion into a copy via qsort on indexes). */
+struct hit_pair {
+	int64_t id;
+	char *why;
+};
+
+static int cmp_hit(const void *a, const void *b)
+{
+	const struct hit_pair *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void sort_hits(int64_t *ids, char **why, long n)
+{
+	struct hit_pair *p = xcalloc(n + 1, sizeof(*p));
+	for (long i = 0; i < n; i++)
+		p[i] = (struct hit_pair){ ids[i], why[i] };
+	qsort(p, n, sizeof(*p), cmp_hit);
+	for (long i = 0; i < n; i++) {
+		ids[i] = p[i].id;
+		why[i] = p[i].why;
+	}
+	free(p);
+}
+
 long monitor_rules_crosscheck(struct db *db, const char *under, int year, struct buf *report)
 {
 	struct rule_row *rows = NULL;
@@ -1232,6 +1258,7 @@ long monitor_rules_crosscheck(struct db *db, const char *under, int year, struct
 			continue;
 		}
 		run_rule_sql(db, r, under, year, collect_hit, &c, -1);
+		sort_hits(c.ids, c.why, c.n);
 		for (long j = 0; j < nhh; j++) {
 			int sql_hit = k < c.n && c.ids[k] == hh[j];
 			if (monitor_rule_eval_household(db, r, hh[j], year, &res)) {
