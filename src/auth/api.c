@@ -27,22 +27,6 @@ static const char *json_str(json_t *o, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* Refuse any field of `o` not in `allowed`; returns 1 after answering 400. */
-static int unknown_fields(struct http_response *res, json_t *o, const char *const *allowed)
-{
-	const char *key;
-	json_t *v;
-	json_object_foreach(o, key, v) {
-		int ok = 0;
-		for (int i = 0; allowed[i] && !ok; i++)
-			ok = !strcmp(allowed[i], key);
-		if (!ok) {
-			http_reply_error(res, 400, "E_UNKNOWN_FIELD", NULL, "不认识字段“%s”", key);
-			return 1;
-		}
-	}
-	return 0;
-}
 
 /* Check that every field present is a string (or bool where listed). */
 static int bad_types(struct http_response *res, json_t *o, const char *const *bools)
@@ -101,7 +85,7 @@ static void api_login(struct http_request *req, struct http_response *res)
 	long wait_user, wait_addr;
 	int found = 0, ok = 0, verified = 0;
 
-	if (unknown_fields(res, req->json, fields) || bad_types(res, req->json, NULL))
+	if (http_refuse_unknown_fields(res, req->json, fields) || bad_types(res, req->json, NULL))
 		return;
 	if (!login || !password || !*login || !*password) {
 		http_reply_error(res, 422, "E_REQUIRED", NULL, "请输入登录名和密码");
@@ -244,7 +228,7 @@ static void api_me_password(struct http_request *req, struct http_response *res)
 	struct buf err = BUF_INIT;
 	struct db_stmt *st;
 	int ok = 0;
-	if (unknown_fields(res, req->json, fields) || bad_types(res, req->json, NULL))
+	if (http_refuse_unknown_fields(res, req->json, fields) || bad_types(res, req->json, NULL))
 		return;
 	if (!oldp || !newp) {
 		http_reply_error(res, 422, "E_REQUIRED", NULL, "请填写原密码和新密码");
@@ -315,16 +299,9 @@ static void api_users_list(struct http_request *req, struct http_response *res)
 	struct db_stmt *st;
 	char hi[16];
 	int n = 0, rc;
-	for (int i = 0; i < req->nr_query; i++) {
-		int ok = 0;
-		for (int k = 0; params[k] && !ok; k++)
-			ok = !strcmp(params[k], req->query[i].key);
-		if (!ok) {
-			json_decref(items);
-			http_reply_error(res, 400, "E_UNKNOWN_PARAM", NULL, "不认识查询参数“%s”",
-					 req->query[i].key);
-			return;
-		}
+	if (http_refuse_unknown_params(req, res, params)) {
+		json_decref(items);
+		return;
 	}
 	if ((limit_s && (parse_int64(limit_s, &limit) || limit < 1 || limit > 500)) ||
 	    (cursor_s && (parse_int64(cursor_s, &cursor) || cursor < 0)) ||
@@ -388,7 +365,7 @@ static int user_from_json(struct http_request *req, struct http_response *res, s
 {
 	json_t *d;
 	char role[32] = "";
-	if (unknown_fields(res, req->json, user_fields) || bad_types(res, req->json, user_bools))
+	if (http_refuse_unknown_fields(res, req->json, user_fields) || bad_types(res, req->json, user_bools))
 		return 1;
 	if (copy_field(req, res, "login", u->login, sizeof(u->login)) ||
 	    copy_field(req, res, "name", u->name, sizeof(u->name)) ||
@@ -552,15 +529,8 @@ static int audit_filter_parse(struct http_request *req, struct http_response *re
 		   *cur = http_query(req, "cursor");
 	memset(f, 0, sizeof(*f));
 	f->limit = 100;
-	for (int i = 0; i < req->nr_query; i++) {
-		int ok = 0;
-		for (int k = 0; params[k] && !ok; k++)
-			ok = !strcmp(params[k], req->query[i].key);
-		if (!ok) {
-			http_reply_error(res, 400, "E_UNKNOWN_PARAM", NULL, "不认识查询参数“%s”",
-					 req->query[i].key);
-			return -1;
-		}
+	if (http_refuse_unknown_params(req, res, params)) {
+		return -1;
 	}
 	f->login = http_query(req, "login");
 	f->target_type = http_query(req, "target_type");
