@@ -45,7 +45,7 @@ def server(today=MONDAY):
 
 def target_village():
     v = query(db(), "SELECT village_code FROM household WHERE village_code LIKE '610926102%' "
-              "GROUP BY village_code ORDER BY count(*) DESC LIMIT 1")[0][0]
+              "GROUP BY village_code ORDER BY count(*) DESC, village_code LIMIT 1")[0][0]
     return v, v[:9]
 
 
