@@ -5,8 +5,8 @@
 // run.mjs calls.  A test file registers its tests with test(name, fn).
 // Every test also fails on a script error or a CSP violation in any page it
 // opened.  Environment: LIUBAO_BIN (default build/liubao), LIUBAO_DIVISION_DIR,
-// CHROMIUM (default /usr/bin/chromium), LIUBAO_SCREENSHOTS=DIR to keep the
-// screenshots, LIUBAO_KEEP_TMP=1 to keep the temporary directory.
+// CHROMIUM (default /usr/bin/chromium), LIUBAO_SCREENSHOTS=DIR for the
+// screenshots (default tests/browser/screenshots, empty for none), LIUBAO_KEEP_TMP=1 to keep the temporary directory.
 import { execFileSync, spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -22,6 +22,10 @@ export const DIVISION = process.env.LIUBAO_DIVISION_DIR || path.join(root, 'node
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const DEMO_PASSWORD = 'Pingli#2020demo';
 
+// Screenshots for a reviewer go to tests/browser/screenshots/ (not committed)
+// unless LIUBAO_SCREENSHOTS names another folder or is empty (none kept).
+if (process.env.LIUBAO_SCREENSHOTS === undefined)
+  process.env.LIUBAO_SCREENSHOTS = path.join(root, 'tests', 'browser', 'screenshots');
 export const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'liubao-browser-'));
 export const db = path.join(tmp, 'demo.db');
 let server = null;
@@ -157,7 +161,7 @@ export function test(name, fn) {
   tests.push([name, fn]);
 }
 
-// A screenshot for a reviewer, only when LIUBAO_SCREENSHOTS asks for them.
+// A screenshot for a reviewer, kept in the LIUBAO_SCREENSHOTS folder.
 export async function snap(page, name) {
   if (process.env.LIUBAO_SCREENSHOTS) keep(await shoot(page, name + '.png', true));
 }

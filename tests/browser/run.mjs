@@ -6,8 +6,8 @@
 //
 // Prints "ok NAME" / "FAIL NAME" per test and a closing "N passed, N failed".
 // Environment: LIUBAO_BIN (default build/liubao), LIUBAO_DIVISION_DIR,
-// CHROMIUM (default /usr/bin/chromium), LIUBAO_SCREENSHOTS=DIR to keep the
-// screenshots, LIUBAO_KEEP_TMP=1 to keep the temporary directory.
+// CHROMIUM (default /usr/bin/chromium), LIUBAO_SCREENSHOTS=DIR for the
+// screenshots (default tests/browser/screenshots, empty for none), LIUBAO_KEEP_TMP=1 to keep the temporary directory.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
