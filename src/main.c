@@ -14,6 +14,7 @@
 #include "http/http.h"
 #include "monitor/monitor.h"
 #include "registry/registry.h"
+#include "screen/screen.h"
 
 #define LIUBAO_VERSION "0.1.0"
 
@@ -141,7 +142,8 @@ static struct db *open_db(const char *path, int create)
 		fprintf(stderr, "error: %s\n", err);
 		exit(1);
 	}
-	if (registry_migrate(db) || auth_migrate(db) || monitor_migrate(db)) {
+	if (registry_migrate(db) || auth_migrate(db) || monitor_migrate(db) ||
+	    screen_feed_migrate(db)) {
 		db_close(db);
 		exit(1);
 	}
@@ -202,7 +204,8 @@ static const char *division_dir(const char *from)
 
 static const char *opt_db;
 static const char *opt_from, *opt_under, *opt_listen, *opt_output, *opt_reject, *opt_county;
-static long opt_households = 20000, opt_seed = 2020, opt_threads = 2, opt_max_body = 1048576;
+static long opt_households = 20000, opt_seed = 2020, opt_threads = 2, opt_max_body = 1048576,
+	    opt_max_upload = 268435456;
 static long opt_session_idle = 30 * 60, opt_session_max = 12 * 60 * 60;
 static int opt_skip_bad, opt_dry_run, opt_quiet, opt_force;
 
@@ -301,6 +304,7 @@ static const struct option serve_opts[] = {
 	{ "--listen", "ADDR:PORT", &opt_listen, NULL, NULL, "监听地址（默认 127.0.0.1:8080）" },
 	{ "--threads", "N", NULL, &opt_threads, NULL, "工作线程数（默认 2）" },
 	{ "--max-body", "BYTES", NULL, &opt_max_body, NULL, "请求体上限（默认 1048576）" },
+	{ "--max-upload", "BYTES", NULL, &opt_max_upload, NULL, "上传文件（部门数据等）上限（默认 268435456）" },
 	{ "--session-idle", "SECONDS", NULL, &opt_session_idle, NULL, "会话空闲超时（默认 1800）" },
 	{ "--session-max", "SECONDS", NULL, &opt_session_max, NULL, "会话最长时间（默认 43200）" },
 	{ "--quiet", NULL, NULL, NULL, &opt_quiet, "不输出启动信息" },
@@ -324,6 +328,7 @@ static int cmd_serve(const struct command *c, int argc, const char **argv)
 	o.db_path = opt_db;
 	o.threads = (int)opt_threads;
 	o.max_body = (size_t)opt_max_body;
+	o.max_upload = (size_t)opt_max_upload;
 	o.quiet = opt_quiet;
 	return http_serve(&o) ? 1 : 0;
 }
@@ -847,6 +852,228 @@ static int cmd_case(const struct command *c, int argc, const char **argv)
 	return 0;
 }
 
+static const char *opt_period, *opt_region;
+
+static const struct option feed_opts[] = {
+	{ "--db", "PATH", &opt_db, NULL, NULL, "数据库文件" },
+	{ "--period", "YYYY-MM", &opt_period, NULL, NULL, "load：数据所属期（默认本月）" },
+	{ "--skip-bad", NULL, NULL, NULL, &opt_skip_bad, "load：跳过错误行，导入其余各行" },
+	{ "--dry-run", NULL, NULL, NULL, &opt_dry_run, "load：只检查和匹配，不写入" },
+	{ "--as", "LOGIN", &opt_as, NULL, NULL, "load：以该用户的身份和辖区导入（留痕）" },
+	{ "--year", "YEAR", NULL, &opt_year, NULL, "param：起始年度（默认 0 即各年）" },
+	{ "--region", "CODE", &opt_region, NULL, NULL, "param：适用区划代码前缀（默认全部）" },
+	{ NULL },
+};
+
+static void feed_progress(void *ctx, const char *stage, double frac)
+{
+	(void)ctx;
+	fprintf(stderr, "\r%s %3.0f%%", stage, frac * 100);
+	if (frac >= 1.0)
+		fputc('\n', stderr);
+}
+
+static void print_feed_report(const struct feed_report *r, int dry_run)
+{
+	static const char *const kinds[] = { "", "错误", "查无此人", "姓名不一致", "辖区外" };
+	int shown = r->nr_issues < 200 ? r->nr_issues : 200;
+	printf("%s（第 %d 版）所属期 %s，编码 %s\n", r->feed_title, r->feed_version, r->period,
+	       r->encoding);
+	printf("数据行 %ld：无效 %ld，匹配 %ld（%ld 人），查无此人 %ld，姓名不一致 %ld，辖区外 %ld\n",
+	       r->rows, r->bad_rows, r->matched_rows, r->persons, r->unmatched_rows,
+	       r->mismatch_rows, r->outside_rows);
+	for (int i = 0; i < shown; i++) {
+		const struct feed_issue *is = &r->issues[i];
+		printf("  第 %ld 行 [%s] %s %s %s\n", is->line,
+		       is->kind > 0 && is->kind < 5 ? kinds[is->kind] : "?", is->id_masked, is->name,
+		       is->message);
+	}
+	if (r->total_issues > shown)
+		printf("  ……另有 %ld 条问题未列出\n", r->total_issues - shown);
+	if (dry_run)
+		printf("试运行：命中规则 %ld 次，未写入任何数据，用时 %.2f 秒\n", r->hits, r->seconds);
+	else if (r->batch_id)
+		printf("已导入为批次 %lld：命中规则 %ld 次，推送风险线索 %ld 条，用时 %.2f 秒\n",
+		       (long long)r->batch_id, r->hits, r->alerts, r->seconds);
+}
+
+/* `liubao feed param FEED NAME VALUE`: set a threshold for a year and region. */
+static int feed_param_cli(struct db *db, const char *feed, const char *name, const char *value)
+{
+	char now[20], fid[32], scope[13] = "";
+	struct db_stmt *st;
+	char *end, *detail;
+	double v = strtod(value, &end);
+	int known, rc;
+	if (*end || end == value)
+		return error("阈值应为数字，而不是 '%s'", value) ? 2 : 2;
+	if (opt_region && auth_scope_prefix(opt_region, scope))
+		return error("--region 应为区划代码，而不是 '%s'", opt_region) ? 2 : 2;
+	if (screen_feed_resolve(db, feed, fid) != 1)
+		return error("没有名为“%s”的部门数据类型", feed) ? 1 : 1;
+	st = db_prepare(db, "SELECT 1 FROM feed_param WHERE feed_id = :f AND name = :n");
+	db_bind_text(st, ":f", fid);
+	db_bind_text(st, ":n", name);
+	known = db_step(st) == DB_ROW;
+	db_done(st);
+	if (!known)
+		return error("部门数据类型 %s 没有阈值参数 %s", fid, name) ? 1 : 1;
+	now_utc_text(now);
+	detail = xstrfmt("%s.%s = %s（%ld 年起，区划 %s）", fid, name, value, opt_year,
+			 scope[0] ? scope : "全部");
+	if (db_begin(db)) {
+		free(detail);
+		return error("%s", db_errmsg(db)) ? 1 : 1;
+	}
+	st = db_prepare(db, "DELETE FROM feed_param WHERE feed_id = :f AND name = :n AND year = :y "
+			    "AND region = :r");
+	db_bind_text(st, ":f", fid);
+	db_bind_text(st, ":n", name);
+	db_bind_int(st, ":y", opt_year);
+	db_bind_text(st, ":r", scope);
+	rc = db_run(st);
+	st = db_prepare(db, "INSERT INTO feed_param(feed_id, name, year, region, value, basis, "
+			    "updated_at, updated_by) VALUES (:f, :n, :y, :r, :v, '', :now, 'cli')");
+	db_bind_text(st, ":f", fid);
+	db_bind_text(st, ":n", name);
+	db_bind_int(st, ":y", opt_year);
+	db_bind_text(st, ":r", scope);
+	db_bind_double(st, ":v", v);
+	db_bind_text(st, ":now", now);
+	rc = rc || db_run(st);
+	if (rc || db_commit(db)) {
+		if (db_depth(db))
+			db_rollback(db);
+		free(detail);
+		return error("保存失败：%s", db_errmsg(db)) ? 1 : 1;
+	}
+	audit_cli(db, "cli feed param", "feed", 0, detail, 0);
+	printf("已设置 %s\n", detail);
+	free(detail);
+	return 0;
+}
+
+/* `liubao feed load FEED FILE`: load one department file. */
+static int feed_load_cli(struct db *db, const char *feed, const char *path)
+{
+	struct feed_load_opts o = { 0 };
+	struct feed_report r;
+	struct buf data = BUF_INIT;
+	struct principal p;
+	struct user_rec u;
+	int rc;
+	memset(&p, 0, sizeof(p));
+	if (opt_as) {
+		if (auth_user_load_login(db, opt_as, &u) != 1 || u.disabled)
+			return error("用户 '%s' 不存在或已停用", opt_as) ? 1 : 1;
+		o.user_id = u.id;
+		snprintf(p.login, sizeof(p.login), "%s", u.login);
+		auth_scope_prefix(u.scope_code, p.scope);
+	} else {
+		auth_cli_principal(&p);
+	}
+	if (buf_read_file(&data, strcmp(path, "-") ? path : "/dev/stdin")) {
+		buf_release(&data);
+		return error("无法读取文件 '%s'", path) ? 1 : 1;
+	}
+	o.feed = feed;
+	o.data = data.buf;
+	o.len = data.len;
+	o.file_name = path;
+	o.period = opt_period;
+	o.scope = p.scope;
+	o.skip_bad = opt_skip_bad;
+	o.dry_run = opt_dry_run;
+	o.login = p.login;
+	if (isatty(2))
+		o.progress = feed_progress;
+	feed_report_init(&r);
+	rc = screen_feed_load(db, &o, &r);
+	if (rc < 0) {
+		error("%s", r.message.buf);
+		rc = 1;
+	} else {
+		print_feed_report(&r, opt_dry_run);
+		if (rc == 1) {
+			fprintf(stderr, "error: %s\n", r.message.buf);
+		} else if (!opt_dry_run) {
+			char *detail = xstrfmt("导入部门数据 %s 所属期 %s：%ld 行，命中 %ld", r.feed_title,
+					       r.period, r.rows, r.hits);
+			audit_cli(db, "cli feed load", "feed_batch", r.batch_id, detail, 0);
+			free(detail);
+		}
+	}
+	feed_report_release(&r);
+	buf_release(&data);
+	return rc;
+}
+
+/* `liubao feed list | load | define | param | batches`: department feeds. */
+static int cmd_feed(const struct command *c, int argc, const char **argv)
+{
+	const char *pos[4];
+	struct db *db;
+	int rc = 0, npos = parse_options(c, argc, argv, pos, 4);
+	const char *sub = npos ? pos[0] : "";
+	if (!((!strcmp(sub, "list") && npos == 1) || (!strcmp(sub, "load") && npos == 3) ||
+	      (!strcmp(sub, "define") && npos == 2) || (!strcmp(sub, "param") && npos == 4) ||
+	      (!strcmp(sub, "batches") && npos <= 2))) {
+		print_usage(stderr, c);
+		return 2;
+	}
+	db = open_db(opt_db, 0);
+	if (!strcmp(sub, "list")) {
+		struct db_stmt *st = db_prepare(db, "SELECT d.id, d.version, d.title, d.department, "
+						    "d.enabled, (SELECT count(*) FROM feed_batch b WHERE "
+						    "b.feed_id = d.id) FROM feed_def d WHERE d.version = "
+						    "(SELECT max(version) FROM feed_def x WHERE x.id = "
+						    "d.id) ORDER BY d.id");
+		while (db_step(st) == DB_ROW)
+			printf("%-18s v%lld %s（%s）%s已导入 %lld 批\n", db_col_text(st, 0),
+			       (long long)db_col_int(st, 1), db_col_text(st, 2), db_col_text(st, 3),
+			       db_col_int(st, 4) ? "" : "[停用] ", (long long)db_col_int(st, 5));
+		db_done(st);
+	} else if (!strcmp(sub, "batches")) {
+		struct db_stmt *st = db_prepare(db, "SELECT b.id, b.feed_id, b.period, b.loaded_at, "
+						    "b.login, b.rows, b.matched_rows, b.unmatched_rows, "
+						    "b.hits, b.file_name FROM feed_batch b WHERE (:f IS "
+						    "NULL OR b.feed_id = :f) ORDER BY b.id");
+		db_bind_text(st, ":f", npos == 2 ? pos[1] : NULL);
+		while (db_step(st) == DB_ROW)
+			printf("批次 %lld %s %s 导入于 %s %s：%lld 行，匹配 %lld，查无此人 %lld，命中 %lld %s\n",
+			       (long long)db_col_int(st, 0), db_col_text(st, 1), db_col_text(st, 2),
+			       db_col_text(st, 3), db_col_text(st, 4), (long long)db_col_int(st, 5),
+			       (long long)db_col_int(st, 6), (long long)db_col_int(st, 7),
+			       (long long)db_col_int(st, 8), db_col_text(st, 9));
+		db_done(st);
+	} else if (!strcmp(sub, "define")) {
+		struct buf text = BUF_INIT, err = BUF_INIT;
+		int version = 0;
+		if (buf_read_file(&text, pos[1])) {
+			rc = error("无法读取 '%s'", pos[1]);
+		} else if (db_begin(db)) {
+			rc = error("%s", db_errmsg(db));
+		} else if (screen_feed_define(db, text.buf, "cli", &version, &err)) {
+			db_rollback(db);
+			rc = error("%s", err.buf);
+		} else if (db_commit(db)) {
+			rc = error("保存失败：%s", db_errmsg(db));
+		} else {
+			audit_cli(db, "cli feed define", "feed", version, text.buf, 0);
+			printf("已保存部门数据类型定义（第 %d 版）\n", version);
+		}
+		buf_release(&text);
+		buf_release(&err);
+		rc = rc ? 1 : 0;
+	} else if (!strcmp(sub, "param")) {
+		rc = feed_param_cli(db, pos[1], pos[2], pos[3]);
+	} else {
+		rc = feed_load_cli(db, pos[1], pos[2]);
+	}
+	db_close(db);
+	return rc;
+}
+
 static int cmd_help(const struct command *c, int argc, const char **argv);
 
 
@@ -873,6 +1100,10 @@ static const struct command commands[] = {
 	{ "case", cmd_case,
 	  "liubao case list [--under CODE] | advance|return|reject ID --as LOGIN [--record JSON]",
 	  "列出正在办理的识别纳入和风险消除流程及其期限；以某用户身份办理当前环节", case_opts },
+	{ "feed", cmd_feed,
+	  "liubao feed list | load FEED FILE [--period YYYY-MM] [--skip-bad] [--dry-run] [--as LOGIN] | "
+	  "define FILE.json | param FEED NAME VALUE [--year Y] [--region CODE] | batches [FEED]",
+	  "部门数据：导入医保、民政等部门名单，按身份证号匹配并按规则推送风险线索", feed_opts },
 	{ "routes", cmd_routes, "liubao routes", "列出所有接口及其所需权限（JSON 行）", no_opts },
 	{ "help", cmd_help, "liubao help [COMMAND]", "显示帮助", no_opts },
 	{ NULL },
@@ -898,7 +1129,7 @@ static int cmd_help(const struct command *c, int argc, const char **argv)
 
 const struct route *const liubao_routes[] = { auth_routes, registry_routes,
 					       monitor_ledger_routes, monitor_case_routes,
-					       monitor_rule_routes, NULL };
+					       monitor_rule_routes, screen_feed_routes, NULL };
 
 int main(int argc, const char **argv)
 {

@@ -15,16 +15,17 @@
 #define P_USERS "user.manage"        /* 管理本辖区用户 */
 #define P_AUDIT "audit.read"         /* 查询、导出审计日志 */
 #define P_CONFIG "monitor.config"    /* 维护监测规则、监测线、节假日，运行规则筛查 */
+#define P_FEED "feed.load"           /* 上传本部门数据名单，查看导入批次报告 */
 
 const char *const auth_permissions[] = { P_HH_READ, P_HH_WRITE, P_ID_FULL, P_EXPORT,
-					 P_STATS,   P_USERS,    P_AUDIT,   P_CONFIG, NULL };
+					 P_STATS,   P_USERS,    P_AUDIT,   P_CONFIG, P_FEED, NULL };
 
 static const char *const village_clerk[] = { P_HH_READ, P_HH_WRITE, P_ID_FULL, P_EXPORT, P_STATS, NULL };
 static const char *const township_reviewer[] = { P_HH_READ, P_HH_WRITE, P_ID_FULL, P_EXPORT, P_STATS, NULL };
 static const char *const county_approver[] = { P_HH_READ, P_ID_FULL, P_EXPORT, P_STATS, NULL };
-static const char *const dept_user[] = { P_HH_READ, P_STATS, NULL };
+static const char *const dept_user[] = { P_HH_READ, P_STATS, P_FEED, NULL };
 static const char *const leader[] = { P_STATS, NULL };
-static const char *const admin[] = { P_HH_READ, P_HH_WRITE, P_ID_FULL, P_EXPORT, P_STATS, P_USERS, P_AUDIT, P_CONFIG, NULL };
+static const char *const admin[] = { P_HH_READ, P_HH_WRITE, P_ID_FULL, P_EXPORT, P_STATS, P_USERS, P_AUDIT, P_CONFIG, P_FEED, NULL };
 static const char *const auditor[] = { P_STATS, P_AUDIT, NULL };
 
 const struct role auth_roles[] = {

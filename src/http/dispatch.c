@@ -197,6 +197,21 @@ const struct route *http_route_find(struct http_request *req, int *path_matched)
 	return NULL;
 }
 
+int http_route_is_upload(const char *method, const char *path)
+{
+	struct http_request req;
+	const struct route *r;
+	int matched, up;
+	http_request_init(&req);
+	req.method = method;
+	req.path = path;
+	r = http_route_find(&req, &matched);
+	up = r && (r->flags & ROUTE_UPLOAD);
+	req.method = req.path = NULL;
+	http_request_release(&req);
+	return up;
+}
+
 static int listed(const char *const *allowed, const char *key)
 {
 	for (int i = 0; allowed[i]; i++)

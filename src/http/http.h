@@ -90,6 +90,7 @@ enum route_flags {
 	ROUTE_PWCHANGE = 1 << 3, /* allowed while the password must still be changed */
 	ROUTE_NO_CSRF = 1 << 4,  /* state-changing but exempt from CSRF (login) */
 	ROUTE_OWN_TX = 1 << 5,   /* writes but manages its own transactions and audit (login) */
+	ROUTE_UPLOAD = 1 << 6,   /* takes a file body: max_upload applies instead of max_body */
 };
 
 struct route {
@@ -139,6 +140,8 @@ int http_url_decode(const char *s, size_t len, int plus, struct buf *out);
  * 404 / 405, the JSON body check, and the write transaction (commit when the
  * handler answered < 400, roll back otherwise). */
 void http_dispatch(struct http_request *req, struct http_response *res);
+/* 1 if method+path names a ROUTE_UPLOAD route (its body may be a large file). */
+int http_route_is_upload(const char *method, const char *path);
 /* Find the route for method+path; returns it and fills path params, or NULL.
  * *path_matched is set when some route matched the path with another method. */
 const struct route *http_route_find(struct http_request *req, int *path_matched);
@@ -168,6 +171,7 @@ struct http_server_opts {
 	const char *db_path;  /* database each worker thread opens */
 	int threads;          /* worker threads (default 2) */
 	size_t max_body;      /* bytes; larger bodies get 413 */
+	size_t max_upload;    /* bytes, for ROUTE_UPLOAD routes (file uploads) */
 	int quiet;
 };
 /* Run until SIGINT/SIGTERM.  Returns 0 on clean shutdown, -1 on failure. */

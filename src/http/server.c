@@ -26,7 +26,8 @@ static __thread struct db *worker_db;
 /* Per-request state kept by libmicrohttpd between access-handler calls. */
 struct conn_state {
 	struct buf body;
-	int too_big; /* body exceeded max_body: answer 413 */
+	int too_big; /* body exceeded the limit: answer 413 */
+	size_t limit; /* max_body, or max_upload for a file-upload route */
 };
 
 static struct db *get_worker_db(void)
@@ -144,13 +145,16 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
 		cs = xcalloc(1, sizeof(*cs));
 		buf_init(&cs->body, 0);
-		if (cl && strtoull(cl, NULL, 10) > server_opts->max_body)
+		cs->limit = server_opts->max_body;
+		if (server_opts->max_upload > cs->limit && http_route_is_upload(method, url))
+			cs->limit = server_opts->max_upload;
+		if (cl && strtoull(cl, NULL, 10) > cs->limit)
 			cs->too_big = 1;
 		*con_cls = cs;
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (!cs->too_big && cs->body.len + *upload_data_size <= server_opts->max_body)
+		if (!cs->too_big && cs->body.len + *upload_data_size <= cs->limit)
 			buf_add(&cs->body, upload_data, *upload_data_size);
 		else
 			cs->too_big = 1;
@@ -159,7 +163,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 	}
 	if (cs->too_big) {
 		char msg[128];
-		snprintf(msg, sizeof(msg), "请求体过大（上限 %zu 字节）", server_opts->max_body);
+		snprintf(msg, sizeof(msg), "请求体过大（上限 %zu 字节）", cs->limit);
 		return reply_simple(conn, 413, "E_TOO_LARGE", msg);
 	}
 

@@ -1,0 +1,1248 @@
+/* feed_load.c — loading one department file: read and decode the CSV,
+ * find the header (title rows allowed), validate every row, normalise each
+ * 身份证号 and sum each person's rows in memory, match the people against
+ * the registry, evaluate the feed's rules on each matched person (with the
+ * year's earlier batches added for accumulating feeds) and, in one
+ * transaction, store the batch, its per-person totals, its issues and its
+ * hits, attaching each hit to the household's monitoring alert.
+ *
+ * Speed: one pass over the text; people are keyed by their 18-character
+ * number packed into 64 bits in an open-addressing table; registry people
+ * are read with one scan (or one lookup per person when the file names few
+ * of them); nothing is written per row of the file. */
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/csv.h"
+#include "base/jw.h"
+#include "base/util.h"
+#include "monitor/monitor.h"
+#include "registry/idcard.h"
+#include "screen/feed_int.h"
+
+static const char *const issue_kind_names[] = { "", "无效行", "查无此人", "姓名不一致",
+						"不在辖区" };
+
+void feed_report_init(struct feed_report *r)
+{
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->message, 0);
+}
+
+void feed_report_release(struct feed_report *r)
+{
+	buf_release(&r->message);
+	free(r->issues);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- small arenas and tables ------------------------------------------------------ */
+
+struct arena {
+	char **blocks;
+	int nr, alloc;
+	size_t used, size;
+};
+
+static char *arena_dup(struct arena *a, const char *s, size_t n)
+{
+	char *p;
+	if (!a->nr || a->used + n + 1 > a->size) {
+		size_t sz = n + 1 > 1 << 20 ? n + 1 : 1 << 20;
+		ALLOC_GROW(a->blocks, a->nr + 1, a->alloc);
+		a->blocks[a->nr++] = xmalloc(sz);
+		a->size = sz;
+		a->used = 0;
+	}
+	p = a->blocks[a->nr - 1] + a->used;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	a->used += n + 1;
+	return p;
+}
+
+/* n bytes aligned for doubles and pointers, uninitialised. */
+static void *arena_alloc(struct arena *a, size_t n)
+{
+	void *p;
+	a->used = (a->used + 7) & ~(size_t)7;
+	if (!a->nr || a->used + n > a->size) {
+		size_t sz = n > 1 << 20 ? n : 1 << 20;
+		ALLOC_GROW(a->blocks, a->nr + 1, a->alloc);
+		a->blocks[a->nr++] = xmalloc(sz);
+		a->size = sz;
+		a->used = 0;
+	}
+	p = a->blocks[a->nr - 1] + a->used;
+	a->used += n;
+	return p;
+}
+
+static void arena_release(struct arena *a)
+{
+	for (int i = 0; i < a->nr; i++)
+		free(a->blocks[i]);
+	free(a->blocks);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Interned text values: the same string once (dates, categories, hospitals). */
+struct intern {
+	const char **slots;
+	size_t size, nr;
+	struct arena arena;
+};
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static const char *intern(struct intern *t, const char *s)
+{
+	size_t n = strlen(s), i;
+	if ((t->nr + 1) * 2 > t->size) {
+		size_t ns = t->size ? t->size * 2 : 1024;
+		const char **slots = xcalloc(ns, sizeof(*slots));
+		for (size_t k = 0; k < t->size; k++)
+			if (t->slots[k]) {
+				size_t j = hash_bytes(t->slots[k], strlen(t->slots[k])) & (ns - 1);
+				while (slots[j])
+					j = (j + 1) & (ns - 1);
+				slots[j] = t->slots[k];
+			}
+		free(t->slots);
+		t->slots = slots;
+		t->size = ns;
+	}
+	i = hash_bytes(s, n) & (t->size - 1);
+	while (t->slots[i]) {
+		if (!strcmp(t->slots[i], s))
+			return t->slots[i];
+		i = (i + 1) & (t->size - 1);
+	}
+	t->slots[i] = arena_dup(&t->arena, s, n);
+	t->nr++;
+	return t->slots[i];
+}
+
+static void intern_release(struct intern *t)
+{
+	free(t->slots);
+	arena_release(&t->arena);
+}
+
+/* A normalised 18-character 身份证号 packed into 64 bits (never 0). */
+static uint64_t id_key(const char *n18)
+{
+	uint64_t k = 0;
+	for (int i = 0; i < 17; i++)
+		k = k * 10 + (uint64_t)(n18[i] - '0');
+	return k * 11 + (uint64_t)(n18[17] == 'X' ? 10 : n18[17] - '0') + 1;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Open addressing: uint64 key → int index (into some array), -1 = absent. */
+struct keymap {
+	uint64_t *keys;
+	int *vals;
+	size_t size, nr;
+};
+
+static void keymap_grow(struct keymap *m)
+{
+	size_t ns = m->size ? m->size * 2 : 4096;
+	uint64_t *keys = xcalloc(ns, sizeof(*keys));
+	int *vals = xmalloc(ns * sizeof(*vals));
+	for (size_t k = 0; k < m->size; k++)
+		if (m->keys[k]) {
+			size_t j = mix64(m->keys[k]) & (ns - 1);
+			while (keys[j])
+				j = (j + 1) & (ns - 1);
+			keys[j] = m->keys[k];
+			vals[j] = m->vals[k];
+		}
+	free(m->keys);
+	free(m->vals);
+	m->keys = keys;
+	m->vals = vals;
+	m->size = ns;
+}
+
+/* The slot of key: its value is *slot (-1 when just created). */
+static int *keymap_slot(struct keymap *m, uint64_t key)
+{
+	size_t i;
+	if ((m->nr + 1) * 10 > m->size * 7)
+		keymap_grow(m);
+	i = mix64(key) & (m->size - 1);
+	while (m->keys[i] && m->keys[i] != key)
+		i = (i + 1) & (m->size - 1);
+	if (!m->keys[i]) {
+		m->keys[i] = key;
+		m->vals[i] = -1;
+		m->nr++;
+	}
+	return &m->vals[i];
+}
+
+static int keymap_get(const struct keymap *m, uint64_t key)
+{
+	size_t i;
+	if (!m->size)
+		return -1;
+	i = mix64(key) & (m->size - 1);
+	while (m->keys[i]) {
+		if (m->keys[i] == key)
+			return m->vals[i];
+		i = (i + 1) & (m->size - 1);
+	}
+	return -1;
+}
+
+static void keymap_release(struct keymap *m)
+{
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- per-person totals -------------------------------------------------------------- */
+
+struct person {
+	char id[19];          /* normalised */
+	const char *name;     /* interned, the first row's */
+	long line;            /* first line */
+	long rows;
+	int name_differs;     /* rows of the file disagree on the name */
+	int64_t member_id, household_id;
+	int match;            /* 0 unknown, 1 matched, 2 unmatched, 3 outside */
+	const char *village;  /* interned */
+	const char *reg_name; /* interned: the registry's name */
+	int sex, hh_type, tuopin, monitored, dibao, tekun;
+	int birth_y, birth_m, birth_d;
+	double *num;          /* per column: sum, max (2 slots per column) */
+	const char **text;    /* per column: latest date / last text */
+	long prev_rows;       /* rows of earlier batches (accumulating feeds) */
+};
+
+struct load {
+	struct db *db;
+	const struct feed_load_opts *o;
+	struct feed_report *r;
+	struct feed_def def;
+	int year, today_int;
+	long today_day;
+	struct intern strings;
+	struct person *people;
+	int nr_people, alloc_people;
+	double *nums;        /* storage behind people[].num, in chunks */
+	struct arena store;
+	struct keymap by_id;
+	struct keymap by_member;
+	int col_of_field[FEED_MAX_COLS]; /* column → field index of the file, -1 absent */
+	int nr_header_fields;
+	struct buf tmp;
+};
+
+static void add_issue(struct load *l, int kind, long line, long nr_rows, const char *column,
+		      const char *idn, const char *name, int64_t household_id, const char *fmt, ...)
+	ATTR_PRINTF(9, 10);
+
+static void add_issue(struct load *l, int kind, long line, long nr_rows, const char *column,
+		      const char *idn, const char *name, int64_t household_id, const char *fmt, ...)
+{
+	struct feed_report *r = l->r;
+	int max = l->o->max_issues > 0 ? l->o->max_issues : 100000;
+	struct feed_issue *is;
+	va_list ap;
+	r->total_issues++;
+	if (r->nr_issues >= max)
+		return;
+	ALLOC_GROW(r->issues, r->nr_issues + 1, r->alloc_issues);
+	is = &r->issues[r->nr_issues++];
+	memset(is, 0, sizeof(*is));
+	is->kind = kind;
+	is->line = line;
+	is->nr_rows = nr_rows;
+	is->household_id = household_id;
+	snprintf(is->column, sizeof(is->column), "%s", column ? column : "");
+	if (idn && strlen(idn) == 18)
+		idcard_mask(idn, is->id_masked);
+	snprintf(is->name, sizeof(is->name), "%s", name ? name : "");
+	va_start(ap, fmt);
+	vsnprintf(is->message, sizeof(is->message), fmt, ap);
+	va_end(ap);
+}
+
+static void progress(struct load *l, const char *stage, double frac)
+{
+	if (l->o->progress)
+		l->o->progress(l->o->progress_ctx, stage, frac);
+}
+
+static int fail(struct load *l, const char *code, const char *fmt, ...) ATTR_PRINTF(3, 4);
+static int fail(struct load *l, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	snprintf(l->r->code, sizeof(l->r->code), "%s", code);
+	buf_reset(&l->r->message);
+	va_start(ap, fmt);
+	buf_vaddf(&l->r->message, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* ---- header ---------------------------------------------------------------------- */
+
+static void clean_header(const char *in, struct buf *out)
+{
+	/* drop spaces (also the ideographic one), a leading '*' (required
+	 * marks) and a trailing unit in brackets: "个人自付（元）" */
+	buf_reset(out);
+	for (const char *p = in; *p; p++) {
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '*')
+			continue;
+		if (!strncmp(p, "\xe3\x80\x80", 3)) {
+			p += 2;
+			continue;
+		}
+		buf_addch(out, *p);
+	}
+	static const char *const opens[] = { "（", "(" };
+	for (size_t i = 0; i < ARRAY_SIZE(opens); i++) {
+		char *b = strstr(out->buf, opens[i]);
+		if (b && b != out->buf)
+			buf_setlen(out, (size_t)(b - out->buf));
+	}
+}
+
+static int header_names(const struct feed_column *c, const char *h)
+{
+	size_t hl = strlen(h);
+	const char *a = c->aliases;
+	if (!strcmp(h, c->title) || !strcmp(h, c->name))
+		return 1;
+	while (*a) {
+		const char *bar = strchr(a, '|');
+		size_t n = bar ? (size_t)(bar - a) : strlen(a);
+		if (n == hl && !memcmp(a, h, n))
+			return 1;
+		if (!bar)
+			break;
+		a = bar + 1;
+	}
+	return 0;
+}
+
+static int find_header(struct load *l, struct csv_reader *cr, struct buf *err)
+{
+	struct feed_def *d = &l->def;
+	for (int tries = 0; tries < 20; tries++) {
+		int rc = csv_read_row(cr, err), found = 0;
+		if (rc < 0)
+			return fail(l, "E_CSV", "%s", err->buf);
+		if (rc == 0)
+			break;
+		for (int c = 0; c < d->nr_cols; c++)
+			l->col_of_field[c] = -1;
+		for (int f = 0; f < cr->nr_fields; f++) {
+			clean_header(cr->fields[f], &l->tmp);
+			for (int c = 0; c < d->nr_cols; c++)
+				if (l->col_of_field[c] < 0 && header_names(&d->cols[c], l->tmp.buf)) {
+					l->col_of_field[c] = f;
+					found++;
+					break;
+				}
+		}
+		if (l->col_of_field[d->id_col] >= 0 && found >= 2) {
+			for (int c = 0; c < d->nr_cols; c++)
+				if (d->cols[c].required && l->col_of_field[c] < 0)
+					return fail(l, "E_MISSING_COLUMN",
+						    "第 %ld 行的表头缺少必需的列“%s”", cr->line,
+						    d->cols[c].title);
+			l->nr_header_fields = cr->nr_fields;
+			return 0;
+		}
+	}
+	return fail(l, "E_NO_HEADER", "找不到表头：前 20 行中没有同时包含“%s”和其他列名的行（%s 的列：%s 等）",
+		    d->cols[d->id_col].title, d->title, d->cols[d->nr_cols > 1 ? 1 : 0].title);
+}
+
+/* ---- values ---------------------------------------------------------------------- */
+
+/* "1,234.50", " 12 ", "-3" → number; 0 or -1. */
+static int parse_num(const char *s, double *out)
+{
+	char tmp[64];
+	size_t n = 0;
+	char *end;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	for (; *s && n + 1 < sizeof(tmp); s++) {
+		if (*s == ',')
+			continue;
+		tmp[n++] = *s;
+	}
+	while (n && (tmp[n - 1] == ' ' || tmp[n - 1] == '\t'))
+		n--;
+	tmp[n] = '\0';
+	if (!n || *s)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!((tmp[i] >= '0' && tmp[i] <= '9') || tmp[i] == '.' || (i == 0 && tmp[i] == '-')))
+			return -1;
+	*out = strtod(tmp, &end);
+	if (*end || !isfinite(*out) || fabs(*out) > 1e12)
+		return -1;
+	return 0;
+}
+
+/* YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD, YYYY年M月D日 → "YYYY-MM-DD". */
+static int parse_date(const char *s, char out[11])
+{
+	int y = 0, m = 0, d = 0, n = 0;
+	long day;
+	char sep[8];
+	while (*s == ' ')
+		s++;
+	if (strlen(s) == 8 && strspn(s, "0123456789") == 8)
+		n = sscanf(s, "%4d%2d%2d", &y, &m, &d) == 3 ? 3 : 0;
+	else if (sscanf(s, "%4d%1[-/.]%2d%*1[-/.]%2d%n", &y, sep, &m, &d, &n) == 4 && !s[n])
+		n = 3;
+	else if (sscanf(s, "%4d年%2d月%2d日%n", &y, &m, &d, &n) == 3 && !s[n])
+		n = 3;
+	else
+		n = 0;
+	if (n != 3)
+		return -1;
+	snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
+	return monitor_date_parse(out, &day);
+}
+
+static const char *field(struct load *l, struct csv_reader *cr, int col)
+{
+	int f = l->col_of_field[col];
+	return f >= 0 && f < cr->nr_fields ? cr->fields[f] : "";
+}
+
+static int blank(const char *s)
+{
+	return !s[strspn(s, " \t")];
+}
+
+/* ---- reading the rows ----------------------------------------------------------- */
+
+static struct person *person_for(struct load *l, const char *n18, const char *name, long line)
+{
+	int *slot = keymap_slot(&l->by_id, id_key(n18));
+	struct person *p;
+	int nc = l->def.nr_cols;
+	if (*slot >= 0) {
+		p = &l->people[*slot];
+		if (name && p->name && strcmp(p->name, name))
+			p->name_differs = 1;
+		return p;
+	}
+	ALLOC_GROW(l->people, l->nr_people + 1, l->alloc_people);
+	*slot = l->nr_people;
+	p = &l->people[l->nr_people++];
+	memset(p, 0, sizeof(*p));
+	memcpy(p->id, n18, 19);
+	p->name = name ? intern(&l->strings, name) : NULL;
+	p->line = line;
+	p->num = arena_alloc(&l->store, 2 * nc * sizeof(double));
+	p->text = arena_alloc(&l->store, nc * sizeof(char *));
+	for (int c = 0; c < nc; c++) {
+		p->num[2 * c] = NAN;
+		p->num[2 * c + 1] = NAN;
+		p->text[c] = NULL;
+	}
+	return p;
+}
+
+/* Parse every row; bad rows become issues.  Returns 0 or -1 (fatal). */
+static int read_rows(struct load *l, struct csv_reader *cr, struct buf *err)
+{
+	struct feed_def *d = &l->def;
+	double vals[FEED_MAX_COLS];
+	char dates[FEED_MAX_COLS][11];
+	long n = 0;
+	for (;;) {
+		int rc = csv_read_row(cr, err), bad = 0;
+		const char *raw_id, *name = NULL;
+		struct idcard id;
+		enum idcard_status ist;
+		struct person *p;
+		if (rc < 0)
+			return fail(l, "E_CSV", "%s", err->buf);
+		if (rc == 0)
+			break;
+		if ((++n & 0xffff) == 0)
+			progress(l, "解析", csv_progress(cr));
+		/* blank lines (and rows of nothing but empty cells) are skipped */
+		if (cr->nr_fields == 1 && !cr->fields[0][0])
+			continue;
+		{
+			int any = 0;
+			for (int f = 0; f < cr->nr_fields && !any; f++)
+				any = !blank(cr->fields[f]);
+			if (!any)
+				continue;
+		}
+		l->r->rows++;
+		raw_id = field(l, cr, d->id_col);
+		if (d->name_col >= 0) {
+			name = field(l, cr, d->name_col);
+			while (*name == ' ')
+				name++;
+		}
+		ist = idcard_parse(raw_id, l->today_int, &id);
+		if (ist != IDCARD_OK) {
+			add_issue(l, FEED_ISSUE_BAD, cr->line, 1, d->cols[d->id_col].title, NULL, name,
+				  0, "“%.40s”：%s", raw_id, idcard_strerror(ist));
+			l->r->bad_rows++;
+			continue;
+		}
+		for (int c = 0; c < d->nr_cols && !bad; c++) {
+			const char *v = field(l, cr, c);
+			const struct feed_column *col = &d->cols[c];
+			if (col->type == FEED_ID || col->type == FEED_NAME)
+				continue;
+			if (blank(v)) {
+				if (col->required && l->col_of_field[c] >= 0) {
+					add_issue(l, FEED_ISSUE_BAD, cr->line, 1, col->title, id.number,
+						  name, 0, "“%s”不能为空", col->title);
+					bad = 1;
+				}
+				vals[c] = NAN;
+				dates[c][0] = '\0';
+				continue;
+			}
+			if (col->type == FEED_NUM && parse_num(v, &vals[c])) {
+				add_issue(l, FEED_ISSUE_BAD, cr->line, 1, col->title, id.number, name, 0,
+					  "“%s”应为金额或数字，而不是“%.40s”", col->title, v);
+				bad = 1;
+			} else if (col->type == FEED_DATE && parse_date(v, dates[c])) {
+				add_issue(l, FEED_ISSUE_BAD, cr->line, 1, col->title, id.number, name, 0,
+					  "“%s”应为日期（如 2026-03-05），而不是“%.40s”", col->title,
+					  v);
+				bad = 1;
+			}
+		}
+		if (bad) {
+			l->r->bad_rows++;
+			continue;
+		}
+		p = person_for(l, id.number, name, cr->line);
+		p->rows++;
+		for (int c = 0; c < d->nr_cols; c++) {
+			const struct feed_column *col = &d->cols[c];
+			if (col->type == FEED_NUM && !isnan(vals[c])) {
+				double *s = &p->num[2 * c], *mx = &p->num[2 * c + 1];
+				*s = isnan(*s) ? vals[c] : *s + vals[c];
+				*mx = isnan(*mx) || vals[c] > *mx ? vals[c] : *mx;
+			} else if (col->type == FEED_DATE && dates[c][0]) {
+				if (!p->text[c] || strcmp(dates[c], p->text[c]) > 0)
+					p->text[c] = intern(&l->strings, dates[c]);
+			} else if (col->type == FEED_TEXT) {
+				const char *v = field(l, cr, c);
+				if (!blank(v))
+					p->text[c] = intern(&l->strings, v);
+			}
+		}
+	}
+	progress(l, "解析", 1.0);
+	return 0;
+}
+
+/* ---- matching ---------------------------------------------------------------------- */
+
+enum { MR_ID, MR_HH, MR_IDN, MR_NAME, MR_SEX, MR_BIRTH, MR_DIBAO, MR_TEKUN, MR_VILLAGE,
+       MR_HH_TYPE, MR_MONITORED };
+#define MEMBER_SELECT                                                                              \
+	"SELECT m.id, m.household_id, m.id_number, m.name, m.sex, m.birth_date, m.dibao, "          \
+	"m.tekun, h.village_code, h.hh_type, CASE WHEN mo.status = 'monitoring' THEN 1 ELSE 0 "    \
+	"END FROM member m JOIN household h ON h.id = m.household_id LEFT JOIN monitored mo ON "   \
+	"mo.household_id = m.household_id "
+
+static void take_member(struct load *l, struct person *p, struct db_stmt *st)
+{
+	const char *scope = l->o->scope ? l->o->scope : "";
+	const char *village = db_col_text(st, MR_VILLAGE);
+	const char *b = db_col_text(st, MR_BIRTH);
+	p->member_id = db_col_int(st, MR_ID);
+	p->household_id = db_col_int(st, MR_HH);
+	p->village = intern(&l->strings, village);
+	p->reg_name = intern(&l->strings, db_col_text(st, MR_NAME));
+	p->sex = (int)db_col_int(st, MR_SEX);
+	p->dibao = (int)db_col_int(st, MR_DIBAO);
+	p->tekun = (int)db_col_int(st, MR_TEKUN);
+	p->hh_type = db_col_is_null(st, MR_HH_TYPE) ? -1 : (int)db_col_int(st, MR_HH_TYPE);
+	p->monitored = (int)db_col_int(st, MR_MONITORED);
+	p->tuopin = p->hh_type == 1 || p->monitored;
+	if (sscanf(b, "%d-%d-%d", &p->birth_y, &p->birth_m, &p->birth_d) != 3)
+		p->birth_y = 0;
+	p->match = strncmp(village, scope, strlen(scope)) ? 3 : 1;
+}
+
+static int match_people(struct load *l)
+{
+	struct db_stmt *st;
+	int64_t members = 0;
+	st = db_prepare(l->db, "SELECT count(*) FROM member");
+	if (db_step(st) == DB_ROW)
+		members = db_col_int(st, 0);
+	db_done(st);
+	if ((int64_t)l->nr_people * 20 < members) {
+		/* few people: one indexed lookup each */
+		for (int i = 0; i < l->nr_people; i++) {
+			struct person *p = &l->people[i];
+			st = db_prepare(l->db, MEMBER_SELECT "WHERE m.id_number = :idn");
+			db_bind_text(st, ":idn", p->id);
+			if (db_step(st) == DB_ROW)
+				take_member(l, p, st);
+			db_done(st);
+		}
+	} else {
+		int rc;
+		long seen = 0;
+		st = db_prepare(l->db, MEMBER_SELECT);
+		while ((rc = db_step(st)) == DB_ROW) {
+			const char *idn = db_col_text(st, MR_IDN);
+			int i;
+			if ((++seen & 0xffff) == 0)
+				progress(l, "匹配", members ? (double)seen / members : 1.0);
+			if (strlen(idn) != 18 || strspn(idn, "0123456789") < 17)
+				continue;
+			i = keymap_get(&l->by_id, id_key(idn));
+			if (i >= 0)
+				take_member(l, &l->people[i], st);
+		}
+		db_done(st);
+		if (rc != DB_DONE)
+			return fail(l, "E_DB", "读取户籍成员失败：%s", db_errmsg(l->db));
+	}
+	for (int i = 0; i < l->nr_people; i++) {
+		struct person *p = &l->people[i];
+		if (!p->match)
+			p->match = 2;
+		switch (p->match) {
+		case 1:
+			l->r->matched_rows += p->rows;
+			l->r->persons++;
+			*keymap_slot(&l->by_member, (uint64_t)p->member_id) = i;
+			if (p->name && *p->name && strcmp(p->name, p->reg_name)) {
+				l->r->mismatch_rows += p->rows;
+				add_issue(l, FEED_ISSUE_NAME, p->line, p->rows, NULL, p->id, p->name,
+					  p->household_id,
+					  "身份证号与户籍成员“%s”一致，但姓名为“%s”（已按身份证号匹配，请核对）",
+					  p->reg_name, p->name);
+			}
+			break;
+		case 2:
+			l->r->unmatched_rows += p->rows;
+			add_issue(l, FEED_ISSUE_UNMATCHED, p->line, p->rows, NULL, p->id, p->name, 0,
+				  "身份证号不在户籍成员中（共 %ld 行）", p->rows);
+			break;
+		case 3:
+			l->r->outside_rows += p->rows;
+			add_issue(l, FEED_ISSUE_OUTSIDE, p->line, p->rows, NULL, p->id, p->name, 0,
+				  "此人不在您的管辖范围内（共 %ld 行），未使用", p->rows);
+			break;
+		}
+	}
+	progress(l, "匹配", 1.0);
+	return 0;
+}
+
+/* Add the totals of the year's earlier batches (accumulating feeds). */
+static int add_earlier_batches(struct load *l)
+{
+	struct feed_def *d = &l->def;
+	struct db_stmt *st;
+	int rc;
+	if (!d->accumulate || !l->r->persons)
+		return 0;
+	st = db_prepare(l->db, "SELECT t.member_id, t.rows, t.vals FROM feed_total t JOIN feed_batch "
+			       "b ON b.id = t.batch_id WHERE b.feed_id = :f AND b.year = :y");
+	db_bind_text(st, ":f", d->id);
+	db_bind_int(st, ":y", l->year);
+	while ((rc = db_step(st)) == DB_ROW) {
+		int i = keymap_get(&l->by_member, (uint64_t)db_col_int(st, 0));
+		json_t *v;
+		struct person *p;
+		if (i < 0)
+			continue;
+		p = &l->people[i];
+		p->prev_rows += db_col_int(st, 1);
+		v = json_loads(db_col_text(st, 2), 0, NULL);
+		for (int c = 0; v && c < d->nr_cols; c++) {
+			const struct feed_column *col = &d->cols[c];
+			json_t *x = json_object_get(v, col->name);
+			if (col->type == FEED_NUM) {
+				json_t *mx = json_object_get(v, col->max_name);
+				if (json_is_number(x)) {
+					double a = json_number_value(x), *s = &p->num[2 * c];
+					*s = isnan(*s) ? a : *s + a;
+				}
+				if (json_is_number(mx)) {
+					double a = json_number_value(mx), *m = &p->num[2 * c + 1];
+					*m = isnan(*m) || a > *m ? a : *m;
+				}
+			} else if (col->type == FEED_DATE && json_is_string(x)) {
+				if (!p->text[c] || strcmp(json_string_value(x), p->text[c]) > 0)
+					p->text[c] = intern(&l->strings, json_string_value(x));
+			} else if (col->type == FEED_TEXT && json_is_string(x) && !p->text[c]) {
+				p->text[c] = intern(&l->strings, json_string_value(x));
+			}
+		}
+		json_decref(v);
+	}
+	db_done(st);
+	return rc == DB_DONE ? 0 : fail(l, "E_DB", "读取以往批次失败：%s", db_errmsg(l->db));
+}
+
+/* ---- rules ------------------------------------------------------------------------- */
+
+struct eval_ctx {
+	struct load *l;
+	struct person *p;
+	const double *params;
+};
+
+static int get_value(void *opaque, const struct rule_field *f, int member, struct rule_value *out)
+{
+	struct eval_ctx *e = opaque;
+	struct feed_def *d = &e->l->def;
+	struct person *p = e->p;
+	const struct feed_field_src *src = &d->field_of[f - d->fields];
+	(void)member;
+	memset(out, 0, sizeof(*out));
+	switch (src->kind) {
+	case FS_AGE:
+		out->null = !p->birth_y;
+		out->num = p->birth_y ? idcard_age(p->birth_y, p->birth_m, p->birth_d, e->l->today_int)
+				      : 0;
+		break;
+	case FS_SEX:
+		out->num = p->sex;
+		break;
+	case FS_TUOPIN:
+		out->num = p->tuopin;
+		break;
+	case FS_MONITORED:
+		out->num = p->monitored;
+		break;
+	case FS_HH_TYPE:
+		out->null = p->hh_type < 0;
+		out->num = p->hh_type;
+		break;
+	case FS_DIBAO:
+		out->num = p->dibao == 1;
+		break;
+	case FS_TEKUN:
+		out->num = p->tekun == 1;
+		break;
+	case FS_ROWS:
+		out->num = (double)(p->rows + p->prev_rows);
+		break;
+	case FS_COL:
+		if (d->cols[src->index].type == FEED_NUM) {
+			out->num = p->num[2 * src->index];
+			out->null = isnan(out->num);
+		} else {
+			out->text = p->text[src->index];
+			out->null = !out->text;
+		}
+		break;
+	case FS_COL_MAX:
+		out->num = p->num[2 * src->index + 1];
+		out->null = isnan(out->num);
+		break;
+	case FS_PARAM:
+		out->num = e->params[src->index];
+		break;
+	default:
+		return -1;
+	}
+	return 0;
+}
+
+struct hit {
+	int person;
+	int rule;
+	char *explain;
+};
+
+struct village_params {
+	const char *village;	     /* interned */
+	double *values;		     /* per d->params */
+	struct rule_param_value *pv; /* $year and each parameter, for rule_eval() */
+};
+
+static int evaluate(struct load *l, struct hit **hits, int *nr_hits)
+{
+	struct feed_def *d = &l->def;
+	struct village_params *vp = NULL;
+	int nr_vp = 0, alloc_vp = 0, alloc_hits = 0;
+	struct rule_result res = RULE_RESULT_INIT;
+	struct buf ex = BUF_INIT;
+	int rc = 0;
+	*hits = NULL;
+	*nr_hits = 0;
+	for (int i = 0; i < l->nr_people; i++) {
+		struct person *p = &l->people[i];
+		struct eval_ctx e = { l, p, NULL };
+		struct rule_ctx ctx = { &e, 0, get_value, NULL, d->nr_params + 1 };
+		if (p->match != 1)
+			continue;
+		if ((i & 0xffff) == 0)
+			progress(l, "规则", (double)i / l->nr_people);
+		for (int k = 0; k < nr_vp && !e.params; k++)
+			if (vp[k].village == p->village) {
+				e.params = vp[k].values;
+				ctx.params = vp[k].pv;
+			}
+		if (!e.params) {
+			struct village_params *v;
+			ALLOC_GROW(vp, nr_vp + 1, alloc_vp);
+			v = &vp[nr_vp++];
+			v->village = p->village;
+			v->values = xcalloc(d->nr_params + 1, sizeof(double));
+			feed_params_for(l->db, d, p->village, l->year, v->values);
+			v->pv = xcalloc(d->nr_params + 1, sizeof(*v->pv));
+			v->pv[0].name = "year";
+			v->pv[0].v.num = l->year;
+			for (int k = 0; k < d->nr_params; k++) {
+				v->pv[k + 1].name = d->params[k].name;
+				v->pv[k + 1].v.num = v->values[k];
+			}
+			e.params = v->values;
+			ctx.params = v->pv;
+		}
+		for (int k = 0; k < d->nr_rules; k++) {
+			struct feed_rule *fr = &d->rules[k];
+			if (!fr->enabled || !fr->compiled)
+				continue;
+			if (rule_eval(fr->compiled, &ctx, -1, &res)) {
+				rc = fail(l, "E_RULE", "规则 %s 无法计算", fr->id);
+				goto out;
+			}
+			if (res.truth != RULE_TRUE)
+				continue;
+			buf_reset(&ex);
+			buf_addf(&ex, "%s：%s（%s）：", d->title, fr->title, p->reg_name);
+			rule_explain(fr->compiled, res.values, &ex);
+			ALLOC_GROW(*hits, *nr_hits + 1, alloc_hits);
+			(*hits)[*nr_hits].person = i;
+			(*hits)[*nr_hits].rule = k;
+			(*hits)[(*nr_hits)++].explain = xstrdup(ex.buf);
+		}
+	}
+	progress(l, "规则", 1.0);
+out:
+	for (int k = 0; k < nr_vp; k++) {
+		free(vp[k].values);
+		free(vp[k].pv);
+	}
+	free(vp);
+	rule_result_release(&res);
+	buf_release(&ex);
+	return rc;
+}
+
+/* ---- writing ---------------------------------------------------------------------- */
+
+static void add_json_num(struct buf *b, const char *key, double v)
+{
+	char num[64];
+	if (isnan(v))
+		return;
+	snprintf(num, sizeof(num), "%.15g", v);
+	buf_addf(b, "%s\"%s\":%s", b->len > 1 ? "," : "", key, num);
+}
+
+/* The batch's own totals of person p as JSON (what a later batch adds to). */
+static void person_json(struct load *l, const struct person *p, const double *own_num,
+			const char *const *own_text, struct buf *b)
+{
+	struct feed_def *d = &l->def;
+	buf_reset(b);
+	buf_addch(b, '{');
+	for (int c = 0; c < d->nr_cols; c++) {
+		const struct feed_column *col = &d->cols[c];
+		if (col->type == FEED_NUM) {
+			add_json_num(b, col->name, own_num[2 * c]);
+			add_json_num(b, col->max_name, own_num[2 * c + 1]);
+		} else if ((col->type == FEED_DATE || col->type == FEED_TEXT) && own_text[c]) {
+			buf_addf(b, "%s\"%s\":\"", b->len > 1 ? "," : "", col->name);
+			jw_escape(b, own_text[c]);
+			buf_addch(b, '"');
+		}
+	}
+	buf_addch(b, '}');
+	(void)p;
+}
+
+static int write_batch(struct load *l, struct hit *hits, int nr_hits, double **own_num,
+		       const char ***own_text)
+{
+	struct feed_def *d = &l->def;
+	struct feed_report *r = l->r;
+	struct db_stmt *st;
+	struct db_copy *cp;
+	struct work_calendar cal;
+	char now[20], due[11];
+	struct buf js = BUF_INIT;
+	int64_t bid;
+	long alerts = 0;
+	now_utc_text(now);
+	monitor_cal_init(&cal);
+	if (monitor_cal_load(l->db, &cal))
+		monitor_cal_load_builtin(&cal);
+	monitor_date_format(monitor_cal_add_workdays(&cal, l->today_day, d->verify_days), due);
+	monitor_cal_release(&cal);
+
+	st = db_prepare(l->db, "INSERT INTO feed_batch(feed_id, feed_version, period, year, file_name, "
+			       "file_hash, encoding, scope, loaded_at, user_id, login, rows, bad_rows, "
+			       "matched_rows, unmatched_rows, mismatch_rows, outside_rows, persons, "
+			       "hits, alerts, millis) VALUES (:f, :v, :p, :y, :fn, :h, :enc, :sc, "
+			       ":now, :uid, :login, :rows, :bad, :mat, :unm, :mis, :out, :per, 0, 0, "
+			       "0)");
+	db_bind_text(st, ":f", d->id);
+	db_bind_int(st, ":v", d->version);
+	db_bind_text(st, ":p", r->period);
+	db_bind_int(st, ":y", l->year);
+	db_bind_text(st, ":fn", l->o->file_name ? l->o->file_name : "");
+	db_bind_text(st, ":h", r->hash);
+	db_bind_text(st, ":enc", r->encoding);
+	db_bind_text(st, ":sc", l->o->scope ? l->o->scope : "");
+	db_bind_text(st, ":now", now);
+	db_bind_int_or_null(st, ":uid", l->o->user_id > 0 ? l->o->user_id : -1);
+	db_bind_text(st, ":login", l->o->login ? l->o->login : "");
+	db_bind_int(st, ":rows", r->rows);
+	db_bind_int(st, ":bad", r->bad_rows);
+	db_bind_int(st, ":mat", r->matched_rows);
+	db_bind_int(st, ":unm", r->unmatched_rows);
+	db_bind_int(st, ":mis", r->mismatch_rows);
+	db_bind_int(st, ":out", r->outside_rows);
+	db_bind_int(st, ":per", r->persons);
+	bid = db_run_insert(st);
+	if (bid <= 0)
+		goto dberr;
+	r->batch_id = bid;
+	progress(l, "写入", 0.0);
+
+	/* the batch's per-person totals */
+	cp = db_copy_begin(l->db, "feed_total", "batch_id, member_id, household_id, rows, vals");
+	for (int i = 0; i < l->nr_people; i++) {
+		struct person *p = &l->people[i];
+		if (p->match != 1)
+			continue;
+		person_json(l, p, own_num[i], own_text[i], &js);
+		db_copy_int(cp, bid);
+		db_copy_int(cp, p->member_id);
+		db_copy_int(cp, p->household_id);
+		db_copy_int(cp, p->rows);
+		db_copy_text(cp, js.buf);
+		if (db_copy_row(cp))
+			break;
+	}
+	if (db_copy_end(cp, 0))
+		goto dberr;
+	progress(l, "写入", 0.5);
+
+	/* every issue found (the report itself may be capped) */
+	cp = db_copy_begin(l->db, "feed_issue", "batch_id, kind, line, nr_rows, id_number, name, "
+						"household_id, message");
+	for (int i = 0; i < r->nr_issues; i++) {
+		struct feed_issue *is = &r->issues[i];
+		db_copy_int(cp, bid);
+		db_copy_int(cp, is->kind);
+		db_copy_int(cp, is->line);
+		db_copy_int(cp, is->nr_rows);
+		db_copy_text(cp, is->id_masked);
+		db_copy_text(cp, is->name);
+		db_copy_int_or_null(cp, is->household_id ? is->household_id : -1);
+		db_copy_text(cp, is->message);
+		if (db_copy_row(cp))
+			break;
+	}
+	if (db_copy_end(cp, 0))
+		goto dberr;
+
+	/* hits: one per (feed, rule, year, person); a later batch updates the
+	 * values of one not yet verified */
+	for (int h = 0; h < nr_hits; h++) {
+		struct person *p = &l->people[hits[h].person];
+		struct feed_rule *fr = &d->rules[hits[h].rule];
+		int64_t hit_id = 0, alert_id;
+		char state[32] = "";
+		char source[80];
+		struct alert_evidence ev;
+		st = db_prepare(l->db, "SELECT id, state FROM feed_hit WHERE feed_id = :f AND rule_id = "
+				       ":r AND year = :y AND member_id = :m");
+		db_bind_text(st, ":f", d->id);
+		db_bind_text(st, ":r", fr->id);
+		db_bind_int(st, ":y", l->year);
+		db_bind_int(st, ":m", p->member_id);
+		if (db_step(st) == DB_ROW) {
+			hit_id = db_col_int(st, 0);
+			snprintf(state, sizeof(state), "%s", db_col_text(st, 1));
+		}
+		db_done(st);
+		if (hit_id && strcmp(state, "待核实"))
+			continue; /* verified already: the village's answer stands */
+		snprintf(source, sizeof(source), "%s/%s", d->id, fr->id);
+		ev = (struct alert_evidence){ p->household_id, ALERT_DEPT, source, fr->version,
+					      fr->risk_types, hits[h].explain, l->o->user_id };
+		alert_id = monitor_alert_add(l->db, &ev);
+		if (alert_id < 0)
+			goto dberr;
+		alerts++;
+		if (hit_id) {
+			st = db_prepare(l->db, "UPDATE feed_hit SET explain = :e, batch_id = :b, "
+					       "rule_version = :v, alert_id = :a WHERE id = :id");
+			db_bind_int(st, ":id", hit_id);
+		} else {
+			st = db_prepare(l->db, "INSERT INTO feed_hit(feed_id, rule_id, rule_version, "
+					       "batch_id, year, member_id, household_id, alert_id, "
+					       "explain, state, due_on, created_at) VALUES (:f, :r, :v, "
+					       ":b, :y, :m, :hh, :a, :e, '待核实', :due, :now)");
+			db_bind_text(st, ":f", d->id);
+			db_bind_text(st, ":r", fr->id);
+			db_bind_int(st, ":y", l->year);
+			db_bind_int(st, ":m", p->member_id);
+			db_bind_int(st, ":hh", p->household_id);
+			db_bind_text(st, ":due", due);
+			db_bind_text(st, ":now", now);
+		}
+		db_bind_text(st, ":e", hits[h].explain);
+		db_bind_int(st, ":b", bid);
+		db_bind_int(st, ":v", fr->version);
+		db_bind_int(st, ":a", alert_id);
+		if (db_run(st))
+			goto dberr;
+		r->hits++;
+	}
+	r->alerts = alerts;
+	st = db_prepare(l->db, "UPDATE feed_batch SET hits = :h, alerts = :a, millis = :ms WHERE id = "
+			       ":id");
+	db_bind_int(st, ":h", r->hits);
+	db_bind_int(st, ":a", r->alerts);
+	db_bind_int(st, ":ms", (int64_t)((mono_seconds() - r->seconds) * 1000));
+	db_bind_int(st, ":id", bid);
+	if (db_run(st))
+		goto dberr;
+	progress(l, "写入", 1.0);
+	buf_release(&js);
+	return 0;
+dberr:
+	buf_release(&js);
+	return fail(l, "E_DB", "保存失败：%s", db_errmsg(l->db));
+}
+
+/* ---- the whole load ------------------------------------------------------------------- */
+
+static int parse_period(const char *s, char out[8], int *year)
+{
+	int y, m, n = 0;
+	if (!s || sscanf(s, "%4d-%2d%n", &y, &m, &n) != 2 || s[n] || strlen(s) != 7 || y < 2000 ||
+	    y > 2199 || m < 1 || m > 12)
+		return -1;
+	snprintf(out, 8, "%04d-%02d", y, m);
+	*year = y;
+	return 0;
+}
+
+int screen_feed_load(struct db *db, const struct feed_load_opts *o, struct feed_report *r)
+{
+	struct load l;
+	struct csv_reader cr;
+	struct buf err = BUF_INIT;
+	unsigned char digest[32];
+	struct hit *hits = NULL;
+	int nr_hits = 0, rc = -1, csv_open = 0, in_tx = 0;
+	double **own_num = NULL;
+	const char ***own_text = NULL;
+	char fid[32];
+	int y, m, dd;
+
+	memset(&l, 0, sizeof(l));
+	l.db = db;
+	l.o = o;
+	l.r = r;
+	buf_init(&l.tmp, 0);
+	r->seconds = mono_seconds();
+	l.today_day = monitor_today();
+	monitor_civil_from_days(l.today_day, &y, &m, &dd);
+	l.today_int = y * 10000 + m * 100 + dd;
+
+	switch (screen_feed_resolve(db, o->feed ? o->feed : "", fid)) {
+	case 1:
+		break;
+	case 0:
+		rc = fail(&l, "E_UNKNOWN_FEED", "没有名为“%s”的部门数据类型（liubao feed list 可列出）",
+			  o->feed ? o->feed : "");
+		goto out;
+	default:
+		rc = fail(&l, "E_DB", "读取部门数据类型失败：%s", db_errmsg(db));
+		goto out;
+	}
+	if (feed_def_load(db, fid, &l.def, &err)) {
+		rc = fail(&l, "E_FEED_DEF", "%s", err.buf);
+		goto out;
+	}
+	snprintf(r->feed_id, sizeof(r->feed_id), "%s", l.def.id);
+	snprintf(r->feed_title, sizeof(r->feed_title), "%s", l.def.title);
+	r->feed_version = l.def.version;
+	if (!l.def.enabled) {
+		rc = fail(&l, "E_FEED_DISABLED", "部门数据类型“%s”已停用", l.def.title);
+		goto out;
+	}
+	if (o->period) {
+		if (parse_period(o->period, r->period, &l.year)) {
+			rc = fail(&l, "E_BAD_PERIOD", "数据所属期“%s”无效，应为 YYYY-MM（如 2026-03）",
+				  o->period);
+			goto out;
+		}
+	} else {
+		snprintf(r->period, sizeof(r->period), "%04d-%02d", y, m);
+		l.year = y;
+	}
+
+	/* the same file twice is refused, whatever its name */
+	crypto_generichash(digest, sizeof(digest), (const unsigned char *)o->data, o->len, NULL, 0);
+	sodium_bin2hex(r->hash, sizeof(r->hash), digest, sizeof(digest));
+	{
+		struct db_stmt *st = db_prepare(db, "SELECT id, loaded_at, login FROM feed_batch WHERE "
+						    "feed_id = :f AND file_hash = :h");
+		db_bind_text(st, ":f", l.def.id);
+		db_bind_text(st, ":h", r->hash);
+		if (db_step(st) == DB_ROW) {
+			r->duplicate_of = db_col_int(st, 0);
+			fail(&l, "E_DUPLICATE_BATCH",
+			     "该文件已于 %.10s 由 %s 导入（批次 %lld），不能重复导入",
+			     db_col_text(st, 1), db_col_text(st, 2)[0] ? db_col_text(st, 2) : "命令行",
+			     (long long)r->duplicate_of);
+		}
+		db_done(st);
+		if (r->duplicate_of)
+			goto out;
+	}
+
+	progress(&l, "读取", 0.0);
+	if (csv_open_mem(&cr, o->data, o->len, &err)) {
+		rc = fail(&l, "E_ENCODING", "%s", err.buf);
+		goto out;
+	}
+	csv_open = 1;
+	snprintf(r->encoding, sizeof(r->encoding), "%s", csv_encoding_name(cr.encoding));
+	if (find_header(&l, &cr, &err))
+		goto out;
+	if (read_rows(&l, &cr, &err))
+		goto out;
+	if (!r->rows) {
+		rc = fail(&l, "E_EMPTY", "文件中表头之后没有数据行");
+		goto out;
+	}
+	if (r->bad_rows && !o->skip_bad) {
+		rc = 1; /* nothing written: the report names the rows */
+		snprintf(r->code, sizeof(r->code), "E_BAD_ROWS");
+		buf_reset(&r->message);
+		buf_addf(&r->message, "共 %ld 行中有 %ld 行有误，未导入任何数据；请改正后重新导入，或选择跳过错误行",
+			 r->rows, r->bad_rows);
+		goto out;
+	}
+	if (match_people(&l))
+		goto out;
+	/* keep the batch's own totals before earlier batches are added */
+	own_num = xcalloc(l.nr_people + 1, sizeof(*own_num));
+	own_text = xcalloc(l.nr_people + 1, sizeof(*own_text));
+	if (l.def.accumulate) {
+		for (int i = 0; i < l.nr_people; i++) {
+			if (l.people[i].match != 1)
+				continue;
+			own_num[i] = xmalloc(2 * l.def.nr_cols * sizeof(double));
+			memcpy(own_num[i], l.people[i].num, 2 * l.def.nr_cols * sizeof(double));
+			own_text[i] = xmalloc(l.def.nr_cols * sizeof(char *));
+			memcpy(own_text[i], l.people[i].text, l.def.nr_cols * sizeof(char *));
+		}
+		if (add_earlier_batches(&l))
+			goto out;
+	} else {
+		for (int i = 0; i < l.nr_people; i++) {
+			own_num[i] = l.people[i].num;
+			own_text[i] = (const char **)l.people[i].text;
+		}
+	}
+	if (evaluate(&l, &hits, &nr_hits))
+		goto out;
+	if (o->dry_run) {
+		r->hits = nr_hits;
+		rc = 0;
+		goto out;
+	}
+	if (db_begin(db)) {
+		rc = fail(&l, "E_DB_BUSY", "数据库繁忙，请稍后重试：%s", db_errmsg(db));
+		goto out;
+	}
+	in_tx = 1;
+	if (write_batch(&l, hits, nr_hits, own_num, own_text))
+		goto out;
+	if (db_commit(db)) {
+		in_tx = 0;
+		rc = fail(&l, "E_DB", "保存失败：%s", db_errmsg(db));
+		r->batch_id = 0;
+		goto out;
+	}
+	in_tx = 0;
+	rc = 0;
+out:
+	if (in_tx) {
+		db_rollback(db);
+		r->batch_id = 0;
+		r->hits = r->alerts = 0;
+	}
+	if (own_num && l.def.accumulate)
+		for (int i = 0; i < l.nr_people; i++) {
+			free(own_num[i]);
+			free((void *)own_text[i]);
+		}
+	free(own_num);
+	free(own_text);
+	for (int h = 0; h < nr_hits; h++)
+		free(hits[h].explain);
+	free(hits);
+	if (csv_open)
+		csv_release(&cr);
+	free(l.people);
+	keymap_release(&l.by_id);
+	keymap_release(&l.by_member);
+	intern_release(&l.strings);
+	arena_release(&l.store);
+	feed_def_release(&l.def);
+	buf_release(&l.tmp);
+	buf_release(&err);
+	r->seconds = mono_seconds() - r->seconds;
+	return rc;
+}
+
+const char *feed_issue_kind_name(int kind)
+{
+	return kind > 0 && kind < (int)ARRAY_SIZE(issue_kind_names) ? issue_kind_names[kind] : "";
+}
