@@ -889,9 +889,8 @@ static void person_json(struct load *l, const struct person *p, const double *ow
 			add_json_num(b, col->name, own_num[2 * c]);
 			add_json_num(b, col->max_name, own_num[2 * c + 1]);
 		} else if ((col->type == FEED_DATE || col->type == FEED_TEXT) && own_text[c]) {
-			buf_addf(b, "%s\"%s\":\"", b->len > 1 ? "," : "", col->name);
+			buf_addf(b, "%s\"%s\":", b->len > 1 ? "," : "", col->name);
 			jw_escape(b, own_text[c]);
-			buf_addch(b, '"');
 		}
 	}
 	buf_addch(b, '}');

@@ -1,0 +1,389 @@
+"""test_feed.py — department feeds (部门数据): loading files through the CLI
+and the upload API, 身份证号 normalisation and matching, per-row reports with
+nothing written on error, duplicate files, every shipped rule firing and not
+firing, yearly accumulation and per-county thresholds, hits merged into one
+alert per household, village verification, and rule versions."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from lib import Server, cli, eq, new_db, query, run_tests, snapshot, tmp_path  # noqa: E402
+
+TODAY = "2026-03-10"
+_db = None
+_srv = None
+_tokens = {}
+
+
+def db():
+    global _db
+    if _db is None:
+        _db = new_db("feed.db", demo=300, seed=7)
+    return _db
+
+
+def server():
+    global _srv
+    if _srv is None:
+        _srv = Server(db(), login="feed.admin", env={"LIUBAO_TODAY": TODAY})
+        _tokens["admin"] = _srv.token
+        _tokens["yibao"] = _srv.make_user("feed.yibao", "dept_user", "610926", department="医保局")
+        _tokens["minzheng"] = _srv.make_user("feed.mz", "dept_user", "610926", department="民政局")
+    return _srv
+
+
+def people(where, n=1, args=()):
+    """n registry people matching `where` (SQL over member m, household h) not
+    used by an earlier call: (id_number, name, household_id, member_id)."""
+    used = people.used
+    rows = query(db(), "SELECT m.id_number, m.name, m.household_id, m.id FROM member m JOIN "
+                 "household h ON h.id = m.household_id WHERE " + where + " ORDER BY m.id", args)
+    out = [r for r in rows if r[3] not in used][:n]
+    assert len(out) == n, "not enough people for: " + where
+    used.update(r[3] for r in out)
+    return out
+
+
+people.used = set()
+TUOPIN = ("h.hh_type = 1 AND NOT EXISTS (SELECT 1 FROM monitored mo WHERE mo.household_id = "
+          "h.id) AND m.dibao = 0 AND m.tekun = 0")
+OTHER = ("h.hh_type = 2 AND NOT EXISTS (SELECT 1 FROM monitored mo WHERE mo.household_id = "
+         "h.id) AND m.dibao = 0 AND m.tekun = 0")
+MONITORED = "EXISTS (SELECT 1 FROM monitored mo WHERE mo.household_id = h.id AND mo.status = 'monitoring')"
+
+
+def csv(header, rows, title=None):
+    lines = ([title] if title else []) + [",".join(header)] + [",".join(map(str, r)) for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def upload(feed, text, who="admin", period="2026-02", extra="", ctype="text/csv", enc="utf-8"):
+    s = server()
+    q = "?period=%s%s" % (period, extra) if period else ("?" + extra.lstrip("&") if extra else "")
+    return s.request("POST", "/api/v1/feeds/%s/batches%s" % (feed, q), text.encode(enc),
+                     headers={"Content-Type": ctype, "Authorization": "Bearer " + _tokens[who]})
+
+
+def hits_of(member_id, feed=None):
+    sql = "SELECT rule_id FROM feed_hit WHERE member_id = ?"
+    args = [member_id]
+    if feed:
+        sql += " AND feed_id = ?"
+        args.append(feed)
+    return sorted(r[0] for r in query(db(), sql + " ORDER BY rule_id", args))
+
+
+YB = ["身份证号", "姓名", "入院日期", "出院日期", "医疗机构", "总费用", "个人自付（元）"]
+
+
+def test_matching_normalises_and_reports_unmatched_and_name_mismatch():
+    server()
+    (a_id, a_name, _, a_mid), (b_id, b_name, _, b_mid), (c_id, _, c_hh, c_mid) = people(
+        "substr(m.id_number, 7, 2) = '19' AND substr(m.id_number, 18, 1) <> 'X'", 3)
+    x_rows = query(db(), "SELECT id_number, name, id FROM member WHERE id_number LIKE '%X' ORDER BY id")
+    x_id, x_name, x_mid = [r for r in x_rows if r[2] not in people.used][0]
+    people.used.add(x_mid)
+    fifteen = a_id[:6] + a_id[8:17]                       # the old 15-digit form
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in b_id)
+    spaced = c_id[:6] + " " + c_id[6:14] + " " + c_id[14:]
+    text = csv(YB, [
+        [fifteen, a_name, "2026-02-01", "2026-02-03", "县医院", 100, 10],
+        [full_width, b_name, "2026/02/01", "20260203", "县医院", 100, 10],
+        [spaced, "错名字", "2026-02-01", "2026-02-03", "县医院", 100, 10],
+        [x_id.lower(), x_name, "2026-02-01", "2026-02-03", "县医院", 100, 10],
+        ["110101199003071233", "李四", "2026-02-01", "2026-02-03", "县医院", 100, 10],
+    ], title="平利县医疗保障局 住院结算自付明细（2026年2月）")
+    st, b, _ = upload("yibao_inpatient", text, who="yibao")
+    eq(st, 201, "upload: %s" % b)
+    eq((b["rows"], b["matched_rows"], b["persons"], b["unmatched_rows"], b["mismatch_rows"],
+        b["bad_rows"]), (5, 4, 4, 1, 1, 0), "counts")
+    kinds = sorted((i["kind"], i["line"]) for i in b["issues"])
+    eq(kinds, [("姓名不一致", 5), ("查无此人", 7)], "issues with their lines")
+    unm = [i for i in b["issues"] if i["kind"] == "查无此人"][0]
+    eq(unm["id_number"], "110101********1233", "masked number")
+    mis = [i for i in b["issues"] if i["kind"] == "姓名不一致"][0]
+    eq(mis["household_id"], c_hh, "mismatch names the household")
+    totals = dict(query(db(), "SELECT member_id, rows FROM feed_total WHERE batch_id = ?",
+                        (b["batch_id"],)))
+    eq(sorted(totals), sorted([a_mid, b_mid, c_mid, x_mid]), "every normalised form matched")
+    # the batch report pages through its issues by kind
+    st, rep, _ = server().get("/api/v1/feed-batches/%d?kind=unmatched" % b["batch_id"],
+                              token=_tokens["yibao"])
+    eq((st, [i["line"] for i in rep["issues"]]), (200, [7]), "report by kind")
+    # the same file again: refused, naming the first batch
+    st, e, _ = upload("yibao_inpatient", text, who="yibao")
+    eq((st, e["error"]["code"], e["error"]["details"]["batch_id"]),
+       (409, "E_DUPLICATE_BATCH", b["batch_id"]), "duplicate file")
+
+
+def test_bad_rows_and_bad_files_write_nothing():
+    server()
+    (p_id, p_name, _, _), = people(OTHER)
+    good = [p_id, p_name, "2026-02-01", "2026-02-03", "县医院", 100, 10]
+    before = snapshot(db())
+    bad_rows = csv(YB, [good,
+                        ["612427199001011234", "王五", "2026-02-01", "2026-02-03", "县医院", 1, 1],
+                        [p_id, p_name, "2026-02-30", "2026-02-03", "县医院", 100, 10],
+                        [p_id, p_name, "2026-02-01", "2026-02-03", "县医院", 100, "十元"],
+                        [p_id, p_name, "2026-02-01", "2026-02-03", "县医院", 100, ""]])
+    st, e, _ = upload("yibao_inpatient", bad_rows, who="yibao")
+    eq((st, e["error"]["code"]), (422, "E_BAD_ROWS"), "bad rows refused")
+    det = e["error"]["details"]
+    eq(det["bad_rows"], 4, "four bad rows")
+    eq(sorted(i["line"] for i in det["issues"] if i["kind"] == "无效行"), [3, 4, 5, 6], "lines")
+    msgs = " ".join(i["message"] for i in det["issues"])
+    for want in ("校验", "入院日期", "个人自付", "不能为空"):
+        assert want in msgs, (want, msgs)
+    cases = [
+        ("no header", "甲,乙\n1,2\n", "text/csv", "E_NO_HEADER", 422),
+        ("required column missing", "身份证号,姓名\n%s,%s\n" % (p_id, p_name), "text/csv",
+         "E_MISSING_COLUMN", 422),
+        ("json body", '{"a":1}', "application/json", "E_CONTENT_TYPE", 415),
+        ("not text", "\xff\xfe\x00\x01", "text/csv", "E_ENCODING", 422),
+        ("only a header", ",".join(YB) + "\n", "text/csv", "E_EMPTY", 422),
+        ("unterminated quote", ",".join(YB) + '\n"%s,x\n' % p_id, "text/csv", "E_CSV", 422),
+    ]
+    for what, body, ctype, code, status in cases:
+        st, e, _ = upload("yibao_inpatient", body, who="yibao", ctype=ctype,
+                          enc="latin-1" if what == "not text" else "utf-8")
+        eq((st, e["error"]["code"]), (status, code), what)
+    st, e, _ = upload("yibao_inpatient", csv(YB, [good]), period="2026-13")
+    eq((st, e["error"]["code"]), (422, "E_BAD_PERIOD"), "bad period")
+    st, e, _ = upload("yibao_inpatient", csv(YB, [good]), extra="&bogus=1")
+    eq(st, 400, "unknown parameter")
+    st, e, _ = upload("no_such_feed", csv(YB, [good]))
+    eq(st, 404, "unknown feed")
+    # a department uploads only its own lists
+    st, e, _ = upload("yibao_inpatient", csv(YB, [good]), who="minzheng")
+    eq((st, e["error"]["code"]), (403, "E_DEPARTMENT"), "another department's feed")
+    eq(snapshot(db()), before, "nothing written by any refusal")
+    # --skip-bad loads the good row and keeps the report
+    st, b, _ = upload("yibao_inpatient", bad_rows, who="yibao", extra="&skip_bad=1")
+    eq((st, b["rows"], b["bad_rows"], b["matched_rows"]), (201, 5, 4, 1), "skip bad")
+    eq(query(db(), "SELECT count(*) FROM feed_issue WHERE batch_id = ? AND kind = 1",
+             (b["batch_id"],))[0][0], 4, "bad rows kept in the batch report")
+    # a dry run writes nothing
+    before = snapshot(db())
+    st, b, _ = upload("yibao_inpatient", csv(YB, [good, good]), who="yibao", extra="&dry_run=1")
+    eq((st, b["dry_run"], b["batch_id"]), (200, True, None), "dry run")
+    eq(snapshot(db()), before, "dry run writes nothing")
+
+
+def test_gb18030_file_from_the_command_line():
+    (p_id, p_name, _, p_mid), = people(OTHER)
+    path = tmp_path("mz.csv")
+    with open(path, "wb") as f:
+        f.write(csv(["公民身份号码", "姓名", "保障类别", "起始日期", "月保障金"],
+                    [[p_id, p_name, "低保", "2025-01-01", "450.00"]]).encode("gb18030"))
+    p = cli("feed", "load", "民政·低保特困名单", path, "--db", db(), "--period", "2026-02",
+            env={"LIUBAO_TODAY": TODAY}, check=0)
+    assert "GB18030" in p.stdout and "匹配 1" in p.stdout, p.stdout
+    eq(hits_of(p_mid, "minzheng_dibao"), ["MZ01", "MZ02"], "低保 not monitored, not flagged")
+    p = cli("feed", "load", "minzheng_dibao", path, "--db", db(), env={"LIUBAO_TODAY": TODAY})
+    eq(p.returncode, 1, "duplicate from the command line")
+    assert "不能重复导入" in p.stderr, p.stderr
+    p = cli("feed", "load", "minzheng_dibao", "/nonexistent.csv", "--db", db())
+    eq(p.returncode, 1, "missing file")
+    p = cli("feed", "frobnicate", "--db", db())
+    eq(p.returncode, 2, "unknown subcommand")
+
+
+def test_each_shipped_rule_fires_and_does_not():
+    server()
+    t_fire, t_not, t_half = people(TUOPIN, 3)
+    o_fire, o_not = people(OTHER, 2)
+    mon_fire, = people(MONITORED)
+    stay_other, = people(OTHER)
+    # 医保: YB01 脱贫 ≥ 5000; YB02 others ≥ 20000; YB03 per stay 6000/10000;
+    # YB04 over 50%/100% of 16,992
+    rows = [
+        [t_fire[0], t_fire[1], "2026-02-01", "2026-02-05", "县医院", 9000, 3000],
+        [t_fire[0], t_fire[1], "2026-02-10", "2026-02-15", "县医院", 9000, 2000],    # 5000 in all
+        [t_not[0], t_not[1], "2026-02-01", "2026-02-05", "县医院", 9000, 4999],
+        [t_half[0], t_half[1], "2026-02-01", "2026-02-05", "县医院", 9000, 5000],
+        [t_half[0], t_half[1], "2026-02-11", "2026-02-15", "县医院", 9000, 3500],  # 8500
+        [o_fire[0], o_fire[1], "2026-02-01", "2026-02-05", "市医院", 90000, 9000],
+        [o_fire[0], o_fire[1], "2026-02-11", "2026-02-15", "市医院", 90000, 9000],
+        [o_fire[0], o_fire[1], "2026-02-21", "2026-02-25", "市医院", 90000, 2000],  # 20000
+        [o_not[0], o_not[1], "2026-02-01", "2026-02-05", "市医院", 90000, 9999],
+        [mon_fire[0], mon_fire[1], "2026-02-01", "2026-02-05", "市医院", 90000, 6001],
+        [stay_other[0], stay_other[1], "2026-02-01", "2026-02-05", "市医院", 90000, 10001],
+    ]
+    st, b, _ = upload("yibao_inpatient", csv(YB, rows), who="yibao")
+    eq(st, 201, "upload: %s" % b)
+    eq(hits_of(t_fire[3]), ["YB01"], "脱贫 5000 in two stays: YB01")
+    eq(hits_of(t_half[3]), ["YB01", "YB04"], "脱贫 8500 > 50% of 16,992: YB04 too")
+    eq(hits_of(t_not[3]), [], "脱贫 4999: nothing")
+    eq(hits_of(o_fire[3]), ["YB02", "YB04"], "others 20000")
+    eq(hits_of(o_not[3]), [], "others 9999 in one stay: nothing")
+    eq(hits_of(mon_fire[3]), ["YB01", "YB03"], "monitored (counts as 脱贫): 6001 ≥ 5000 and one stay over 6000")
+    eq(hits_of(stay_other[3]), ["YB03"], "others, one stay over 10000")
+    why = query(db(), "SELECT explain FROM feed_hit WHERE member_id = ? AND rule_id = 'YB01'",
+                (t_fire[3],))[0][0]
+    assert "个人自付 5,000 元" in why and "5,000 元" in why, why
+
+    def load(feed, header, rows):
+        st, b, _ = upload(feed, csv(header, rows))
+        eq(st, 201, "%s: %s" % (feed, b))
+    # 民政: MZ01 低保/特困 not 脱贫; MZ02 registry not marked
+    mz_fire, = people(OTHER)
+    mz_not, = people(TUOPIN + " AND 1 = 1")
+    load("minzheng_dibao", ["身份证号", "姓名", "救助类别"],
+         [[mz_fire[0], mz_fire[1], "特困"], [mz_not[0], mz_not[1], "临时救助"]])
+    eq(hits_of(mz_fire[3]), ["MZ01", "MZ02"], "特困 not 脱贫 nor flagged")
+    eq(hits_of(mz_not[3]), [], "临时救助 of a 脱贫 person")
+    # 教育: JY01 > 10000
+    jy = people(OTHER, 2)
+    load("jiaoyu_selfpay", ["身份证号", "姓名", "学校", "学年", "个人自付"],
+         [[jy[0][0], jy[0][1], "平利中学", "2025-2026", 10001],
+          [jy[1][0], jy[1][1], "平利中学", "2025-2026", 10000]])
+    eq((hits_of(jy[0][3]), hits_of(jy[1][3])), (["JY01"], []), "教育 10001 vs 10000")
+    # 住建: ZJ01 C/D
+    zj = people(OTHER, 2)
+    load("zhujian_weifang", ["户主身份证号", "户主姓名", "鉴定等级", "鉴定日期"],
+         [[zj[0][0], zj[0][1], "D", "2026-02-10"], [zj[1][0], zj[1][1], "B", "2026-02-10"]])
+    eq((hits_of(zj[0][3]), hits_of(zj[1][3])), (["ZJ01"], []), "危房 D vs B")
+    # 残联: CL01 一/二级 and not monitored
+    cl = people(OTHER, 2)
+    load("canlian_cert", ["身份证号", "姓名", "残疾类别", "残疾等级", "发证日期"],
+         [[cl[0][0], cl[0][1], "肢体", "二级", "2026-02-01"],
+          [cl[1][0], cl[1][1], "肢体", "四级", "2026-02-01"]])
+    eq((hits_of(cl[0][3]), hits_of(cl[1][3])), (["CL01"], []), "残疾 二级 vs 四级")
+    # 应急: YJ01 any record; 公安: GA01 any record of someone still listed
+    yj, = people(OTHER)
+    load("yingji_disaster", ["身份证号", "姓名", "灾害类型", "受灾日期", "直接经济损失"],
+         [[yj[0], yj[1], "洪涝", "2026-02-01", 30000]])
+    eq(hits_of(yj[3]), ["YJ01"], "disaster")
+    ga, = people(OTHER)
+    load("gongan_death", ["身份证号", "姓名", "死亡日期"], [[ga[0], ga[1], "2026-01-20"]])
+    eq(hits_of(ga[3]), ["GA01"], "death of someone still listed")
+    # people in no file have no hits: every hit above belongs to someone named
+    named = {p[3] for p in [t_fire, t_half, o_fire, mon_fire, stay_other, mz_fire, jy[0], zj[0], cl[0], yj, ga]}
+    fired = {r[0] for r in query(db(), "SELECT DISTINCT member_id FROM feed_hit WHERE year = 2026 "
+                                       "AND feed_id <> 'minzheng_dibao' OR member_id = ?", (mz_fire[3],))}
+    assert named <= fired, named - fired
+
+
+def test_accumulation_thresholds_and_one_alert_per_household():
+    s = server()
+    (p_id, p_name, p_hh, p_mid), = people(TUOPIN)
+    # two monthly files of 3,000 each: the second crosses 5,000
+    st, b, _ = upload("yibao_inpatient", csv(YB, [[p_id, p_name, "2026-01-05", "2026-01-09", "县医院", 5000, 3000]]),
+                      period="2026-01")
+    eq((st, hits_of(p_mid)), (201, []), "3,000 alone")
+    st, b, _ = upload("yibao_inpatient", csv(YB, [[p_id, p_name, "2026-02-05", "2026-02-09", "县医院", 5000, 3000]]),
+                      period="2026-02")
+    eq(hits_of(p_mid), ["YB01"], "6,000 over two batches")
+    # a county lowers its threshold for 2026: 2,500 now fires for another person
+    (q_id, q_name, _, q_mid), = people(TUOPIN)
+    st, _, _ = s.put("/api/v1/feeds/yibao_inpatient/params/tuopin_cum",
+                     {"value": 2500, "year": 2026, "region": "610926", "basis": "县定"})
+    eq(st, 200, "set threshold")
+    st, e, _ = s.put("/api/v1/feeds/yibao_inpatient/params/tuopin_cum", {"value": "x"})
+    eq((st, e["error"]["code"]), (422, "E_BAD_VALUE"), "bad value")
+    st, e, _ = s.put("/api/v1/feeds/yibao_inpatient/params/tuopin_cum",
+                     {"value": 1, "region": "610927"})
+    eq((st, e["error"]["code"]), (403, "E_OUT_OF_SCOPE"), "another county")
+    upload("yibao_inpatient", csv(YB, [[q_id, q_name, "2026-02-05", "2026-02-09", "县医院", 5000, 2600]]))
+    eq(hits_of(q_mid), ["YB01"], "county threshold applies")
+    # a disaster for the same household: one alert with evidence from both feeds
+    upload("yingji_disaster", csv(["身份证号", "姓名", "灾害类型"], [[p_id, p_name, "滑坡"]]))
+    alerts = query(db(), "SELECT DISTINCT alert_id FROM feed_hit WHERE household_id = ?", (p_hh,))
+    eq(len(alerts), 1, "one alert per household")
+    ev = query(db(), "SELECT source FROM alert_evidence WHERE alert_id = ? ORDER BY source",
+               (alerts[0][0],))
+    srcs = sorted({r[0] for r in ev})
+    assert "yibao_inpatient/YB01" in srcs and "yingji_disaster/YJ01" in srcs, srcs
+    st, al, _ = s.get("/api/v1/alerts/%d" % alerts[0][0])
+    eq(st, 200, "the alert is in the monitoring workflow")
+    assert "部门数据" in al.get("channels", []), al
+
+
+def test_village_verifies_hits_in_scope():
+    s = server()
+    row = query(db(), "SELECT x.id, h.village_code FROM feed_hit x JOIN household h ON h.id = "
+                      "x.household_id WHERE x.state = '待核实' ORDER BY x.id LIMIT 1")[0]
+    hit_id, village = row
+    clerk = s.make_user("feed.clerk", "village_clerk", village)
+    other_village = query(db(), "SELECT code FROM region WHERE level = 5 AND code <> ? ORDER BY "
+                                "code LIMIT 1", (village,))[0][0]
+    outsider = s.make_user("feed.outsider", "village_clerk", other_village)
+    st, lst, _ = s.get("/api/v1/feed-hits?state=%E5%BE%85%E6%A0%B8%E5%AE%9E", token=clerk)
+    ids = [h["id"] for h in lst["items"]]
+    assert st == 200 and hit_id in ids, (st, lst)
+    assert all(h["light"] in ("yellow", "red") for h in lst["items"]), lst
+    st, lst, _ = s.get("/api/v1/feed-hits", token=outsider)
+    assert hit_id not in [h["id"] for h in lst["items"]], "scope"
+    before = snapshot(db())
+    for body, code in [({"state": "待核实", "note": "x"}, "E_BAD_STATE"),
+                       ({"state": "不属实"}, "E_NOTE_REQUIRED"),
+                       ({"state": "不属实", "note": "x", "extra": 1}, "E_UNKNOWN_FIELD")]:
+        st, e, _ = s.post("/api/v1/feed-hits/%d/feedback" % hit_id, body, token=clerk)
+        eq((st // 100, e["error"]["code"]), (4, code), "bad feedback %r" % body)
+    st, e, _ = s.post("/api/v1/feed-hits/%d/feedback" % hit_id, {"state": "不属实", "note": "x"},
+                      token=outsider)
+    eq(st, 404, "out of scope")
+    eq(snapshot(db()), before, "refusals write nothing")
+    st, h, _ = s.post("/api/v1/feed-hits/%d/feedback" % hit_id,
+                      {"state": "已核实-无风险", "note": "入户核实：已报销，无返贫风险"}, token=clerk)
+    eq((st, h["state"], h["light"], h["feedback_by"]), (200, "已核实-无风险", "green", "feed.clerk"),
+       "verified")
+    n = query(db(), "SELECT count(*) FROM audit_log WHERE target_type = 'feed_hit' AND target_id = ?",
+              (hit_id,))[0][0]
+    eq(n, 1, "audited")
+
+
+def test_definitions_rule_versions_and_batches_visibility():
+    s = server()
+    st, lst, _ = s.get("/api/v1/feeds")
+    eq(st, 200, "feeds")
+    eq(len([f for f in lst["items"] if f["id"] in (
+        "yibao_inpatient", "minzheng_dibao", "jiaoyu_selfpay", "zhujian_weifang", "canlian_cert",
+        "yingji_disaster", "gongan_death")]), 7, "the shipped feeds")
+    # a county adds its own feed as data
+    feed = {"id": "county_water", "title": "水利·饮水不安全", "department": "水利局",
+            "cadence": "每季度", "verify_days": 5,
+            "columns": [{"name": "id_number", "title": "身份证号", "type": "id"},
+                        {"name": "name", "title": "姓名", "type": "name"},
+                        {"name": "problem", "title": "问题", "type": "text", "required": True}],
+            "rules": [{"id": "SL01", "title": "饮水不安全", "severity": "高",
+                       "risk_types": ["因安全饮水"], "expression": "问题 = '水量不足'"}]}
+    st, b, _ = s.post("/api/v1/feeds", feed)
+    eq((st, b["version"]), (201, 1), "defined")
+    bad = dict(feed, id="bad_feed", rules=[{"id": "X1", "title": "t", "expression": "问题 = "}])
+    st, e, _ = s.post("/api/v1/feeds", bad)
+    eq((st, e["error"]["code"]), (422, "E_FEED_DEF"), "bad expression")
+    assert "字符" in e["error"]["message"], e
+    st, e, _ = s.post("/api/v1/feeds", dict(feed, id="bad2", columns=[]))
+    eq(st, 422, "no columns")
+    (w_id, w_name, _, w_mid), = people(OTHER)
+    upload("county_water", csv(["身份证号", "姓名", "问题"], [[w_id, w_name, "水量不足"]]))
+    eq(hits_of(w_mid, "county_water"), ["SL01"], "the county's own rule fired")
+    # editing a rule makes a new version; old hits keep theirs
+    st, r, _ = s.put("/api/v1/feeds/county_water/rules/SL01", {"expression": "问题 in ('水量不足', '水质不达标')"})
+    eq((st, r["version"]), (200, 2), "rule v2")
+    st, e, _ = s.put("/api/v1/feeds/county_water/rules/SL01", {"expression": "没有这个字段 > 1"})
+    eq((st, e["error"]["code"]), (422, "E_RULE"), "unknown field")
+    eq(query(db(), "SELECT rule_version FROM feed_hit WHERE member_id = ? AND feed_id = 'county_water'",
+             (w_mid,))[0][0], 1, "the hit keeps version 1")
+    (v_id, v_name, _, v_mid), = people(OTHER)
+    upload("county_water", csv(["身份证号", "姓名", "问题"], [[v_id, v_name, "水质不达标"]]))
+    eq(query(db(), "SELECT rule_version FROM feed_hit WHERE member_id = ?", (v_mid,))[0][0], 2,
+       "new hits carry version 2")
+    # batches: a department user sees its own department's only
+    st, lst, _ = s.get("/api/v1/feed-batches", token=_tokens["yibao"])
+    eq({b["feed"] for b in lst["items"]}, {"yibao_inpatient"}, "医保局 sees 医保 batches")
+    st, lst, _ = s.get("/api/v1/feed-batches?feed=county_water")
+    bid = lst["items"][0]["id"]
+    st, e, _ = s.get("/api/v1/feed-batches/%d" % bid, token=_tokens["yibao"])
+    eq(st, 404, "another department's batch")
+    st, e, _ = s.get("/api/v1/feed-batches?limit=0")
+    eq(st, 400, "bad limit")
+
+
+if __name__ == "__main__":
+    try:
+        run_tests(globals())
+    finally:
+        if _srv:
+            _srv.stop()
