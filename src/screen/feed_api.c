@@ -61,13 +61,14 @@ static void jw_kdouble(struct jw *w, const char *key, double v)
 	jw_raw(w, num);
 }
 
-/* Load the feed named by path parameter 0, or answer 404. */
+static int rule_id_ok(const char *s);
+
+/* Load the feed whose id is path parameter 0 (ids only: titles are free
+ * text), or answer 404. */
 static int feed_or_404(struct http_request *req, struct http_response *res, struct feed_def *d)
 {
-	char fid[32];
 	struct buf err = BUF_INIT;
-	int ok = screen_feed_resolve(req->db, req->path_params[0], fid) == 1 &&
-		 !feed_def_load(req->db, fid, d, &err);
+	int ok = rule_id_ok(req->path_params[0]) && !feed_def_load(req->db, req->path_params[0], d, &err);
 	buf_release(&err);
 	if (!ok)
 		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "没有该部门数据类型");
@@ -230,7 +231,7 @@ static void api_feed_define(struct http_request *req, struct http_response *res)
 	} else {
 		struct jw w;
 		json_t *id = json_object_get(req->json, "id");
-		audit(req, "feed", version, NULL, json_incref(req->json), "部门数据类型定义");
+		audit(req, "feed", 0, NULL, json_incref(req->json), "部门数据类型定义");
 		reply_begin(res, 201, &w);
 		jw_object(&w);
 		jw_kstr(&w, "id", json_string_value(id));
@@ -239,6 +240,18 @@ static void api_feed_define(struct http_request *req, struct http_response *res)
 	}
 	free(text);
 	buf_release(&err);
+}
+
+static int rule_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (!n || n > 31)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= 'a' && s[i] <= 'z') || s[i] == '_'))
+			return 0;
+	return (s[0] < '0' || s[0] > '9');
 }
 
 /* PUT /api/v1/feeds/:id/rules/:rule — a new version of a rule (or a new rule). */
@@ -254,6 +267,11 @@ static void api_feed_rule_put(struct http_request *req, struct http_response *re
 	struct jw w;
 	if (http_refuse_unknown_fields(res, req->json, fields) || !feed_or_404(req, res, &d))
 		return;
+	if (!rule_id_ok(req->path_params[1])) {
+		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "规则编号无效");
+		feed_def_release(&d);
+		return;
+	}
 	have_old = feed_rule_latest(req->db, d.id, req->path_params[1], &old) == 1;
 	/* fields not given keep the current version's values */
 	body = json_deep_copy(req->json);
@@ -296,7 +314,7 @@ static void api_feed_rule_put(struct http_request *req, struct http_response *re
 		goto out;
 	}
 	r.version = version;
-	audit(req, "feed_rule", version, before ? json_incref(before) : NULL,
+	audit(req, "feed_rule", 0, before ? json_incref(before) : NULL,
 			json_pack("{s:s, s:s, s:i, s:s, s:b}", "feed", d.id, "id", r.id, "version",
 				  version, "expression", r.expression, "enabled", r.enabled),
 			"修改部门数据规则");
@@ -482,7 +500,7 @@ static void api_feed_upload(struct http_request *req, struct http_response *res)
 	if (http_refuse_unknown_params(req, res, params) ||
 	    flag_param(req, res, "skip_bad", &skip_bad) || flag_param(req, res, "dry_run", &dry_run))
 		return;
-	if (!starts_with(ct, "text/csv") && !starts_with(ct, "text/plain") &&
+	if (*ct && !starts_with(ct, "text/csv") && !starts_with(ct, "text/plain") &&
 	    !starts_with(ct, "application/octet-stream")) {
 		http_reply_error(res, 415, "E_CONTENT_TYPE", NULL,
 				 "请上传 CSV 文件（Content-Type: text/csv）");

@@ -55,6 +55,7 @@ READERS = {"village_clerk", "township_reviewer", "county_approver", "dept_user",
 WRITERS = {"village_clerk", "township_reviewer", "admin"}
 FULL_ID = {"village_clerk", "township_reviewer", "county_approver", "admin"}
 CONFIG = {"admin"}
+FEED = {"dept_user", "admin"}
 PUBLIC = "public"
 
 CJK = re.compile("[\u4e00-\u9fff]")
@@ -87,7 +88,9 @@ def call(s, method, path, body=None, token=None, cookie=None, csrf=None, source=
     if body is not None and not isinstance(body, bytes):
         body = json.dumps(body, ensure_ascii=False).encode()
     if body is not None:
-        h.setdefault("Content-Type", "application/json")
+        # raw bytes that are not a JSON document are a file upload (CSV)
+        csv_file = not body.lstrip()[:1] in (b"{", b"[", b"")
+        h.setdefault("Content-Type", "text/csv" if csv_file else "application/json")
     conn.request(method, path, body=body, headers=h)
     r = conn.getresponse()
     raw = r.read()
@@ -362,8 +365,40 @@ def _setup_fixtures(c):
     c.case_out = make_case(c, c.other_village, c.out_clerk)
     c.rule = make_rule(c)
     c.cal_date = make_cal_day(c)
+    c.feed_batch_in, c.feed_batch_out, c.feed_hit_in, c.feed_hit_out = make_feed_fixtures(c)
     c.spare = {}
     c.watch = Watch(c.db)
+
+
+_feed_seq = itertools.count(1)
+
+
+def feed_csv(c, fam=None):
+    """A 应急·受灾 file naming the 户主 of `fam` (default the pristine in-scope
+    household), different every call (the same file twice is refused)."""
+    fam = fam or c.fx
+    head = [m for m in fam["members"] if m["relation"] == "户主"][0]
+    idn = q1(c.db, "SELECT id_number FROM member WHERE id = ?", (head["id"],))
+    return ("身份证号,姓名,灾害类型,直接经济损失\n%s,%s,洪涝,%d\n" % (
+        idn, head["name"], next(_feed_seq))).encode()
+
+
+def make_feed_fixtures(c):
+    """A batch loaded by the township's 医保 user and one by the county
+    administrator, and a hit on the pristine household in and out of scope."""
+    dept = c.users["dept_user"].token
+    county = expect(call(c.s, "POST", "/api/v1/feeds/yingji_disaster/batches", feed_csv(c),
+                         token=c.s.token), 201, "feed batch")
+    township = expect(call(c.s, "POST", "/api/v1/feeds/yibao_inpatient/batches",
+                        ("身份证号,姓名,个人自付\n%s,x,1\n" % q1(
+                            c.db, "SELECT id_number FROM member WHERE household_id = ?",
+                            (c.fx["id"],))).encode(), token=dept), 201, "feed batch")
+    expect(call(c.s, "POST", "/api/v1/feeds/yingji_disaster/batches", feed_csv(c, c.out),
+                token=c.s.token), 201, "feed batch")
+    hit_in = q1(c.db, "SELECT id FROM feed_hit WHERE household_id = ?", (c.fx["id"],))
+    hit_out = q1(c.db, "SELECT id FROM feed_hit WHERE household_id = ?", (c.out["id"],))
+    # the township user's batch is in scope; the county's is not
+    return township["batch_id"], county["batch_id"], hit_in, hit_out
 
 
 def new_idn(c, sex, birth):
@@ -584,6 +619,18 @@ MATRIX = {
     ("POST", "/api/v1/rules/preview"): (CONFIG, OK200, None),
     ("POST", "/api/v1/screen"): (CONFIG, OK200, (422, "E_BAD_REGION")),
     ("GET", "/api/v1/households/:id/rule-hits"): (READERS, OK200, NF),
+    # department feeds: definitions are reference data; a department user
+    # uploads its own department's lists (the matrix's is 医保局)
+    ("GET", "/api/v1/feeds"): (ALL, OK200, None),
+    ("GET", "/api/v1/feeds/:id"): (ALL, OK200, None),
+    ("POST", "/api/v1/feeds"): (CONFIG, OK201, None),
+    ("PUT", "/api/v1/feeds/:id/rules/:rule"): (CONFIG, OK200, None),
+    ("PUT", "/api/v1/feeds/:id/params/:name"): (CONFIG, OK200, OUT_OF_SCOPE),
+    ("POST", "/api/v1/feeds/:id/batches"): (FEED, OK201, None),
+    ("GET", "/api/v1/feed-batches"): (FEED, OK200, None),
+    ("GET", "/api/v1/feed-batches/:id"): (FEED, OK200, NF),
+    ("GET", "/api/v1/feed-hits"): (READERS, OK200, OK200),   # out: region filter → nothing
+    ("POST", "/api/v1/feed-hits/:id/feedback"): (WRITERS, OK200, NF),
 }
 
 
@@ -907,7 +954,38 @@ BUILD = {
         "POST", "/api/v1/screen",
         {"year": 2025} if where == "in" else {"year": 2025, "region": OTHER}, u.token),
     ("GET", "/api/v1/households/:id/rule-hits"): _b_hh_path("GET", "/rule-hits"),
+    ("GET", "/api/v1/feeds"): _b_get("/api/v1/feeds"),
+    ("GET", "/api/v1/feeds/:id"): _b_get("/api/v1/feeds/yibao_inpatient"),
+    ("POST", "/api/v1/feeds"): lambda c, u, where, fresh: Req(
+        "POST", "/api/v1/feeds", FEED_DEF, u.token),
+    ("PUT", "/api/v1/feeds/:id/rules/:rule"): lambda c, u, where, fresh: Req(
+        "PUT", "/api/v1/feeds/yingji_disaster/rules/YJ01", {"title": "应急部门受灾记录"}, u.token),
+    ("PUT", "/api/v1/feeds/:id/params/:name"): lambda c, u, where, fresh: Req(
+        "PUT", "/api/v1/feeds/yibao_inpatient/params/tuopin_cum",
+        {"value": 5000, "year": 2026, "region": TOWNSHIP if where == "in" else OTHER}, u.token),
+    ("POST", "/api/v1/feeds/:id/batches"): lambda c, u, where, fresh: Req(
+        "POST", "/api/v1/feeds/yibao_inpatient/batches",
+        ("身份证号,姓名,个人自付\n%s,x,%d\n" % (q1(c.db, "SELECT id_number FROM member WHERE "
+                                                  "household_id = ?", (c.fx["id"],)),
+                                           next(_feed_seq))).encode(), u.token),
+    ("GET", "/api/v1/feed-batches"): _b_get("/api/v1/feed-batches"),
+    ("GET", "/api/v1/feed-batches/:id"): lambda c, u, where, fresh: Req(
+        "GET", "/api/v1/feed-batches/%d" % (c.feed_batch_in if where == "in" else
+                                            c.feed_batch_out), None, u.token),
+    ("GET", "/api/v1/feed-hits"): lambda c, u, where, fresh: Req(
+        "GET", "/api/v1/feed-hits?region=%s" % (c.village if where == "in" else OTHER), None,
+        u.token, None if where == "in" else
+        (lambda r: None if r.body["items"] == [] else "out-of-scope items listed")),
+    ("POST", "/api/v1/feed-hits/:id/feedback"): lambda c, u, where, fresh: Req(
+        "POST", "/api/v1/feed-hits/%d/feedback" % (c.feed_hit_in if where == "in" else
+                                                   c.feed_hit_out),
+        {"state": "已核实-无风险", "note": "入户核实"}, u.token),
 }
+
+FEED_DEF = {"id": "auth_feed", "title": "测试·部门名单", "department": "民政局",
+            "columns": [{"name": "id_number", "title": "身份证号", "type": "id"},
+                        {"name": "kind", "title": "类别", "type": "text"}],
+            "rules": [{"id": "T1", "title": "测试规则", "expression": "类别 = '甲'"}]}
 
 
 def test_route_table_is_covered():
@@ -1324,6 +1402,31 @@ INJECT = {
                                      tables={"rule_run", "rule_hit", "alert",
                                              "alert_evidence"}),
     ("GET", "/api/v1/households/:id/rule-hits"): dict(actor="village_clerk"),
+    ("GET", "/api/v1/feeds"): dict(actor="village_clerk"),
+    ("GET", "/api/v1/feeds/:id"): dict(actor="village_clerk"),
+    ("POST", "/api/v1/feeds"): dict(actor="admin", json=["id", "title", "department", "cadence",
+                                                         "columns.1.title", "rules.0.expression",
+                                                         "rules.0.title"],
+                                    free=["title", "department", "cadence", "rules.0.title"],
+                                    tables={"feed_def", "feed_rule", "feed_param"}),
+    ("PUT", "/api/v1/feeds/:id/rules/:rule"): dict(
+        actor="admin", json=["title", "severity", "expression", "enabled", "risk_types"],
+        free=["title"], tables={"feed_rule"}),
+    ("PUT", "/api/v1/feeds/:id/params/:name"): dict(
+        actor="admin", json=["value", "year", "region", "basis"], free=["basis"],
+        tables={"feed_param"}),
+    # an injected query parameter comes without a file: refused before loading
+    ("POST", "/api/v1/feeds/:id/batches"): dict(
+        actor="dept_user", query=["period", "skip_bad", "dry_run", "file_name"]),
+    ("GET", "/api/v1/feed-batches"): dict(actor="dept_user", query=["feed", "cursor", "limit"]),
+    ("GET", "/api/v1/feed-batches/:id"): dict(actor="dept_user",
+                                              query=["kind", "cursor", "limit"]),
+    ("GET", "/api/v1/feed-hits"): dict(actor="village_clerk",
+                                       query=["state", "feed", "region", "overdue",
+                                              "household_id", "cursor", "limit"]),
+    ("POST", "/api/v1/feed-hits/:id/feedback"): dict(actor="village_clerk",
+                                                     json=["state", "note"], free=["note"],
+                                                     tables={"feed_hit"}, target="feed_hit"),
 }
 
 
@@ -1408,6 +1511,16 @@ class Injector:
             return str(c.case1)
         if p.startswith("/api/v1/rules/"):
             return c.rule
+        if name == ":rule":
+            return "YJ01"
+        if name == ":name":
+            return "tuopin_cum"
+        if p.startswith("/api/v1/feeds/"):
+            return "yibao_inpatient" if "params" in p or "batches" in p else "yingji_disaster"
+        if p.startswith("/api/v1/feed-batches/"):
+            return str(c.feed_batch_in)
+        if p.startswith("/api/v1/feed-hits/"):
+            return str(c.feed_hit_in)
         raise AssertionError("no value for %s in %s" % (name, p))
 
     def path(self, key, override=None):
@@ -1465,6 +1578,16 @@ class Injector:
             ("PUT", "/api/v1/rules/:id"): lambda: {"title": "注入测试"},
             ("POST", "/api/v1/rules/preview"): lambda: {"expression": "true", "year": 2025},
             ("POST", "/api/v1/screen"): lambda: {"year": 2025},
+            ("POST", "/api/v1/feeds"): lambda: FEED_DEF,
+            ("PUT", "/api/v1/feeds/:id/rules/:rule"): lambda: {"title": "注入测试"},
+            ("PUT", "/api/v1/feeds/:id/params/:name"): lambda: {"value": 5000, "year": 2026,
+                                                                "region": TOWNSHIP},
+            ("POST", "/api/v1/feeds/:id/batches"): lambda: (
+                "身份证号,姓名,个人自付\n%s,x,%d\n" % (q1(c.db, "SELECT id_number FROM member "
+                                                       "WHERE household_id = ?", (c.fx["id"],)),
+                                                  next(_feed_seq))).encode(),
+            ("POST", "/api/v1/feed-hits/:id/feedback"): lambda: {"state": "不属实",
+                                                                 "note": "注入测试"},
         }
         return bodies[key]() if key in bodies else None
 
@@ -1475,7 +1598,7 @@ class Injector:
         return {None: None, "hh": self.fam["id"], "self": self.self_user.id,
                 "member": self.member, "in_user": c.in_user["id"],
                 "measure_in": c.measure_in, "line_in": c.line_in,
-                "rule": c.rule}[t]
+                "rule": c.rule, "feed_hit": c.feed_hit_in}[t]
 
 
 def test_injection_and_traversal_strings_reach_nothing():
@@ -2255,6 +2378,30 @@ def test_every_write_route_writes_one_audit_row():
         ("POST", "/api/v1/screen"): (
             send("POST", "/api/v1/screen", {"year": 2025}, admin), admin.login, "", NO_TARGET,
             None),
+        ("POST", "/api/v1/feeds"): (
+            send("POST", "/api/v1/feeds", FEED_DEF, admin), admin.login, "feed", NO_TARGET,
+            lambda o, n: o is None and n["id"] == "auth_feed"),
+        ("PUT", "/api/v1/feeds/:id/rules/:rule"): (
+            send("PUT", "/api/v1/feeds/yingji_disaster/rules/YJ01", {"severity": "中"}, admin),
+            admin.login, "feed_rule", NO_TARGET,
+            lambda o, n: o["version"] + 1 == n["version"] and n["id"] == "YJ01"),
+        ("PUT", "/api/v1/feeds/:id/params/:name"): (
+            send("PUT", "/api/v1/feeds/yibao_inpatient/params/stay_other",
+                 {"value": 9000, "year": 2026, "region": TOWNSHIP}, admin),
+            admin.login, "feed_param", NO_TARGET,
+            lambda o, n: o is None and (n["name"], n["value"], n["region"]) == (
+                "stay_other", 9000, TOWNSHIP)),
+        ("POST", "/api/v1/feeds/:id/batches"): (
+            lambda: call(c.s, "POST", "/api/v1/feeds/yingji_disaster/batches", feed_csv(c, fam2),
+                         token=admin.token),
+            admin.login, "feed_batch", "batch_id",
+            lambda o, n: o is None and (n["feed"], n["rows"], n["hits"]) == (
+                "yingji_disaster", 1, 1)),
+        ("POST", "/api/v1/feed-hits/:id/feedback"): (
+            send("POST", "/api/v1/feed-hits/%d/feedback" % c.feed_hit_in,
+                 {"state": "不属实", "note": "入户核实不属实"}),
+            clerk.login, "feed_hit", c.feed_hit_in,
+            lambda o, n: o is not None and n == {"state": "不属实", "note": "入户核实不属实"}),
     }
     assert set(cases) == writes, "write routes without an audit case: %s; stale: %s" % (
         sorted(writes - set(cases)), sorted(set(cases) - writes))
