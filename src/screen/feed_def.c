@@ -160,8 +160,8 @@ static const char *const shipped_feeds[] = {
 	"{\"name\":\"amount\",\"title\":\"月保障金\",\"type\":\"num\",\"aliases\":[\"保障金额\"]}],"
 	"\"params\":[],"
 	"\"rules\":["
-	"{\"id\":\"MZ01\",\"title\":\"享受低保或特困供养但未纳入监测、也不是脱贫户\",\"severity\":\"中\",\"risk_types\":[],"
-	"\"expression\":\"救助类别 in ('低保','特困') and not 脱贫人口\"},"
+	"{\"id\":\"MZ01\",\"title\":\"一年内新纳入低保或特困供养，但未纳入监测、也不是脱贫户\",\"severity\":\"中\",\"risk_types\":[],"
+	"\"expression\":\"救助类别 in ('低保','特困') and not 脱贫人口 and months_since(保障起始日期) < 12\"},"
 	"{\"id\":\"MZ02\",\"title\":\"民政在保而户籍信息未标注低保或特困\",\"severity\":\"低\",\"risk_types\":[],"
 	"\"expression\":\"(救助类别 = '低保' and not 享受低保) or (救助类别 = '特困' and not 特困供养)\"}]}",
 
@@ -357,7 +357,7 @@ int feed_rule_from_json(json_t *o, struct feed_rule *r, struct buf *err)
 /* Build the catalogue of fields rules on this feed may use. */
 static void build_catalog(struct feed_def *d)
 {
-	int n = 0, max = 9 + 2 * d->nr_cols + d->nr_params;
+	int n = 0, max = 10 + 2 * d->nr_cols + d->nr_params;
 	d->fields = xcalloc(max, sizeof(*d->fields));
 	d->field_of = xcalloc(max, sizeof(*d->field_of));
 	/* person and household fields */
@@ -400,6 +400,9 @@ static void build_catalog(struct feed_def *d)
 		}
 	}
 	d->fields[n] = (struct rule_field){ "year", "年度", RULE_PARAM, RULE_NUM, ":year", NULL,
+					    NULL };
+	d->field_of[n++] = (struct feed_field_src){ FS_PARAM, -1 };
+	d->fields[n] = (struct rule_field){ "today", "今天", RULE_PARAM, RULE_DATE, ":today", NULL,
 					    NULL };
 	d->field_of[n++] = (struct feed_field_src){ FS_PARAM, -1 };
 	for (int p = 0; p < d->nr_params; p++) {

@@ -246,6 +246,7 @@ struct load {
 	struct feed_def def;
 	int year, today_int;
 	long today_day;
+	char today_text[11];
 	struct intern strings;
 	struct person *people;
 	int nr_people, alloc_people;
@@ -807,7 +808,7 @@ static int evaluate(struct load *l, struct hit **hits, int *nr_hits)
 	for (int i = 0; i < l->nr_people; i++) {
 		struct person *p = &l->people[i];
 		struct eval_ctx e = { l, p, NULL };
-		struct rule_ctx ctx = { &e, 0, get_value, NULL, d->nr_params + 1 };
+		struct rule_ctx ctx = { &e, 0, get_value, NULL, d->nr_params + 2 };
 		if (p->match != 1)
 			continue;
 		if ((i & 0xffff) == 0)
@@ -824,12 +825,14 @@ static int evaluate(struct load *l, struct hit **hits, int *nr_hits)
 			v->village = p->village;
 			v->values = xcalloc(d->nr_params + 1, sizeof(double));
 			feed_params_for(l->db, d, p->village, l->year, v->values);
-			v->pv = xcalloc(d->nr_params + 1, sizeof(*v->pv));
+			v->pv = xcalloc(d->nr_params + 2, sizeof(*v->pv));
 			v->pv[0].name = "year";
 			v->pv[0].v.num = l->year;
+			v->pv[1].name = "today";
+			v->pv[1].v.text = l->today_text;
 			for (int k = 0; k < d->nr_params; k++) {
-				v->pv[k + 1].name = d->params[k].name;
-				v->pv[k + 1].v.num = v->values[k];
+				v->pv[k + 2].name = d->params[k].name;
+				v->pv[k + 2].v.num = v->values[k];
 			}
 			e.params = v->values;
 			ctx.params = v->pv;
@@ -1090,6 +1093,7 @@ int screen_feed_load(struct db *db, const struct feed_load_opts *o, struct feed_
 	l.today_day = monitor_today();
 	monitor_civil_from_days(l.today_day, &y, &m, &dd);
 	l.today_int = y * 10000 + m * 100 + dd;
+	monitor_date_format(l.today_day, l.today_text);
 
 	switch (screen_feed_resolve(db, o->feed ? o->feed : "", fid)) {
 	case 1:

@@ -174,11 +174,12 @@ def test_gb18030_file_from_the_command_line():
     path = tmp_path("mz.csv")
     with open(path, "wb") as f:
         f.write(csv(["公民身份号码", "姓名", "保障类别", "起始日期", "月保障金"],
-                    [[p_id, p_name, "低保", "2025-01-01", "450.00"]]).encode("gb18030"))
+                    [[p_id, p_name, "低保", "2025-06-01", "450.00"]]).encode("gb18030"))
     p = cli("feed", "load", "民政·低保特困名单", path, "--db", db(), "--period", "2026-02",
             env={"LIUBAO_TODAY": TODAY}, check=0)
     assert "GB18030" in p.stdout and "匹配 1" in p.stdout, p.stdout
-    eq(hits_of(p_mid, "minzheng_dibao"), ["MZ01", "MZ02"], "低保 not monitored, not flagged")
+    eq(hits_of(p_mid, "minzheng_dibao"), ["MZ01", "MZ02"],
+       "低保 for 9 months, not monitored, not flagged in the registry")
     p = cli("feed", "load", "minzheng_dibao", path, "--db", db(), env={"LIUBAO_TODAY": TODAY})
     eq(p.returncode, 1, "duplicate from the command line")
     assert "不能重复导入" in p.stderr, p.stderr
@@ -226,12 +227,14 @@ def test_each_shipped_rule_fires_and_does_not():
         st, b, _ = upload(feed, csv(header, rows))
         eq(st, 201, "%s: %s" % (feed, b))
     # 民政: MZ01 低保/特困 not 脱贫; MZ02 registry not marked
-    mz_fire, = people(OTHER)
+    mz_fire, mz_old = people(OTHER, 2)
     mz_not, = people(TUOPIN + " AND 1 = 1")
-    load("minzheng_dibao", ["身份证号", "姓名", "救助类别"],
-         [[mz_fire[0], mz_fire[1], "特困"], [mz_not[0], mz_not[1], "临时救助"]])
-    eq(hits_of(mz_fire[3]), ["MZ01", "MZ02"], "特困 not 脱贫 nor flagged")
+    load("minzheng_dibao", ["身份证号", "姓名", "救助类别", "保障起始日期"],
+         [[mz_fire[0], mz_fire[1], "特困", "2025-12-01"], [mz_not[0], mz_not[1], "临时救助", ""],
+          [mz_old[0], mz_old[1], "低保", "2023-05-01"]])
+    eq(hits_of(mz_fire[3]), ["MZ01", "MZ02"], "特困 for 3 months, not 脱贫 nor flagged")
     eq(hits_of(mz_not[3]), [], "临时救助 of a 脱贫 person")
+    eq(hits_of(mz_old[3]), ["MZ02"], "低保 since 2023: only the registry flag")
     # 教育: JY01 > 10000
     jy = people(OTHER, 2)
     load("jiaoyu_selfpay", ["身份证号", "姓名", "学校", "学年", "个人自付"],
