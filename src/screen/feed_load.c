@@ -386,7 +386,32 @@ static int find_header(struct load *l, struct csv_reader *cr, struct buf *err)
 /* ---- values ---------------------------------------------------------------------- */
 
 /* "1,234.50", " 12 ", "-3" → number; 0 or -1. */
+static int parse_num_slow(const char *s, double *out);
+
+/* Amounts as departments write them; a fast path for plain "123" and
+ * "123.45" (the common case), strtod for the rest. */
 static int parse_num(const char *s, double *out)
+{
+	static const double scale[] = { 1, 10, 100, 1000, 10000 };
+	const char *p = s;
+	int64_t ip = 0, fp = 0;
+	int k = 0, nd = 0;
+	while (*p >= '0' && *p <= '9' && nd < 13)
+		ip = ip * 10 + (*p++ - '0'), nd++;
+	if (nd && *p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9' && k < 4)
+			fp = fp * 10 + (*p++ - '0'), k++;
+		if (!k)
+			return parse_num_slow(s, out);
+	}
+	if (!nd || *p)
+		return parse_num_slow(s, out);
+	*out = (double)ip + (double)fp / scale[k];
+	return 0;
+}
+
+static int parse_num_slow(const char *s, double *out)
 {
 	char tmp[64];
 	size_t n = 0;
@@ -412,26 +437,82 @@ static int parse_num(const char *s, double *out)
 	return 0;
 }
 
-/* YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD, YYYY年M月D日 → "YYYY-MM-DD". */
+static int two(const char *p)
+{
+	return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+static int digits(const char *p, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* A real calendar date, year 1900..2199. */
+static int date_ok(int y, int m, int d)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	if (y < 1900 || y > 2199 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+		return 0;
+	return m != 2 || d < 29 || (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
+}
+
+/* YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD, YYYY年M月D日 (a month or day
+ * of one digit too) → "YYYY-MM-DD"; 0 or -1.  No sscanf: this runs for
+ * every date cell of files of millions of rows. */
 static int parse_date(const char *s, char out[11])
 {
-	int y = 0, m = 0, d = 0, n = 0;
-	long day;
-	char sep[8];
+	int y, m, d, n;
+	const char *p;
 	while (*s == ' ')
 		s++;
-	if (strlen(s) == 8 && strspn(s, "0123456789") == 8)
-		n = sscanf(s, "%4d%2d%2d", &y, &m, &d) == 3 ? 3 : 0;
-	else if (sscanf(s, "%4d%1[-/.]%2d%*1[-/.]%2d%n", &y, sep, &m, &d, &n) == 4 && !s[n])
-		n = 3;
-	else if (sscanf(s, "%4d年%2d月%2d日%n", &y, &m, &d, &n) == 3 && !s[n])
-		n = 3;
-	else
-		n = 0;
-	if (n != 3)
+	n = (int)strlen(s);
+	while (n && s[n - 1] == ' ')
+		n--;
+	if (n == 8 && digits(s, 8)) {
+		y = two(s) * 100 + two(s + 2), m = two(s + 4), d = two(s + 6);
+	} else {
+		if (n < 8 || !digits(s, 4))
+			return -1;
+		y = two(s) * 100 + two(s + 2);
+		p = s + 4;
+		if (*p == '-' || *p == '/' || *p == '.')
+			p++;
+		else if (!strncmp(p, "年", 3))
+			p += 3;
+		else
+			return -1;
+		if (!digits(p, 1))
+			return -1;
+		m = *p++ - '0';
+		if (digits(p, 1))
+			m = m * 10 + (*p++ - '0');
+		if (*p == '-' || *p == '/' || *p == '.')
+			p++;
+		else if (!strncmp(p, "月", 3))
+			p += 3;
+		else
+			return -1;
+		if (!digits(p, 1))
+			return -1;
+		d = *p++ - '0';
+		if (digits(p, 1))
+			d = d * 10 + (*p++ - '0');
+		if (!strncmp(p, "日", 3))
+			p += 3;
+		if (p != s + n)
+			return -1;
+	}
+	if (!date_ok(y, m, d))
 		return -1;
-	snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
-	return monitor_date_parse(out, &day);
+	out[0] = (char)('0' + y / 1000), out[1] = (char)('0' + y / 100 % 10);
+	out[2] = (char)('0' + y / 10 % 10), out[3] = (char)('0' + y % 10);
+	out[4] = '-', out[5] = (char)('0' + m / 10), out[6] = (char)('0' + m % 10);
+	out[7] = '-', out[8] = (char)('0' + d / 10), out[9] = (char)('0' + d % 10);
+	out[10] = '\0';
+	return 0;
 }
 
 static const char *field(struct load *l, struct csv_reader *cr, int col)
@@ -511,7 +592,17 @@ static int read_rows(struct load *l, struct csv_reader *cr, struct buf *err)
 			while (*name == ' ')
 				name++;
 		}
-		ist = idcard_parse(raw_id, l->today_int, &id);
+		p = NULL;
+		if (strlen(raw_id) == 18 && digits(raw_id, 17) &&
+		    (digits(raw_id + 17, 1) || raw_id[17] == 'X')) {
+			/* canonical form: a person seen before needs no new check */
+			int i = keymap_get(&l->by_id, id_key(raw_id));
+			if (i >= 0) {
+				p = &l->people[i];
+				memcpy(id.number, p->id, 19);
+			}
+		}
+		ist = p ? IDCARD_OK : idcard_parse(raw_id, l->today_int, &id);
 		if (ist != IDCARD_OK) {
 			add_issue(l, FEED_ISSUE_BAD, cr->line, 1, d->cols[d->id_col].title, NULL, name,
 				  0, "“%.40s”：%s", raw_id, idcard_strerror(ist));
@@ -548,7 +639,12 @@ static int read_rows(struct load *l, struct csv_reader *cr, struct buf *err)
 			l->r->bad_rows++;
 			continue;
 		}
-		p = person_for(l, id.number, name, cr->line);
+		if (p) {
+			if (name && p->name && strcmp(p->name, name))
+				p->name_differs = 1;
+		} else {
+			p = person_for(l, id.number, name, cr->line);
+		}
 		p->rows++;
 		for (int c = 0; c < d->nr_cols; c++) {
 			const struct feed_column *col = &d->cols[c];
@@ -561,7 +657,7 @@ static int read_rows(struct load *l, struct csv_reader *cr, struct buf *err)
 					p->text[c] = intern(&l->strings, dates[c]);
 			} else if (col->type == FEED_TEXT) {
 				const char *v = field(l, cr, c);
-				if (!blank(v))
+				if (!blank(v) && (!p->text[c] || strcmp(v, p->text[c])))
 					p->text[c] = intern(&l->strings, v);
 			}
 		}
