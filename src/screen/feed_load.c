@@ -11,6 +11,7 @@
  * are read with one scan (or one lookup per person when the file names few
  * of them); nothing is written per row of the file. */
 #include <math.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,6 +255,8 @@ struct load {
 	struct arena store;
 	struct keymap by_id;
 	struct keymap by_member;
+	long line_base;      /* physical lines before this reader's text (a second part) */
+	double share;        /* of the file this reader's progress covers */
 	int col_of_field[FEED_MAX_COLS]; /* column → field index of the file, -1 absent */
 	int nr_header_fields;
 	struct buf tmp;
@@ -573,8 +576,8 @@ static int read_rows(struct load *l, struct csv_reader *cr, struct buf *err)
 			return fail(l, "E_CSV", "%s", err->buf);
 		if (rc == 0)
 			break;
-		if ((++n & 0xffff) == 0)
-			progress(l, "解析", csv_progress(cr));
+		if ((++n & 0xffff) == 0 && !l->line_base)
+			progress(l, "解析", csv_progress(cr) * l->share);
 		/* blank lines (and rows of nothing but empty cells) are skipped */
 		if (cr->nr_fields == 1 && !cr->fields[0][0])
 			continue;
@@ -604,7 +607,7 @@ static int read_rows(struct load *l, struct csv_reader *cr, struct buf *err)
 		}
 		ist = p ? IDCARD_OK : idcard_parse(raw_id, l->today_int, &id);
 		if (ist != IDCARD_OK) {
-			add_issue(l, FEED_ISSUE_BAD, cr->line, 1, d->cols[d->id_col].title, NULL, name,
+			add_issue(l, FEED_ISSUE_BAD, cr->line + l->line_base, 1, d->cols[d->id_col].title, NULL, name,
 				  0, "“%.40s”：%s", raw_id, idcard_strerror(ist));
 			l->r->bad_rows++;
 			continue;
@@ -616,7 +619,7 @@ static int read_rows(struct load *l, struct csv_reader *cr, struct buf *err)
 				continue;
 			if (blank(v)) {
 				if (col->required && l->col_of_field[c] >= 0) {
-					add_issue(l, FEED_ISSUE_BAD, cr->line, 1, col->title, id.number,
+					add_issue(l, FEED_ISSUE_BAD, cr->line + l->line_base, 1, col->title, id.number,
 						  name, 0, "“%s”不能为空", col->title);
 					bad = 1;
 				}
@@ -625,11 +628,11 @@ static int read_rows(struct load *l, struct csv_reader *cr, struct buf *err)
 				continue;
 			}
 			if (col->type == FEED_NUM && parse_num(v, &vals[c])) {
-				add_issue(l, FEED_ISSUE_BAD, cr->line, 1, col->title, id.number, name, 0,
+				add_issue(l, FEED_ISSUE_BAD, cr->line + l->line_base, 1, col->title, id.number, name, 0,
 					  "“%s”应为金额或数字，而不是“%.40s”", col->title, v);
 				bad = 1;
 			} else if (col->type == FEED_DATE && parse_date(v, dates[c])) {
-				add_issue(l, FEED_ISSUE_BAD, cr->line, 1, col->title, id.number, name, 0,
+				add_issue(l, FEED_ISSUE_BAD, cr->line + l->line_base, 1, col->title, id.number, name, 0,
 					  "“%s”应为日期（如 2026-03-05），而不是“%.40s”", col->title,
 					  v);
 				bad = 1;
@@ -643,7 +646,7 @@ static int read_rows(struct load *l, struct csv_reader *cr, struct buf *err)
 			if (name && p->name && strcmp(p->name, name))
 				p->name_differs = 1;
 		} else {
-			p = person_for(l, id.number, name, cr->line);
+			p = person_for(l, id.number, name, cr->line + l->line_base);
 		}
 		p->rows++;
 		for (int c = 0; c < d->nr_cols; c++) {
@@ -662,8 +665,155 @@ static int read_rows(struct load *l, struct csv_reader *cr, struct buf *err)
 			}
 		}
 	}
-	progress(l, "解析", 1.0);
 	return 0;
+}
+
+/* ---- reading in two threads ------------------------------------------------------ */
+
+struct part {
+	struct load l;             /* a copy of the main load with its own tables */
+	struct feed_report r;
+	struct feed_load_opts o;
+	struct csv_reader cr;
+	struct buf err;
+	int rc;
+};
+
+static void *read_part(void *arg)
+{
+	struct part *pt = arg;
+	pt->rc = read_rows(&pt->l, &pt->cr, &pt->err);
+	return NULL;
+}
+
+/* Fold the second part's people and issues into the first (file order:
+ * the second part's rows come later). */
+static void merge_part(struct load *l, struct part *pt)
+{
+	struct feed_def *d = &l->def;
+	struct load *m = &pt->l;
+	for (int i = 0; i < m->nr_people; i++) {
+		struct person *q = &m->people[i], *p;
+		int *slot = keymap_slot(&l->by_id, id_key(q->id));
+		if (*slot < 0) {
+			ALLOC_GROW(l->people, l->nr_people + 1, l->alloc_people);
+			*slot = l->nr_people;
+			l->people[l->nr_people++] = *q;
+			continue;
+		}
+		p = &l->people[*slot];
+		p->rows += q->rows;
+		if (q->name_differs || (p->name && q->name && strcmp(p->name, q->name)))
+			p->name_differs = 1;
+		for (int c = 0; c < d->nr_cols; c++) {
+			int t = d->cols[c].type;
+			if (t == FEED_NUM) {
+				double *s = &p->num[2 * c], *mx = &p->num[2 * c + 1];
+				if (!isnan(q->num[2 * c]))
+					*s = isnan(*s) ? q->num[2 * c] : *s + q->num[2 * c];
+				if (!isnan(q->num[2 * c + 1]) && (isnan(*mx) || q->num[2 * c + 1] > *mx))
+					*mx = q->num[2 * c + 1];
+			} else if (t == FEED_DATE && q->text[c]) {
+				if (!p->text[c] || strcmp(q->text[c], p->text[c]) > 0)
+					p->text[c] = q->text[c];
+			} else if (t == FEED_TEXT && q->text[c]) {
+				p->text[c] = q->text[c];
+			}
+		}
+	}
+	l->r->rows += pt->r.rows;
+	l->r->bad_rows += pt->r.bad_rows;
+	for (int i = 0; i < pt->r.nr_issues; i++) {
+		struct feed_issue *is = &pt->r.issues[i];
+		int max = l->o->max_issues > 0 ? l->o->max_issues : 100000;
+		if (l->r->nr_issues >= max)
+			break;
+		ALLOC_GROW(l->r->issues, l->r->nr_issues + 1, l->r->alloc_issues);
+		l->r->issues[l->r->nr_issues++] = *is;
+	}
+	l->r->total_issues += pt->r.total_issues;
+}
+
+/* Read every row: in two threads when the rest of the file is large and has
+ * no quoted fields (so that a line is always a row), else in this one. */
+static int read_all_rows(struct load *l, struct csv_reader *cr, struct buf *err,
+			 struct part **second)
+{
+	size_t rest = cr->text.len - cr->pos, split;
+	const char *text = cr->text.buf;
+	struct part *pt;
+	pthread_t th;
+	long lines = 1;
+	int rc;
+	*second = NULL;
+	l->share = 1.0;
+	if (rest < (4u << 20) || memchr(text + cr->pos, '"', rest))
+		goto one;
+	split = cr->pos + rest / 2;
+	while (split < cr->text.len && text[split - 1] != '\n')
+		split++;
+	if (split >= cr->text.len)
+		goto one;
+	pt = xcalloc(1, sizeof(*pt));
+	buf_init(&pt->err, 0);
+	if (csv_open_mem(&pt->cr, text + split, cr->text.len - split, &pt->err)) {
+		buf_release(&pt->err);
+		free(pt);
+		goto one;
+	}
+	for (const char *p = text; (p = memchr(p, '\n', (size_t)(text + split - p))); p++)
+		lines++;
+	pt->l = *l;
+	pt->o = *l->o;
+	pt->o.progress = NULL;
+	pt->l.o = &pt->o;
+	feed_report_init(&pt->r);
+	pt->l.r = &pt->r;
+	pt->l.people = NULL;
+	pt->l.nr_people = pt->l.alloc_people = 0;
+	memset(&pt->l.by_id, 0, sizeof(pt->l.by_id));
+	memset(&pt->l.strings, 0, sizeof(pt->l.strings));
+	memset(&pt->l.store, 0, sizeof(pt->l.store));
+	buf_init(&pt->l.tmp, 0);
+	pt->l.line_base = lines - 1;
+	buf_setlen(&cr->text, split); /* this thread reads the first half */
+	l->share = 0.5;
+	*second = pt;
+	if (pthread_create(&th, NULL, read_part, pt)) {
+		pt->rc = read_rows(&pt->l, &pt->cr, &pt->err);
+		rc = read_rows(l, cr, err);
+	} else {
+		rc = read_rows(l, cr, err);
+		pthread_join(th, NULL);
+	}
+	if (!rc && pt->rc) {
+		rc = fail(l, pt->l.r->code[0] ? pt->l.r->code : "E_CSV", "%s",
+			  pt->l.r->message.len ? pt->l.r->message.buf : pt->err.buf);
+	}
+	if (!rc)
+		merge_part(l, pt);
+	progress(l, "解析", 1.0);
+	return rc;
+one:
+	rc = read_rows(l, cr, err);
+	progress(l, "解析", 1.0);
+	return rc;
+}
+
+/* Free what a second part kept (its strings stay in use until the end). */
+static void part_free(struct part *pt)
+{
+	if (!pt)
+		return;
+	csv_release(&pt->cr);
+	free(pt->l.people);
+	keymap_release(&pt->l.by_id);
+	intern_release(&pt->l.strings);
+	arena_release(&pt->l.store);
+	buf_release(&pt->l.tmp);
+	buf_release(&pt->err);
+	feed_report_release(&pt->r);
+	free(pt);
 }
 
 /* ---- matching ---------------------------------------------------------------------- */
@@ -1174,6 +1324,7 @@ int screen_feed_load(struct db *db, const struct feed_load_opts *o, struct feed_
 	struct buf err = BUF_INIT;
 	unsigned char digest[32];
 	struct hit *hits = NULL;
+	struct part *second = NULL;
 	int nr_hits = 0, rc = -1, csv_open = 0, in_tx = 0;
 	double **own_num = NULL;
 	const char ***own_text = NULL;
@@ -1253,7 +1404,7 @@ int screen_feed_load(struct db *db, const struct feed_load_opts *o, struct feed_
 	snprintf(r->encoding, sizeof(r->encoding), "%s", csv_encoding_name(cr.encoding));
 	if (find_header(&l, &cr, &err))
 		goto out;
-	if (read_rows(&l, &cr, &err))
+	if (read_all_rows(&l, &cr, &err, &second))
 		goto out;
 	if (!r->rows) {
 		rc = fail(&l, "E_EMPTY", "文件中表头之后没有数据行");
@@ -1329,6 +1480,7 @@ out:
 	free(hits);
 	if (csv_open)
 		csv_release(&cr);
+	part_free(second);
 	free(l.people);
 	keymap_release(&l.by_id);
 	keymap_release(&l.by_member);
