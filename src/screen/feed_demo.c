@@ -57,7 +57,13 @@ static int load(struct db *db, const char *feed, const char *period, struct buf 
 {
 	struct feed_load_opts o = { 0 };
 	struct feed_report r;
-	int rc;
+	int rc, lines = 0;
+	for (const char *p = text->buf; (p = strchr(p, '\n')); p++)
+		lines++;
+	if (lines <= (!strcmp(feed, "yibao_inpatient") ? 2 : 1)) {
+		buf_reset(text); /* nobody on this list in a small demo */
+		return 0;
+	}
 	o.feed = feed;
 	o.data = text->buf;
 	o.len = text->len;

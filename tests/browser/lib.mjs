@@ -141,8 +141,9 @@ export async function text(page, selector) {
 }
 
 // What `liubao user add` prints: "…初始密码：XXXX（首次登录后必须修改）".
-export function addUser(login, name, role, scope) {
-  const out = cli('user', 'add', login, '--name', name, '--role', role, '--scope', scope, '--db', db);
+export function addUser(login, name, role, scope, department) {
+  const out = cli('user', 'add', login, '--name', name, '--role', role, '--scope', scope, '--db', db,
+    ...(department ? ['--department', department] : []));
   const m = /初始密码：([^（\s]+)（/.exec(out);
   assert.ok(m, 'no initial password in: ' + out);
   return m[1];
