@@ -585,6 +585,10 @@ MATRIX = {
     ("POST", "/api/v1/screen"): (CONFIG, OK200, (422, "E_BAD_REGION")),
     ("GET", "/api/v1/households/:id/rule-hits"): (READERS, OK200, NF),
 }
+# the dashboard's aggregates: every role reads them, for regions in its scope
+REPORT_ROUTES = ["/api/v1/report/" + x for x in (
+    "dashboard", "monitored", "risk-types", "alerts", "overdue", "measures", "trend")]
+MATRIX.update({("GET", p): (ALL, OK200, NF) for p in REPORT_ROUTES})
 
 
 def expected(key, role, where):
@@ -908,6 +912,18 @@ BUILD = {
         {"year": 2025} if where == "in" else {"year": 2025, "region": OTHER}, u.token),
     ("GET", "/api/v1/households/:id/rule-hits"): _b_hh_path("GET", "/rule-hits"),
 }
+
+
+def _b_report(path):
+    """The aggregates of the matrix village (inside every matrix user's
+    scope), or of the other township."""
+    def build(c, u, where, fresh):
+        return Req("GET", "%s?region=%s" % (path, c.village if where == "in" else OTHER), None,
+                   u.token)
+    return build
+
+
+BUILD.update({("GET", p): _b_report(p) for p in REPORT_ROUTES})
 
 
 def test_route_table_is_covered():
@@ -1325,6 +1341,10 @@ INJECT = {
                                              "alert_evidence"}),
     ("GET", "/api/v1/households/:id/rule-hits"): dict(actor="village_clerk"),
 }
+INJECT.update({("GET", p): dict(actor="village_clerk",
+                                query=["region", "months"] if p.endswith(("trend", "dashboard"))
+                                else ["region"])
+               for p in REPORT_ROUTES})
 
 
 def enc(v):
