@@ -229,27 +229,31 @@ static void agg_add(struct report_ctx *x, struct agg *a, struct db_stmt *st)
 	}
 }
 
-/* The region's own rows, then its children's (the metrics drawn per child). */
+/* The region's own rows, then its children's (the metrics drawn per child).
+ * The caller's scope is checked again in SQL with substr(), not as a second
+ * range on region: given two ranges SQLite would pick the scope's for the
+ * index and read every village's rows of the county. */
 static int read_summary(struct report_ctx *x)
 {
 	int plen = (int)strlen(x->region.prefix), clen = child_plen(plen), rc;
 	struct db_stmt *st = db_prepare(x->db, "SELECT region, metric, k1, k2, n, n2, n3 FROM "
 					       "report_cell WHERE plen = :plen AND region = :r AND "
-					       "region >= :slo AND region < :shi");
+					       "substr(region, 1, length(:scope)) = :scope");
 	db_bind_int(st, ":plen", plen);
 	db_bind_text(st, ":r", x->region.prefix);
-	db_bind_prefix(st, ":slo", ":shi", x->scope);
+	db_bind_text(st, ":scope", x->scope);
 	while ((rc = db_step(st)) == DB_ROW)
 		agg_add(x, &x->total, st);
 	db_done(st);
 	if (rc != DB_DONE || !clen || !x->nr_children)
 		return rc == DB_DONE ? 0 : -1;
 	st = db_prepare(x->db, "SELECT region, metric, k1, k2, n, n2, n3 FROM report_cell WHERE "
-			       "plen = :plen AND region >= :lo AND region < :hi AND region >= :slo AND "
-			       "region < :shi AND metric IN (1, 2, 6) AND (metric <> 6 OR k1 = :month)");
+			       "plen = :plen AND region >= :lo AND region < :hi AND substr(region, 1, "
+			       "length(:scope)) = :scope AND metric IN (1, 2, 6) AND (metric <> 6 OR "
+			       "k1 = :month)");
 	db_bind_int(st, ":plen", clen);
 	db_bind_prefix(st, ":lo", ":hi", x->region.prefix);
-	db_bind_prefix(st, ":slo", ":shi", x->scope);
+	db_bind_text(st, ":scope", x->scope);
 	db_bind_int(st, ":month", x->this_month);
 	while ((rc = db_step(st)) == DB_ROW) {
 		struct agg *a = child_of(x, db_col_text(st, RC_REGION));
@@ -282,10 +286,10 @@ static int read_cases(struct report_ctx *x)
 	st = db_prepare(x->db, "SELECT h.village_code, c.kind, c.step, c.step_due, count(*) FROM "
 			       "monitor_case c JOIN household h ON h.id = c.household_id WHERE "
 			       "c.state = 'active' AND h.village_code >= :lo AND h.village_code < :hi "
-			       "AND h.village_code >= :slo AND h.village_code < :shi GROUP BY "
+			       "AND substr(h.village_code, 1, length(:scope)) = :scope GROUP BY "
 			       "h.village_code, c.kind, c.step, c.step_due");
 	db_bind_prefix(st, ":lo", ":hi", x->region.prefix);
-	db_bind_prefix(st, ":slo", ":shi", x->scope);
+	db_bind_text(st, ":scope", x->scope);
 	while ((rc = db_step(st)) == DB_ROW) {
 		int kind = (int)db_col_int(st, C_KIND), step = (int)db_col_int(st, C_STEP), i;
 		const char *due = db_col_text(st, C_DUE);
