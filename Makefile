@@ -16,6 +16,12 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC = $(shell find tests/unit -name '*.c' | sort)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 WEB      = $(shell find web -type f | sort)
+# npm files served by the binary too: ECharts for the dashboard (web/dashboard.html)
+ECHARTS  = $(wildcard node_modules/echarts/dist/echarts.min.js)
+VENDOR   = $(ECHARTS:%=%=/static/vendor/echarts.min.js)
+ifeq ($(ECHARTS),)
+$(warning node_modules/echarts is missing (run scripts/install-deps): the dashboard will have no charts)
+endif
 
 DEMO_DB ?= demo.db
 LISTEN  ?= 127.0.0.1:8080
@@ -26,9 +32,9 @@ all: $(BUILD)/liubao
 deps:
 	@scripts/install-deps
 
-$(BUILD)/gen/assets.c: $(WEB) scripts/embed-assets
+$(BUILD)/gen/assets.c: $(WEB) $(ECHARTS) scripts/embed-assets
 	@mkdir -p $(dir $@)
-	scripts/embed-assets $@ $(WEB)
+	scripts/embed-assets $@ $(WEB) $(VENDOR)
 
 $(BUILD)/gen/assets.o: $(BUILD)/gen/assets.c
 	$(CC) $(CFLAGS) -c -o $@ $<

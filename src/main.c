@@ -14,6 +14,7 @@
 #include "http/http.h"
 #include "monitor/monitor.h"
 #include "registry/registry.h"
+#include "report/report.h"
 #include "screen/screen.h"
 
 #define LIUBAO_VERSION "0.1.0"
@@ -142,7 +143,7 @@ static struct db *open_db(const char *path, int create)
 		fprintf(stderr, "error: %s\n", err);
 		exit(1);
 	}
-	if (registry_migrate(db) || auth_migrate(db) || monitor_migrate(db) ||
+	if (registry_migrate(db) || auth_migrate(db) || monitor_migrate(db) || report_migrate(db) ||
 	    screen_feed_migrate(db)) {
 		db_close(db);
 		exit(1);
@@ -215,6 +216,7 @@ static const char *opt_from, *opt_under, *opt_listen, *opt_output, *opt_reject, 
 static long opt_households = 20000, opt_seed = 2020, opt_threads = 2, opt_max_body = 1048576,
 	    opt_max_upload = 268435456;
 static long opt_session_idle = 30 * 60, opt_session_max = 12 * 60 * 60;
+static long opt_report_max_age = 300;
 static int opt_skip_bad, opt_dry_run, opt_quiet, opt_force;
 
 static const struct option db_opts[] = {
@@ -316,6 +318,8 @@ static const struct option serve_opts[] = {
 	{ "--max-upload", "BYTES", NULL, &opt_max_upload, NULL, "上传文件（部门数据等）上限（默认 268435456）" },
 	{ "--session-idle", "SECONDS", NULL, &opt_session_idle, NULL, "会话空闲超时（默认 1800）" },
 	{ "--session-max", "SECONDS", NULL, &opt_session_max, NULL, "会话最长时间（默认 43200）" },
+	{ "--report-max-age", "SECONDS", NULL, &opt_report_max_age, NULL,
+	  "统计汇总的有效期，过期后由下一次请求重新统计（默认 300；0 = 每次请求都重新统计）" },
 	{ "--quiet", NULL, NULL, NULL, &opt_quiet, "不输出启动信息" },
 	{ NULL },
 };
@@ -333,6 +337,9 @@ static int cmd_serve(const struct command *c, int argc, const char **argv)
 		return error("会话时长必须大于 0") ? 2 : 2;
 	auth_session_idle_seconds = opt_session_idle;
 	auth_session_max_seconds = opt_session_max;
+	if (opt_report_max_age < 0)
+		return error("--report-max-age 不能为负数") ? 2 : 2;
+	report_max_age_seconds = opt_report_max_age;
 	o.listen = opt_listen ? opt_listen : "127.0.0.1:8080";
 	o.db_path = opt_db;
 	o.threads = (int)opt_threads;
@@ -861,6 +868,49 @@ static int cmd_case(const struct command *c, int argc, const char **argv)
 	return 0;
 }
 
+static const struct option report_opts[] = {
+	{ "--db", "PATH", &opt_db, NULL, NULL, "数据库文件" },
+	{ "--region", "CODE", &opt_under, NULL, NULL, "show：区划代码（默认全部）" },
+	{ NULL },
+};
+
+/* `liubao report refresh`: recount the dashboard summary now (after an
+ * import, or from cron); `liubao report show [--region CODE]`: the
+ * dashboard's JSON for a region, as the API answers it to an unlimited scope. */
+static int cmd_report(const struct command *c, int argc, const char **argv)
+{
+	const char *pos[1];
+	struct db *db;
+	int rc = 0;
+	opt_under = NULL;
+	if (parse_options(c, argc, argv, pos, 1) != 1 ||
+	    (strcmp(pos[0], "refresh") && strcmp(pos[0], "show"))) {
+		print_usage(stderr, c);
+		return 2;
+	}
+	db = open_db(opt_db, 0);
+	if (!strcmp(pos[0], "refresh")) {
+		struct report_build_info info;
+		if (report_refresh(db, &info))
+			rc = error("统计汇总失败：%s", db_errmsg(db));
+		else
+			fprintf(stderr, "已更新统计汇总：%lld 条，用时 %.2f 秒\n",
+				(long long)info.cells, info.seconds);
+	} else {
+		struct buf out = BUF_INIT, msg = BUF_INIT;
+		const char *code = NULL;
+		int status = report_write(db, "", opt_under, REPORT_ALL, 12, &out, &code, &msg);
+		if (status != 200)
+			rc = error("%s", msg.buf);
+		else
+			printf("%s\n", out.buf);
+		buf_release(&out);
+		buf_release(&msg);
+	}
+	db_close(db);
+	return rc ? 1 : 0;
+}
+
 static const char *opt_period, *opt_region;
 
 static const struct option feed_opts[] = {
@@ -1109,6 +1159,8 @@ static const struct command commands[] = {
 	{ "case", cmd_case,
 	  "liubao case list [--under CODE] | advance|return|reject ID --as LOGIN [--record JSON]",
 	  "列出正在办理的识别纳入和风险消除流程及其期限；以某用户身份办理当前环节", case_opts },
+	{ "report", cmd_report, "liubao report refresh | show [--region CODE] [--db PATH]",
+	  "重新统计领导驾驶舱的汇总数据；show 输出某区划的汇总（JSON）", report_opts },
 	{ "feed", cmd_feed,
 	  "liubao feed list | load FEED FILE [--period YYYY-MM] [--skip-bad] [--dry-run] [--as LOGIN] | "
 	  "define FILE.json | param FEED NAME VALUE [--year Y] [--region CODE] | batches [FEED]",
@@ -1138,7 +1190,8 @@ static int cmd_help(const struct command *c, int argc, const char **argv)
 
 const struct route *const liubao_routes[] = { auth_routes, registry_routes,
 					       monitor_ledger_routes, monitor_case_routes,
-					       monitor_rule_routes, screen_feed_routes, NULL };
+					       monitor_rule_routes, report_routes,
+					       screen_feed_routes, NULL };
 
 int main(int argc, const char **argv)
 {

@@ -304,7 +304,10 @@ class Server:
 
 # Tables that record activity rather than data: a refused request may still
 # (and should) leave an audit row or a login failure behind.
-ACTIVITY_TABLES = {"audit_log", "sessions", "login_lock", "sqlite_sequence", "schema_version"}
+# The report module's summary is derived from the data and rebuilt by reads
+# when stale, so it is left out the same way.
+ACTIVITY_TABLES = {"audit_log", "sessions", "login_lock", "sqlite_sequence", "schema_version",
+                   "report_cell", "report_state"}
 
 
 def snapshot(db, include_activity=False):

@@ -632,6 +632,10 @@ MATRIX = {
     ("GET", "/api/v1/feed-hits"): (READERS, OK200, OK200),   # out: region filter → nothing
     ("POST", "/api/v1/feed-hits/:id/feedback"): (WRITERS, OK200, NF),
 }
+# the dashboard's aggregates: every role reads them, for regions in its scope
+REPORT_ROUTES = ["/api/v1/report/" + x for x in (
+    "dashboard", "monitored", "risk-types", "alerts", "overdue", "measures", "trend")]
+MATRIX.update({("GET", p): (ALL, OK200, NF) for p in REPORT_ROUTES})
 
 
 def expected(key, role, where):
@@ -986,6 +990,18 @@ FEED_DEF = {"id": "auth_feed", "title": "测试·部门名单", "department": "�
             "columns": [{"name": "id_number", "title": "身份证号", "type": "id"},
                         {"name": "kind", "title": "类别", "type": "text"}],
             "rules": [{"id": "T1", "title": "测试规则", "expression": "类别 = '甲'"}]}
+
+
+def _b_report(path):
+    """The aggregates of the matrix village (inside every matrix user's
+    scope), or of the other township."""
+    def build(c, u, where, fresh):
+        return Req("GET", "%s?region=%s" % (path, c.village if where == "in" else OTHER), None,
+                   u.token)
+    return build
+
+
+BUILD.update({("GET", p): _b_report(p) for p in REPORT_ROUTES})
 
 
 def test_route_table_is_covered():
@@ -1428,6 +1444,10 @@ INJECT = {
                                                      json=["state", "note"], free=["note"],
                                                      tables={"feed_hit"}, target="feed_hit"),
 }
+INJECT.update({("GET", p): dict(actor="village_clerk",
+                                query=["region", "months"] if p.endswith(("trend", "dashboard"))
+                                else ["region"])
+               for p in REPORT_ROUTES})
 
 
 def enc(v):

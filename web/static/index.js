@@ -24,6 +24,7 @@ const columns = [
 
 if (!can(me, 'household.read')) {
   document.getElementById('no-access').hidden = false;
+  document.getElementById('go-dashboard').hidden = !can(me, 'stats.read');
 } else {
   section.hidden = false;
   search('');
