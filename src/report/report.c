@@ -36,6 +36,34 @@ static const struct db_migration report_migrations[] = {
 	  "  cells INTEGER NOT NULL      -- rows in report_cell\n"
 	  ");\n",
 	  NULL },
+	{ 2, "report_cell clustered by its key, and a covering index by metric for the children",
+	  /* measured on 300,000 households: a township's children read 240 of
+	   * 1,979 rows through the primary key, each row a second look-up in
+	   * the table (1.3 ms); by (plen, metric, region) from the index alone,
+	   * 0.26 ms.  The summary is rebuilt by the next request. */
+	  "DROP TABLE report_cell;\n"
+	  "CREATE TABLE report_cell(\n"
+	  "  plen INTEGER NOT NULL,   -- length of the prefix: 0 all, 2 省, 4 市, 6 县, 9 乡镇, 12 村\n"
+	  "  region TEXT NOT NULL,    -- region-code prefix ('' for the whole database)\n"
+	  "  metric INTEGER NOT NULL, -- enum report_metric (report.h): what is counted\n"
+	  "  k1 INTEGER NOT NULL,     -- first key of the metric (status, code or yyyymm), else 0\n"
+	  "  k2 INTEGER NOT NULL,     -- second key of the metric (category, channel), else 0\n"
+	  "  n INTEGER NOT NULL,      -- households, alerts or measures counted\n"
+	  "  n2 INTEGER NOT NULL,     -- persons (monitored) or households (measures), else 0\n"
+	  "  n3 INTEGER NOT NULL,     -- amount in 分 (measures), else 0\n"
+	  "  PRIMARY KEY(plen, region, metric, k1, k2)\n"
+	  ") WITHOUT ROWID;\n"
+	  "CREATE INDEX report_cell_metric ON report_cell(plen, metric, region, k1, k2, n, n2, n3);\n"
+	  "DELETE FROM report_state;\n",
+	  "DROP TABLE report_cell;\n"
+	  "CREATE TABLE report_cell(\n"
+	  "  plen INTEGER NOT NULL, region TEXT NOT NULL, metric INTEGER NOT NULL,\n"
+	  "  k1 INTEGER NOT NULL, k2 INTEGER NOT NULL,\n"
+	  "  n INTEGER NOT NULL, n2 INTEGER NOT NULL, n3 INTEGER NOT NULL,\n"
+	  "  PRIMARY KEY(plen, region, metric, k1, k2)\n"
+	  ");\n"
+	  "CREATE INDEX report_cell_metric ON report_cell(plen, metric, region, k1, k2, n, n2, n3);\n"
+	  "DELETE FROM report_state;\n" },
 };
 
 int report_migrate(struct db *db)
