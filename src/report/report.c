@@ -3,6 +3,7 @@
  * rolled up in memory to every enclosing region) and the freshness policy.
  * The JSON side is in report_api.c; report.h says why a summary exists. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,7 +331,10 @@ int report_refresh(struct db *db, struct report_build_info *info)
 
 /* ---- freshness ------------------------------------------------------------------------- */
 
-static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER;
+int report_rebuild_in_background;
+
+static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER; /* one rebuild at a time */
+static atomic_int background_running; /* a background rebuild has been started */
 
 /* When the summary was built (seconds since 1970): 1 found, 0 none, -1 error. */
 static int built_epoch(struct db *db, int64_t *epoch)
@@ -349,31 +353,62 @@ static int is_fresh(int64_t epoch)
 	return report_max_age_seconds > 0 && now >= epoch && now - epoch < report_max_age_seconds;
 }
 
+/* Rebuild under build_lock unless another thread has just done it. */
+static int rebuild_locked(struct db *db)
+{
+	int64_t epoch = 0;
+	int rc = 0;
+	pthread_mutex_lock(&build_lock);
+	if (built_epoch(db, &epoch) != 1 || !is_fresh(epoch))
+		rc = report_refresh(db, NULL);
+	pthread_mutex_unlock(&build_lock);
+	if (rc)
+		warning("cannot rebuild the report summary: %s", db_errmsg(db));
+	return rc;
+}
+
+/* The background rebuild: its own connection to the same database. */
+static void *rebuild_thread(void *arg)
+{
+	char *target = arg, err[512];
+	struct db *db = db_open(target, 0, err, sizeof(err));
+	if (!db) {
+		warning("cannot rebuild the report summary: %s", err);
+	} else {
+		rebuild_locked(db);
+		db_close(db);
+	}
+	free(target);
+	atomic_store(&background_running, 0);
+	return NULL;
+}
+
 int report_ensure_fresh(struct db *db)
 {
 	int64_t epoch = 0;
-	int have = built_epoch(db, &epoch), rc;
+	int have = built_epoch(db, &epoch);
 	if (have < 0)
 		return -1;
 	if (have && is_fresh(epoch))
 		return 0;
-	if (have) {
-		/* stale: one thread rebuilds, the others read the previous summary */
-		if (pthread_mutex_trylock(&build_lock))
+	if (have && report_rebuild_in_background && report_max_age_seconds > 0) {
+		/* stale: answer from it now, rebuild in a thread of our own */
+		pthread_t t;
+		pthread_attr_t attr;
+		char *target;
+		if (atomic_exchange(&background_running, 1))
 			return 0;
-	} else {
-		pthread_mutex_lock(&build_lock);
+		target = xstrdup(db_target(db));
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &attr, rebuild_thread, target)) {
+			free(target);
+			atomic_store(&background_running, 0);
+		}
+		pthread_attr_destroy(&attr);
+		return 0;
 	}
-	have = built_epoch(db, &epoch);
-	if (have == 1 && is_fresh(epoch)) {
-		pthread_mutex_unlock(&build_lock);
-		return 0; /* another thread has just rebuilt it */
-	}
-	rc = report_refresh(db, NULL);
-	pthread_mutex_unlock(&build_lock);
-	if (rc) {
-		warning("cannot rebuild the report summary: %s", db_errmsg(db));
-		return have == 1 ? 0 : -1; /* the previous summary is still there */
-	}
+	if (rebuild_locked(db))
+		return have ? 0 : -1; /* the previous summary, if any, is still there */
 	return 0;
 }
