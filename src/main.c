@@ -319,7 +319,7 @@ static const struct option serve_opts[] = {
 	{ "--session-idle", "SECONDS", NULL, &opt_session_idle, NULL, "会话空闲超时（默认 1800）" },
 	{ "--session-max", "SECONDS", NULL, &opt_session_max, NULL, "会话最长时间（默认 43200）" },
 	{ "--report-max-age", "SECONDS", NULL, &opt_report_max_age, NULL,
-	  "统计汇总的有效期，过期后由下一次请求重新统计（默认 300；0 = 每次请求都重新统计）" },
+	  "统计汇总的有效期，过期后在后台重新统计（默认 300；0 = 每次请求都重新统计）" },
 	{ "--quiet", NULL, NULL, NULL, &opt_quiet, "不输出启动信息" },
 	{ NULL },
 };
@@ -340,6 +340,7 @@ static int cmd_serve(const struct command *c, int argc, const char **argv)
 	if (opt_report_max_age < 0)
 		return error("--report-max-age 不能为负数") ? 2 : 2;
 	report_max_age_seconds = opt_report_max_age;
+	report_rebuild_in_background = 1;
 	o.listen = opt_listen ? opt_listen : "127.0.0.1:8080";
 	o.db_path = opt_db;
 	o.threads = (int)opt_threads;

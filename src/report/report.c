@@ -3,6 +3,7 @@
  * rolled up in memory to every enclosing region) and the freshness policy.
  * The JSON side is in report_api.c; report.h says why a summary exists. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,34 @@ static const struct db_migration report_migrations[] = {
 	  "  cells INTEGER NOT NULL      -- rows in report_cell\n"
 	  ");\n",
 	  NULL },
+	{ 2, "report_cell clustered by its key, and a covering index by metric for the children",
+	  /* measured on 300,000 households: a township's children read 240 of
+	   * 1,979 rows through the primary key, each row a second look-up in
+	   * the table (1.3 ms); by (plen, metric, region) from the index alone,
+	   * 0.26 ms.  The summary is rebuilt by the next request. */
+	  "DROP TABLE report_cell;\n"
+	  "CREATE TABLE report_cell(\n"
+	  "  plen INTEGER NOT NULL,   -- length of the prefix: 0 all, 2 省, 4 市, 6 县, 9 乡镇, 12 村\n"
+	  "  region TEXT NOT NULL,    -- region-code prefix ('' for the whole database)\n"
+	  "  metric INTEGER NOT NULL, -- enum report_metric (report.h): what is counted\n"
+	  "  k1 INTEGER NOT NULL,     -- first key of the metric (status, code or yyyymm), else 0\n"
+	  "  k2 INTEGER NOT NULL,     -- second key of the metric (category, channel), else 0\n"
+	  "  n INTEGER NOT NULL,      -- households, alerts or measures counted\n"
+	  "  n2 INTEGER NOT NULL,     -- persons (monitored) or households (measures), else 0\n"
+	  "  n3 INTEGER NOT NULL,     -- amount in 分 (measures), else 0\n"
+	  "  PRIMARY KEY(plen, region, metric, k1, k2)\n"
+	  ") WITHOUT ROWID;\n"
+	  "CREATE INDEX report_cell_metric ON report_cell(plen, metric, region, k1, k2, n, n2, n3);\n"
+	  "DELETE FROM report_state;\n",
+	  "DROP TABLE report_cell;\n"
+	  "CREATE TABLE report_cell(\n"
+	  "  plen INTEGER NOT NULL, region TEXT NOT NULL, metric INTEGER NOT NULL,\n"
+	  "  k1 INTEGER NOT NULL, k2 INTEGER NOT NULL,\n"
+	  "  n INTEGER NOT NULL, n2 INTEGER NOT NULL, n3 INTEGER NOT NULL,\n"
+	  "  PRIMARY KEY(plen, region, metric, k1, k2)\n"
+	  ");\n"
+	  "CREATE INDEX report_cell_metric ON report_cell(plen, metric, region, k1, k2, n, n2, n3);\n"
+	  "DELETE FROM report_state;\n" },
 };
 
 int report_migrate(struct db *db)
@@ -302,7 +331,10 @@ int report_refresh(struct db *db, struct report_build_info *info)
 
 /* ---- freshness ------------------------------------------------------------------------- */
 
-static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER;
+int report_rebuild_in_background;
+
+static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER; /* one rebuild at a time */
+static atomic_int background_running; /* a background rebuild has been started */
 
 /* When the summary was built (seconds since 1970): 1 found, 0 none, -1 error. */
 static int built_epoch(struct db *db, int64_t *epoch)
@@ -321,31 +353,62 @@ static int is_fresh(int64_t epoch)
 	return report_max_age_seconds > 0 && now >= epoch && now - epoch < report_max_age_seconds;
 }
 
+/* Rebuild under build_lock unless another thread has just done it. */
+static int rebuild_locked(struct db *db)
+{
+	int64_t epoch = 0;
+	int rc = 0;
+	pthread_mutex_lock(&build_lock);
+	if (built_epoch(db, &epoch) != 1 || !is_fresh(epoch))
+		rc = report_refresh(db, NULL);
+	pthread_mutex_unlock(&build_lock);
+	if (rc)
+		warning("cannot rebuild the report summary: %s", db_errmsg(db));
+	return rc;
+}
+
+/* The background rebuild: its own connection to the same database. */
+static void *rebuild_thread(void *arg)
+{
+	char *target = arg, err[512];
+	struct db *db = db_open(target, 0, err, sizeof(err));
+	if (!db) {
+		warning("cannot rebuild the report summary: %s", err);
+	} else {
+		rebuild_locked(db);
+		db_close(db);
+	}
+	free(target);
+	atomic_store(&background_running, 0);
+	return NULL;
+}
+
 int report_ensure_fresh(struct db *db)
 {
 	int64_t epoch = 0;
-	int have = built_epoch(db, &epoch), rc;
+	int have = built_epoch(db, &epoch);
 	if (have < 0)
 		return -1;
 	if (have && is_fresh(epoch))
 		return 0;
-	if (have) {
-		/* stale: one thread rebuilds, the others read the previous summary */
-		if (pthread_mutex_trylock(&build_lock))
+	if (have && report_rebuild_in_background && report_max_age_seconds > 0) {
+		/* stale: answer from it now, rebuild in a thread of our own */
+		pthread_t t;
+		pthread_attr_t attr;
+		char *target;
+		if (atomic_exchange(&background_running, 1))
 			return 0;
-	} else {
-		pthread_mutex_lock(&build_lock);
+		target = xstrdup(db_target(db));
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &attr, rebuild_thread, target)) {
+			free(target);
+			atomic_store(&background_running, 0);
+		}
+		pthread_attr_destroy(&attr);
+		return 0;
 	}
-	have = built_epoch(db, &epoch);
-	if (have == 1 && is_fresh(epoch)) {
-		pthread_mutex_unlock(&build_lock);
-		return 0; /* another thread has just rebuilt it */
-	}
-	rc = report_refresh(db, NULL);
-	pthread_mutex_unlock(&build_lock);
-	if (rc) {
-		warning("cannot rebuild the report summary: %s", db_errmsg(db));
-		return have == 1 ? 0 : -1; /* the previous summary is still there */
-	}
+	if (rebuild_locked(db))
+		return have ? 0 : -1; /* the previous summary, if any, is still there */
 	return 0;
 }

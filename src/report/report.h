@@ -9,9 +9,10 @@
  * from each village to its township, county, city, province and the whole
  * database, and stores them in table report_cell.  A request for a region
  * then reads the rows of that region and of its children (a few hundred).
- * The summary is rebuilt when it is older than report_max_age_seconds, by
- * the request that finds it stale (other requests meanwhile serve the
- * previous one), or by `liubao report refresh`.  Workflow cases are counted
+ * The summary is rebuilt when it is older than report_max_age_seconds (in
+ * the server by a background thread started by the request that finds it
+ * stale, which like every other request meanwhile reads the previous one),
+ * or by `liubao report refresh`.  Workflow cases are counted
  * live: there are few active ones, and their red/yellow lights depend on
  * today's date and the working-day calendar. */
 #ifndef REPORT_REPORT_H
@@ -38,10 +39,15 @@ struct report_build_info {
  * the rows are written).  0, or -1 with the message in db_errmsg(). */
 int report_refresh(struct db *db, struct report_build_info *info);
 /* Rebuild the summary if it is missing or older than
- * report_max_age_seconds.  While one thread rebuilds a stale summary, other
- * threads do not wait and read the previous one.  0 when a summary is
+ * report_max_age_seconds.  A missing summary (or any, with max age 0) is
+ * built before returning, one thread at a time.  A stale one is kept for
+ * this answer and rebuilt by a background thread on a connection of its
+ * own when report_rebuild_in_background is set (the server sets it; a
+ * command that exits at once must not), else here.  0 when a summary is
  * there to be read, -1 when there is none and it could not be built. */
 int report_ensure_fresh(struct db *db);
+/* Rebuild stale summaries in a background thread (see above); default 0. */
+extern int report_rebuild_in_background;
 
 /* Sections of a report (bit mask). */
 enum report_section {

@@ -636,6 +636,10 @@ int report_write(struct db *db, const char *scope, const char *region, unsigned 
 		monitor_case_steps(CASE_ELIMINATE, &n_el);
 		x.nr_steps = n_id + n_el <= MAX_STEPS ? n_id + n_el : MAX_STEPS;
 	}
+	/* one read transaction: every figure from the same state of the
+	 * database (and one lock instead of one per statement on SQLite) */
+	if (db_begin(db))
+		goto db_fail;
 	if (load_children(&x) || read_summary(&x) ||
 	    ((sections & REPORT_OVERDUE) && read_cases(&x)) || summary_time(db, as_of))
 		goto db_fail;
@@ -650,12 +654,16 @@ int report_write(struct db *db, const char *scope, const char *region, unsigned 
 	jw_kstr(&w, "today", x.today);
 	write_sections(&w, &x, sections);
 	jw_object_end(&w);
+	if (db_commit(db))
+		goto db_fail;
 	goto out;
 db_fail:
 	*code = "E_DB";
 	buf_reset(msg);
 	buf_addf(msg, "读取汇总数据失败：%s", db_errmsg(db));
 	status = 500;
+	if (db_depth(db))
+		db_rollback(db);
 out:
 	free(x.children);
 	free(x.child);
