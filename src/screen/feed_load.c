@@ -898,6 +898,12 @@ static int match_people(struct load *l)
 					  p->household_id,
 					  "身份证号与户籍成员“%s”一致，但姓名为“%s”（已按身份证号匹配，请核对）",
 					  p->reg_name, p->name);
+			} else if (p->name_differs) {
+				l->r->mismatch_rows += p->rows;
+				add_issue(l, FEED_ISSUE_NAME, p->line, p->rows, NULL, p->id, p->name,
+					  p->household_id,
+					  "同一身份证号（户籍成员“%s”）在文件中写有不同的姓名（已按身份证号匹配，请核对）",
+					  p->reg_name);
 			}
 			break;
 		case 2:

@@ -415,7 +415,8 @@ def test_a_large_file_read_in_two_threads_gives_the_one_thread_answer():
     eq(two["rows"], 60000, "rows")
     # (registry babies born after the test's clock are "future" births too)
     assert 45002 in [i["line"] for i in two["issues"] if i["kind"] == "无效行"], two["issues"][:3]
-    assert two["persons"] > 500 and two["mismatch_rows"] > 0 and two["unmatched_rows"] > 0, two
+    assert two["persons"] > 500 and two["mismatch_rows"] > 0 and two["unmatched_rows"] > 0, (
+        two["persons"], two["mismatch_rows"], two["unmatched_rows"])
 
 
 if __name__ == "__main__":
