@@ -2,7 +2,7 @@
 # commands the README promises; everything else is a helper for them.
 
 CC      ?= cc
-PKGS     = libmicrohttpd jansson libsodium sqlite3 libpq
+PKGS     = libmicrohttpd jansson libsodium sqlite3 libpq libzip expat xlsxwriter
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow -Isrc \
            $(shell pkg-config --cflags $(PKGS))
