@@ -350,13 +350,50 @@ static int cmd_serve(const struct command *c, int argc, const char **argv)
 	return http_serve(&o) ? 1 : 0;
 }
 
+static const char *opt_sheet, *opt_profile, *opt_format;
+
 static const struct option import_opts[] = {
 	{ "--db", "PATH", &opt_db, NULL, NULL, "数据库文件" },
 	{ "--skip-bad", NULL, NULL, NULL, &opt_skip_bad, "写入正确的行，错误行写入拒收文件" },
-	{ "--reject", "FILE", &opt_reject, NULL, NULL, "拒收文件（默认 原文件名.rejects.csv）" },
+	{ "--reject", "FILE", &opt_reject, NULL, NULL,
+	  "拒收文件（CSV 默认 原文件名.rejects.csv；Excel 默认 原文件名.errors.xlsx，"
+	  "即标出错误单元格的工作簿副本）" },
 	{ "--dry-run", NULL, NULL, NULL, &opt_dry_run, "只检查，不写入" },
+	{ "--sheet", "NAME", &opt_sheet, NULL, NULL, "Excel 工作表名称或序号（默认第一个可见的工作表）" },
+	{ "--profile", "NAME", &opt_profile, NULL, NULL,
+	  "布局方案（列名对应关系，如 national；见 liubao profile list）" },
 	{ NULL },
 };
+
+/* Load --profile into *p; 0 (nothing asked), 1 loaded, -1 after a message. */
+static int load_profile_opt(struct db *db, struct layout_profile *p)
+{
+	int rc;
+	if (!opt_profile)
+		return 0;
+	rc = registry_profile_load(db, opt_profile, p);
+	if (rc == 0)
+		error("没有名为“%s”的布局方案（liubao profile list 列出全部）", opt_profile);
+	return rc == 1 ? 1 : -1;
+}
+
+/* The name of a file beside `path` with its extension replaced by `ext`
+ * ("a/x.xlsx" + ".errors.xlsx" → "a/x.errors.xlsx"); from xmalloc. */
+static char *beside(const char *path, const char *ext)
+{
+	const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+	if (!strcmp(path, "-"))
+		return xstrfmt("stdin%s", ext);
+	if (dot && (!slash || dot > slash))
+		return xstrfmt("%.*s%s", (int)(dot - path), path, ext);
+	return xstrfmt("%s%s", path, ext);
+}
+
+static int is_xlsx_name(const char *path)
+{
+	size_t l = strlen(path);
+	return l > 5 && (!strcasecmp(path + l - 5, ".xlsx") || !strcasecmp(path + l - 5, ".xlsm"));
+}
 
 static int parse_kind(const char *s, enum import_kind *k)
 {
@@ -375,6 +412,7 @@ static int cmd_import(const struct command *c, int argc, const char **argv)
 	enum import_kind kind;
 	struct import_opts o = { 0 };
 	struct import_result res;
+	struct layout_profile profile = { 0 };
 	struct db *db;
 	char *reject = NULL;
 	double t0;
@@ -386,11 +424,20 @@ static int cmd_import(const struct command *c, int argc, const char **argv)
 	o.skip_bad = opt_skip_bad;
 	o.dry_run = opt_dry_run;
 	o.progress = isatty(2) || getenv("LIUBAO_PROGRESS");
-	if (opt_skip_bad)
+	o.sheet = opt_sheet;
+	if (is_xlsx_name(pos[1]))
+		o.reject_path = opt_reject ? opt_reject : (reject = beside(pos[1], ".errors.xlsx"));
+	else if (opt_skip_bad)
 		o.reject_path = opt_reject ? opt_reject
 					   : (reject = xstrfmt("%s.rejects.csv",
 							       strcmp(pos[1], "-") ? pos[1] : "stdin"));
 	db = open_db(opt_db, 0);
+	if (load_profile_opt(db, &profile) < 0) {
+		db_close(db);
+		free(reject);
+		return 1;
+	}
+	o.profile = opt_profile ? &profile : NULL;
 	import_result_init(&res);
 	t0 = mono_seconds();
 	rc = registry_import(db, kind, pos[1], &o, &res);
@@ -414,9 +461,13 @@ static int cmd_import(const struct command *c, int argc, const char **argv)
 	if (rc == 1)
 		fprintf(stderr, "文件有错误，数据库未作任何修改。改正后重新导入，或用 --skip-bad "
 				"只导入正确的行\n");
-	if (rc == 0 && o.reject_path && res.bad_rows)
+	if (res.rejects_written && res.is_xlsx)
+		fprintf(stderr, "已在 %s 中用红色标出有问题的单元格，最后一列写明原因；在 Excel 中改正后可"
+				"直接重新导入\n", o.reject_path);
+	else if (res.rejects_written)
 		fprintf(stderr, "错误行已写入 %s\n", o.reject_path);
 	import_result_release(&res);
+	layout_profile_release(&profile);
 	db_close(db);
 	free(reject);
 	return rc == 0 ? 0 : 1;
@@ -426,6 +477,10 @@ static const struct option export_opts[] = {
 	{ "--db", "PATH", &opt_db, NULL, NULL, "数据库文件" },
 	{ "--under", "CODE", &opt_under, NULL, NULL, "只导出该区划下的数据" },
 	{ "--output", "FILE", &opt_output, NULL, NULL, "输出文件（默认 - 即标准输出）" },
+	{ "--format", "csv|xlsx", &opt_format, NULL, NULL,
+	  "文件格式（默认按输出文件扩展名，.xlsx 为 Excel，否则 CSV）" },
+	{ "--profile", "NAME", &opt_profile, NULL, NULL,
+	  "布局方案（如 national：全国防返贫监测信息系统的导出格式）" },
 	{ "--force", NULL, NULL, NULL, &opt_force, "覆盖已存在的输出文件" },
 	{ NULL },
 };
@@ -434,12 +489,20 @@ static int cmd_export(const struct command *c, int argc, const char **argv)
 {
 	const char *pos[1];
 	enum import_kind kind;
+	enum table_format format = TABLE_CSV;
 	struct db *db;
+	long rows = 0;
 	int fd = 1, rc;
 	if (parse_options(c, argc, argv, pos, 1) != 1 || parse_kind(pos[0], &kind)) {
 		print_usage(stderr, c);
 		return 2;
 	}
+	if (opt_format && strcmp(opt_format, "csv") && strcmp(opt_format, "xlsx"))
+		return error("--format 应为 csv 或 xlsx，而不是 '%s'", opt_format) ? 2 : 2;
+	if (((opt_format && !strcmp(opt_format, "xlsx")) ||
+	     (!opt_format && opt_output && is_xlsx_name(opt_output))) &&
+	    (!opt_output || !strcmp(opt_output, "-")) && isatty(1))
+		return error("Excel 文件不能输出到终端，请用 --output FILE.xlsx") ? 2 : 2;
 	if (opt_under && strspn(opt_under, "0123456789") != strlen(opt_under))
 		return error("--under 应为数字区划代码，而不是 '%s'", opt_under) ? 2 : 2;
 	db = open_db(opt_db, 0);
@@ -452,9 +515,29 @@ static int cmd_export(const struct command *c, int argc, const char **argv)
 				     opt_force ? "" : "（文件已存在时请加 --force）") ? 1 : 1;
 		}
 	}
-	rc = registry_export(db, kind, opt_under ? opt_under : "", fd);
 	{
-		char *detail = xstrfmt("导出到 %s，区划 %s（完整身份证号）",
+		struct export_opts eo = { TABLE_CSV, opt_under ? opt_under : "", 0, NULL };
+		struct layout_profile profile = { 0 };
+		struct buf err = BUF_INIT;
+		if (opt_format && !strcmp(opt_format, "xlsx"))
+			eo.format = TABLE_XLSX;
+		else if (!opt_format && opt_output && is_xlsx_name(opt_output))
+			eo.format = TABLE_XLSX;
+		if (load_profile_opt(db, &profile) < 0) {
+			rc = -1;
+		} else {
+			eo.profile = opt_profile ? &profile : NULL;
+			rc = registry_export_to(db, kind, &eo, fd, NULL, &rows, &err);
+			if (rc)
+				error("%s", err.buf);
+		}
+		format = eo.format;
+		layout_profile_release(&profile);
+		buf_release(&err);
+	}
+	{
+		char *detail = xstrfmt("导出 %ld 行%s到 %s，区划 %s（完整身份证号）", rows,
+				       format == TABLE_XLSX ? "（Excel）" : "",
 				       fd == 1 ? "标准输出" : opt_output, opt_under ? opt_under : "全部");
 		audit_cli(db, kind == IMPORT_MEMBERS ? "cli export members" : "cli export households",
 			  NULL, 0, detail, rc);
@@ -467,6 +550,116 @@ static int cmd_export(const struct command *c, int argc, const char **argv)
 }
 
 static const struct option no_opts[] = { { NULL } };
+
+static const struct option profile_opts[] = {
+	{ "--db", "PATH", &opt_db, NULL, NULL, "数据库文件" },
+	{ NULL },
+};
+
+/* `liubao profile`: list, show, save (from a JSON file) and delete layout
+ * profiles; `fields` lists the field names a profile may map to. */
+static int cmd_profile(const struct command *c, int argc, const char **argv)
+{
+	static const char *const fields[] = {
+		"hh_no", "village_code", "hh_type", "address", "hh_phone", "relocated",
+		"relocation_site", "head_name", "household_size", "name", "id_number", "relation",
+		"sex", "birth_date", "ethnicity", "education", "school_status", "health",
+		"disability", "labor_skill", "work_status", "ins_resident_med", "ins_employee_med",
+		"ins_critical", "ins_pension", "dibao", "tekun", "phone", "seq", "id_type",
+		"province", "city", "county", "township", "village", NULL,
+	};
+	const char *pos[2];
+	int npos = parse_options(c, argc, argv, pos, 2), rc = 0;
+	struct db *db;
+	if (npos == 1 && !strcmp(pos[0], "fields")) {
+		for (int i = 0; fields[i]; i++)
+			printf("%-18s %s\n", fields[i], registry_field_header(fields[i]));
+		printf("%-18s %s\n", "ignore", "（忽略该列）");
+		return 0;
+	}
+	if (!(npos == 1 && !strcmp(pos[0], "list")) &&
+	    !(npos == 2 && (!strcmp(pos[0], "show") || !strcmp(pos[0], "save") ||
+			    !strcmp(pos[0], "delete")))) {
+		print_usage(stderr, c);
+		return 2;
+	}
+	db = open_db(opt_db, 0);
+	if (!strcmp(pos[0], "list")) {
+		json_t *all = registry_profiles_json(db);
+		size_t i;
+		json_t *p;
+		if (!all) {
+			db_close(db);
+			return error("无法读取布局方案：%s", db_errmsg(db)) ? 1 : 1;
+		}
+		json_array_foreach(all, i, p) {
+			printf("%-22s %-10s %s%s\n", json_string_value(json_object_get(p, "name")),
+			       !strcmp(json_string_value(json_object_get(p, "kind")), "members")
+				       ? "家庭成员" : "户信息",
+			       json_string_value(json_object_get(p, "title")),
+			       json_is_true(json_object_get(p, "builtin")) ? "（内置）" : "");
+		}
+		json_decref(all);
+	} else if (!strcmp(pos[0], "show")) {
+		struct layout_profile p;
+		int found = registry_profile_load(db, pos[1], &p);
+		if (found == 1) {
+			json_t *j = registry_profile_to_json(&p);
+			char *s = json_dumps(j, JSON_INDENT(2));
+			printf("%s\n", s);
+			free(s);
+			json_decref(j);
+			layout_profile_release(&p);
+		} else {
+			rc = error("没有名为“%s”的布局方案", pos[1]) ? 1 : 1;
+		}
+	} else if (!strcmp(pos[0], "save")) {
+		json_error_t je;
+		json_t *j = json_load_file(pos[1], JSON_REJECT_DUPLICATES, &je);
+		struct layout_profile p;
+		struct buf err = BUF_INIT;
+		if (!j) {
+			rc = error("无法读取 '%s'：第 %d 行：%s", pos[1], je.line, je.text) ? 1 : 1;
+		} else if (registry_profile_from_json(j, &p, &err)) {
+			rc = error("'%s'：%s", pos[1], err.buf) ? 1 : 1;
+		} else {
+			struct principal pr;
+			auth_cli_principal(&pr);
+			if (db_begin(db) || registry_profile_save(db, &p, pr.login, &err)) {
+				if (db_depth(db))
+					db_rollback(db);
+				rc = error("%s", err.len ? err.buf : db_errmsg(db)) ? 1 : 1;
+			} else if (db_commit(db)) {
+				rc = error("无法保存：%s", db_errmsg(db)) ? 1 : 1;
+			} else {
+				char *detail = xstrfmt("保存布局方案 %s（%d 列）", p.name, p.nr_cols);
+				audit_cli(db, "cli profile save", "layout_profile", 0, detail, 0);
+				free(detail);
+				fprintf(stderr, "已保存布局方案 %s（%d 列）\n", p.name, p.nr_cols);
+			}
+			layout_profile_release(&p);
+		}
+		json_decref(j);
+		buf_release(&err);
+	} else {
+		struct layout_profile p;
+		int found = registry_profile_load(db, pos[1], &p), builtin = found == 1 && p.builtin, d;
+		if (found == 1)
+			layout_profile_release(&p);
+		if (builtin) {
+			rc = error("“%s”是内置布局方案，不能删除", pos[1]) ? 1 : 1;
+		} else if ((d = registry_profile_delete(db, pos[1])) == 1) {
+			char *detail = xstrfmt("删除布局方案 %s", pos[1]);
+			audit_cli(db, "cli profile delete", "layout_profile", 0, detail, 0);
+			free(detail);
+			fprintf(stderr, "已删除布局方案 %s\n", pos[1]);
+		} else {
+			rc = error(d == 0 ? "没有名为“%s”的布局方案" : "无法删除“%s”", pos[1]) ? 1 : 1;
+		}
+	}
+	db_close(db);
+	return rc;
+}
 
 static const char *opt_name, *opt_role, *opt_scope, *opt_department, *opt_phone;
 static int opt_password_stdin;
@@ -1145,10 +1338,18 @@ static const struct command commands[] = {
 	  "生成演示区县（陕西省安康市平利县）的模拟户籍数据", demo_opts },
 	{ "serve", cmd_serve, "liubao serve [--listen ADDR:PORT] [--db PATH]",
 	  "启动网页和 JSON 接口服务", serve_opts },
-	{ "import", cmd_import, "liubao import households|members FILE [--skip-bad] [--db PATH]",
-	  "导入 CSV 台账（UTF-8 或 GBK/GB18030；FILE 为 - 时读标准输入）", import_opts },
-	{ "export", cmd_export, "liubao export households|members [--under CODE] [--output FILE]",
-	  "导出 CSV（可直接重新导入）", export_opts },
+	{ "import", cmd_import,
+	  "liubao import households|members FILE [--sheet NAME] [--profile NAME] [--skip-bad] [--db PATH]",
+	  "导入台账：Excel 工作簿（.xlsx）或 CSV（UTF-8 或 GBK/GB18030；FILE 为 - 时读标准输入）",
+	  import_opts },
+	{ "export", cmd_export,
+	  "liubao export households|members [--under CODE] [--output FILE] [--format csv|xlsx] "
+	  "[--profile NAME]",
+	  "导出 CSV 或 Excel（可直接重新导入）", export_opts },
+	{ "profile", cmd_profile,
+	  "liubao profile list | show NAME | save FILE.json | delete NAME | fields",
+	  "布局方案：导入导出时台账列名与 liubao 字段的对应关系（全国系统格式已内置）",
+	  profile_opts },
 	{ "user", cmd_user,
 	  "liubao user add LOGIN --name N --role R --scope CODE [--department D] | list | "
 	  "disable|enable|passwd LOGIN | role LOGIN [--role R] [--scope CODE]",

@@ -82,7 +82,7 @@ static void flag_write(struct jw *w, const char *key, int v)
 		jw_kbool(w, key, v);
 }
 
-static void mask_phone(const char *p, char out[24])
+void registry_mask_phone(const char *p, char out[24])
 {
 	size_t l = strlen(p);
 	if (l == 11) {
@@ -104,7 +104,7 @@ static void member_write(struct jw *w, const struct member_rec *m, int masked)
 		age = idcard_age(y, mo, d, idcard_today());
 	if (masked) {
 		idcard_mask(m->id_number, idm);
-		mask_phone(m->phone, ph);
+		registry_mask_phone(m->phone, ph);
 	}
 	jw_object(w);
 	jw_kint(w, "id", m->id);
@@ -234,7 +234,7 @@ static int household_write(struct http_request *req, struct jw *w, const struct 
 	db_done(st);
 	jw_kstr(w, "address", h->address);
 	if (masked)
-		mask_phone(h->phone, ph);
+		registry_mask_phone(h->phone, ph);
 	jw_kstr(w, "phone", masked ? ph : h->phone);
 	code_write(w, "hh_type", &code_hh_type, h->hh_type);
 	jw_kbool(w, "relocated", h->relocated > 0);
@@ -973,7 +973,7 @@ static void api_households_list(struct http_request *req, struct http_response *
 		if (n == limit)
 			break;
 		idcard_mask(db_col_text(st, LC_HEAD_ID), idm);
-		mask_phone(db_col_text(st, LC_PHONE), ph);
+		registry_mask_phone(db_col_text(st, LC_PHONE), ph);
 		last_id = db_col_int(st, LC_ID);
 		jw_object(&w);
 		jw_kint(&w, "id", last_id);

@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "base/csv.h"
+#include "base/table.h"
 #include "base/util.h"
+#include "base/xlsx.h"
 #include "db/db.h"
 #include "registry/codes.h"
 #include "registry/idcard.h"
@@ -29,7 +31,8 @@ enum col_id {
 	C_HH_NO, C_VILLAGE, C_HH_TYPE, C_ADDRESS, C_HH_PHONE, C_RELOCATED, C_SITE,
 	C_NAME, C_IDN, C_RELATION, C_SEX, C_BIRTH, C_ETHNICITY, C_EDUCATION, C_SCHOOL,
 	C_HEALTH, C_DISABILITY, C_LABOR, C_WORK, C_IRM, C_IEM, C_ICR, C_IPE, C_DIBAO, C_TEKUN,
-	C_PHONE, C_HEAD_NAME, C_SIZE, NR_COLS
+	C_PHONE, C_HEAD_NAME, C_SIZE, C_SEQ, C_ID_TYPE, C_PROV_NAME, C_CITY_NAME, C_COUNTY_NAME,
+	C_TOWN_NAME, C_VILLAGE_NAME, NR_COLS
 };
 
 struct column {
@@ -70,22 +73,21 @@ static const struct column columns[NR_COLS] = {
 	{ C_PHONE, "联系电话", "phone", "成员联系电话|本人联系电话", NULL, 0 },
 	{ C_HEAD_NAME, "户主姓名", "head_name", NULL, NULL, 1 },
 	{ C_SIZE, "家庭人口数", "household_size", "人口数", NULL, 1 },
+	/* written on export by the national layout; on import 序号 and 证件类型
+	 * are read and ignored, and the names find the village when the file
+	 * has no 行政区划代码 column */
+	{ C_SEQ, "序号", "seq", NULL, NULL, 1 },
+	{ C_ID_TYPE, "证件类型", "id_type", "户主证件类型", NULL, 0 },
+	{ C_PROV_NAME, "省", "province", "省（自治区、直辖市）|省份", NULL, 1 },
+	{ C_CITY_NAME, "市", "city", "市（地、州、盟）|地市|市州", NULL, 1 },
+	{ C_COUNTY_NAME, "县", "county", "县（市、区、旗）|县区|区县|县（区）", NULL, 1 },
+	{ C_TOWN_NAME, "乡", "township", "乡（镇）|镇|乡镇|乡镇（街道）|乡（镇、街道）", NULL, 1 },
+	{ C_VILLAGE_NAME, "村", "village", "行政村|村（社区）|村（居）", NULL, 1 },
 };
 
 /* Headers recognised and deliberately ignored (names of regions, serials). */
 static const char *const ignored_headers[] = {
-	"序号", "省", "市", "县", "乡", "镇", "乡镇", "村", "行政村", "自然村", "组", "省（自治区、直辖市）",
-	"市（地、州、盟）", "县（市、区、旗）", "乡（镇）", "年度", "证件类型", "户主证件号码", NULL,
-};
-
-/* The columns written on export, in order. */
-static const enum col_id member_layout[] = {
-	C_HH_NO, C_VILLAGE, C_HH_TYPE, C_ADDRESS, C_HH_PHONE, C_RELOCATED, C_SITE, C_NAME, C_IDN,
-	C_RELATION, C_SEX, C_BIRTH, C_ETHNICITY, C_EDUCATION, C_SCHOOL, C_HEALTH, C_DISABILITY,
-	C_LABOR, C_WORK, C_IRM, C_IEM, C_ICR, C_IPE, C_DIBAO, C_TEKUN, C_PHONE,
-};
-static const enum col_id household_layout[] = {
-	C_HH_NO, C_VILLAGE, C_HEAD_NAME, C_HH_TYPE, C_ADDRESS, C_HH_PHONE, C_RELOCATED, C_SITE, C_SIZE,
+	"自然村", "组", "村民小组", "年度", "户主证件号码", NULL,
 };
 
 /* Strip ASCII spaces, full-width spaces and a leading '*' from a header cell. */
@@ -122,12 +124,43 @@ static int alias_match(const char *aliases, const char *h)
 	return 0;
 }
 
-/* The column a header names, -1 if unknown, -2 if known but ignored. */
-static int column_of(const char *raw, struct buf *tmp)
+/* The column whose English field name is `field`, or -1. */
+static int column_by_field(const char *field)
+{
+	for (int i = 0; i < NR_COLS; i++)
+		if (!strcmp(columns[i].english, field))
+			return i;
+	return -1;
+}
+
+int registry_field_known(const char *field)
+{
+	return !strcmp(field, "ignore") || column_by_field(field) >= 0;
+}
+
+const char *registry_field_header(const char *field)
+{
+	int c = column_by_field(field);
+	return c >= 0 ? columns[c].header : NULL;
+}
+
+/* The column a header names, -1 if unknown, -2 if known but ignored.  A
+ * layout profile's headers come first (a field "ignore" ignores it). */
+static int column_of(const struct layout_profile *prof, const char *raw, struct buf *tmp)
 {
 	clean_header(raw, tmp);
 	if (!tmp->len)
 		return -1;
+	for (int i = 0; prof && i < prof->nr_cols; i++) {
+		struct buf h = BUF_INIT;
+		int same;
+		clean_header(prof->cols[i].header, &h);
+		same = !strcmp(h.buf, tmp->buf);
+		buf_release(&h);
+		if (same)
+			return !strcmp(prof->cols[i].field, "ignore") ? -2
+								      : column_by_field(prof->cols[i].field);
+	}
 	for (int i = 0; i < NR_COLS; i++)
 		if (!strcmp(columns[i].header, tmp->buf) || !strcasecmp(columns[i].english, tmp->buf) ||
 		    alias_match(columns[i].aliases, tmp->buf))
@@ -136,6 +169,233 @@ static int column_of(const char *raw, struct buf *tmp)
 		if (!strcmp(ignored_headers[i], tmp->buf))
 			return -2;
 	return -1;
+}
+
+/* ---- rows from CSV or an Excel workbook ----------------------------------
+ * The importer reads rows through a row_source, so validation, reporting,
+ * the transaction and idempotency are the same for both: a CSV row is its
+ * fields; an xlsx row is made dense (a gap is ""), with each cell's type
+ * kept so that a 身份证号 Excel stored as a number can be recognised, and
+ * merged ranges filled with their top-left value (a household's columns
+ * merged over its members' rows). */
+
+struct import_row {
+	const char **fields;         /* nr_fields texts, "" for an empty cell */
+	int nr_fields;
+	long line;                   /* CSV: physical line; xlsx: the sheet's row number */
+	const unsigned char *types;  /* xlsx: enum xlsx_type per field, 0 = empty; CSV: NULL */
+};
+
+/* A copy of a row that outlives the reader's next call. */
+struct saved_row {
+	struct buf text;           /* the fields, NUL-terminated one after another */
+	size_t *off;
+	const char **fields;
+	unsigned char *types;
+	int n, has_types, alloc_off, alloc_fields, alloc_types;
+	long line;
+	size_t start, end;         /* CSV: the row's bytes */
+};
+
+static void saved_init(struct saved_row *sv)
+{
+	memset(sv, 0, sizeof(*sv));
+	buf_init(&sv->text, 0);
+}
+
+static void saved_take(struct saved_row *sv, const struct import_row *r, size_t start, size_t end)
+{
+	buf_reset(&sv->text);
+	ALLOC_GROW(sv->off, r->nr_fields + 1, sv->alloc_off);
+	ALLOC_GROW(sv->fields, r->nr_fields + 1, sv->alloc_fields);
+	ALLOC_GROW(sv->types, r->nr_fields + 1, sv->alloc_types);
+	for (int i = 0; i < r->nr_fields; i++) {
+		sv->off[i] = sv->text.len;
+		buf_add(&sv->text, r->fields[i], strlen(r->fields[i]) + 1);
+		sv->types[i] = r->types ? r->types[i] : 0;
+	}
+	sv->n = r->nr_fields;
+	sv->has_types = r->types != NULL;
+	sv->line = r->line;
+	sv->start = start;
+	sv->end = end;
+}
+
+/* Point `r` at the saved row (valid while `sv` is unchanged). */
+static void saved_view(struct saved_row *sv, struct import_row *r)
+{
+	for (int i = 0; i < sv->n; i++)
+		sv->fields[i] = sv->text.buf + sv->off[i];
+	r->fields = sv->fields;
+	r->nr_fields = sv->n;
+	r->types = sv->has_types ? sv->types : NULL;
+	r->line = sv->line;
+}
+
+static void saved_release(struct saved_row *sv)
+{
+	buf_release(&sv->text);
+	free(sv->off);
+	free(sv->fields);
+	free(sv->types);
+}
+
+struct row_source {
+	int is_xlsx;
+	struct import_row row;
+	/* CSV */
+	struct csv_reader csv;
+	size_t row_start, row_end;   /* bytes of the current row in csv.text */
+	/* xlsx */
+	struct xlsx *x;
+	struct xlsx_sheet *xs;
+	int sheet;                   /* 0-based index of the sheet read */
+	int date1904;
+	const char **xfields;
+	unsigned char *xtypes;
+	int alloc_xfields, alloc_xtypes;
+	/* one row given back by src_unread() */
+	int pushed;
+	struct saved_row pushed_row;
+};
+
+static int src_is_xlsx(const struct row_source *src)
+{
+	return src->is_xlsx;
+}
+
+static int has_suffix(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && !strcasecmp(s + a - b, suffix);
+}
+
+/* Open `path` ("-" = stdin) as a workbook when it is a zip (or named .xlsx),
+ * else as CSV.  `sheet` picks the worksheet.  0, or -1 with err set. */
+static int src_open(struct row_source *src, const char *path, const char *sheet, struct buf *err)
+{
+	unsigned char magic[8] = { 0 };
+	struct buf in = BUF_INIT;
+	int n = 0;
+	memset(src, 0, sizeof(*src));
+	saved_init(&src->pushed_row);
+	if (!strcmp(path, "-")) {
+		if (buf_read_file(&in, "-")) {
+			buf_addf(err, "无法读取标准输入：%s", strerror(errno));
+			return -1;
+		}
+		n = in.len < sizeof(magic) ? (int)in.len : (int)sizeof(magic);
+		memcpy(magic, in.buf, (size_t)n);
+	} else {
+		FILE *f = fopen(path, "rb");
+		if (!f) {
+			buf_addf(err, "无法读取 '%s'：%s", path, strerror(errno));
+			return -1;
+		}
+		n = (int)fread(magic, 1, sizeof(magic), f);
+		fclose(f);
+	}
+	if (n >= 8 && !memcmp(magic, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8)) {
+		buf_addstr(err, "这是旧版 Excel 97-2003 工作簿（.xls）或 WPS 文件，liubao 读不了："
+				"请在 Excel 或 WPS 中“另存为” Excel 工作簿（.xlsx）或 CSV 后再导入");
+		buf_release(&in);
+		return -1;
+	}
+	if ((n >= 4 && !memcmp(magic, "PK\x03\x04", 4)) || has_suffix(path, ".xlsx") ||
+	    has_suffix(path, ".xlsm")) {
+		src->is_xlsx = 1;
+		src->x = !strcmp(path, "-") ? xlsx_open_mem(in.buf, in.len, err) : xlsx_open(path, err);
+		buf_release(&in);
+		if (!src->x)
+			return -1;
+		src->sheet = xlsx_sheet_find(src->x, sheet, err);
+		if (src->sheet < 0)
+			return -1;
+		src->date1904 = xlsx_date1904(src->x);
+		src->xs = xlsx_sheet_open(src->x, src->sheet, XLSX_FILL_MERGED, err);
+		return src->xs ? 0 : -1;
+	}
+	if (sheet && *sheet) {
+		buf_addstr(err, "只有 Excel 工作簿（.xlsx）才能指定工作表（--sheet）");
+		buf_release(&in);
+		return -1;
+	}
+	if (!strcmp(path, "-")) {
+		int rc = csv_open_mem(&src->csv, in.buf, in.len, err);
+		buf_release(&in);
+		return rc;
+	}
+	return csv_open_file(&src->csv, path, err);
+}
+
+/* Read the next row into src->row: 1, 0 at the end, -1 with err set. */
+static int src_next(struct row_source *src, struct buf *err)
+{
+	const struct xlsx_row *xr;
+	int rc, width;
+	if (src->pushed) {
+		src->pushed = 0;
+		saved_view(&src->pushed_row, &src->row);
+		src->row_start = src->pushed_row.start;
+		src->row_end = src->pushed_row.end;
+		return 1;
+	}
+	if (!src->is_xlsx) {
+		src->row_start = src->csv.pos;
+		rc = csv_read_row(&src->csv, err);
+		src->row_end = src->csv.pos;
+		if (rc != 1)
+			return rc;
+		src->row.fields = src->csv.fields;
+		src->row.nr_fields = src->csv.nr_fields;
+		src->row.line = src->csv.line;
+		src->row.types = NULL;
+		return 1;
+	}
+	rc = xlsx_sheet_next(src->xs, &xr, err);
+	if (rc != 1)
+		return rc;
+	width = xr->width ? xr->width : 1;
+	ALLOC_GROW(src->xfields, width, src->alloc_xfields);
+	ALLOC_GROW(src->xtypes, width, src->alloc_xtypes);
+	for (int i = 0; i < width; i++) {
+		src->xfields[i] = "";
+		src->xtypes[i] = 0;
+	}
+	for (int i = 0; i < xr->nr_cells; i++) {
+		src->xfields[xr->cells[i].col] = xr->cells[i].text;
+		src->xtypes[xr->cells[i].col] = (unsigned char)xr->cells[i].type;
+	}
+	src->row.fields = src->xfields;
+	src->row.nr_fields = width;
+	src->row.types = src->xtypes;
+	src->row.line = xr->row;
+	return 1;
+}
+
+/* Give the current row back: the next src_next() returns it again. */
+static void src_unread(struct row_source *src)
+{
+	saved_take(&src->pushed_row, &src->row, src->row_start, src->row_end);
+	src->pushed = 1;
+}
+
+static double src_progress(const struct row_source *src)
+{
+	return src->is_xlsx ? xlsx_sheet_progress(src->xs) : csv_progress(&src->csv);
+}
+
+static void src_close(struct row_source *src)
+{
+	if (src->is_xlsx) {
+		xlsx_sheet_close(src->xs);
+		xlsx_close(src->x);
+	} else {
+		csv_release(&src->csv);
+	}
+	free(src->xfields);
+	free(src->xtypes);
+	saved_release(&src->pushed_row);
 }
 
 /* ---- per-run state -------------------------------------------------------- */
@@ -195,32 +455,86 @@ struct import_state {
 	int nr_stored, alloc_stored;
 	int *stored_of;          /* per member index: index into stored, -1 = none */
 	int empty_registry;      /* no household and no member stored before */
+	/* where the rows come from */
+	struct row_source *src;
+	char **header_text;      /* the file's header text of each field */
+	long header_line;        /* the header's row */
+	size_t header_start, header_end; /* CSV: the header's bytes */
+	int hh_cols;             /* the file describes households (code or 乡/村 names) */
+	long *row_line;          /* row number of each data row */
+	int alloc_row_line;
+	/* problems per cell, for the annotated copy of a workbook */
+	struct cell_problem {
+		long line;
+		int col;             /* enum col_id, -1 = the row */
+		int warning;
+		size_t msg;          /* offset into cprob_text */
+	} *cprobs;
+	int nr_cprobs, alloc_cprobs;
+	struct buf cprob_text;
+	/* villages found by name (乡, 村, and 县 when given) */
+	struct village_name {
+		char *county, *town, *village;
+		char code[13];
+	} *vnames;
+	int nr_vnames, alloc_vnames;
+	int vnames_loaded;
+	char last_vkey[256], last_vcode[13];
+	int last_vrc;
 };
 
 #define MAX_LISTED 1000
+#define MAX_CELL_PROBLEMS 200000
 
 static void report(struct import_state *s, int warning_only, long line, int col, const char *value,
 		   const char *fmt, ...) ATTR_PRINTF(6, 7);
+
+static int src_is_xlsx(const struct row_source *src);
 
 static void report(struct import_state *s, int warning_only, long line, int col, const char *value,
 		   const char *fmt, ...)
 {
 	va_list ap;
+	struct buf msg = BUF_INIT;
+	int f = col >= 0 ? s->col_of_field[col] : -1;
+	va_start(ap, fmt);
+	buf_vaddf(&msg, fmt, ap);
+	va_end(ap);
 	if (warning_only)
 		s->res->warnings++;
+	if (s->src && src_is_xlsx(s->src) && s->nr_cprobs < MAX_CELL_PROBLEMS) {
+		struct cell_problem *p;
+		ALLOC_GROW(s->cprobs, s->nr_cprobs + 1, s->alloc_cprobs);
+		p = &s->cprobs[s->nr_cprobs++];
+		p->line = line;
+		p->col = col;
+		p->warning = warning_only;
+		p->msg = s->cprob_text.len;
+		if (col >= 0)
+			buf_addf(&s->cprob_text, "%s：", f >= 0 && s->header_text ? s->header_text[f]
+								       : columns[col].header);
+		buf_add(&s->cprob_text, msg.buf, msg.len + 1);
+	}
 	if (s->problems_listed++ >= MAX_LISTED) {
+		buf_release(&msg);
 		return;
 	}
 	buf_addf(&s->res->report, "%s第 %ld 行", warning_only ? "警告：" : "", line);
-	if (col >= 0)
-		buf_addf(&s->res->report, "，列“%s”", columns[col].header);
+	if (col >= 0) {
+		buf_addf(&s->res->report, "，列“%s”",
+			 f >= 0 && s->header_text ? s->header_text[f] : columns[col].header);
+		if (f >= 0 && s->src && src_is_xlsx(s->src)) {
+			char letters[4];
+			xlsx_col_name(f, letters);
+			buf_addf(&s->res->report, "（%s 列）", letters);
+		}
+	}
 	if (value)
 		buf_addf(&s->res->report, "，值“%s”", value);
 	buf_addstr(&s->res->report, "：");
-	va_start(ap, fmt);
-	buf_vaddf(&s->res->report, fmt, ap);
-	va_end(ap);
+	buf_add(&s->res->report, msg.buf, msg.len);
 	buf_addch(&s->res->report, '\n');
+	buf_release(&msg);
 }
 
 static uint64_t hash_str(const char *s)
@@ -353,10 +667,14 @@ static void note_area(struct import_state *s, const char *area, long line)
 
 static void report_areas(struct import_state *s)
 {
+	/* counts over the whole file: in the report, not on one row of the workbook */
+	struct row_source *src = s->src;
+	s->src = NULL;
 	for (int i = 0; i < s->nr_areas; i++)
 		report(s, 1, s->areas[i].first_line, C_IDN, NULL,
 		       "%ld 人的身份证号地址码为 %s，不在已导入的行政区划中（可能是旧代码或外地迁入），已接受",
 		       s->areas[i].count, s->areas[i].area);
+	s->src = src;
 }
 
 /* 1 if `table` has no rows. */
@@ -451,14 +769,149 @@ static int parse_date(const char *v, int *y, int *m, int *d)
 	return -1;
 }
 
-static const char *field(struct import_state *s, struct csv_reader *r, int col)
+static const char *field(struct import_state *s, struct import_row *r, int col)
 {
 	int f = s->col_of_field[col];
 	return f >= 0 && f < r->nr_fields ? r->fields[f] : NULL;
 }
 
+/* The cell type of column `col` in an xlsx row, 0 for CSV or an empty cell. */
+static int field_type(struct import_state *s, struct import_row *r, int col)
+{
+	int f = s->col_of_field[col];
+	return r->types && f >= 0 && f < r->nr_fields ? r->types[f] : 0;
+}
+
+/* 1 if `v` looks like a long number Excel has rounded: scientific notation
+ * ("6.10926E+17"), which is what a number of more than 15 digits shows as. */
+static int looks_rounded(const char *v)
+{
+	const char *e;
+	if (!v || !(e = strpbrk(v, "Ee")) || (e[1] != '+' && e[1] != '-'))
+		return 0;
+	for (const char *p = v; p < e; p++)
+		if (!(*p >= '0' && *p <= '9') && *p != '.' && *p != ' ')
+			return 0;
+	return strspn(e + 2, "0123456789") == strlen(e + 2) && e[2];
+}
+
+/* Report a code or number column (身份证号, 户编号, phone) that Excel stored
+ * as a number and so may have lost digits.  Returns 1 if reported. */
+static int lost_digits(struct import_state *s, struct import_row *r, int col, const char *v)
+{
+	int numeric = field_type(s, r, col) == XLSX_NUMBER;
+	size_t digits = v ? strspn(v, "0123456789") : 0;
+	if (!v || !*v)
+		return 0;
+	if (looks_rounded(v) || (numeric && digits > 15)) {
+		report(s, 0, r->line, col, v,
+		       "Excel 把它存成了数字，只保留 15 位有效数字，后面几位已丢失、无法恢复；请把该列"
+		       "设置为“文本”格式后重新录入（或在号码前加英文单引号 '）");
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- villages by name ------------------------------------------------------ */
+
+/* Strip the committee suffix of a village name: 西城社区居委会 → 西城社区. */
+static void village_base(const char *name, struct buf *out)
+{
+	static const char *const suffixes[] = { "村民委员会", "居民委员会", "村委会", "居委会", NULL };
+	buf_reset(out);
+	buf_addstr(out, name);
+	buf_trim(out);
+	for (int i = 0; suffixes[i]; i++) {
+		size_t l = strlen(suffixes[i]);
+		if (out->len > l && !strcmp(out->buf + out->len - l, suffixes[i])) {
+			buf_setlen(out, out->len - l);
+			break;
+		}
+	}
+}
+
+static int load_village_names(struct import_state *s)
+{
+	enum { VN_CODE, VN_VILLAGE, VN_TOWN, VN_COUNTY };
+	struct db_stmt *st = db_prepare(s->db,
+					"SELECT v.code, v.name, t.name, c.name FROM region v JOIN "
+					"region t ON t.code = v.parent LEFT JOIN region c ON c.code = "
+					"t.parent WHERE v.level = 5 ORDER BY v.code");
+	struct buf b = BUF_INIT;
+	int rc;
+	s->vnames_loaded = 1;
+	while ((rc = db_step(st)) == DB_ROW) {
+		struct village_name *vn;
+		ALLOC_GROW(s->vnames, s->nr_vnames + 1, s->alloc_vnames);
+		vn = &s->vnames[s->nr_vnames++];
+		snprintf(vn->code, sizeof(vn->code), "%s", db_col_text(st, VN_CODE));
+		village_base(db_col_text(st, VN_VILLAGE), &b);
+		vn->village = xstrdup(b.buf);
+		vn->town = xstrdup(db_col_text(st, VN_TOWN));
+		vn->county = xstrdup(db_col_text(st, VN_COUNTY));
+	}
+	db_done(st);
+	buf_release(&b);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Find the village named by the row's 县/乡/村 columns; fills code[13].
+ * Returns 0, or 1 after reporting why not (unknown or ambiguous). */
+static int village_by_name(struct import_state *s, struct import_row *r, char code[13])
+{
+	const char *county = field(s, r, C_COUNTY_NAME), *town = field(s, r, C_TOWN_NAME);
+	const char *village = field(s, r, C_VILLAGE_NAME);
+	struct buf vb = BUF_INIT, tb = BUF_INIT, cb = BUF_INIT;
+	char key[256];
+	int found = 0;
+	buf_addstr(&tb, town ? town : "");
+	buf_trim(&tb);
+	buf_addstr(&cb, county ? county : "");
+	buf_trim(&cb);
+	village_base(village ? village : "", &vb);
+	snprintf(key, sizeof(key), "%s\x1f%s\x1f%s", cb.buf, tb.buf, vb.buf);
+	if (!strcmp(key, s->last_vkey)) {
+		memcpy(code, s->last_vcode, 13);
+		found = s->last_vrc;
+		goto out;
+	}
+	if (!vb.len || !tb.len) {
+		report(s, 0, r->line, vb.len ? C_TOWN_NAME : C_VILLAGE_NAME, NULL,
+		       "没有“行政区划代码”列时，需要填写乡（镇）和村的名称");
+		found = -1;
+		goto out;
+	}
+	if (!s->vnames_loaded && load_village_names(s))
+		report(s, 0, r->line, C_VILLAGE_NAME, NULL, "无法查询行政区划：%s", db_errmsg(s->db));
+	for (int i = 0; i < s->nr_vnames; i++) {
+		const struct village_name *vn = &s->vnames[i];
+		if (strcmp(vn->village, vb.buf) || strcmp(vn->town, tb.buf) ||
+		    (cb.len && strcmp(vn->county, cb.buf)))
+			continue;
+		if (found++)
+			break;
+		memcpy(code, vn->code, 13);
+	}
+	if (found == 0)
+		report(s, 0, r->line, C_VILLAGE_NAME, vb.buf,
+		       "在已导入的行政区划中找不到%s%s的这个村；请核对名称，或加上“行政区划代码”列",
+		       cb.len ? cb.buf : "", tb.buf);
+	else if (found > 1)
+		report(s, 0, r->line, C_VILLAGE_NAME, vb.buf,
+		       "%s%s有不止一个同名的村；请填写“县”列，或加上“行政区划代码”列", cb.buf, tb.buf);
+	found = found == 1 ? 0 : -1;
+	snprintf(s->last_vkey, sizeof(s->last_vkey), "%s", key);
+	memcpy(s->last_vcode, code, 13);
+	s->last_vrc = found;
+out:
+	buf_release(&vb);
+	buf_release(&tb);
+	buf_release(&cb);
+	return found ? 1 : 0;
+}
+
 /* Read the household columns of row `r` into `h`.  Returns errors found. */
-static int read_household(struct import_state *s, struct csv_reader *r, struct household_rec *h)
+static int read_household(struct import_state *s, struct import_row *r, struct household_rec *h)
 {
 	const char *v;
 	int bad = 0;
@@ -469,13 +922,19 @@ static int read_household(struct import_state *s, struct csv_reader *r, struct h
 			report(s, 0, r->line, C_VILLAGE, v, "行政区划代码应为12位村级统计用区划代码");
 			bad = 1;
 		}
+	} else if (s->col_of_field[C_VILLAGE_NAME] >= 0) {
+		bad |= village_by_name(s, r, h->village_code);
 	}
 	if ((v = field(s, r, C_HH_TYPE)))
 		bad |= take_code(s, r->line, C_HH_TYPE, v, &h->hh_type);
 	if ((v = field(s, r, C_ADDRESS)))
 		bad |= take_text(s, r->line, C_ADDRESS, v, h->address, sizeof(h->address));
-	if ((v = field(s, r, C_HH_PHONE)))
-		bad |= take_text(s, r->line, C_HH_PHONE, v, h->phone, sizeof(h->phone));
+	if ((v = field(s, r, C_HH_PHONE))) {
+		if (lost_digits(s, r, C_HH_PHONE, v))
+			bad = 1;
+		else
+			bad |= take_text(s, r->line, C_HH_PHONE, v, h->phone, sizeof(h->phone));
+	}
 	if ((v = field(s, r, C_RELOCATED))) {
 		int x;
 		if (take_code(s, r->line, C_RELOCATED, v, &x))
@@ -502,7 +961,7 @@ static int read_household(struct import_state *s, struct csv_reader *r, struct h
 }
 
 /* Read the member columns of row `r` into `m`.  Returns nonzero on error. */
-static int read_member(struct import_state *s, struct csv_reader *r, struct member_rec *m)
+static int read_member(struct import_state *s, struct import_row *r, struct member_rec *m)
 {
 	static const struct {
 		enum col_id col;
@@ -535,13 +994,25 @@ static int read_member(struct import_state *s, struct csv_reader *r, struct memb
 		if ((v = field(s, r, coded[i].col)))
 			bad |= take_code(s, r->line, coded[i].col, v,
 					 (int *)((char *)m + coded[i].off));
-	if ((v = field(s, r, C_PHONE)))
-		bad |= take_text(s, r->line, C_PHONE, v, m->phone, sizeof(m->phone));
+	if ((v = field(s, r, C_PHONE))) {
+		if (lost_digits(s, r, C_PHONE, v))
+			bad = 1;
+		else
+			bad |= take_text(s, r->line, C_PHONE, v, m->phone, sizeof(m->phone));
+	}
 
 	v = field(s, r, C_IDN);
+	if (lost_digits(s, r, C_IDN, v))
+		return 1;
 	st = idcard_parse(v ? v : "", s->today, &id);
 	if (st != IDCARD_OK) {
-		report(s, 0, r->line, C_IDN, v ? v : "", "%s", idcard_strerror(st));
+		size_t l = v ? strlen(v) : 0;
+		if (st == IDCARD_BAD_CHECK && l == 18 && !strcmp(v + 15, "000"))
+			report(s, 0, r->line, C_IDN, v, "%s；末三位是 000，可能是 Excel 把身份证号存成"
+			       "数字后丢失了末几位，请核对原始号码并以文本格式重新录入",
+			       idcard_strerror(st));
+		else
+			report(s, 0, r->line, C_IDN, v ? v : "", "%s", idcard_strerror(st));
 		bad = 1;
 	} else {
 		memcpy(m->id_number, id.number, sizeof(m->id_number));
@@ -560,11 +1031,19 @@ static int read_member(struct import_state *s, struct csv_reader *r, struct memb
 			}
 		}
 		if ((v = field(s, r, C_BIRTH)) && *v) {
-			int y, mo, d;
+			int y, mo, d, date_ok;
 			buf_reset(&s->tmp);
 			buf_addstr(&s->tmp, v);
 			buf_trim(&s->tmp);
-			if (s->tmp.len && parse_date(s->tmp.buf, &y, &mo, &d)) {
+			date_ok = !parse_date(s->tmp.buf, &y, &mo, &d);
+			if (!date_ok && field_type(s, r, C_BIRTH) == XLSX_NUMBER) {
+				/* a date whose cell lost its date format shows as its serial */
+				char *end;
+				double serial = strtod(s->tmp.buf, &end);
+				date_ok = !*end && !xlsx_serial_to_date(serial, s->src->date1904, &y,
+									&mo, &d);
+			}
+			if (s->tmp.len && !date_ok) {
 				report(s, 0, r->line, C_BIRTH, v, "日期格式应为 2026-03-05");
 				bad = 1;
 			} else if (s->tmp.len && (y != id.year || mo != id.month || d != id.day)) {
@@ -583,39 +1062,107 @@ static int read_member(struct import_state *s, struct csv_reader *r, struct memb
 	return bad;
 }
 
-/* Find the header row (title rows may come first).  Returns 0 or -1. */
-static int find_header(struct import_state *s, struct csv_reader *r, struct buf *err)
+/* Match the cells of row `r` against the known headers: fills
+ * s->col_of_field and returns how many columns were recognised. */
+static int match_header(struct import_state *s, struct import_row *r)
 {
-	for (int tries = 0; tries < 20; tries++) {
-		int found = 0, rc = csv_read_row(r, err);
-		if (rc <= 0)
+	int found = 0;
+	for (int c = 0; c < NR_COLS; c++)
+		s->col_of_field[c] = -1;
+	for (int f = 0; f < r->nr_fields; f++) {
+		int c = column_of(s->o->profile, r->fields[f], &s->tmp);
+		if (c >= 0 && s->col_of_field[c] < 0) {
+			s->col_of_field[c] = f;
+			found++;
+		}
+	}
+	return found;
+}
+
+/* Take row `r` as the header: warn about unknown and repeated columns and
+ * keep the header texts for messages. */
+static void accept_header(struct import_state *s, struct import_row *r, struct row_source *src)
+{
+	match_header(s, r);
+	for (int f = 0; f < r->nr_fields; f++) {
+		int c = column_of(s->o->profile, r->fields[f], &s->tmp);
+		if (c == -1 && s->tmp.len)
+			report(s, 1, r->line, -1, r->fields[f], "未识别的列，已忽略");
+		else if (c >= 0 && s->col_of_field[c] != f)
+			report(s, 1, r->line, -1, r->fields[f], "重复的列，只使用第一列");
+	}
+	s->nr_header_fields = r->nr_fields;
+	s->header_line = r->line;
+	s->header_text = xcalloc((size_t)r->nr_fields + 1, sizeof(char *));
+	for (int f = 0; f < r->nr_fields; f++) {
+		clean_header(r->fields[f], &s->tmp);
+		s->header_text[f] = xstrdup(s->tmp.buf);
+	}
+	s->hh_cols = s->col_of_field[C_VILLAGE] >= 0 || s->col_of_field[C_VILLAGE_NAME] >= 0;
+	s->header_start = src->row_start;
+	s->header_end = src->row_end;
+}
+
+/* Find the header row (title rows may come first): the first row naming
+ * 户编号 and at least one other known column, unless the row after it
+ * names more (a two-row header under merged group titles).  A profile may
+ * fix the header's row.  Returns 0 or -1 with err set. */
+static int find_header(struct import_state *s, struct row_source *src, struct buf *err)
+{
+	int header_row = s->o->profile ? s->o->profile->header_row : 0;
+	struct saved_row cand;
+	int rc = -1;
+	saved_init(&cand);
+	for (int tries = 0; header_row || tries < 20; tries++) {
+		int found, next = src_next(src, err);
+		if (next <= 0)
 			break;
-		for (int c = 0; c < NR_COLS; c++)
-			s->col_of_field[c] = -1;
-		for (int f = 0; f < r->nr_fields; f++) {
-			int c = column_of(r->fields[f], &s->tmp);
-			if (c >= 0 && s->col_of_field[c] < 0) {
-				s->col_of_field[c] = f;
-				found++;
+		if (header_row) {
+			if (src->row.line < header_row)
+				continue;
+			match_header(s, &src->row);
+			if (src->row.line > header_row || s->col_of_field[C_HH_NO] < 0) {
+				buf_addf(err, "第 %d 行不是表头：布局方案“%s”规定表头在第 %d 行，而这一行没有"
+					      "“户编号”列",
+					 header_row, s->o->profile->name, header_row);
+				goto out;
 			}
+			accept_header(s, &src->row, src);
+			rc = 0;
+			goto out;
 		}
-		if (found >= 2 && s->col_of_field[C_HH_NO] >= 0) {
-			for (int f = 0; f < r->nr_fields; f++) {
-				int c = column_of(r->fields[f], &s->tmp);
-				if (c == -1 && s->tmp.len)
-					report(s, 1, r->line, -1, r->fields[f],
-					       "未识别的列，已忽略");
-				else if (c >= 0 && s->col_of_field[c] != f)
-					report(s, 1, r->line, -1, r->fields[f],
-					       "重复的列，只使用第一列");
+		found = match_header(s, &src->row);
+		if (found < 2 || s->col_of_field[C_HH_NO] < 0)
+			continue;
+		/* a row below naming more columns is the real header */
+		saved_take(&cand, &src->row, src->row_start, src->row_end);
+		next = src_next(src, err);
+		if (next < 0)
+			goto out;
+		if (next == 1) {
+			int more = match_header(s, &src->row);
+			if (more > found && s->col_of_field[C_HH_NO] >= 0) {
+				accept_header(s, &src->row, src);
+				rc = 0;
+				goto out;
 			}
-			s->nr_header_fields = r->nr_fields;
-			return 0;
+			src_unread(src);
 		}
+		{
+			struct import_row r;
+			saved_view(&cand, &r);
+			src->row_start = cand.start;
+			src->row_end = cand.end;
+			accept_header(s, &r, src);
+		}
+		rc = 0;
+		goto out;
 	}
 	if (!err->len)
 		buf_addstr(err, "找不到表头：前 20 行中没有包含“户编号”等列名的行");
-	return -1;
+out:
+	saved_release(&cand);
+	return rc;
 }
 
 static int check_required(struct import_state *s, struct buf *err)
@@ -624,10 +1171,18 @@ static int check_required(struct import_state *s, struct buf *err)
 	static const enum col_id need_m[] = { C_HH_NO, C_NAME, C_IDN, C_RELATION };
 	const enum col_id *need = s->kind == IMPORT_HOUSEHOLDS ? need_hh : need_m;
 	size_t n = s->kind == IMPORT_HOUSEHOLDS ? ARRAY_SIZE(need_hh) : ARRAY_SIZE(need_m);
-	for (size_t i = 0; i < n; i++)
-		if (s->col_of_field[need[i]] < 0)
-			buf_addf(err, "%s缺少必需的列“%s”", err->len ? "；" : "",
-				 columns[need[i]].header);
+	for (size_t i = 0; i < n; i++) {
+		if (s->col_of_field[need[i]] >= 0)
+			continue;
+		if (need[i] == C_VILLAGE && s->col_of_field[C_VILLAGE_NAME] >= 0) {
+			if (s->col_of_field[C_TOWN_NAME] < 0)
+				buf_addf(err, "%s有“村”列而没有“乡”列：按名称确定村需要乡（镇）名称，"
+					      "或者加上“行政区划代码”列", err->len ? "；" : "");
+			continue;
+		}
+		buf_addf(err, "%s缺少必需的列“%s”%s", err->len ? "；" : "", columns[need[i]].header,
+			 need[i] == C_VILLAGE ? "（或“乡”“村”两列名称）" : "");
+	}
 	return err->len ? -1 : 0;
 }
 
@@ -643,12 +1198,12 @@ static void add_member_to_group(struct import_state *s, int g, int m)
 	gr->nr_members++;
 }
 
-/* Parse every data row.  Returns 0, or -1 on malformed CSV (err set). */
-static int parse_rows(struct import_state *s, struct csv_reader *r, struct buf *err)
+/* Parse every data row.  Returns 0, or -1 on malformed input (err set). */
+static int parse_rows(struct import_state *s, struct row_source *src, struct buf *err)
 {
 	int rc;
-	size_t start = r->pos;
-	while ((rc = csv_read_row(r, err)) == 1) {
+	struct import_row *r = &src->row;
+	while ((rc = src_next(src, err)) == 1) {
 		const char *hh_no;
 		int g, created, bad = 0;
 		struct household_rec h;
@@ -657,25 +1212,25 @@ static int parse_rows(struct import_state *s, struct csv_reader *r, struct buf *
 			for (const char *p = r->fields[f]; *p && empty; p++)
 				if (*p != ' ' && *p != '\t')
 					empty = 0;
-		if (empty) { /* trailing blank rows in Excel exports */
-			start = r->pos;
+		if (empty) /* trailing blank rows in Excel exports */
 			continue;
-		}
 		s->res->rows++;
 		ALLOC_GROW(s->row_start, s->nr_rows + 1, s->alloc_rows_s);
 		ALLOC_GROW(s->row_end, s->nr_rows + 1, s->alloc_rows_e);
 		ALLOC_GROW(s->row_group, s->nr_rows + 1, s->alloc_row_group);
-		s->row_start[s->nr_rows] = start;
-		s->row_end[s->nr_rows] = r->pos;
-		start = r->pos;
-		if (r->nr_fields > s->nr_header_fields) {
+		ALLOC_GROW(s->row_line, s->nr_rows + 1, s->alloc_row_line);
+		s->row_start[s->nr_rows] = src->row_start;
+		s->row_end[s->nr_rows] = src->row_end;
+		s->row_line[s->nr_rows] = r->line;
+		if (r->nr_fields > s->nr_header_fields && !src->is_xlsx) {
 			report(s, 0, r->line, -1, NULL, "本行有 %d 列，多于表头的 %d 列（可能有未加引号的逗号）",
 			       r->nr_fields, s->nr_header_fields);
 			bad = 1;
 		}
 		hh_no = field(s, r, C_HH_NO);
 		household_rec_init(&h);
-		if (!hh_no || take_text(s, r->line, C_HH_NO, hh_no, h.hh_no, sizeof(h.hh_no)))
+		if (!hh_no || lost_digits(s, r, C_HH_NO, hh_no) ||
+		    take_text(s, r->line, C_HH_NO, hh_no, h.hh_no, sizeof(h.hh_no)))
 			bad = 1, h.hh_no[0] = '\0';
 		if (!bad && (!h.hh_no[0] || strspn(h.hh_no, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 							    "abcdefghijklmnopqrstuvwxyz-_") !=
@@ -691,7 +1246,7 @@ static int parse_rows(struct import_state *s, struct csv_reader *r, struct buf *
 			       s->groups[g].line);
 			bad = 1;
 		}
-		if (s->kind == IMPORT_HOUSEHOLDS || s->col_of_field[C_VILLAGE] >= 0) {
+		if (s->kind == IMPORT_HOUSEHOLDS || s->hh_cols) {
 			int hbad = read_household(s, r, &h);
 			struct group *gr = &s->groups[g];
 			bad |= hbad;
@@ -735,7 +1290,7 @@ static int parse_rows(struct import_state *s, struct csv_reader *r, struct buf *
 			s->groups[g].bad = 1;
 		if (s->o->progress && !(s->res->rows % 20000))
 			fprintf(stderr, "\r检查：%ld 行（%.0f%%）", s->res->rows,
-				100 * csv_progress(r));
+				100 * src_progress(src));
 	}
 	if (s->o->progress && s->res->rows >= 20000)
 		fputc('\n', stderr);
@@ -978,16 +1533,16 @@ static int check_against_db(struct import_state *s)
 	return 0;
 }
 
-static int write_rejects(struct import_state *s, struct csv_reader *r, const char *header_src,
-			 size_t header_len)
+static int write_rejects(struct import_state *s, struct row_source *src)
 {
 	int fd = open(s->o->reject_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	const char *text = src->csv.text.buf;
 	struct buf out = BUF_INIT;
 	int rc = 0;
 	if (fd < 0)
 		return error("无法写入拒收文件 '%s'：%s", s->o->reject_path, strerror(errno));
 	buf_add(&out, "\xef\xbb\xbf", 3);
-	buf_add(&out, header_src, header_len);
+	buf_add(&out, text + s->header_start, s->header_end - s->header_start);
 	while (out.len && (out.buf[out.len - 1] == '\n' || out.buf[out.len - 1] == '\r'))
 		buf_setlen(&out, out.len - 1);
 	buf_addstr(&out, ",错误原因\n");
@@ -995,9 +1550,9 @@ static int write_rejects(struct import_state *s, struct csv_reader *r, const cha
 		size_t a = s->row_start[i], b = s->row_end[i];
 		if (!s->groups[s->row_group[i]].bad)
 			continue;
-		while (b > a && (r->text.buf[b - 1] == '\n' || r->text.buf[b - 1] == '\r'))
+		while (b > a && (text[b - 1] == '\n' || text[b - 1] == '\r'))
 			b--;
-		buf_add(&out, r->text.buf + a, b - a);
+		buf_add(&out, text + a, b - a);
 		buf_addstr(&out, ",本户有错误，整户未导入（见导入报告）\n");
 	}
 	if (write(fd, out.buf, out.len) != (ssize_t)out.len)
@@ -1005,6 +1560,134 @@ static int write_rejects(struct import_state *s, struct csv_reader *r, const cha
 	close(fd);
 	buf_release(&out);
 	return rc;
+}
+
+/* ---- the error report inside a copy of the workbook ----------------------
+ * The imported sheet is read again and written out whole (title rows,
+ * header, every data row, merged ranges filled) with each cell that has a
+ * problem on a red fill and a last column 错误原因 listing the row's
+ * problems, so the user fixes the cells in Excel and imports the file again
+ * (rows that were right change nothing the second time). */
+
+static int cprob_cmp(const void *a, const void *b)
+{
+	const struct cell_problem *x = a, *y = b;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return (x->msg > y->msg) - (x->msg < y->msg); /* report order */
+}
+
+static int write_error_workbook(struct import_state *s, struct row_source *src, struct buf *err)
+{
+	struct xlsx_sheet *xs;
+	const struct xlsx_row *xr;
+	struct table_col *cols;
+	struct table *t;
+	int fd, rc, note_col = s->nr_header_fields, ri = 0;
+	long pi = 0;
+	struct buf note = BUF_INIT;
+	unsigned char *bad_col;
+
+	qsort(s->cprobs, (size_t)s->nr_cprobs, sizeof(*s->cprobs), cprob_cmp);
+	xs = xlsx_sheet_open(src->x, src->sheet, XLSX_FILL_MERGED, err);
+	if (!xs)
+		return -1;
+	fd = open(s->o->reject_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		buf_addf(err, "无法写入 '%s'：%s", s->o->reject_path, strerror(errno));
+		xlsx_sheet_close(xs);
+		return -1;
+	}
+	/* widths: from the header texts; the note column wide */
+	cols = xcalloc((size_t)note_col + 1, sizeof(*cols));
+	for (int c = 0; c < note_col; c++) {
+		size_t l = s->header_text[c] ? strlen(s->header_text[c]) : 0;
+		cols[c].width = l > 60 ? 30 : l < 18 ? 9 : (double)l / 2 + 1;
+	}
+	for (int c = 0; c < NR_COLS; c++)
+		if (s->col_of_field[c] >= 0 && (c == C_IDN || c == C_HH_NO || c == C_VILLAGE))
+			cols[s->col_of_field[c]].width = 21;
+	cols[note_col].width = 60;
+	t = table_open(TABLE_XLSX, fd, NULL, xlsx_sheet_name(src->x, src->sheet), cols, note_col + 1,
+		       NULL, err);
+	if (!t) {
+		close(fd);
+		free(cols);
+		xlsx_sheet_close(xs);
+		return -1;
+	}
+	bad_col = xcalloc((size_t)16384, 1);
+	while ((rc = xlsx_sheet_next(xs, &xr, err)) == 1) {
+		int header = xr->row == s->header_line, k = 0, width;
+		int is_data = xr->row > s->header_line;
+		buf_reset(&note);
+		memset(bad_col, 0, (size_t)(xr->width > note_col ? xr->width : note_col) + 1);
+		if (is_data) {
+			/* this row's problems */
+			while (pi < s->nr_cprobs && s->cprobs[pi].line < xr->row)
+				pi++;
+			for (long q = pi; q < s->nr_cprobs && s->cprobs[q].line == xr->row; q++) {
+				const struct cell_problem *p = &s->cprobs[q];
+				int f = p->col >= 0 ? s->col_of_field[p->col] : -1;
+				if (note.len)
+					buf_addstr(&note, "；");
+				if (p->warning)
+					buf_addstr(&note, "警告：");
+				buf_addstr(&note, s->cprob_text.buf + p->msg);
+				if (f >= 0 && !p->warning)
+					bad_col[f] = 1;
+			}
+			while (ri < s->nr_rows && s->row_line[ri] < xr->row)
+				ri++;
+			if (!note.len && ri < s->nr_rows && s->row_line[ri] == xr->row &&
+			    s->groups[s->row_group[ri]].bad)
+				buf_addstr(&note, "本户其他行有错误，整户未导入");
+		}
+		width = xr->width > note_col ? xr->width : note_col;
+		for (int c = 0; c < width; c++) {
+			const struct xlsx_cell *cell = k < xr->nr_cells && xr->cells[k].col == c
+							       ? &xr->cells[k++] : NULL;
+			int flags = header ? TABLE_HEADER : bad_col[c] ? TABLE_BAD : 0;
+			if (!cell) {
+				table_blank(t, flags);
+				continue;
+			}
+			switch (cell->type) {
+			case XLSX_NUMBER:
+				table_number(t, cell->num, flags);
+				break;
+			case XLSX_DATE: {
+				int y, m, d;
+				if (!xlsx_serial_to_date(cell->num, src->date1904, &y, &m, &d))
+					table_date(t, y, m, d, flags);
+				else
+					table_number(t, cell->num, flags);
+				break;
+			}
+			default:
+				table_text(t, cell->text, flags);
+			}
+		}
+		if (header)
+			table_text(t, "错误原因（liubao 导入检查）", TABLE_HEADER);
+		else if (note.len)
+			table_text(t, note.buf, TABLE_NOTE);
+		if (table_row_end(t))
+			break;
+		if (header)
+			table_freeze(t);
+	}
+	free(bad_col);
+	buf_release(&note);
+	xlsx_sheet_close(xs);
+	if (table_close(t, err))
+		rc = -1;
+	if (close(fd) && rc >= 0) {
+		buf_addf(err, "写入 '%s' 失败：%s", s->o->reject_path, strerror(errno));
+		rc = -1;
+	}
+	free(cols);
+	return rc < 0 ? -1 : 0;
 }
 
 /* ---- writing through a staging table (PostgreSQL) -------------------------
@@ -1291,44 +1974,43 @@ int registry_import(struct db *db, enum import_kind kind, const char *path,
 		    const struct import_opts *o, struct import_result *res)
 {
 	struct import_state s;
-	struct csv_reader r;
+	struct row_source src;
 	struct buf err = BUF_INIT;
-	size_t header_start, header_end;
-	int rc = -1;
+	int rc = -1, src_open_ok = 0;
 
 	memset(&s, 0, sizeof(s));
-	memset(&r, 0, sizeof(r));
 	s.kind = kind;
 	s.o = o;
 	s.res = res;
 	s.db = db;
 	s.today = o->today ? o->today : idcard_today();
 	buf_init(&s.tmp, 0);
-
-	if (csv_open_file(&r, path, &err)) {
-		buf_addf(&res->report, "%s\n", err.buf);
-		goto out;
+	buf_init(&s.cprob_text, 0);
+	if (o->profile && o->profile->kind != (int)kind) {
+		buf_addf(&res->report, "布局方案“%s”用于导入%s，不能用于%s\n", o->profile->name,
+			 o->profile->kind == IMPORT_MEMBERS ? "家庭成员" : "户信息",
+			 kind == IMPORT_MEMBERS ? "家庭成员" : "户信息");
+		rc = 1;
+		goto out_early;
 	}
-	header_start = r.pos;
-	if (find_header(&s, &r, &err) || check_required(&s, &err)) {
+
+	if (src_open(&src, path, o->sheet && *o->sheet ? o->sheet
+				     : o->profile && o->profile->sheet[0] ? o->profile->sheet : NULL,
+		     &err)) {
+		buf_addf(&res->report, "%s\n", err.buf);
+		rc = 1;
+		goto out_early;
+	}
+	src_open_ok = 1;
+	s.src = &src;
+	res->is_xlsx = src.is_xlsx;
+	if (find_header(&s, &src, &err) || check_required(&s, &err)) {
 		buf_addf(&res->report, "'%s'：%s\n", path, err.buf);
 		rc = 1;
 		goto out;
 	}
-	/* the header row's own bytes start where the previous row ended */
-	header_end = r.pos;
-	header_start = header_end;
-	{
-		/* find the start of the header line: scan back over one row */
-		size_t p = header_end;
-		while (p > 0 && (r.text.buf[p - 1] == '\n' || r.text.buf[p - 1] == '\r'))
-			p--;
-		while (p > 0 && r.text.buf[p - 1] != '\n')
-			p--;
-		header_start = p;
-	}
 	load_counties(&s);
-	if (parse_rows(&s, &r, &err)) {
+	if (parse_rows(&s, &src, &err)) {
 		buf_addf(&res->report, "%s\n", err.buf);
 		rc = 1;
 		goto out;
@@ -1348,6 +2030,15 @@ int registry_import(struct db *db, enum import_kind kind, const char *path,
 			res->bad_rows++;
 	if (s.problems_listed > MAX_LISTED)
 		buf_addf(&res->report, "……另有 %ld 条问题未列出\n", s.problems_listed - MAX_LISTED);
+	/* a workbook's problems go back into a copy of it, whatever happens next */
+	if (src.is_xlsx && res->bad_rows && o->reject_path) {
+		buf_reset(&err);
+		if (write_error_workbook(&s, &src, &err)) {
+			buf_addf(&res->report, "无法写出标注错误的工作簿：%s\n", err.buf);
+		} else {
+			res->rejects_written = 1;
+		}
+	}
 	if (res->bad_rows && !o->skip_bad) {
 		rc = 1;
 		goto out;
@@ -1356,14 +2047,32 @@ int registry_import(struct db *db, enum import_kind kind, const char *path,
 		rc = 0;
 		goto out;
 	}
-	if (res->bad_rows && o->reject_path &&
-	    write_rejects(&s, &r, r.text.buf + header_start, header_end - header_start))
-		goto out;
+	if (!src.is_xlsx && res->bad_rows && o->reject_path) {
+		if (write_rejects(&s, &src))
+			goto out;
+		res->rejects_written = 1;
+	}
 	rc = write_all(&s) ? -1 : 0;
 out:
-	csv_release(&r);
+	if (src_open_ok)
+		src_close(&src);
+out_early:
 	buf_release(&err);
 	buf_release(&s.tmp);
+	buf_release(&s.cprob_text);
+	free(s.cprobs);
+	free(s.row_line);
+	if (s.header_text) {
+		for (int i = 0; i < s.nr_header_fields; i++)
+			free(s.header_text[i]);
+		free(s.header_text);
+	}
+	for (int i = 0; i < s.nr_vnames; i++) {
+		free(s.vnames[i].county);
+		free(s.vnames[i].town);
+		free(s.vnames[i].village);
+	}
+	free(s.vnames);
 	free(s.groups);
 	free(s.group_hash);
 	free(s.members);
@@ -1386,38 +2095,13 @@ out:
 	return rc;
 }
 
-/* ---- export ----------------------------------------------------------------- */
-
-static void add_code(struct buf *b, const struct code_list *l, int code)
-{
-	if (code < 0)
-		return;
-	if (l->multi) {
-		struct buf t = BUF_INIT;
-		codes_mask_labels(l, code, &t);
-		buf_add_csv_field(b, t.buf);
-		buf_release(&t);
-	} else {
-		const char *label = codes_label(l, code);
-		buf_add_csv_field(b, label ? label : "");
-	}
-}
-
-static int flush_out(int fd, struct buf *b)
-{
-	size_t off = 0;
-	while (off < b->len) {
-		ssize_t n = write(fd, b->buf + off, b->len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return error("写出失败：%s", strerror(errno));
-		}
-		off += n;
-	}
-	buf_reset(b);
-	return 0;
-}
+/* ---- export -----------------------------------------------------------------
+ * One query streams the rows (households, or members with their household's
+ * columns) in village, 户编号 and relation order; each row is written
+ * through a table (CSV or xlsx) in the columns of a layout profile —
+ * liubao's own layout unless another is given — so an export imports back
+ * unchanged, and the national layout produces the file the national system
+ * expects. */
 
 /* Columns of the export queries: the household's, then (members only) the
  * member's, so that one query streams the whole file. */
@@ -1462,29 +2146,202 @@ static void read_export_member(struct db_stmt *st, struct member_rec *m)
 	copy_col(st, XC_PHONE, m->phone, sizeof(m->phone));
 }
 
-int registry_export(struct db *db, enum import_kind kind, const char *under, int fd)
+/* How wide each column is in a workbook, and whether it is text. */
+static void export_col_style(int col, struct table_col *tc)
 {
-	const enum col_id *layout = kind == IMPORT_MEMBERS ? member_layout : household_layout;
-	size_t n = kind == IMPORT_MEMBERS ? ARRAY_SIZE(member_layout) : ARRAY_SIZE(household_layout);
-	struct buf out = BUF_INIT;
+	switch (col) {
+	case C_HH_NO: tc->width = 20; tc->kind = TC_TEXT; break;
+	case C_VILLAGE: tc->width = 15; tc->kind = TC_TEXT; break;
+	case C_IDN: tc->width = 21; tc->kind = TC_TEXT; break;
+	case C_PHONE: case C_HH_PHONE: tc->width = 14; tc->kind = TC_TEXT; break;
+	case C_ADDRESS: tc->width = 30; break;
+	case C_SITE: tc->width = 20; break;
+	case C_BIRTH: tc->width = 12; tc->kind = TC_DATE; break;
+	case C_NAME: case C_HEAD_NAME: tc->width = 10; break;
+	case C_SEQ: case C_SEX: case C_SIZE: tc->width = 7; break;
+	case C_PROV_NAME: case C_CITY_NAME: case C_COUNTY_NAME: tc->width = 10; break;
+	case C_TOWN_NAME: tc->width = 12; break;
+	case C_VILLAGE_NAME: tc->width = 16; break;
+	case C_SCHOOL: case C_HEALTH: case C_LABOR: case C_WORK: tc->width = 14; break;
+	default: tc->width = 11;
+	}
+}
+
+/* The names of a village and the regions above it, cached for the last one. */
+struct region_names {
+	char code[13];
+	char *names[5]; /* 省 市 县 乡 村 */
+};
+
+static void region_names_for(struct db *db, const char *village, struct region_names *rn)
+{
+	enum { RN_V, RN_T, RN_C, RN_CI, RN_P };
 	struct db_stmt *st;
-	char *prefix = xstrfmt("%s%%", under);
+	if (!strcmp(rn->code, village))
+		return;
+	for (int i = 0; i < 5; i++) {
+		free(rn->names[i]);
+		rn->names[i] = NULL;
+	}
+	snprintf(rn->code, sizeof(rn->code), "%s", village);
+	st = db_prepare(db, "SELECT v.name, t.name, c.name, ci.name, p.name FROM region v LEFT "
+			    "JOIN region t ON t.code = v.parent LEFT JOIN region c ON c.code = "
+			    "t.parent LEFT JOIN region ci ON ci.code = c.parent LEFT JOIN region p "
+			    "ON p.code = ci.parent WHERE v.code = :c");
+	db_bind_text(st, ":c", village);
+	if (db_step(st) == DB_ROW) {
+		rn->names[4] = xstrdup(db_col_text(st, RN_V));
+		rn->names[3] = xstrdup(db_col_text(st, RN_T));
+		rn->names[2] = xstrdup(db_col_text(st, RN_C));
+		rn->names[1] = xstrdup(db_col_text(st, RN_CI));
+		rn->names[0] = xstrdup(db_col_text(st, RN_P));
+	}
+	db_done(st);
+}
+
+/* The title rows of a profile with {region} and {date} filled in;
+ * NULL-terminated array from xmalloc (strings too). */
+static char **export_titles(struct db *db, const struct layout_profile *p, const char *under)
+{
+	char **out;
+	int n = 1;
+	struct buf region = BUF_INIT;
+	char today[16];
+	int t = idcard_today();
+	if (!p->titles || !*p->titles)
+		return NULL;
+	for (const char *c = p->titles; *c; c++)
+		n += *c == '\n';
+	out = xcalloc((size_t)n + 1, sizeof(*out));
+	snprintf(today, sizeof(today), "%04d-%02d-%02d", t / 10000, t / 100 % 100, t % 100);
+	if (under && *under) {
+		char code[13];
+		struct db_stmt *st;
+		code_pad12(under, code);
+		st = db_prepare(db, "SELECT name FROM region WHERE code = :c");
+		db_bind_text(st, ":c", code);
+		buf_addstr(&region, db_step(st) == DB_ROW ? db_col_text(st, 0) : under);
+		db_done(st);
+	} else {
+		buf_addstr(&region, "全部");
+	}
+	{
+		const char *s = p->titles;
+		for (int i = 0; i < n; i++) {
+			const char *nl = strchr(s, '\n');
+			size_t l = nl ? (size_t)(nl - s) : strlen(s);
+			struct buf line = BUF_INIT;
+			for (size_t k = 0; k < l; k++) {
+				if (!strncmp(s + k, "{region}", 8) && k + 8 <= l) {
+					buf_addstr(&line, region.buf);
+					k += 7;
+				} else if (!strncmp(s + k, "{date}", 6) && k + 6 <= l) {
+					buf_addstr(&line, today);
+					k += 5;
+				} else {
+					buf_addch(&line, s[k]);
+				}
+			}
+			out[i] = buf_detach(&line, NULL);
+			s = nl ? nl + 1 : s + l;
+		}
+	}
+	buf_release(&region);
+	return out;
+}
+
+/* Write a code's label (or the labels of a 健康状况 mask); empty when unknown. */
+static void put_code(struct table *t, const struct code_list *l, int code)
+{
+	if (code < 0) {
+		table_blank(t, 0);
+	} else if (l->multi) {
+		struct buf b = BUF_INIT;
+		codes_mask_labels(l, code, &b);
+		table_text(t, b.buf, 0);
+		buf_release(&b);
+	} else {
+		const char *label = codes_label(l, code);
+		table_text(t, label ? label : "", 0);
+	}
+}
+
+static void put_phone(struct table *t, const char *phone, int masked)
+{
+	char m[24];
+	if (masked && *phone) {
+		registry_mask_phone(phone, m);
+		table_text(t, m, 0);
+	} else {
+		table_text(t, phone, 0);
+	}
+}
+
+int registry_export_to(struct db *db, enum import_kind kind, const struct export_opts *o, int fd,
+		       struct buf *out, long *nr_rows, struct buf *err)
+{
+	struct layout_profile own;
+	const struct layout_profile *prof = o->profile;
+	struct table_col *tcols = NULL;
+	int *colid = NULL;
+	char **titles = NULL;
+	struct table *t = NULL;
+	struct db_stmt *st;
+	struct region_names rn;
+	long seq = 0;
 	int rc, failed = 0;
 
-	buf_add(&out, "\xef\xbb\xbf", 3); /* Excel opens BOM-marked UTF-8 correctly */
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			buf_addch(&out, ',');
-		buf_addstr(&out, columns[layout[i]].header);
+	memset(&own, 0, sizeof(own));
+	memset(&rn, 0, sizeof(rn));
+	if (!prof) {
+		if (registry_profile_load(db, kind == IMPORT_MEMBERS ? "liubao-members"
+								     : "liubao-households",
+					  &own) != 1) {
+			buf_addstr(err, "缺少默认布局方案");
+			return -1;
+		}
+		prof = &own;
 	}
-	buf_addch(&out, '\n');
+	if (prof->kind != (int)kind) {
+		buf_addf(err, "布局方案“%s”用于%s，不能导出%s", prof->name,
+			 prof->kind == IMPORT_MEMBERS ? "家庭成员" : "户信息",
+			 kind == IMPORT_MEMBERS ? "家庭成员" : "户信息");
+		layout_profile_release(&own);
+		return -1;
+	}
+	tcols = xcalloc((size_t)prof->nr_cols, sizeof(*tcols));
+	colid = xcalloc((size_t)prof->nr_cols, sizeof(*colid));
+	for (int i = 0; i < prof->nr_cols; i++) {
+		colid[i] = column_by_field(prof->cols[i].field);
+		tcols[i].header = prof->cols[i].header;
+		if (colid[i] >= 0)
+			export_col_style(colid[i], &tcols[i]);
+		else
+			tcols[i].width = 11;
+		if (kind == IMPORT_HOUSEHOLDS && colid[i] >= 0 && !columns[colid[i]].household &&
+		    colid[i] != C_ID_TYPE) {
+			buf_addf(err, "布局方案“%s”的列“%s”是成员字段，户信息导出中没有", prof->name,
+				 prof->cols[i].header);
+			failed = 1;
+			goto out;
+		}
+	}
+	titles = export_titles(db, prof, o->under);
+	t = table_open(o->format, fd, out,
+		       kind == IMPORT_MEMBERS ? "家庭成员" : "户信息", tcols, prof->nr_cols,
+		       (const char *const *)titles, err);
+	if (!t) {
+		failed = 1;
+		goto out;
+	}
 	if (kind == IMPORT_HOUSEHOLDS)
 		st = db_prepare(db,
 				"SELECT h.hh_no, h.village_code, h.hh_type, h.address, h.phone, "
 				"h.relocated, h.relocation_site, (SELECT name FROM member m WHERE "
 				"m.household_id = h.id AND m.relation = 1 LIMIT 1), (SELECT count(*) FROM "
 				"member m WHERE m.household_id = h.id), 0 FROM household h WHERE "
-				"h.village_code LIKE :prefix ORDER BY h.village_code, h.hh_no");
+				"h.village_code >= :lo AND h.village_code < :hi ORDER BY h.village_code, "
+				"h.hh_no");
 	else
 		st = db_prepare(db,
 				"SELECT h.hh_no, h.village_code, h.hh_type, h.address, h.phone, "
@@ -1493,65 +2350,111 @@ int registry_export(struct db *db, enum import_kind kind, const char *under, int
 				"m.disability, m.labor_skill, m.work_status, m.ins_resident_med, "
 				"m.ins_employee_med, m.ins_critical, m.ins_pension, m.dibao, m.tekun, "
 				"m.phone FROM household h JOIN member m ON m.household_id = h.id WHERE "
-				"h.village_code LIKE :prefix ORDER BY h.village_code, h.hh_no, m.relation, "
-				"m.id");
-	db_bind_text(st, ":prefix", prefix);
+				"h.village_code >= :lo AND h.village_code < :hi ORDER BY h.village_code, "
+				"h.hh_no, m.relation, m.id");
+	db_bind_prefix(st, ":lo", ":hi", o->under ? o->under : "");
 	while ((rc = db_step(st)) == DB_ROW) {
 		struct member_rec m;
 		if (kind == IMPORT_MEMBERS)
 			read_export_member(st, &m);
-		for (size_t i = 0; i < n; i++) {
-			if (i)
-				buf_addch(&out, ',');
-			switch (layout[i]) {
-			case C_HH_NO: buf_add_csv_field(&out, db_col_text(st, XC_HH_NO)); break;
-			case C_VILLAGE: buf_add_csv_field(&out, db_col_text(st, XC_VILLAGE)); break;
-			case C_HH_TYPE:
-				add_code(&out, &code_hh_type,
-					 db_col_is_null(st, XC_TYPE) ? -1 : (int)db_col_int(st, XC_TYPE));
-				break;
-			case C_ADDRESS: buf_add_csv_field(&out, db_col_text(st, XC_ADDRESS)); break;
-			case C_HH_PHONE: buf_add_csv_field(&out, db_col_text(st, XC_HH_PHONE)); break;
+		seq++;
+		for (int i = 0; i < prof->nr_cols; i++) {
+			switch (colid[i]) {
+			case C_HH_NO: table_text(t, db_col_text(st, XC_HH_NO), 0); break;
+			case C_VILLAGE: table_text(t, db_col_text(st, XC_VILLAGE), 0); break;
+			case C_HH_TYPE: put_code(t, &code_hh_type, col_code(st, XC_TYPE)); break;
+			case C_ADDRESS: table_text(t, db_col_text(st, XC_ADDRESS), 0); break;
+			case C_HH_PHONE: put_phone(t, db_col_text(st, XC_HH_PHONE), o->masked); break;
 			case C_RELOCATED:
-				buf_addstr(&out, db_col_int(st, XC_RELOCATED) ? "是" : "否");
+				table_text(t, db_col_int(st, XC_RELOCATED) ? "是" : "否", 0);
 				break;
-			case C_SITE: buf_add_csv_field(&out, db_col_text(st, XC_SITE)); break;
-			case C_HEAD_NAME: buf_add_csv_field(&out, db_col_text(st, XC_HEAD)); break;
-			case C_SIZE: buf_addf(&out, "%lld", (long long)db_col_int(st, XC_SIZE)); break;
-			case C_NAME: buf_add_csv_field(&out, m.name); break;
-			case C_IDN: buf_addstr(&out, m.id_number); break;
-			case C_RELATION: add_code(&out, &code_relation, m.relation); break;
-			case C_SEX: add_code(&out, &code_sex, m.sex); break;
-			case C_BIRTH: buf_addstr(&out, m.birth_date); break;
-			case C_ETHNICITY: add_code(&out, &code_ethnicity, m.ethnicity); break;
-			case C_EDUCATION: add_code(&out, &code_education, m.education); break;
-			case C_SCHOOL: add_code(&out, &code_school_status, m.school_status); break;
-			case C_HEALTH: add_code(&out, &code_health, m.health); break;
-			case C_DISABILITY: add_code(&out, &code_disability, m.disability); break;
-			case C_LABOR: add_code(&out, &code_labor_skill, m.labor_skill); break;
-			case C_WORK: add_code(&out, &code_work_status, m.work_status); break;
-			case C_IRM: add_code(&out, &code_yesno, m.ins_resident_med); break;
-			case C_IEM: add_code(&out, &code_yesno, m.ins_employee_med); break;
-			case C_ICR: add_code(&out, &code_yesno, m.ins_critical); break;
-			case C_IPE: add_code(&out, &code_yesno, m.ins_pension); break;
-			case C_DIBAO: add_code(&out, &code_yesno, m.dibao); break;
-			case C_TEKUN: add_code(&out, &code_yesno, m.tekun); break;
-			case C_PHONE: buf_add_csv_field(&out, m.phone); break;
-			default: break;
+			case C_SITE: table_text(t, db_col_text(st, XC_SITE), 0); break;
+			case C_HEAD_NAME: table_text(t, db_col_text(st, XC_HEAD), 0); break;
+			case C_SIZE: table_number(t, (double)db_col_int(st, XC_SIZE), 0); break;
+			case C_SEQ: table_number(t, (double)seq, 0); break;
+			case C_ID_TYPE: table_text(t, "居民身份证", 0); break;
+			case C_PROV_NAME: case C_CITY_NAME: case C_COUNTY_NAME: case C_TOWN_NAME:
+			case C_VILLAGE_NAME:
+				region_names_for(db, db_col_text(st, XC_VILLAGE), &rn);
+				table_text(t, rn.names[colid[i] - C_PROV_NAME], 0);
+				break;
+			default:
+				if (kind != IMPORT_MEMBERS) {
+					table_blank(t, 0);
+					break;
+				}
+				switch (colid[i]) {
+				case C_NAME: table_text(t, m.name, 0); break;
+				case C_IDN:
+					if (o->masked) {
+						char idm[19];
+						idcard_mask(m.id_number, idm);
+						table_text(t, idm, 0);
+					} else {
+						table_text(t, m.id_number, 0);
+					}
+					break;
+				case C_RELATION: put_code(t, &code_relation, m.relation); break;
+				case C_SEX: put_code(t, &code_sex, m.sex); break;
+				case C_BIRTH: {
+					int y, mo, d;
+					if (sscanf(m.birth_date, "%4d-%2d-%2d", &y, &mo, &d) == 3)
+						table_date(t, y, mo, d, 0);
+					else
+						table_text(t, m.birth_date, 0);
+					break;
+				}
+				case C_ETHNICITY: put_code(t, &code_ethnicity, m.ethnicity); break;
+				case C_EDUCATION: put_code(t, &code_education, m.education); break;
+				case C_SCHOOL: put_code(t, &code_school_status, m.school_status); break;
+				case C_HEALTH: put_code(t, &code_health, m.health); break;
+				case C_DISABILITY: put_code(t, &code_disability, m.disability); break;
+				case C_LABOR: put_code(t, &code_labor_skill, m.labor_skill); break;
+				case C_WORK: put_code(t, &code_work_status, m.work_status); break;
+				case C_IRM: put_code(t, &code_yesno, m.ins_resident_med); break;
+				case C_IEM: put_code(t, &code_yesno, m.ins_employee_med); break;
+				case C_ICR: put_code(t, &code_yesno, m.ins_critical); break;
+				case C_IPE: put_code(t, &code_yesno, m.ins_pension); break;
+				case C_DIBAO: put_code(t, &code_yesno, m.dibao); break;
+				case C_TEKUN: put_code(t, &code_yesno, m.tekun); break;
+				case C_PHONE: put_phone(t, m.phone, o->masked); break;
+				default: table_blank(t, 0);
+				}
 			}
 		}
-		buf_addch(&out, '\n');
-		if (out.len > (1 << 20) && flush_out(fd, &out)) {
-			failed = -1;
+		if (table_row_end(t)) {
+			failed = 1;
 			break;
 		}
 	}
 	db_done(st);
-	if (rc < 0 && !failed)
-		failed = error("导出失败：%s", db_errmsg(db));
-	if (!failed && flush_out(fd, &out))
-		failed = -1;
-	buf_release(&out);
-	free(prefix);
+	if (rc < 0 && !failed) {
+		buf_addf(err, "导出失败：%s", db_errmsg(db));
+		failed = 1;
+	}
+	if (nr_rows)
+		*nr_rows = seq;
+out:
+	if (t && table_close(t, err))
+		failed = 1;
+	for (int i = 0; titles && titles[i]; i++)
+		free(titles[i]);
+	free(titles);
+	for (int i = 0; i < 5; i++)
+		free(rn.names[i]);
+	free(tcols);
+	free(colid);
+	layout_profile_release(&own);
 	return failed ? -1 : 0;
+}
+
+int registry_export(struct db *db, enum import_kind kind, const char *under, int fd)
+{
+	struct export_opts o = { TABLE_CSV, under, 0, NULL };
+	struct buf err = BUF_INIT;
+	int rc = registry_export_to(db, kind, &o, fd, NULL, NULL, &err);
+	if (rc)
+		error("%s", err.buf);
+	buf_release(&err);
+	return rc;
 }

@@ -5,7 +5,10 @@
 #define REGISTRY_REGISTRY_H
 
 #include <stdint.h>
+#include <jansson.h>
+
 #include "base/buf.h"
+#include "base/table.h"
 #include "db/db.h"
 #include "http/http.h"
 
@@ -121,12 +124,59 @@ int registry_members_of(struct db *db, int64_t hh_id, struct member_rec **arr, i
 
 /* Import / export (CLI and API share these). */
 enum import_kind { IMPORT_HOUSEHOLDS, IMPORT_MEMBERS };
+
+/* A layout profile (布局方案): how the columns of a ledger layout map to
+ * liubao's fields, where its header is, and (for export) which columns in
+ * which order under which title rows.  The national system's export layout
+ * ships built in; counties save their own (table layout_profile). */
+struct layout_col {
+	char *header;  /* the column's header text in the file */
+	char *field;   /* liubao field: hh_no, id_number, …, or "ignore" */
+};
+struct layout_profile {
+	char name[64];      /* identifier, e.g. "national" (letters, digits, - _) */
+	char title[128];    /* Chinese description */
+	int kind;           /* enum import_kind */
+	int header_row;     /* 1-based row of the header; 0 = find it below any title rows */
+	char sheet[64];     /* sheet name or 1-based position; "" = the first visible */
+	char *titles;       /* export: title rows above the header, '\n'-separated
+			     * ({region} and {date} are filled in); from xmalloc, may be "" */
+	struct layout_col *cols;
+	int nr_cols;
+	int builtin;        /* shipped with liubao; cannot be changed or deleted */
+};
+void layout_profile_release(struct layout_profile *p);
+/* 1 if `field` is a field name a profile may map to ("ignore" included). */
+int registry_field_known(const char *field);
+/* The Chinese header liubao writes for `field`, or NULL. */
+const char *registry_field_header(const char *field);
+/* Load profile `name` (built in, else stored): 1 found, 0 not found, -1 error. */
+int registry_profile_load(struct db *db, const char *name, struct layout_profile *out);
+/* Check and read a profile from JSON {"name","title","kind","header_row","sheet",
+ * "titles":[...],"columns":[{"header","field"}...]}: 0, or -1 with a Chinese
+ * message in err (unknown keys, fields or kinds are refused). */
+int registry_profile_from_json(json_t *j, struct layout_profile *out, struct buf *err);
+/* The profile as such a JSON object (new reference). */
+json_t *registry_profile_to_json(const struct layout_profile *p);
+/* Store (insert or replace) a user profile, in the caller's transaction:
+ * 0, or -1 with err (a built-in name is refused). */
+int registry_profile_save(struct db *db, const struct layout_profile *p, const char *by,
+			  struct buf *err);
+/* Delete a stored profile: 1 deleted, 0 not found, -1 error. */
+int registry_profile_delete(struct db *db, const char *name);
+/* Every profile (built in first, then stored by name) as a JSON array. */
+json_t *registry_profiles_json(struct db *db);
+
 struct import_opts {
 	int skip_bad;            /* write good rows, put bad ones into reject_path */
-	const char *reject_path; /* CSV of rejected rows with a 错误原因 column */
+	const char *reject_path; /* CSV: rejected rows with a 错误原因 column (with skip_bad);
+				  * xlsx: a copy of the sheet with bad cells marked, written
+				  * whenever a row is bad */
 	int progress;            /* print progress to stderr */
 	int dry_run;             /* validate only */
 	int today;               /* YYYYMMDD for birth-date checks; 0 = today */
+	const char *sheet;       /* xlsx: sheet name or 1-based position; NULL = first visible */
+	const struct layout_profile *profile; /* column mapping, NULL = built-in names */
 };
 struct import_result {
 	long rows;              /* data rows read */
@@ -135,6 +185,8 @@ struct import_result {
 	long warnings;
 	struct buf report;      /* per-row report, Chinese, one problem per line */
 	int written;            /* 1 if the database was changed */
+	int is_xlsx;            /* the input was an Excel workbook */
+	int rejects_written;    /* reject_path was written */
 };
 void import_result_init(struct import_result *r);
 void import_result_release(struct import_result *r);
@@ -146,6 +198,20 @@ int registry_import(struct db *db, enum import_kind kind, const char *path,
 /* Write households or members under region prefix `under` ("" = all) as
  * CSV to `out` in the layout registry_import() reads. */
 int registry_export(struct db *db, enum import_kind kind, const char *under, int fd);
+struct export_opts {
+	enum table_format format;   /* TABLE_CSV or TABLE_XLSX */
+	const char *under;          /* region-code prefix ("" = all); callers apply the scope */
+	int masked;                 /* mask 身份证号 (first 6, last 4) and phone numbers */
+	const struct layout_profile *profile; /* columns and titles; NULL = liubao's own */
+};
+/* Export households or members as CSV or xlsx to `fd`, or (fd < 0) append
+ * to `out`; *rows (may be NULL) receives the rows written.  0, or -1 with a
+ * Chinese message in err. */
+int registry_export_to(struct db *db, enum import_kind kind, const struct export_opts *o, int fd,
+		       struct buf *out, long *rows, struct buf *err);
+/* Mask a phone number for lists: 139****5678 (11 digits), else all but the
+ * last four characters as '*'. */
+void registry_mask_phone(const char *p, char out[24]);
 
 /* Demo district: the real townships and villages of county `county` (6
  * digits) must already be loaded; fills `households` synthetic households

@@ -61,6 +61,15 @@ static const struct db_migration registry_migrations[] = {
 	  "CREATE INDEX member_household ON member(household_id);\n"
 	  "CREATE INDEX member_name ON member(name);\n",
 	  NULL },
+	{ 2, "layout profiles saved by users (column mappings of ledger layouts)",
+	  "CREATE TABLE layout_profile(\n"
+	  "  name TEXT PRIMARY KEY,    -- identifier used with --profile (letters, digits, - _)\n"
+	  "  body TEXT NOT NULL,       -- the profile as JSON (registry_profile_to_json)\n"
+	  "  created_at TEXT NOT NULL, -- UTC\n"
+	  "  updated_at TEXT NOT NULL, -- UTC\n"
+	  "  updated_by TEXT NOT NULL DEFAULT '' -- login of the last writer\n"
+	  ");\n",
+	  NULL },
 };
 
 int registry_migrate(struct db *db)
