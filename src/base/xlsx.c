@@ -824,15 +824,34 @@ struct open_merge {
 	char *text, *raw;     /* its texts (xmalloc) */
 };
 
+/* The worksheet scanner's state: a window of inflated bytes, the open
+ * elements (to check nesting), and the current tag's attributes. */
+#define XS_MAX_DEPTH 64
+#define XS_MAX_NAME 64
+#define XS_MAX_ATTS 64
+
+struct xml_scan {
+	char *data;               /* inflated bytes; [pos, len) not yet scanned */
+	size_t pos, len, alloc;
+	int eof;                  /* the zip entry is exhausted */
+	zip_uint64_t base;        /* offset in the part of data[0], for messages */
+	int started;              /* the XML declaration / BOM has been looked at */
+	int root_seen, depth;
+	char stack[XS_MAX_DEPTH][XS_MAX_NAME];
+	struct buf attv;          /* decoded attribute values */
+	size_t att_off[2 * XS_MAX_ATTS];
+	const char *atts[2 * XS_MAX_ATTS + 2];
+	struct buf text;          /* decoded text */
+};
+
 struct xlsx_sheet {
 	struct xlsx *x;
 	const char *part;
-	XML_Parser p;
 	zip_file_t *zf;
 	zip_uint64_t size, read;  /* uncompressed size and bytes inflated */
-	int suspended, fed_all, failed, finished;
-	struct buf *err;          /* where handlers report (the caller's) */
-	struct buf errmsg;        /* a handler's message until next() copies it */
+	int failed, finished;
+	struct buf errmsg;        /* the failure, until next() copies it */
+	struct xml_scan xs;       /* the sheet's XML, scanned as it is inflated */
 	/* parse state */
 	int in_sheetdata, in_row, in_c, in_v, in_is, in_t, in_rph;
 	long row_no;              /* current row's number */
@@ -870,7 +889,6 @@ static void sheet_fail(struct xlsx_sheet *s, const char *fmt, ...)
 		va_end(ap);
 		s->failed = 1;
 	}
-	XML_StopParser(s->p, XML_FALSE);
 }
 
 /* Append `len` bytes + NUL to the row text; returns the offset. */
@@ -1159,20 +1177,46 @@ static void finish_row(struct xlsx_sheet *s)
 	s->row.nr_cells = s->nr_cells;
 	s->row.width = s->nr_cells ? s->cells[s->nr_cells - 1].col + 1 : 0;
 	s->row_ready = 1;
-	XML_StopParser(s->p, XML_TRUE);
 }
 
-static void XMLCALL sheet_start(void *ud, const XML_Char *name, const XML_Char **atts)
+/* The single-letter attribute `c` (r, s, t) among atts, or NULL.  Cells
+ * and rows carry a handful of short attributes, so this is a direct scan. */
+static const char *attr1(const char **atts, char c)
 {
-	struct xlsx_sheet *s = ud;
-	const char *n = local(name);
+	for (int i = 0; atts[i]; i += 2)
+		if (atts[i][0] == c && !atts[i][1])
+			return atts[i + 1];
+	return NULL;
+}
+
+/* Element names seen in sheet data, by their local name. */
+enum sheet_elem { E_OTHER, E_SHEETDATA, E_ROW, E_C, E_V, E_IS, E_T, E_RPH };
+
+static enum sheet_elem elem_of(const char *n)
+{
+	switch (n[0]) {
+	case 'c': return !n[1] ? E_C : E_OTHER;
+	case 'v': return !n[1] ? E_V : E_OTHER;
+	case 't': return !n[1] ? E_T : E_OTHER;
+	case 'i': return n[1] == 's' && !n[2] ? E_IS : E_OTHER;
+	case 'r': return !strcmp(n, "row") ? E_ROW : !strcmp(n, "rPh") ? E_RPH : E_OTHER;
+	case 's': return !strcmp(n, "sheetData") ? E_SHEETDATA : E_OTHER;
+	default: return E_OTHER;
+	}
+}
+
+/* An element starts (`n` is its local name). */
+static void sheet_start(struct xlsx_sheet *s, const char *n, const char **atts)
+{
+	enum sheet_elem e = elem_of(n);
 	if (!s->in_sheetdata) {
-		if (!strcmp(n, "sheetData"))
+		if (e == E_SHEETDATA)
 			s->in_sheetdata = 1;
 		return;
 	}
-	if (!strcmp(n, "row")) {
-		const char *r = attr(atts, "r");
+	switch (e) {
+	case E_ROW: {
+		const char *r = attr1(atts, 'r');
 		long rn = s->row_no + 1;
 		if (r) {
 			char *end;
@@ -1187,15 +1231,20 @@ static void XMLCALL sheet_start(void *ud, const XML_Char *name, const XML_Char *
 		s->next_col = 0;
 		s->nr_cells = 0;
 		buf_reset(&s->row_text);
-	} else if (!strcmp(n, "c") && s->in_row) {
-		const char *r = attr(atts, "r"), *t = attr(atts, "t"), *st = attr(atts, "s");
+		break;
+	}
+	case E_C: {
+		const char *r, *ty, *st;
 		int col = s->next_col;
 		long rr = 0;
-		if (r) {
-			if (xlsx_parse_ref(r, &col, &rr) || (rr && rr != s->row_no)) {
-				sheet_fail(s, "单元格引用“%s”无效", r);
-				return;
-			}
+		if (!s->in_row)
+			break;
+		r = attr1(atts, 'r');
+		ty = attr1(atts, 't');
+		st = attr1(atts, 's');
+		if (r && (xlsx_parse_ref(r, &col, &rr) || (rr && rr != s->row_no))) {
+			sheet_fail(s, "单元格引用“%s”无效", r);
+			return;
 		}
 		if (col > 16383) {
 			sheet_fail(s, "列数超过 Excel 的上限 16384");
@@ -1204,74 +1253,482 @@ static void XMLCALL sheet_start(void *ud, const XML_Char *name, const XML_Char *
 		s->c_col = col;
 		s->next_col = col + 1;
 		s->c_style = st ? atoi(st) : 0;
-		s->c_type = !t || !strcmp(t, "n")   ? RT_NUMBER
-			    : !strcmp(t, "s")       ? RT_SST
-			    : !strcmp(t, "inlineStr") ? RT_INLINE
-			    : !strcmp(t, "str")     ? RT_STR
-			    : !strcmp(t, "b")       ? RT_BOOL
-			    : !strcmp(t, "e")       ? RT_ERROR
-			    : !strcmp(t, "d")       ? RT_ISODATE
-						    : RT_NUMBER;
+		s->c_type = !ty || !strcmp(ty, "n")     ? RT_NUMBER
+			    : !strcmp(ty, "s")          ? RT_SST
+			    : !strcmp(ty, "inlineStr")  ? RT_INLINE
+			    : !strcmp(ty, "str")        ? RT_STR
+			    : !strcmp(ty, "b")          ? RT_BOOL
+			    : !strcmp(ty, "e")          ? RT_ERROR
+			    : !strcmp(ty, "d")          ? RT_ISODATE
+							: RT_NUMBER;
 		s->c_has_value = 0;
 		buf_reset(&s->c_text);
 		s->in_c = 1;
-	} else if (s->in_c) {
-		if (!strcmp(n, "v")) {
+		break;
+	}
+	case E_V:
+		if (s->in_c) {
 			s->in_v = 1;
 			s->c_has_value = 1;
 			buf_reset(&s->c_text);
-		} else if (!strcmp(n, "is")) {
+		}
+		break;
+	case E_IS:
+		if (s->in_c) {
 			s->in_is = 1;
 			s->c_has_value = 1;
 			buf_reset(&s->c_text);
-		} else if (!strcmp(n, "t") && s->in_is && !s->in_rph) {
-			s->in_t = 1;
-		} else if (!strcmp(n, "rPh")) {
-			s->in_rph = 1;
 		}
+		break;
+	case E_T:
+		if (s->in_is && !s->in_rph)
+			s->in_t = 1;
+		break;
+	case E_RPH:
+		if (s->in_c)
+			s->in_rph = 1;
+		break;
+	default:
+		break;
 	}
 }
 
-static void XMLCALL sheet_end(void *ud, const XML_Char *name)
+/* An element ends. */
+static void sheet_end(struct xlsx_sheet *s, const char *n)
 {
-	struct xlsx_sheet *s = ud;
-	const char *n = local(name);
 	if (!s->in_sheetdata)
 		return;
-	if (!strcmp(n, "v")) {
-		s->in_v = 0;
-	} else if (!strcmp(n, "t")) {
-		s->in_t = 0;
-	} else if (!strcmp(n, "rPh")) {
-		s->in_rph = 0;
-	} else if (!strcmp(n, "is")) {
-		s->in_is = 0;
-	} else if (!strcmp(n, "c") && s->in_c) {
-		s->in_c = 0;
-		/* an inline string given as <v> by some writers, and a formula's
-		 * cached value: both arrive in c_text */
-		finish_cell(s);
-	} else if (!strcmp(n, "row") && s->in_row) {
-		s->in_row = 0;
-		finish_row(s);
-	} else if (!strcmp(n, "sheetData")) {
-		s->in_sheetdata = 0;
+	switch (elem_of(n)) {
+	case E_V: s->in_v = 0; break;
+	case E_T: s->in_t = 0; break;
+	case E_RPH: s->in_rph = 0; break;
+	case E_IS: s->in_is = 0; break;
+	case E_C:
+		if (s->in_c) {
+			s->in_c = 0;
+			/* an inline string given as <v> by some writers, and a
+			 * formula's cached value: both arrive in c_text */
+			finish_cell(s);
+		}
+		break;
+	case E_ROW:
+		if (s->in_row) {
+			s->in_row = 0;
+			finish_row(s);
+		}
+		break;
+	case E_SHEETDATA: s->in_sheetdata = 0; break;
+	default: break;
 	}
 }
 
-static void XMLCALL sheet_chars(void *ud, const XML_Char *t, int len)
+/* Text inside an element: only cell values and inline strings are kept. */
+static int sheet_wants_text(const struct xlsx_sheet *s)
 {
-	struct xlsx_sheet *s = ud;
-	if (s->in_v || (s->in_t && !s->in_rph))
-		buf_add(&s->c_text, t, (size_t)len);
+	return s->in_v || (s->in_t && !s->in_rph);
 }
 
-static void XMLCALL sheet_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
-				  const XML_Char *pubid, int has_internal)
+/* ---- the worksheet scanner ----------------------------------------------------
+ * Worksheets are the bulk of a workbook (a million rows is a gigabyte of
+ * XML), and expat spends most of a read on generic machinery, so sheet
+ * parts are scanned here, with memchr between markup: start and end tags
+ * (nesting checked), attributes, the five predefined and numeric character
+ * references, CDATA, comments and processing instructions; a DOCTYPE, an
+ * encoding other than UTF-8, a truncated part or a stray '<' is an error.
+ * The small parts (workbook, relationships, styles, shared strings) still
+ * go through expat. */
+
+static void xs_fail(struct xlsx_sheet *s, const char *what)
 {
-	struct xlsx_sheet *s = ud;
-	(void)name, (void)sysid, (void)pubid, (void)has_internal;
-	sheet_fail(s, "文件中含有 DTD 声明，不是 Excel 工作表的内容");
+	if (!s->failed) {
+		buf_addf(&s->errmsg, "工作簿已损坏：%s 第 %llu 字节附近 XML 格式错误（%s）", s->part,
+			 (unsigned long long)(s->xs.base + s->xs.pos), what);
+		s->failed = 1;
+	}
+}
+
+/* Inflate more of the part after what is unscanned.  0, or -1 on failure. */
+static int xs_fill(struct xlsx_sheet *s)
+{
+	struct xml_scan *x = &s->xs;
+	zip_int64_t n;
+	if (x->pos) {
+		memmove(x->data, x->data + x->pos, x->len - x->pos);
+		x->base += x->pos;
+		x->len -= x->pos;
+		x->pos = 0;
+	}
+	if (x->alloc < x->len + CHUNK + 1) {
+		x->alloc = x->len + CHUNK + 1;
+		x->data = xrealloc(x->data, x->alloc);
+	}
+	n = zip_fread(s->zf, x->data + x->len, CHUNK);
+	if (n < 0) {
+		if (!s->failed) {
+			zip_read_error(s->zf, s->part, &s->errmsg);
+			s->failed = 1;
+		}
+		return -1;
+	}
+	if (n == 0)
+		x->eof = 1;
+	x->len += (size_t)n;
+	x->data[x->len] = '\0';
+	s->read += (zip_uint64_t)n;
+	return 0;
+}
+
+/* Append the UTF-8 encoding of code point `cp`; -1 if not an XML character. */
+static int put_utf8(struct buf *out, unsigned long cp)
+{
+	if (cp == 0 || (cp < 0x20 && cp != 9 && cp != 10 && cp != 13) || (cp >= 0xD800 && cp <= 0xDFFF) ||
+	    cp == 0xFFFE || cp == 0xFFFF || cp > 0x10FFFF)
+		return -1;
+	if (cp < 0x80) {
+		buf_addch(out, (int)cp);
+	} else if (cp < 0x800) {
+		buf_addch(out, (int)(0xC0 | (cp >> 6)));
+		buf_addch(out, (int)(0x80 | (cp & 0x3F)));
+	} else if (cp < 0x10000) {
+		buf_addch(out, (int)(0xE0 | (cp >> 12)));
+		buf_addch(out, (int)(0x80 | ((cp >> 6) & 0x3F)));
+		buf_addch(out, (int)(0x80 | (cp & 0x3F)));
+	} else {
+		buf_addch(out, (int)(0xF0 | (cp >> 18)));
+		buf_addch(out, (int)(0x80 | ((cp >> 12) & 0x3F)));
+		buf_addch(out, (int)(0x80 | ((cp >> 6) & 0x3F)));
+		buf_addch(out, (int)(0x80 | (cp & 0x3F)));
+	}
+	return 0;
+}
+
+/* Append `n` bytes of text with character references decoded; -1 on a
+ * reference that is not one. */
+static int xs_decode(const char *p, size_t n, struct buf *out)
+{
+	const char *end = p + n;
+	while (p < end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p)), *semi;
+		if (!amp) {
+			buf_add(out, p, (size_t)(end - p));
+			return 0;
+		}
+		buf_add(out, p, (size_t)(amp - p));
+		semi = memchr(amp, ';', (size_t)(end - amp));
+		if (!semi || semi - amp > 10)
+			return -1;
+		if (semi - amp == 3 && !memcmp(amp, "&lt", 3))
+			buf_addch(out, '<');
+		else if (semi - amp == 3 && !memcmp(amp, "&gt", 3))
+			buf_addch(out, '>');
+		else if (semi - amp == 4 && !memcmp(amp, "&amp", 4))
+			buf_addch(out, '&');
+		else if (semi - amp == 5 && !memcmp(amp, "&quot", 5))
+			buf_addch(out, '"');
+		else if (semi - amp == 5 && !memcmp(amp, "&apos", 5))
+			buf_addch(out, '\'');
+		else if (amp[1] == '#') {
+			unsigned long cp = 0;
+			const char *d = amp + 2;
+			int hex = *d == 'x';
+			if (hex)
+				d++;
+			if (d == semi)
+				return -1;
+			for (; d < semi; d++) {
+				int v = *d >= '0' && *d <= '9' ? *d - '0'
+					: hex && *d >= 'a' && *d <= 'f' ? *d - 'a' + 10
+					: hex && *d >= 'A' && *d <= 'F' ? *d - 'A' + 10 : -1;
+				if (v < 0 || cp > 0x10FFFF)
+					return -1;
+				cp = cp * (hex ? 16 : 10) + (unsigned long)v;
+			}
+			if (put_utf8(out, cp))
+				return -1;
+		} else {
+			return -1;
+		}
+		p = semi + 1;
+	}
+	return 0;
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Find `what` at or after data[from]; its offset, or -1 when more input is
+ * needed (the caller refills and rescans). */
+static long xs_find(struct xml_scan *x, size_t from, const char *what)
+{
+	char *p = from <= x->len ? memmem(x->data + from, x->len - from, what, strlen(what)) : NULL;
+	return p ? (long)(p - x->data) : -1;
+}
+
+/* Parse the tag data[x->pos] .. data[end] ('<' .. '>') and call the handlers. */
+static void xs_tag(struct xlsx_sheet *s, size_t end)
+{
+	struct xml_scan *x = &s->xs;
+	char *p = x->data + x->pos + 1, *e = x->data + end;
+	char *name = p, *ln;
+	size_t nl;
+	int closing = 0, empty = 0, na = 0;
+	if (*p == '/') {
+		closing = 1;
+		name = ++p;
+	}
+	while (p < e && !is_space(*p) && *p != '/')
+		p++;
+	nl = (size_t)(p - name);
+	if (!nl || nl >= XS_MAX_NAME) {
+		xs_fail(s, "元素名称无效");
+		return;
+	}
+	if (closing) {
+		while (p < e && is_space(*p))
+			p++;
+		if (p != e || !x->depth || strncmp(x->stack[x->depth - 1], name, nl) ||
+		    x->stack[x->depth - 1][nl]) {
+			xs_fail(s, "结束标记与开始标记不匹配");
+			return;
+		}
+		x->depth--;
+		ln = x->stack[x->depth];
+		{
+			char *c = memchr(ln, ':', nl);
+			sheet_end(s, c ? c + 1 : ln);
+		}
+		return;
+	}
+	if (x->depth == 0 && x->root_seen) {
+		xs_fail(s, "根元素之后还有元素");
+		return;
+	}
+	if (x->depth == XS_MAX_DEPTH) {
+		xs_fail(s, "元素嵌套过深");
+		return;
+	}
+	memcpy(x->stack[x->depth], name, nl);
+	x->stack[x->depth][nl] = '\0';
+	/* attributes */
+	buf_reset(&x->attv);
+	for (;;) {
+		char *an, *v;
+		size_t anl;
+		char q;
+		while (p < e && is_space(*p))
+			p++;
+		if (p == e)
+			break;
+		if (*p == '/' && p + 1 == e) {
+			empty = 1;
+			break;
+		}
+		an = p;
+		while (p < e && !is_space(*p) && *p != '=')
+			p++;
+		anl = (size_t)(p - an);
+		while (p < e && is_space(*p))
+			p++;
+		if (!anl || p == e || *p != '=') {
+			xs_fail(s, "属性格式错误");
+			return;
+		}
+		p++;
+		while (p < e && is_space(*p))
+			p++;
+		if (p == e || (*p != '"' && *p != '\'')) {
+			xs_fail(s, "属性值缺少引号");
+			return;
+		}
+		q = *p++;
+		v = memchr(p, q, (size_t)(e - p));
+		if (!v || memchr(p, '<', (size_t)(v - p))) {
+			xs_fail(s, "属性值格式错误");
+			return;
+		}
+		if (na == XS_MAX_ATTS) {
+			xs_fail(s, "属性过多");
+			return;
+		}
+		x->att_off[2 * na] = x->attv.len;
+		buf_add(&x->attv, an, anl);
+		buf_addch(&x->attv, '\0');
+		x->att_off[2 * na + 1] = x->attv.len;
+		if (xs_decode(p, (size_t)(v - p), &x->attv)) {
+			xs_fail(s, "无法识别的字符引用");
+			return;
+		}
+		buf_addch(&x->attv, '\0');
+		na++;
+		p = v + 1;
+	}
+	for (int i = 0; i < 2 * na; i++)
+		x->atts[i] = x->attv.buf + x->att_off[i];
+	x->atts[2 * na] = NULL;
+	x->root_seen = 1;
+	x->depth++;
+	ln = x->stack[x->depth - 1];
+	{
+		char *c = memchr(ln, ':', nl);
+		ln = c ? c + 1 : ln;
+	}
+	sheet_start(s, ln, x->atts);
+	if (empty && !s->failed) {
+		x->depth--;
+		sheet_end(s, ln);
+	}
+}
+
+/* Deliver text data[a..b) inside the current element. */
+static void xs_text(struct xlsx_sheet *s, size_t a, size_t b, int raw)
+{
+	struct xml_scan *x = &s->xs;
+	if (!x->depth) {
+		for (size_t i = a; i < b; i++)
+			if (!is_space(x->data[i])) {
+				xs_fail(s, "元素之外有文字");
+				return;
+			}
+		return;
+	}
+	if (!sheet_wants_text(s))
+		return;
+	if (raw)
+		buf_add(&s->c_text, x->data + a, b - a);
+	else if (xs_decode(x->data + a, b - a, &s->c_text))
+		xs_fail(s, "无法识别的字符引用");
+}
+
+/* Scan one token.  1 done, 0 at the end of the part, -1 on failure. */
+static int xs_step(struct xlsx_sheet *s)
+{
+	struct xml_scan *x = &s->xs;
+	for (;;) {
+		long end;
+		char c;
+		if (x->pos == x->len) {
+			if (x->eof) {
+				if (x->depth || !x->root_seen) {
+					xs_fail(s, "内容不完整");
+					return -1;
+				}
+				return 0;
+			}
+			if (xs_fill(s))
+				return -1;
+			continue;
+		}
+		if (!x->started) {
+			if (x->len - x->pos < 3 && !x->eof) {
+				if (xs_fill(s))
+					return -1;
+				continue;
+			}
+			x->started = 1;
+			if (x->len - x->pos >= 3 && !memcmp(x->data + x->pos, "\xef\xbb\xbf", 3))
+				x->pos += 3;
+			continue;
+		}
+		c = x->data[x->pos];
+		if (c != '<') {
+			char *lt = memchr(x->data + x->pos, '<', x->len - x->pos);
+			size_t stop = lt ? (size_t)(lt - x->data) : x->len;
+			if (!lt && !x->eof) {
+				/* keep a reference that may be cut at the window's end */
+				char *amp = memrchr(x->data + x->pos, '&', x->len - x->pos);
+				if (amp && !memchr(amp, ';', (size_t)(x->data + x->len - amp)))
+					stop = (size_t)(amp - x->data);
+				if (stop == x->pos) {
+					if (xs_fill(s))
+						return -1;
+					continue;
+				}
+			}
+			xs_text(s, x->pos, stop, 0);
+			x->pos = stop;
+			return s->failed ? -1 : 1;
+		}
+		if (x->len - x->pos < 12 && !x->eof) {
+			if (xs_fill(s))
+				return -1;
+			continue;
+		}
+		c = x->pos + 1 < x->len ? x->data[x->pos + 1] : '\0';
+		if (c == '?') {
+			end = xs_find(x, x->pos + 2, "?>");
+			if (end >= 0) {
+				/* the declaration: only UTF-8 is read */
+				char *enc = memmem(x->data + x->pos, (size_t)end - x->pos, "encoding", 8);
+				if (enc && x->data[x->pos + 2] == 'x') {
+					char *q = enc + 8;
+					while (is_space(*q) || *q == '=')
+						q++;
+					if ((*q == '"' || *q == '\'') && strncasecmp(q + 1, "UTF-8", 5)) {
+						xs_fail(s, "不支持 UTF-8 以外的编码");
+						return -1;
+					}
+				}
+				x->pos = (size_t)end + 2;
+				return 1;
+			}
+		} else if (c == '!') {
+			if (x->len - x->pos >= 4 && !memcmp(x->data + x->pos, "<!--", 4)) {
+				end = xs_find(x, x->pos + 4, "-->");
+				if (end >= 0) {
+					x->pos = (size_t)end + 3;
+					return 1;
+				}
+			} else if (x->len - x->pos >= 9 && !memcmp(x->data + x->pos, "<![CDATA[", 9)) {
+				end = xs_find(x, x->pos + 9, "]]>");
+				if (end >= 0) {
+					if (!x->depth) {
+						xs_fail(s, "元素之外有 CDATA");
+						return -1;
+					}
+					xs_text(s, x->pos + 9, (size_t)end, 1);
+					x->pos = (size_t)end + 3;
+					return s->failed ? -1 : 1;
+				}
+			} else {
+				xs_fail(s, "文件中含有 DTD 声明，不是 Excel 工作表的内容");
+				return -1;
+			}
+		} else {
+			/* a tag: find its '>' outside quoted attribute values */
+			size_t i = x->pos + 1;
+			char q = 0;
+			end = -1;
+			for (; i < x->len; i++) {
+				char d = x->data[i];
+				if (q) {
+					if (d == q)
+						q = 0;
+				} else if (d == '"' || d == '\'') {
+					q = d;
+				} else if (d == '>') {
+					end = (long)i;
+					break;
+				} else if (d == '<') {
+					xs_fail(s, "标记中出现“<”");
+					return -1;
+				}
+			}
+			if (end >= 0) {
+				xs_tag(s, (size_t)end);
+				x->pos = (size_t)end + 1;
+				return s->failed ? -1 : 1;
+			}
+		}
+		/* the token continues past the window */
+		if (x->eof) {
+			xs_fail(s, "内容不完整");
+			return -1;
+		}
+		if (xs_fill(s))
+			return -1;
+	}
 }
 
 static int merge_cmp(const void *a, const void *b)
@@ -1302,96 +1759,79 @@ static void add_merge(struct xlsx_sheet *s, const char *ref)
 	s->merges[s->nr_merges++] = m;
 }
 
-/* Scan the sheet's bytes for <mergeCell ref="A1:B2"/> elements.  Text in
- * cells cannot contain a raw '<', so every '<' starts markup; a tag whose
- * name is not mergeCell is skipped with memchr. */
+/* Scan the sheet's bytes for <mergeCell ref="A1:B2"/> elements with
+ * memmem.  Text in cells cannot contain a raw '<', so an occurrence of
+ * "mergeCell" right after '<' (or after '<' and a namespace prefix) is the
+ * element.  Chunks overlap by a tag's length so none is cut in two. */
 static int prescan_merges(struct xlsx_sheet *s, zip_uint64_t idx, struct buf *err)
 {
-	enum { OUT, NAME, ATTRS, SKIP } state = OUT;
+	enum { KEEP = 600 };
 	zip_file_t *zf = zip_fopen_index(s->x->zip, idx, 0);
-	char *chunk = xmalloc(CHUNK);
-	char name[40];
-	size_t nl = 0;
-	struct buf tag = BUF_INIT; /* a mergeCell's attributes, maybe split across chunks */
+	char *win = xmalloc(CHUNK + KEEP + 1);
+	size_t have = 0;
 	int rc = 0;
 	if (!zf) {
-		free(chunk);
+		free(win);
 		buf_addf(err, "工作簿已损坏：无法打开 %s", s->part);
 		return -1;
 	}
 	for (;;) {
-		zip_int64_t n = zip_fread(zf, chunk, CHUNK);
-		const char *p, *end;
+		zip_int64_t n = zip_fread(zf, win + have, CHUNK);
+		size_t scan_to, next = 0;
+		char *p;
 		if (n < 0) {
 			zip_read_error(zf, s->part, err);
 			rc = -1;
 			break;
 		}
+		have += (size_t)n;
+		win[have] = '\0';
+		/* a match must have its whole tag in the window unless at the end */
+		scan_to = n == 0 ? have : have > KEEP ? have - KEEP : 0;
+		p = win;
+		while ((p = memmem(p, have - (size_t)(p - win), "mergeCell", 9)) &&
+		       (size_t)(p - win) < scan_to) {
+			char *q = p - 1, *gt, *r;
+			while (q >= win && *q != '<' && *q != '>' && !is_space(*q) && *q != '"')
+				q--;
+			next = (size_t)(p - win) + 9;
+			if (q < win || *q != '<' || (q + 1 != p && p[-1] != ':') ||
+			    !(is_space(p[9]) || p[9] == '/' || p[9] == '>')) {
+				p += 9;
+				continue;
+			}
+			gt = memchr(p, '>', have - (size_t)(p - win));
+			if (!gt)
+				break;
+			*gt = '\0';
+			r = strstr(p, "ref=\"");
+			if (!r)
+				r = strstr(p, "ref='");
+			if (r) {
+				char quote = r[4], *e = strchr(r + 5, quote);
+				if (e) {
+					char *ref = xstrndup(r + 5, (size_t)(e - r - 5));
+					add_merge(s, ref);
+					free(ref);
+				}
+			}
+			*gt = '>';
+			next = (size_t)(gt - win) + 1;
+			p = gt + 1;
+		}
 		if (n == 0)
 			break;
-		p = chunk;
-		end = chunk + n;
-		while (p < end) {
-			switch (state) {
-			case OUT:
-				p = memchr(p, '<', (size_t)(end - p));
-				if (!p) {
-					p = end;
-					break;
-				}
-				p++;
-				nl = 0;
-				state = NAME;
-				break;
-			case NAME:
-				if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '/' ||
-				    *p == '>') {
-					const char *ln;
-					name[nl] = '\0';
-					ln = local(name);
-					if (!strcmp(ln, "mergeCell") && *p != '>' && *p != '/') {
-						buf_reset(&tag);
-						state = ATTRS;
-					} else {
-						state = *p == '>' ? OUT : SKIP;
-					}
-					p++;
-				} else if (nl + 1 < sizeof(name)) {
-					name[nl++] = *p++;
-				} else {
-					state = SKIP;
-				}
-				break;
-			case ATTRS:
-				if (*p == '>') {
-					const char *r = strstr(tag.buf, "ref=\"");
-					const char *q = r ? strchr(r + 5, '"') : NULL;
-					if (q) {
-						char *ref = xstrndup(r + 5, (size_t)(q - r - 5));
-						add_merge(s, ref);
-						free(ref);
-					}
-					state = OUT;
-				} else if (tag.len < 512) {
-					buf_addch(&tag, *p);
-				}
-				p++;
-				break;
-			case SKIP:
-				p = memchr(p, '>', (size_t)(end - p));
-				if (!p) {
-					p = end;
-					break;
-				}
-				p++;
-				state = OUT;
-				break;
-			}
+		/* keep the unscanned tail (and never rescan a match) */
+		{
+			size_t keep_from = scan_to > next ? scan_to : next;
+			if (keep_from > have)
+				keep_from = have;
+			memmove(win, win + keep_from, have - keep_from);
+			have -= keep_from;
 		}
 	}
 	zip_fclose(zf);
-	free(chunk);
-	buf_release(&tag);
+	free(win);
 	if (!rc && s->nr_merges)
 		qsort(s->merges, (size_t)s->nr_merges, sizeof(*s->merges), merge_cmp);
 	return rc;
@@ -1434,11 +1874,8 @@ struct xlsx_sheet *xlsx_sheet_open(struct xlsx *x, int index, int flags, struct 
 		xlsx_sheet_close(s);
 		return NULL;
 	}
-	s->p = XML_ParserCreate("UTF-8");
-	XML_SetUserData(s->p, s);
-	XML_SetElementHandler(s->p, sheet_start, sheet_end);
-	XML_SetCharacterDataHandler(s->p, sheet_chars);
-	XML_SetStartDoctypeDeclHandler(s->p, sheet_doctype);
+	buf_init(&s->xs.attv, 0);
+	buf_init(&s->xs.text, 0);
 	return s;
 }
 
@@ -1458,38 +1895,17 @@ int xlsx_sheet_next(struct xlsx_sheet *s, const struct xlsx_row **row, struct bu
 		return 0;
 	s->row_ready = 0;
 	for (;;) {
-		enum XML_Status st;
-		if (s->suspended) {
-			s->suspended = 0;
-			st = XML_ResumeParser(s->p);
-		} else if (s->fed_all) {
-			break;
-		} else {
-			void *b = XML_GetBuffer(s->p, CHUNK);
-			zip_int64_t n = zip_fread(s->zf, b, CHUNK);
-			if (n < 0) {
-				s->failed = 1;
-				zip_read_error(s->zf, s->part, &s->errmsg);
-				return sheet_error(s, err);
-			}
-			s->read += (zip_uint64_t)n;
-			if (n == 0)
-				s->fed_all = 1;
-			st = XML_ParseBuffer(s->p, (int)n, n == 0);
-		}
-		if (st == XML_STATUS_ERROR) {
-			if (!s->failed) {
-				s->failed = 1;
-				xml_error(s->p, s->part, &s->errmsg);
-			}
+		int rc = xs_step(s);
+		if (rc < 0 || s->failed) {
+			s->failed = 1;
 			return sheet_error(s, err);
 		}
-		if (st == XML_STATUS_SUSPENDED)
-			s->suspended = 1;
 		if (s->row_ready) {
 			*row = &s->row;
 			return 1;
 		}
+		if (rc == 0)
+			break;
 	}
 	s->finished = 1;
 	return 0;
@@ -1499,6 +1915,7 @@ double xlsx_sheet_progress(const struct xlsx_sheet *s)
 {
 	if (!s->size)
 		return s->finished ? 1.0 : 0.0;
+	/* bytes inflated, less what waits in the window */
 	return s->read >= s->size ? 1.0 : (double)s->read / (double)s->size;
 }
 
@@ -1512,8 +1929,9 @@ void xlsx_sheet_close(struct xlsx_sheet *s)
 {
 	if (!s)
 		return;
-	if (s->p)
-		XML_ParserFree(s->p);
+	free(s->xs.data);
+	buf_release(&s->xs.attv);
+	buf_release(&s->xs.text);
 	if (s->zf)
 		zip_fclose(s->zf);
 	for (int i = 0; i < s->nr_open; i++) {

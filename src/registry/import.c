@@ -698,15 +698,18 @@ static int take_text(struct import_state *s, long line, int col, const char *v, 
 {
 	int multiline = col == C_ADDRESS || col == C_SITE;
 	buf_reset(&s->tmp);
-	for (; *v; v++) {
-		if (multiline && *v == '\r') {
-			buf_addch(&s->tmp, '\n');
-			if (v[1] == '\n')
-				v++;
-		} else {
-			buf_addch(&s->tmp, *v);
+	if (!multiline || !strchr(v, '\r'))
+		buf_addstr(&s->tmp, v);
+	else
+		for (; *v; v++) {
+			if (*v == '\r') {
+				buf_addch(&s->tmp, '\n');
+				if (v[1] == '\n')
+					v++;
+			} else {
+				buf_addch(&s->tmp, *v);
+			}
 		}
-	}
 	buf_trim(&s->tmp);
 	if (s->tmp.len >= n) {
 		report(s, 0, line, col, NULL, "内容过长（最多 %zu 字节，约 %zu 个汉字）", n - 1,
