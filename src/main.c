@@ -1390,9 +1390,9 @@ static int cmd_help(const struct command *c, int argc, const char **argv)
 	return 0;
 }
 
-const struct route *const liubao_routes[] = { auth_routes, registry_routes,
+const struct route *const liubao_routes[] = { auth_routes, registry_routes, registry_file_routes,
 					       monitor_ledger_routes, monitor_case_routes,
-					       monitor_rule_routes, report_routes,
+					       monitor_rule_routes, report_routes, report_notice_routes,
 					       screen_feed_routes, NULL };
 
 int main(int argc, const char **argv)

@@ -221,5 +221,10 @@ int registry_demo_generate(struct db *db, const char *county, long households, u
 
 /* HTTP routes of the registry, terminated by an entry with method NULL. */
 extern const struct route registry_routes[];
+/* Its file routes: Excel/CSV downloads and layout profiles (file_api.c). */
+extern const struct route registry_file_routes[];
+/* Add a Content-Disposition header naming a download: `ascii_name` for old
+ * clients, `utf8_name` (may hold Chinese) as filename*. */
+void registry_attachment(struct http_response *res, const char *ascii_name, const char *utf8_name);
 
 #endif

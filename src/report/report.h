@@ -92,4 +92,34 @@ int report_yyyymm(const char *s);
 /* HTTP routes of the report module (GET /api/v1/report/...), NULL-terminated. */
 extern const struct route report_routes[];
 
+/* ---- printable notices (notice.c) ---------------------------------------------
+ * The village public notice (村内公示) of households proposed for monitoring
+ * or for risk elimination, and the announcement (公告) of the households
+ * decided in a period, as print-ready HTML (A4, names and masked 身份证号,
+ * the notice period, the objection phone).  Unlike the aggregates above,
+ * these name people: a public notice must. */
+
+enum notice_kind {
+	NOTICE_VILLAGE = 1, /* 村内公示: cases now at the 村内公示 step in one village */
+	NOTICE_COUNTY = 2,  /* 公告: cases decided (县级审定) in a period, under a region */
+};
+
+struct notice_opts {
+	enum notice_kind kind;
+	int case_kind;          /* enum case_kind: 1 识别纳入, 2 风险消除 */
+	const char *region;     /* village code (12 digits) or region prefix */
+	const char *from, *to;  /* 公告: decision dates YYYY-MM-DD, inclusive */
+	const char *phone;      /* objection phone; NULL or "" leaves a line to fill in */
+	const char *today;      /* YYYY-MM-DD, the date printed under the signature */
+};
+
+/* Write the notice as a complete HTML document into `out`; *households
+ * receives how many households it lists.  0, or -1 with a Chinese message
+ * in err (an unknown region, say). */
+int report_notice_html(struct db *db, const struct notice_opts *o, struct buf *out,
+		       long *households, struct buf *err);
+
+/* HTTP routes of the printable notices (GET /api/v1/notices/...), NULL-terminated. */
+extern const struct route report_notice_routes[];
+
 #endif
