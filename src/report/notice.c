@@ -120,10 +120,12 @@ static void village_short(const char *village, char *out, size_t n)
 	for (int i = 0; suffixes[i]; i++) {
 		size_t k = strlen(suffixes[i]);
 		if (l > k && !strcmp(village + l - k, suffixes[i])) {
-			out[l - k < n ? l - k : n - 1] = '\0';
-			/* 双垭村委会 lost its 村 with 村委会: put it back */
-			if (!strcmp(suffixes[i], "村委会") || !strcmp(suffixes[i], "村民委员会"))
-				snprintf(out + strlen(out), n - strlen(out), "村");
+			size_t m = l - k < n ? l - k : n - 1;
+			out[m] = '\0';
+			/* 双垭村委会 lost its 村 with the suffix: put it back */
+			if ((!strcmp(suffixes[i], "村委会") || !strcmp(suffixes[i], "村民委员会")) &&
+			    !(m >= 3 && !strcmp(out + m - 3, "村")))
+				snprintf(out + m, n - m, "村");
 			return;
 		}
 	}
