@@ -484,8 +484,10 @@ static void notice_route(struct http_request *req, struct http_response *res, en
 	buf_reset(&res->body);
 	if (report_notice_html(req->db, &o, &res->body, &n, &err)) {
 		buf_reset(&res->body);
-		http_reply_error(res, strstr(err.buf, "查询失败") ? 503 : 422, "E_BAD_PARAM", NULL, "%s",
-				 err.buf);
+		if (strstr(err.buf, "查询失败"))
+			http_reply_error(res, 503, "E_DB", NULL, "%s", err.buf);
+		else
+			http_reply_error(res, 400, "E_BAD_PARAM", NULL, "%s", err.buf);
 		buf_release(&err);
 		return;
 	}

@@ -519,6 +519,23 @@ def make_case(c, village=None, clerk=None, step=1):
     return case
 
 
+PROFILE = {"title": "测试布局", "kind": "households",
+           "columns": [{"header": "户编号", "field": "hh_no"}]}
+_profiles = itertools.count(1)
+
+
+def make_profile(c, fresh):
+    """A saved layout profile to delete: a new one when `fresh`, else one kept."""
+    if fresh or not getattr(c, "profile", None):
+        name = "auth-del-%d" % next(_profiles)
+        expect(call(c.s, "PUT", "/api/v1/layout-profiles/" + name, PROFILE, token=c.s.token),
+               201, "layout profile")
+        if fresh:
+            return name
+        c.profile = name
+    return c.profile
+
+
 # ---- the authorisation matrix ------------------------------------------------------
 
 OK200, OK201 = (200, None), (201, None)
@@ -631,6 +648,15 @@ MATRIX = {
     ("GET", "/api/v1/feed-batches/:id"): (FEED, OK200, NF),
     ("GET", "/api/v1/feed-hits"): (READERS, OK200, OK200),   # out: region filter → nothing
     ("POST", "/api/v1/feed-hits/:id/feedback"): (WRITERS, OK200, NF),
+    # Excel/CSV downloads (export permission), layout profiles, printable notices
+    ("GET", "/api/v1/export/households"): (FULL_ID, OK200, NF),
+    ("GET", "/api/v1/export/members"): (FULL_ID, OK200, NF),
+    ("GET", "/api/v1/layout-profiles"): (READERS, OK200, None),
+    ("GET", "/api/v1/layout-profiles/:name"): (READERS, OK200, None),
+    ("PUT", "/api/v1/layout-profiles/:name"): (WRITERS, OK201, None),
+    ("DELETE", "/api/v1/layout-profiles/:name"): (WRITERS, OK200, None),
+    ("GET", "/api/v1/notices/village"): (READERS, OK200, NF),
+    ("GET", "/api/v1/notices/announcement"): (READERS, OK200, NF),
 }
 # the dashboard's aggregates: every role reads them, for regions in its scope
 REPORT_ROUTES = ["/api/v1/report/" + x for x in (
@@ -984,6 +1010,24 @@ BUILD = {
         "POST", "/api/v1/feed-hits/%d/feedback" % (c.feed_hit_in if where == "in" else
                                                    c.feed_hit_out),
         {"state": "已核实-无风险", "note": "入户核实"}, u.token),
+    ("GET", "/api/v1/export/households"): lambda c, u, where, fresh: Req(
+        "GET", "/api/v1/export/households?format=csv&region=" +
+        (c.village if where == "in" else OTHER), None, u.token),
+    ("GET", "/api/v1/export/members"): lambda c, u, where, fresh: Req(
+        "GET", "/api/v1/export/members?region=" + (c.village if where == "in" else OTHER), None,
+        u.token),
+    ("GET", "/api/v1/layout-profiles"): _b_get("/api/v1/layout-profiles"),
+    ("GET", "/api/v1/layout-profiles/:name"): _b_get("/api/v1/layout-profiles/national"),
+    ("PUT", "/api/v1/layout-profiles/:name"): lambda c, u, where, fresh: Req(
+        "PUT", "/api/v1/layout-profiles/auth-%d" % next(_profiles), PROFILE, u.token),
+    ("DELETE", "/api/v1/layout-profiles/:name"): lambda c, u, where, fresh: Req(
+        "DELETE", "/api/v1/layout-profiles/" + make_profile(c, fresh), None, u.token),
+    ("GET", "/api/v1/notices/village"): lambda c, u, where, fresh: Req(
+        "GET", "/api/v1/notices/village?kind=identify&region=" +
+        (c.village if where == "in" else OTHER + "001"), None, u.token),
+    ("GET", "/api/v1/notices/announcement"): lambda c, u, where, fresh: Req(
+        "GET", "/api/v1/notices/announcement?kind=identify&from=2026-01-01&to=2026-12-31&region="
+        + (c.village if where == "in" else OTHER), None, u.token),
 }
 
 FEED_DEF = {"id": "auth_feed", "title": "测试·部门名单", "department": "民政局",
@@ -1443,6 +1487,22 @@ INJECT = {
     ("POST", "/api/v1/feed-hits/:id/feedback"): dict(actor="village_clerk",
                                                      json=["state", "note"], free=["note"],
                                                      tables={"feed_hit"}, target="feed_hit"),
+    ("GET", "/api/v1/export/households"): dict(actor="village_clerk",
+                                               query=["format", "region", "profile"]),
+    ("GET", "/api/v1/export/members"): dict(actor="village_clerk",
+                                            query=["format", "region", "profile"]),
+    ("GET", "/api/v1/layout-profiles"): dict(actor="village_clerk"),
+    ("GET", "/api/v1/layout-profiles/:name"): dict(actor="village_clerk"),
+    ("PUT", "/api/v1/layout-profiles/:name"): dict(
+        actor="village_clerk", json=["name", "title", "kind", "header_row", "sheet", "titles",
+                                     "columns", "columns.0.header", "columns.0.field"],
+        free=["title", "sheet", "columns.0.header"], tables={"layout_profile"}),
+    ("DELETE", "/api/v1/layout-profiles/:name"): dict(actor="village_clerk"),
+    ("GET", "/api/v1/notices/village"): dict(actor="village_clerk",
+                                             query=["region", "kind", "phone"]),
+    ("GET", "/api/v1/notices/announcement"): dict(actor="village_clerk",
+                                                  query=["region", "kind", "from", "to",
+                                                         "phone"]),
 }
 INJECT.update({("GET", p): dict(actor="village_clerk",
                                 query=["region", "months"] if p.endswith(("trend", "dashboard"))
@@ -1513,6 +1573,8 @@ class Injector:
             return c.cal_date
         if name == ":code":
             return c.village
+        if p.startswith("/api/v1/layout-profiles/"):  # the built-in one to read, a user's to write
+            return "national" if key[0] == "GET" else "inj-profile"
         if spec.get("fresh"):
             return str(self.fixture(spec["fresh"]))
         if p.startswith("/api/v1/users/"):
@@ -1555,7 +1617,12 @@ class Injector:
         """A valid query string for `key`, with `param` set to `value` (raw)."""
         base = {("GET", "/api/v1/calendar/workdays"): {"from": "2026-03-02", "days": "3"},
                 ("GET", "/api/v1/monitor-lines/applicable"): {"code": self.c.village,
-                                                              "year": "2025"}}.get(key, {})
+                                                              "year": "2025"},
+                ("GET", "/api/v1/notices/village"): {"region": self.c.village,
+                                                     "kind": "identify"},
+                ("GET", "/api/v1/notices/announcement"): {
+                    "region": self.c.village, "kind": "identify", "from": "2026-01-01",
+                    "to": "2026-12-31"}}.get(key, {})
         q = {k: enc(v) for k, v in base.items()}
         if param:
             q[param] = enc(value)
@@ -1608,6 +1675,7 @@ class Injector:
                                                   next(_feed_seq))).encode(),
             ("POST", "/api/v1/feed-hits/:id/feedback"): lambda: {"state": "不属实",
                                                                  "note": "注入测试"},
+            ("PUT", "/api/v1/layout-profiles/:name"): lambda: dict(PROFILE),
         }
         return bodies[key]() if key in bodies else None
 
@@ -2422,6 +2490,14 @@ def test_every_write_route_writes_one_audit_row():
                  {"state": "不属实", "note": "入户核实不属实"}),
             clerk.login, "feed_hit", c.feed_hit_in,
             lambda o, n: o is not None and n == {"state": "不属实", "note": "入户核实不属实"}),
+        ("PUT", "/api/v1/layout-profiles/:name"): (
+            send("PUT", "/api/v1/layout-profiles/audit-layout", PROFILE), clerk.login,
+            "layout_profile", NO_TARGET,
+            lambda o, n: o is None and (n["name"], n["columns"]) == ("audit-layout",
+                                                                     PROFILE["columns"])),
+        ("DELETE", "/api/v1/layout-profiles/:name"): (
+            send("DELETE", "/api/v1/layout-profiles/audit-layout"), clerk.login,
+            "layout_profile", NO_TARGET, lambda o, n: n is None and o["name"] == "audit-layout"),
     }
     assert set(cases) == writes, "write routes without an audit case: %s; stale: %s" % (
         sorted(writes - set(cases)), sorted(set(cases) - writes))
