@@ -400,14 +400,32 @@ static void src_close(struct row_source *src)
 
 /* ---- per-run state -------------------------------------------------------- */
 
+/* What the importer keeps of a file is packed: a million members and their
+ * households are held at once (the whole file is checked before anything
+ * is written), so codes are bytes and texts live in one string arena
+ * (s->strings, offset 0 = ""), unpacked into the registry's structs when
+ * a household is checked or written. */
+typedef uint32_t str_off;  /* offset into s->strings */
+
 struct group {                 /* one household in the file */
-	struct household_rec hh;  /* its household columns, when the file has them */
-	int has_hh;
+	str_off hh_no;            /* 户编号, 0 = none (a row whose 户编号 was bad) */
+	str_off address, phone, site; /* its household columns, when the file has them */
+	char village_code[13];
+	signed char hh_type;      /* -1 = not recorded */
+	unsigned char relocated, has_hh, bad; /* bad: some row of the household has an error */
 	long line;                /* first row naming it */
 	int first, last;          /* chain of member rows (index into members), -1 = none */
-	int bad;                  /* some row of the household has an error */
-	int64_t db_id;            /* existing household id, 0 = new */
 	int nr_members;
+	int64_t db_id;            /* existing household id, 0 = new */
+};
+
+struct packed_member {         /* a struct member_rec, packed */
+	int64_t id;               /* 0 unknown, -1 known new, else the stored member's id */
+	char id_number[19];       /* normalised, "" when the 身份证号 was bad */
+	signed char relation, sex, ethnicity, education, school_status, health, disability,
+		labor_skill, work_status, ins_resident_med, ins_employee_med, ins_critical,
+		ins_pension, dibao, tekun; /* codes, -1 = not recorded */
+	str_off name, phone;
 };
 
 struct import_state {
@@ -424,7 +442,8 @@ struct import_state {
 	int *group_hash;         /* open addressing, -1 = empty */
 	size_t group_hash_size;
 	/* members */
-	struct member_rec *members;
+	struct buf strings;      /* the string arena of groups and members */
+	struct packed_member *members;
 	int *m_group, *m_next;
 	long *m_line;
 	unsigned char *m_bad;
@@ -485,6 +504,113 @@ struct import_state {
 
 #define MAX_LISTED 1000
 #define MAX_CELL_PROBLEMS 200000
+
+/* ---- the packed records -------------------------------------------------- */
+
+/* Add `v` to the string arena; its offset (0 for ""). */
+static str_off str_add(struct import_state *s, const char *v)
+{
+	size_t off = s->strings.len;
+	if (!v || !*v)
+		return 0;
+	if (off > UINT32_MAX - strlen(v) - 1)
+		die("import: the file's texts exceed 4 GB");
+	buf_add(&s->strings, v, strlen(v) + 1);
+	return (str_off)off;
+}
+
+/* The text at `off` (borrowed until the next str_add). */
+static const char *str_at(const struct import_state *s, str_off off)
+{
+	return off ? s->strings.buf + off : "";
+}
+
+static const char *group_hh_no(const struct import_state *s, int g)
+{
+	return str_at(s, s->groups[g].hh_no);
+}
+
+/* The household columns of group `g` as a household_rec (id 0). */
+static void group_get_hh(const struct import_state *s, int g, struct household_rec *h)
+{
+	const struct group *gr = &s->groups[g];
+	household_rec_init(h);
+	snprintf(h->hh_no, sizeof(h->hh_no), "%s", str_at(s, gr->hh_no));
+	memcpy(h->village_code, gr->village_code, sizeof(h->village_code));
+	snprintf(h->address, sizeof(h->address), "%s", str_at(s, gr->address));
+	snprintf(h->phone, sizeof(h->phone), "%s", str_at(s, gr->phone));
+	snprintf(h->relocation_site, sizeof(h->relocation_site), "%s", str_at(s, gr->site));
+	h->hh_type = gr->hh_type;
+	h->relocated = gr->relocated;
+}
+
+/* Keep the household columns of `h` in group `g` (its 户编号 is kept). */
+static void group_set_hh(struct import_state *s, int g, const struct household_rec *h)
+{
+	str_off a = str_add(s, h->address), p = str_add(s, h->phone), site = str_add(s, h->relocation_site);
+	struct group *gr = &s->groups[g];
+	memcpy(gr->village_code, h->village_code, sizeof(gr->village_code));
+	gr->address = a;
+	gr->phone = p;
+	gr->site = site;
+	gr->hh_type = (signed char)h->hh_type;
+	gr->relocated = (unsigned char)(h->relocated > 0);
+	gr->has_hh = 1;
+}
+
+static void member_pack(struct import_state *s, int m, const struct member_rec *r)
+{
+	str_off name = str_add(s, r->name), phone = str_add(s, r->phone);
+	struct packed_member *p = &s->members[m];
+	p->id = r->id;
+	memcpy(p->id_number, r->id_number, sizeof(p->id_number));
+	p->relation = (signed char)r->relation;
+	p->sex = (signed char)r->sex;
+	p->ethnicity = (signed char)r->ethnicity;
+	p->education = (signed char)r->education;
+	p->school_status = (signed char)r->school_status;
+	p->health = (signed char)r->health;
+	p->disability = (signed char)r->disability;
+	p->labor_skill = (signed char)r->labor_skill;
+	p->work_status = (signed char)r->work_status;
+	p->ins_resident_med = (signed char)r->ins_resident_med;
+	p->ins_employee_med = (signed char)r->ins_employee_med;
+	p->ins_critical = (signed char)r->ins_critical;
+	p->ins_pension = (signed char)r->ins_pension;
+	p->dibao = (signed char)r->dibao;
+	p->tekun = (signed char)r->tekun;
+	p->name = name;
+	p->phone = phone;
+}
+
+/* Member `m` as a member_rec; its birth date comes from the 身份证号. */
+static void member_unpack(const struct import_state *s, int m, struct member_rec *r)
+{
+	const struct packed_member *p = &s->members[m];
+	member_rec_init(r);
+	r->id = p->id;
+	memcpy(r->id_number, p->id_number, sizeof(r->id_number));
+	if (p->id_number[0])
+		snprintf(r->birth_date, sizeof(r->birth_date), "%.4s-%.2s-%.2s", p->id_number + 6,
+			 p->id_number + 10, p->id_number + 12);
+	r->relation = p->relation;
+	r->sex = p->sex;
+	r->ethnicity = p->ethnicity;
+	r->education = p->education;
+	r->school_status = p->school_status;
+	r->health = p->health;
+	r->disability = p->disability;
+	r->labor_skill = p->labor_skill;
+	r->work_status = p->work_status;
+	r->ins_resident_med = p->ins_resident_med;
+	r->ins_employee_med = p->ins_employee_med;
+	r->ins_critical = p->ins_critical;
+	r->ins_pension = p->ins_pension;
+	r->dibao = p->dibao;
+	r->tekun = p->tekun;
+	snprintf(r->name, sizeof(r->name), "%s", str_at(s, p->name));
+	snprintf(r->phone, sizeof(r->phone), "%s", str_at(s, p->phone));
+}
 
 static void report(struct import_state *s, int warning_only, long line, int col, const char *value,
 		   const char *fmt, ...) ATTR_PRINTF(6, 7);
@@ -566,7 +692,7 @@ static int group_for(struct import_state *s, const char *hh_no, long line, int *
 		hash_resize(&s->group_hash, &s->group_hash_size, s->nr_groups + 1);
 		mask = s->group_hash_size - 1;
 		for (int g = 0; g < s->nr_groups; g++) {
-			i = hash_str(s->groups[g].hh.hh_no) & mask;
+			i = hash_str(group_hh_no(s, g)) & mask;
 			while (s->group_hash[i] >= 0)
 				i = (i + 1) & mask;
 			s->group_hash[i] = g;
@@ -575,7 +701,7 @@ static int group_for(struct import_state *s, const char *hh_no, long line, int *
 	mask = s->group_hash_size - 1;
 	i = hash_str(hh_no) & mask;
 	while (s->group_hash[i] >= 0) {
-		if (!strcmp(s->groups[s->group_hash[i]].hh.hh_no, hh_no)) {
+		if (!strcmp(group_hh_no(s, s->group_hash[i]), hh_no)) {
 			*created = 0;
 			return s->group_hash[i];
 		}
@@ -583,10 +709,11 @@ static int group_for(struct import_state *s, const char *hh_no, long line, int *
 	}
 	ALLOC_GROW(s->groups, s->nr_groups + 1, s->alloc_groups);
 	{
+		str_off no = str_add(s, hh_no);
 		struct group *g = &s->groups[s->nr_groups];
 		memset(g, 0, sizeof(*g));
-		household_rec_init(&g->hh);
-		snprintf(g->hh.hh_no, sizeof(g->hh.hh_no), "%s", hh_no);
+		g->hh_no = no;
+		g->hh_type = -1;
 		g->line = line;
 		g->first = g->last = -1;
 	}
@@ -1218,12 +1345,14 @@ static int parse_rows(struct import_state *s, struct row_source *src, struct buf
 		if (empty) /* trailing blank rows in Excel exports */
 			continue;
 		s->res->rows++;
-		ALLOC_GROW(s->row_start, s->nr_rows + 1, s->alloc_rows_s);
-		ALLOC_GROW(s->row_end, s->nr_rows + 1, s->alloc_rows_e);
+		if (!src->is_xlsx) { /* the bytes of each row, for the CSV reject file */
+			ALLOC_GROW(s->row_start, s->nr_rows + 1, s->alloc_rows_s);
+			ALLOC_GROW(s->row_end, s->nr_rows + 1, s->alloc_rows_e);
+			s->row_start[s->nr_rows] = src->row_start;
+			s->row_end[s->nr_rows] = src->row_end;
+		}
 		ALLOC_GROW(s->row_group, s->nr_rows + 1, s->alloc_row_group);
 		ALLOC_GROW(s->row_line, s->nr_rows + 1, s->alloc_row_line);
-		s->row_start[s->nr_rows] = src->row_start;
-		s->row_end[s->nr_rows] = src->row_end;
 		s->row_line[s->nr_rows] = r->line;
 		if (r->nr_fields > s->nr_header_fields && !src->is_xlsx) {
 			report(s, 0, r->line, -1, NULL, "本行有 %d 列，多于表头的 %d 列（可能有未加引号的逗号）",
@@ -1254,13 +1383,13 @@ static int parse_rows(struct import_state *s, struct row_source *src, struct buf
 			struct group *gr = &s->groups[g];
 			bad |= hbad;
 			if (!hbad && created) {
-				gr->hh = h;
-				gr->has_hh = 1;
+				group_set_hh(s, g, &h);
 			} else if (!hbad && gr->has_hh &&
-				   (strcmp(gr->hh.village_code, h.village_code) ||
-				    gr->hh.hh_type != h.hh_type || strcmp(gr->hh.address, h.address) ||
-				    strcmp(gr->hh.phone, h.phone) || gr->hh.relocated != h.relocated ||
-				    strcmp(gr->hh.relocation_site, h.relocation_site))) {
+				   (strcmp(gr->village_code, h.village_code) ||
+				    gr->hh_type != h.hh_type || strcmp(str_at(s, gr->address), h.address) ||
+				    strcmp(str_at(s, gr->phone), h.phone) ||
+				    gr->relocated != (h.relocated > 0) ||
+				    strcmp(str_at(s, gr->site), h.relocation_site))) {
 				report(s, 0, r->line, -1, NULL,
 				       "同一户编号 %s 的户信息与第 %ld 行不一致", h.hh_no, gr->line);
 				bad = 1;
@@ -1273,8 +1402,13 @@ static int parse_rows(struct import_state *s, struct row_source *src, struct buf
 			ALLOC_GROW(s->m_next, m + 1, s->alloc_m_next);
 			ALLOC_GROW(s->m_line, m + 1, s->alloc_m_line);
 			ALLOC_GROW(s->m_bad, m + 1, s->alloc_m_bad);
-			member_rec_init(&s->members[m]);
-			bad |= read_member(s, r, &s->members[m]);
+			{
+				struct member_rec mr;
+				member_rec_init(&mr);
+				bad |= read_member(s, r, &mr);
+				mr.id = 0;
+				member_pack(s, m, &mr);
+			}
 			s->m_group[m] = g;
 			s->m_line[m] = r->line;
 			s->nr_members++;
@@ -1307,7 +1441,7 @@ static int group_find(struct import_state *s, const char *hh_no)
 	if (!s->group_hash_size)
 		return -1;
 	for (i = hash_str(hh_no) & mask; s->group_hash[i] >= 0; i = (i + 1) & mask)
-		if (!strcmp(s->groups[s->group_hash[i]].hh.hh_no, hh_no))
+		if (!strcmp(group_hh_no(s, s->group_hash[i]), hh_no))
 			return s->group_hash[i];
 	return -1;
 }
@@ -1337,9 +1471,9 @@ static int prefetch_households(struct import_state *s)
 		return -1;
 	c = db_copy_begin(s->db, "import_hh_keys", "hh_no");
 	for (int g = 0; g < s->nr_groups; g++) {
-		if (!s->groups[g].hh.hh_no[0])
+		if (!s->groups[g].hh_no)
 			continue;
-		db_copy_text(c, s->groups[g].hh.hh_no);
+		db_copy_text(c, group_hh_no(s, g));
 		if (db_copy_row(c) < 0)
 			break;
 	}
@@ -1429,25 +1563,25 @@ static int check_against_db(struct import_state *s)
 		struct group *gr = &s->groups[g];
 		struct db_stmt *st;
 		int n = 0, np;
-		if (!gr->hh.hh_no[0])
+		if (!gr->hh_no)
 			continue;
 		if (!no_households && !s->prefetched_hh) {
 			st = db_prepare(s->db, "SELECT id FROM household WHERE hh_no = :k");
-			db_bind_text(st, ":k", gr->hh.hh_no);
+			db_bind_text(st, ":k", group_hh_no(s, g));
 			gr->db_id = db_step(st) == DB_ROW ? db_col_int(st, 0) : 0;
 			db_done(st);
 		}
 		if (gr->has_hh && !gr->bad) {
-			if (strcmp(last_village, gr->hh.village_code)) {
+			if (strcmp(last_village, gr->village_code)) {
 				st = db_prepare(s->db, "SELECT level FROM region WHERE code = :c");
-				db_bind_text(st, ":c", gr->hh.village_code);
+				db_bind_text(st, ":c", gr->village_code);
 				last_village_ok = db_step(st) == DB_ROW &&
 						  db_col_int(st, 0) == REGION_VILLAGE;
 				db_done(st);
-				memcpy(last_village, gr->hh.village_code, sizeof(last_village));
+				memcpy(last_village, gr->village_code, sizeof(last_village));
 			}
 			if (!last_village_ok) {
-				report(s, 0, gr->line, C_VILLAGE, gr->hh.village_code,
+				report(s, 0, gr->line, C_VILLAGE, gr->village_code,
 				       "不是已导入的村级行政区划代码（先运行 liubao regions import）");
 				gr->bad = 1;
 			}
@@ -1455,17 +1589,17 @@ static int check_against_db(struct import_state *s)
 		if (s->kind == IMPORT_HOUSEHOLDS)
 			continue;
 		if (!gr->has_hh && !gr->db_id && !gr->bad) {
-			report(s, 0, gr->line, C_HH_NO, gr->hh.hh_no,
+			report(s, 0, gr->line, C_HH_NO, group_hh_no(s, g),
 			       "户编号不存在；先导入户信息，或在文件中加上“行政区划代码”列");
 			gr->bad = 1;
 		}
 		/* members of this household in the file */
 		for (int m = gr->first; m >= 0; m = s->m_next[m]) {
-			struct member_rec *mr = &s->members[m];
+			struct packed_member *mr = &s->members[m];
 			ALLOC_GROW(all, n + 1, alloc_all);
 			if (!mr->id_number[0] || no_members) {
 				mr->id = -1; /* known new */
-				all[n++] = *mr;
+				member_unpack(s, m, &all[n++]);
 				continue;
 			}
 			if (s->prefetched_members) {
@@ -1478,7 +1612,7 @@ static int check_against_db(struct import_state *s)
 					gr->bad = 1;
 				}
 				mr->id = sm ? sm->id : -1;
-				all[n++] = *mr;
+				member_unpack(s, m, &all[n++]);
 				continue;
 			}
 			st = db_prepare(s->db, "SELECT m.id, m.household_id, h.hh_no, m.name FROM "
@@ -1497,7 +1631,7 @@ static int check_against_db(struct import_state *s)
 				mr->id = -1; /* known new */
 			}
 			db_done(st);
-			all[n++] = *mr;
+			member_unpack(s, m, &all[n++]);
 		}
 		/* members already stored and not in the file */
 		if (gr->db_id) {
@@ -1526,7 +1660,7 @@ static int check_against_db(struct import_state *s)
 			for (int fm = gr->first; fm >= 0; fm = s->m_next[fm], idx++)
 				if (idx == m)
 					line = s->m_line[fm];
-			report(s, 0, line, C_RELATION, NULL, "户 %s：%s", gr->hh.hh_no,
+			report(s, 0, line, C_RELATION, NULL, "户 %s：%s", group_hh_no(s, g),
 			       probs[k].message);
 		}
 		if (np)
@@ -1718,16 +1852,16 @@ static int stage_households(struct import_state *s, long *n)
 					  "phone, hh_type, relocated, relocation_site");
 	for (int g = 0; g < s->nr_groups; g++) {
 		struct group *gr = &s->groups[g];
-		if (gr->bad || !gr->hh.hh_no[0] || !gr->has_hh)
+		if (gr->bad || !gr->hh_no || !gr->has_hh)
 			continue;
 		db_copy_int(c, g);
-		db_copy_text(c, gr->hh.hh_no);
-		db_copy_text(c, gr->hh.village_code);
-		db_copy_text(c, gr->hh.address);
-		db_copy_text(c, gr->hh.phone);
-		db_copy_int_or_null(c, gr->hh.hh_type);
-		db_copy_int(c, gr->hh.relocated > 0);
-		db_copy_text(c, gr->hh.relocation_site);
+		db_copy_text(c, group_hh_no(s, g));
+		db_copy_text(c, gr->village_code);
+		db_copy_text(c, str_at(s, gr->address));
+		db_copy_text(c, str_at(s, gr->phone));
+		db_copy_int_or_null(c, gr->hh_type);
+		db_copy_int(c, gr->relocated > 0);
+		db_copy_text(c, str_at(s, gr->site));
 		if (db_copy_row(c) < 0)
 			break;
 		(*n)++;
@@ -1748,12 +1882,13 @@ static int stage_members(struct import_state *s, long *n)
 	long seq = 0;
 	for (int g = 0; g < s->nr_groups; g++) {
 		struct group *gr = &s->groups[g];
-		if (gr->bad || !gr->hh.hh_no[0])
+		if (gr->bad || !gr->hh_no)
 			continue;
 		for (int m = gr->first; m >= 0; m = s->m_next[m]) {
-			const struct member_rec *mr = &s->members[m];
+			struct member_rec one, *mr = &one;
+			member_unpack(s, m, &one);
 			db_copy_int(c, seq++);
-			db_copy_text(c, gr->hh.hh_no);
+			db_copy_text(c, group_hh_no(s, g));
 			db_copy_text(c, mr->name);
 			db_copy_text(c, mr->id_number);
 			db_copy_int(c, mr->relation);
@@ -1918,11 +2053,13 @@ static int write_all(struct import_state *s)
 		struct group *gr = &s->groups[g];
 		int64_t hid = gr->db_id;
 		int what;
-		if (gr->bad || !gr->hh.hh_no[0])
+		if (gr->bad || !gr->hh_no)
 			continue;
 		if (gr->has_hh) {
-			gr->hh.id = gr->db_id ? gr->db_id : -1;
-			hid = registry_household_save(s->db, &gr->hh, &what);
+			struct household_rec h;
+			group_get_hh(s, g, &h);
+			h.id = gr->db_id ? gr->db_id : -1;
+			hid = registry_household_save(s->db, &h, &what);
 			if (hid < 0)
 				goto fail;
 			if (what == SAVE_INSERTED)
@@ -1933,9 +2070,10 @@ static int write_all(struct import_state *s)
 				s->res->unchanged++;
 		}
 		for (int m = gr->first; m >= 0; m = s->m_next[m]) {
-			struct member_rec *mr = &s->members[m];
-			mr->household_id = hid;
-			if (registry_member_save(s->db, mr, &what) < 0)
+			struct member_rec mr;
+			member_unpack(s, m, &mr);
+			mr.household_id = hid;
+			if (registry_member_save(s->db, &mr, &what) < 0)
 				goto fail;
 			if (what == SAVE_INSERTED)
 				s->res->members_new++;
@@ -1989,6 +2127,8 @@ int registry_import(struct db *db, enum import_kind kind, const char *path,
 	s.today = o->today ? o->today : idcard_today();
 	buf_init(&s.tmp, 0);
 	buf_init(&s.cprob_text, 0);
+	buf_init(&s.strings, 1 << 16);
+	buf_addch(&s.strings, '\0'); /* offset 0 is "" */
 	if (o->profile && o->profile->kind != (int)kind) {
 		buf_addf(&res->report, "布局方案“%s”用于导入%s，不能用于%s\n", o->profile->name,
 			 o->profile->kind == IMPORT_MEMBERS ? "家庭成员" : "户信息",
@@ -2063,6 +2203,7 @@ out_early:
 	buf_release(&err);
 	buf_release(&s.tmp);
 	buf_release(&s.cprob_text);
+	buf_release(&s.strings);
 	free(s.cprobs);
 	free(s.row_line);
 	if (s.header_text) {
