@@ -488,12 +488,13 @@ static const struct option export_opts[] = {
 static int cmd_export(const struct command *c, int argc, const char **argv)
 {
 	const char *pos[1];
-	enum import_kind kind;
+	enum import_kind kind = IMPORT_MEMBERS;
 	enum table_format format = TABLE_CSV;
 	struct db *db;
 	long rows = 0;
 	int fd = 1, rc;
-	if (parse_options(c, argc, argv, pos, 1) != 1 || parse_kind(pos[0], &kind)) {
+	if (parse_options(c, argc, argv, pos, 1) != 1 ||
+	    (parse_kind(pos[0], &kind) && monitor_export_list(pos[0]) < 0)) {
 		print_usage(stderr, c);
 		return 2;
 	}
@@ -514,6 +515,35 @@ static int cmd_export(const struct command *c, int argc, const char **argv)
 			return error("无法写入 '%s'：%m%s", opt_output,
 				     opt_force ? "" : "（文件已存在时请加 --force）") ? 1 : 1;
 		}
+	}
+	if (monitor_export_list(pos[0]) > 0) {
+		/* the monitoring lists: no layout profiles */
+		struct buf err = BUF_INIT;
+		if (opt_profile) {
+			db_close(db);
+			return error("布局方案只用于户信息和家庭成员") ? 2 : 2;
+		}
+		format = (opt_format && !strcmp(opt_format, "xlsx")) ||
+				 (!opt_format && opt_output && is_xlsx_name(opt_output))
+			 ? TABLE_XLSX : TABLE_CSV;
+		rc = monitor_export_to(db, (enum monitor_export)monitor_export_list(pos[0]), format,
+				       opt_under ? opt_under : "", 0, fd, NULL, &rows, &err);
+		if (rc)
+			error("%s", err.buf);
+		buf_release(&err);
+		{
+			char *detail = xstrfmt("导出 %s %ld 行%s到 %s，区划 %s", pos[0], rows,
+					       format == TABLE_XLSX ? "（Excel）" : "",
+					       fd == 1 ? "标准输出" : opt_output, opt_under ? opt_under : "全部");
+			char *action = xstrfmt("cli export %s", pos[0]);
+			audit_cli(db, action, NULL, 0, detail, rc);
+			free(detail);
+			free(action);
+		}
+		if (fd != 1 && close(fd))
+			rc = error("写入 '%s' 失败：%m", opt_output);
+		db_close(db);
+		return rc ? 1 : 0;
 	}
 	{
 		struct export_opts eo = { TABLE_CSV, opt_under ? opt_under : "", 0, NULL };
@@ -1343,9 +1373,10 @@ static const struct command commands[] = {
 	  "导入台账：Excel 工作簿（.xlsx）或 CSV（UTF-8 或 GBK/GB18030；FILE 为 - 时读标准输入）",
 	  import_opts },
 	{ "export", cmd_export,
-	  "liubao export households|members [--under CODE] [--output FILE] [--format csv|xlsx] "
-	  "[--profile NAME]",
-	  "导出 CSV 或 Excel（可直接重新导入）", export_opts },
+	  "liubao export households|members|monitored|measures|alerts [--under CODE] [--output FILE] "
+	  "[--format csv|xlsx] [--profile NAME]",
+	  "导出 CSV 或 Excel：户信息、家庭成员（可直接重新导入）、监测对象、帮扶措施、风险线索",
+	  export_opts },
 	{ "profile", cmd_profile,
 	  "liubao profile list | show NAME | save FILE.json | delete NAME | fields",
 	  "布局方案：导入导出时台账列名与 liubao 字段的对应关系（全国系统格式已内置）",
@@ -1392,7 +1423,8 @@ static int cmd_help(const struct command *c, int argc, const char **argv)
 
 const struct route *const liubao_routes[] = { auth_routes, registry_routes, registry_file_routes,
 					       monitor_ledger_routes, monitor_case_routes,
-					       monitor_rule_routes, report_routes, report_notice_routes,
+					       monitor_rule_routes, monitor_export_routes, report_routes,
+					       report_notice_routes,
 					       screen_feed_routes, NULL };
 
 int main(int argc, const char **argv)

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include "base/buf.h"
+#include "base/table.h"
 #include "db/db.h"
 #include "http/http.h"
 #include "registry/codes.h"
@@ -423,6 +424,25 @@ int monitor_rule_sql_text(struct db *db, const char *id, const char *under, stru
  * risk, and identification cases at every step.  0 or -1. */
 int monitor_demo_cases(struct db *db, int year, uint64_t seed);
 extern const struct route monitor_rule_routes[];
+
+/* ---- exports (export.c) -------------------------------------------------------- */
+
+/* The monitoring lists that export as Excel or CSV. */
+enum monitor_export {
+	MONITOR_EXPORT_MONITORED = 1, /* 监测对象 (table monitored) */
+	MONITOR_EXPORT_MEASURES = 2,  /* 帮扶措施 */
+	MONITOR_EXPORT_ALERTS = 3,    /* 风险线索 */
+};
+/* The list named "monitored", "measures" or "alerts", or -1. */
+int monitor_export_list(const char *name);
+/* Write list `list` under region prefix `under` ("" = all) as CSV or xlsx to
+ * `fd`, or (fd < 0) append it to `out`; the head's 身份证号 and phone
+ * numbers masked when `masked`.  *rows (may be NULL) receives the rows
+ * written.  0, or -1 with a Chinese message in err. */
+int monitor_export_to(struct db *db, enum monitor_export list, enum table_format fmt,
+		      const char *under, int masked, int fd, struct buf *out, long *rows,
+		      struct buf *err);
+extern const struct route monitor_export_routes[];
 
 /* HTTP routes of the monitor module, NULL-terminated tables. */
 extern const struct route monitor_ledger_routes[];

@@ -651,6 +651,9 @@ MATRIX = {
     # Excel/CSV downloads (export permission), layout profiles, printable notices
     ("GET", "/api/v1/export/households"): (FULL_ID, OK200, NF),
     ("GET", "/api/v1/export/members"): (FULL_ID, OK200, NF),
+    ("GET", "/api/v1/export/monitored"): (FULL_ID, OK200, NF),
+    ("GET", "/api/v1/export/measures"): (FULL_ID, OK200, NF),
+    ("GET", "/api/v1/export/alerts"): (FULL_ID, OK200, NF),
     ("GET", "/api/v1/layout-profiles"): (READERS, OK200, None),
     ("GET", "/api/v1/layout-profiles/:name"): (READERS, OK200, None),
     ("PUT", "/api/v1/layout-profiles/:name"): (WRITERS, OK201, None),
@@ -1015,6 +1018,15 @@ BUILD = {
         (c.village if where == "in" else OTHER), None, u.token),
     ("GET", "/api/v1/export/members"): lambda c, u, where, fresh: Req(
         "GET", "/api/v1/export/members?region=" + (c.village if where == "in" else OTHER), None,
+        u.token),
+    ("GET", "/api/v1/export/monitored"): lambda c, u, where, fresh: Req(
+        "GET", "/api/v1/export/monitored?region=" + (c.village if where == "in" else OTHER), None,
+        u.token),
+    ("GET", "/api/v1/export/measures"): lambda c, u, where, fresh: Req(
+        "GET", "/api/v1/export/measures?format=csv&region=" +
+        (c.village if where == "in" else OTHER), None, u.token),
+    ("GET", "/api/v1/export/alerts"): lambda c, u, where, fresh: Req(
+        "GET", "/api/v1/export/alerts?region=" + (c.village if where == "in" else OTHER), None,
         u.token),
     ("GET", "/api/v1/layout-profiles"): _b_get("/api/v1/layout-profiles"),
     ("GET", "/api/v1/layout-profiles/:name"): _b_get("/api/v1/layout-profiles/national"),
@@ -1491,6 +1503,9 @@ INJECT = {
                                                query=["format", "region", "profile"]),
     ("GET", "/api/v1/export/members"): dict(actor="village_clerk",
                                             query=["format", "region", "profile"]),
+    ("GET", "/api/v1/export/monitored"): dict(actor="village_clerk", query=["format", "region"]),
+    ("GET", "/api/v1/export/measures"): dict(actor="village_clerk", query=["format", "region"]),
+    ("GET", "/api/v1/export/alerts"): dict(actor="village_clerk", query=["format", "region"]),
     ("GET", "/api/v1/layout-profiles"): dict(actor="village_clerk"),
     ("GET", "/api/v1/layout-profiles/:name"): dict(actor="village_clerk"),
     ("PUT", "/api/v1/layout-profiles/:name"): dict(
