@@ -2,7 +2,9 @@
 # commands the README promises; everything else is a helper for them.
 
 CC      ?= cc
-PKGS     = libmicrohttpd jansson libsodium sqlite3 libpq libzip expat xlsxwriter
+PKGS     = libmicrohttpd jansson libsodium sqlite3 libpq libzip expat
+# the unit tests also write workbooks with libxlsxwriter, a second xlsx writer
+TEST_PKGS = xlsxwriter
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow -Isrc \
            $(shell pkg-config --cflags $(PKGS))
@@ -47,7 +49,7 @@ $(BUILD)/liubao: $(OBJ) $(BUILD)/gen/assets.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/unit-tests: $(LIB_OBJ) $(UNIT_OBJ) $(BUILD)/gen/assets.o
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(TEST_PKGS))
 
 # The demo: install what is missing, build, create the demo district if absent, serve it.
 demo: deps all

@@ -1,18 +1,18 @@
 /* table.c — one table as CSV or .xlsx (see table.h).  The xlsx side is
- * libxlsxwriter in constant-memory mode writing to a temporary file, which
- * is copied to the caller's descriptor or buffer when the table closes
- * (libxlsxwriter writes only to a named file). */
+ * base/xlsxw (streaming, constant memory) writing the workbook to a
+ * temporary file, which is copied to the caller's descriptor or buffer when
+ * the table closes. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <xlsxwriter.h>
 
 #include "base/table.h"
 #include "base/util.h"
 #include "base/xlsx.h"
+#include "base/xlsxw.h"
 
 #define NR_KINDS 4
 
@@ -31,13 +31,12 @@ struct table {
 	char *tmp_path;
 	char *sheet_name;
 	int nr_sheets;
-	lxw_workbook *wb;
-	lxw_worksheet *ws;
-	lxw_row_t row;          /* next row index in the current sheet */
-	lxw_format *header_fmt, *title_fmt, *note_fmt;
-	lxw_format *cellfmt[NR_KINDS][2]; /* [kind][bad] */
-	lxw_error lxw_err;
+	struct xlsxw *wb;
+	long row;               /* next row index in the current sheet */
+	double *widths;
 };
+
+#define XLSX_ROW_MAX 1048576
 
 const char *table_mime(enum table_format fmt)
 {
@@ -93,35 +92,26 @@ static void xlsx_sheet_start(struct table *t, const char *const *titles)
 		snprintf(name, sizeof(name), "%s", t->sheet_name);
 	else
 		snprintf(name, sizeof(name), "%.24s(%d)", t->sheet_name, t->nr_sheets);
-	t->ws = workbook_add_worksheet(t->wb, name);
-	if (!t->ws) {
-		t->failed = 1;
-		return;
-	}
+	xlsxw_sheet(t->wb, name, t->widths, t->nr_cols);
 	t->row = 0;
-	for (int c = 0; c < t->nr_cols; c++)
-		worksheet_set_column(t->ws, (lxw_col_t)c, (lxw_col_t)c,
-				     t->cols[c].width > 0 ? t->cols[c].width : 10, NULL);
 	for (int i = 0; titles && titles[i]; i++) {
+		xlsxw_text(t->wb, t->row, 0, titles[i], i == 0 ? XS_TITLE : XS_DEFAULT);
 		if (i == 0 && t->nr_cols > 1)
-			worksheet_merge_range(t->ws, t->row, 0, t->row, (lxw_col_t)(t->nr_cols - 1),
-					      titles[i], t->title_fmt);
-		else
-			worksheet_write_string(t->ws, t->row, 0, titles[i], NULL);
+			xlsxw_merge(t->wb, t->row, 0, t->row, t->nr_cols - 1);
 		t->row++;
 	}
 	if (!t->nr_cols || !t->cols[0].header)
 		return;
 	for (int c = 0; c < t->nr_cols; c++)
-		worksheet_write_string(t->ws, t->row, (lxw_col_t)c, t->cols[c].header, t->header_fmt);
+		xlsxw_text(t->wb, t->row, c, t->cols[c].header, XS_HEADER);
 	t->row++;
-	worksheet_freeze_panes(t->ws, t->row, 0);
+	xlsxw_freeze(t->wb, t->row);
 }
 
 void table_freeze(struct table *t)
 {
-	if (t->fmt == TABLE_XLSX && t->ws)
-		worksheet_freeze_panes(t->ws, t->row, 0);
+	if (t->fmt == TABLE_XLSX && t->wb)
+		xlsxw_freeze(t->wb, t->row);
 }
 
 struct table *table_open(enum table_format fmt, int fd, struct buf *out, const char *sheet,
@@ -153,7 +143,6 @@ struct table *table_open(enum table_format fmt, int fd, struct buf *out, const c
 	}
 	{
 		const char *dir = getenv("TMPDIR");
-		lxw_workbook_options opt = { .constant_memory = LXW_TRUE, .use_zip64 = LXW_TRUE };
 		int tfd;
 		t->tmp_path = xstrfmt("%s/liubao-xlsx-XXXXXX", dir && *dir ? dir : "/tmp");
 		tfd = mkstemp(t->tmp_path);
@@ -165,59 +154,31 @@ struct table *table_open(enum table_format fmt, int fd, struct buf *out, const c
 			return NULL;
 		}
 		close(tfd);
-		t->wb = workbook_new_opt(t->tmp_path, &opt);
+		t->wb = xlsxw_open(err);
 		if (!t->wb) {
-			buf_addstr(err, "无法创建 Excel 工作簿");
 			table_close(t, err);
 			return NULL;
 		}
 	}
 	t->sheet_name = xstrdup(sheet && *sheet ? sheet : "Sheet1");
-	t->header_fmt = workbook_add_format(t->wb);
-	format_set_bold(t->header_fmt);
-	format_set_bg_color(t->header_fmt, 0xD9D9D9);
-	format_set_border(t->header_fmt, LXW_BORDER_THIN);
-	format_set_align(t->header_fmt, LXW_ALIGN_CENTER);
-	format_set_align(t->header_fmt, LXW_ALIGN_VERTICAL_CENTER);
-	format_set_text_wrap(t->header_fmt);
-	t->title_fmt = workbook_add_format(t->wb);
-	format_set_bold(t->title_fmt);
-	format_set_font_size(t->title_fmt, 14);
-	format_set_align(t->title_fmt, LXW_ALIGN_CENTER);
-	t->note_fmt = workbook_add_format(t->wb);
-	format_set_font_color(t->note_fmt, 0x9C0006);
-	for (int k = 0; k < NR_KINDS; k++)
-		for (int bad = 0; bad < 2; bad++) {
-			lxw_format *f;
-			if (k == TC_GENERAL && !bad) {
-				t->cellfmt[k][bad] = NULL;
-				continue;
-			}
-			f = workbook_add_format(t->wb);
-			if (k == TC_TEXT)
-				format_set_num_format(f, "@");
-			else if (k == TC_DATE)
-				format_set_num_format(f, "yyyy-mm-dd");
-			else if (k == TC_MONEY)
-				format_set_num_format(f, "#,##0.00");
-			if (bad) {
-				format_set_bg_color(f, 0xFFC7CE);
-				format_set_font_color(f, 0x9C0006);
-			}
-			t->cellfmt[k][bad] = f;
-		}
+	t->widths = xcalloc((size_t)nr_cols + 1, sizeof(*t->widths));
+	for (int c = 0; c < nr_cols; c++)
+		t->widths[c] = cols[c].width;
 	xlsx_sheet_start(t, titles);
 	return t;
 }
 
-static lxw_format *cell_fmt(struct table *t, int flags)
+static enum xlsxw_style cell_fmt(struct table *t, int flags)
 {
+	static const enum xlsxw_style plain[NR_KINDS] = { XS_DEFAULT, XS_TEXT, XS_DATE, XS_MONEY };
+	static const enum xlsxw_style bad[NR_KINDS] = { XS_BAD, XS_BAD_TEXT, XS_BAD_DATE,
+							 XS_BAD_MONEY };
 	int kind = t->col < t->nr_cols ? (int)t->cols[t->col].kind : TC_GENERAL;
 	if (flags & TABLE_NOTE)
-		return t->note_fmt;
+		return XS_NOTE;
 	if (flags & TABLE_HEADER)
-		return t->header_fmt;
-	return t->cellfmt[kind][(flags & TABLE_BAD) != 0];
+		return XS_HEADER;
+	return (flags & TABLE_BAD ? bad : plain)[kind];
 }
 
 /* Make room for the next cell: a new sheet at Excel's row limit. */
@@ -225,20 +186,12 @@ static int xlsx_ready(struct table *t)
 {
 	if (t->failed)
 		return -1;
-	if (t->col == 0 && t->row >= LXW_ROW_MAX) {
+	if (t->col == 0 && t->row >= XLSX_ROW_MAX) {
 		xlsx_sheet_start(t, NULL);
 		if (t->failed)
 			return -1;
 	}
 	return 0;
-}
-
-static void note_error(struct table *t, lxw_error e)
-{
-	if (e != LXW_NO_ERROR && !t->failed) {
-		t->failed = 1;
-		t->lxw_err = e;
-	}
 }
 
 void table_text(struct table *t, const char *s, int flags)
@@ -250,21 +203,10 @@ void table_text(struct table *t, const char *s, int flags)
 	}
 	if (xlsx_ready(t))
 		return;
-	if (s && *s) {
-		lxw_error e = worksheet_write_string(t->ws, t->row, (lxw_col_t)t->col, s,
-						     cell_fmt(t, flags));
-		if (e == LXW_ERROR_MAX_STRING_LENGTH_EXCEEDED) {
-			/* Excel's limit is 32,767 characters; keep what fits */
-			char *cut = xstrndup(s, 32000);
-			e = worksheet_write_string(t->ws, t->row, (lxw_col_t)t->col, cut,
-						   cell_fmt(t, flags));
-			free(cut);
-		}
-		note_error(t, e);
-	} else if (flags || (t->col < t->nr_cols && t->cols[t->col].kind == TC_TEXT)) {
-		note_error(t, worksheet_write_blank(t->ws, t->row, (lxw_col_t)t->col,
-						    cell_fmt(t, flags)));
-	}
+	if (s && *s)
+		xlsxw_text(t->wb, t->row, t->col, s, cell_fmt(t, flags));
+	else if (flags || (t->col < t->nr_cols && t->cols[t->col].kind == TC_TEXT))
+		xlsxw_blank(t->wb, t->row, t->col, cell_fmt(t, flags));
 	t->col++;
 }
 
@@ -280,7 +222,7 @@ void table_number(struct table *t, double v, int flags)
 	}
 	if (xlsx_ready(t))
 		return;
-	note_error(t, worksheet_write_number(t->ws, t->row, (lxw_col_t)t->col, v, cell_fmt(t, flags)));
+	xlsxw_number(t->wb, t->row, t->col, v, cell_fmt(t, flags));
 	t->col++;
 }
 
@@ -293,13 +235,8 @@ void table_date(struct table *t, int y, int m, int d, int flags)
 	}
 	if (xlsx_ready(t))
 		return;
-	{
-		lxw_format *f = cell_fmt(t, flags);
-		if (!f || (t->col < t->nr_cols && t->cols[t->col].kind != TC_DATE))
-			f = t->cellfmt[TC_DATE][(flags & TABLE_BAD) != 0];
-		note_error(t, worksheet_write_number(t->ws, t->row, (lxw_col_t)t->col,
-						     xlsx_date_to_serial(y, m, d, 0), f));
-	}
+	xlsxw_number(t->wb, t->row, t->col, xlsx_date_to_serial(y, m, d, 0),
+		     flags & TABLE_BAD ? XS_BAD_DATE : XS_DATE);
 	t->col++;
 }
 
@@ -312,8 +249,7 @@ void table_blank(struct table *t, int flags)
 	if (xlsx_ready(t))
 		return;
 	if (flags)
-		note_error(t, worksheet_write_blank(t->ws, t->row, (lxw_col_t)t->col,
-						    cell_fmt(t, flags)));
+		xlsxw_blank(t->wb, t->row, t->col, cell_fmt(t, flags));
 	t->col++;
 }
 
@@ -376,17 +312,14 @@ int table_close(struct table *t, struct buf *err)
 		}
 	} else {
 		if (t->wb) {
-			lxw_error e = workbook_close(t->wb);
-			if (rc && t->lxw_err)
-				buf_addf(err, "生成 Excel 工作簿失败：%s", lxw_strerror(t->lxw_err));
-			else if (rc)
+			if (rc) {
+				xlsxw_abort(t->wb);
 				buf_addstr(err, "生成 Excel 工作簿失败");
-			if (!rc && e != LXW_NO_ERROR) {
-				buf_addf(err, "生成 Excel 工作簿失败：%s", lxw_strerror(e));
+			} else if (xlsxw_close(t->wb, t->tmp_path, err)) {
 				rc = -1;
-			}
-			if (!rc)
+			} else {
 				rc = copy_out(t, err);
+			}
 		}
 		if (t->tmp_path)
 			unlink(t->tmp_path);
@@ -394,6 +327,7 @@ int table_close(struct table *t, struct buf *err)
 	buf_release(&t->csv);
 	free(t->tmp_path);
 	free(t->sheet_name);
+	free(t->widths);
 	free(t);
 	return rc;
 }

@@ -3,9 +3,10 @@
  * formats from one piece of code.
  *
  * CSV is UTF-8 with a BOM (Excel then opens it correctly), fields quoted as
- * needed.  xlsx is written by libxlsxwriter in constant-memory mode (rows
- * go to a temporary file as they come; memory does not grow with the
- * table): Chinese headers in bold on a grey fill, the header row frozen,
+ * needed.  xlsx is written by base/xlsxw (rows go to a temporary file as
+ * they come; memory does not grow with the table; libxlsxwriter, tried
+ * first, spent twice the time — bench/RESULTS.md): Chinese headers in bold
+ * on a grey fill, the header row frozen,
  * column widths from the column definitions, text columns (身份证号, phone
  * numbers, codes) as text cells with the text format, so Excel neither
  * shows them in scientific notation nor turns them into numbers when they

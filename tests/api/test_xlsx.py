@@ -9,8 +9,9 @@ a county's own saved by CLI and API), xlsx/CSV export round trips, the API
 downloads (scope, permission, audit), and the printable notices.
 
 Workbooks come from three independent writers: liubao itself
-(libxlsxwriter), LibreOffice (soffice --convert-to, from CSV), and the
-minimal OOXML written by hand here (zipfile)."""
+(base/xlsxw), LibreOffice (soffice --convert-to, from CSV), and the
+minimal OOXML written by hand here (zipfile); LibreOffice also reads
+liubao's workbooks back (tests/unit/test_xlsx.c adds libxlsxwriter's)."""
 import csv
 import io
 import json
@@ -301,6 +302,18 @@ def test_libreoffice_workbook_reads_like_the_csv():
               what="身份证号 stored as a number")
     errors = os.path.splitext(book2)[0] + ".errors.xlsx"
     assert os.path.exists(errors), "annotated copy written beside the workbook"
+    # and the other way: LibreOffice reads liubao's workbook as the same table
+    book3 = tmp_path("lo_back.xlsx")
+    cli("export", "members", "--db", src, "--under", "610926100", "--output", book3, check=0)
+    outdir3 = tmp_path("lo_back")
+    os.makedirs(outdir3, exist_ok=True)
+    subprocess.run(["soffice", "-env:UserInstallation=file://" + tmp_path("lo-profile"),
+                    "--headless", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1",
+                    "--outdir", outdir3, book3], check=True, capture_output=True, timeout=180)
+    with open(os.path.join(outdir3, "lo_back.csv"), encoding="utf-8") as f:
+        back = list(csv.reader(f))
+    eq(back, list(csv.reader(io.StringIO(data.decode("utf-8-sig")))),
+       "LibreOffice reads liubao's workbook as the CSV")
 
 
 # ---- pathological workbooks ---------------------------------------------------------------

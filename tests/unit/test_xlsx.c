@@ -606,3 +606,121 @@ TEST(xlsx_foreach)
 	xlsx_close(x);
 	buf_release(&err);
 }
+
+/* ---- the writer (base/xlsxw.c), read back by the reader ---------------------- */
+
+#include "base/xlsxw.h"
+
+TEST(xlsxw_round_trip_through_the_reader)
+{
+	const char *path = tmpfile_path("xw.xlsx");
+	struct buf err = BUF_INIT, out = BUF_INIT;
+	struct xlsxw *w = xlsxw_open(&err);
+	double widths[] = { 20, 12, 8 };
+	if (!CHECK(w))
+		return;
+	xlsxw_sheet(w, "家庭成员", widths, 3);
+	xlsxw_text(w, 0, 0, "标题 <&> \"引号\"", XS_TITLE);
+	xlsxw_merge(w, 0, 0, 0, 2);
+	xlsxw_text(w, 1, 0, "户编号", XS_HEADER);
+	xlsxw_text(w, 1, 1, "姓名", XS_HEADER);
+	xlsxw_text(w, 1, 2, "出生日期", XS_HEADER);
+	xlsxw_freeze(w, 2);
+	xlsxw_text(w, 2, 0, "610926100001901", XS_TEXT);
+	xlsxw_text(w, 2, 1, " 前后空格 ", 0);
+	xlsxw_number(w, 2, 2, xlsx_date_to_serial(1980, 2, 29, 0), XS_DATE);
+	xlsxw_text(w, 3, 0, "a_x0041_b\r\nc\x01" "d", 0);   /* a literal escape, CR, a control */
+	xlsxw_number(w, 3, 1, 0.1 + 0.2, 0);
+	xlsxw_number(w, 3, 2, -1234567.5, XS_MONEY);
+	xlsxw_text(w, 4, 0, "bad \xff\xfe utf8", XS_BAD);
+	xlsxw_blank(w, 4, 1, XS_BAD_TEXT);
+	xlsxw_text(w, 4, 2, "", 0);                          /* nothing */
+	xlsxw_number(w, 6, 26 * 26 + 25, 42, 0);             /* column ZZ after a gap */
+	xlsxw_sheet(w, "第二[页]", NULL, 0);
+	xlsxw_text(w, 0, 0, "二", 0);
+	CHECK_INT(xlsxw_close(w, path, &err), 0);
+	CHECK_STR(err.buf, "");
+	CHECK_INT(dump(path, XLSX_FILL_MERGED, &out, &err), 0);
+	CHECK_STR(err.buf, "");
+	CHECK_STR(out.buf, "1:A=标题 <&> \"引号\"|*B=标题 <&> \"引号\"|*C=标题 <&> \"引号\"\n"
+			   "2:A=户编号|B=姓名|C=出生日期\n"
+			   "3:A=610926100001901|B= 前后空格 |C=1980-02-29\n"
+			   "4:A=a_x0041_b\r\nc\x01" "d|B=0.3|C=-1234567.5\n"
+			   "5:A=bad \xef\xbf\xbd\xef\xbf\xbd utf8\n"
+			   "7:ZZ=42\n");
+	{
+		struct xlsx *x = xlsx_open(path, &err);
+		struct xlsx_sheet *s;
+		const struct xlsx_row *row;
+		if (CHECK(x)) {
+			CHECK_INT(xlsx_nr_sheets(x), 2);
+			CHECK_STR(xlsx_sheet_name(x, 1), "第二_页_");
+			s = xlsx_sheet_open(x, 1, 0, &err);
+			if (CHECK(s) && CHECK_INT(xlsx_sheet_next(s, &row, &err), 1))
+				CHECK_STR(row->cells[0].text, "二");
+			xlsx_sheet_close(s);
+			xlsx_close(x);
+		}
+	}
+	{
+		/* the frozen header and the widths are in the sheet part */
+		int zerr = 0;
+		zip_t *z = zip_open(path, ZIP_RDONLY, &zerr);
+		zip_file_t *f = z ? zip_fopen(z, "xl/worksheets/sheet1.xml", 0) : NULL;
+		char xml[4096] = "";
+		if (CHECK(f)) {
+			zip_int64_t n = zip_fread(f, xml, sizeof(xml) - 1);
+			xml[n > 0 ? n : 0] = '\0';
+			zip_fclose(f);
+		}
+		CHECK(strstr(xml, "<pane ySplit=\"2\" topLeftCell=\"A3\""));
+		CHECK(strstr(xml, "<col min=\"1\" max=\"1\" width=\"20.71\""));
+		if (z)
+			zip_discard(z);
+	}
+	buf_release(&out);
+	buf_release(&err);
+}
+
+TEST(xlsxw_refuses_rows_going_back)
+{
+	const char *path = tmpfile_path("xwback.xlsx");
+	struct buf err = BUF_INIT;
+	struct xlsxw *w = xlsxw_open(&err);
+	xlsxw_sheet(w, "S", NULL, 0);
+	xlsxw_text(w, 5, 0, "x", 0);
+	xlsxw_text(w, 2, 0, "y", 0);
+	CHECK_INT(xlsxw_close(w, path, &err), -1);
+	CHECK(err.len > 0);
+	buf_release(&err);
+}
+
+/* Rows far apart and many of them: the writer streams (a quick size check). */
+TEST(xlsxw_many_rows)
+{
+	const char *path = tmpfile_path("xwmany.xlsx");
+	struct buf err = BUF_INIT;
+	struct xlsxw *w = xlsxw_open(&err);
+	struct xlsx *x;
+	struct xlsx_sheet *s;
+	const struct xlsx_row *row;
+	long n = 0, last = 0;
+	xlsxw_sheet(w, "S", NULL, 0);
+	for (long r = 0; r < 60000; r++) {
+		xlsxw_number(w, r, 0, (double)r, 0);
+		xlsxw_text(w, r, 1, "张三丰 & 李四", XS_TEXT);
+	}
+	CHECK_INT(xlsxw_close(w, path, &err), 0);
+	x = xlsx_open(path, &err);
+	s = x ? xlsx_sheet_open(x, 0, 0, &err) : NULL;
+	while (s && xlsx_sheet_next(s, &row, &err) == 1) {
+		n++;
+		last = (long)row->cells[0].num;
+	}
+	CHECK_INT(n, 60000);
+	CHECK_INT(last, 59999);
+	CHECK_STR(err.buf, "");
+	xlsx_sheet_close(s);
+	xlsx_close(x);
+	buf_release(&err);
+}
