@@ -622,11 +622,12 @@ static int cmd_routes(const struct command *c, int argc, const char **argv)
 	parse_options(c, argc, argv, NULL, 0);
 	for (const struct route *const *t = liubao_routes; *t; t++)
 		for (const struct route *r = *t; r->method; r++) {
-			json_t *j = json_pack("{s:s, s:s, s:s?, s:b, s:b, s:b, s:s}", "method", r->method,
-					      "pattern", r->pattern, "perm", r->perm, "public",
-					      !!(r->flags & ROUTE_PUBLIC), "write",
+			json_t *j = json_pack("{s:s, s:s, s:s?, s:b, s:b, s:b, s:b, s:s}", "method",
+					      r->method, "pattern", r->pattern, "perm", r->perm,
+					      "public", !!(r->flags & ROUTE_PUBLIC), "write",
 					      !!(r->flags & ROUTE_WRITE), "json", !!(r->flags & ROUTE_JSON),
-					      "summary", r->summary ? r->summary : "");
+					      "html", !!(r->flags & ROUTE_HTML), "summary",
+					      r->summary ? r->summary : "");
 			char *s = json_dumps(j, JSON_COMPACT);
 			puts(s);
 			free(s);
@@ -1201,6 +1202,8 @@ int main(int argc, const char **argv)
 	http_hooks.authenticate = auth_authenticate;
 	http_hooks.permitted = auth_permitted;
 	http_hooks.audit = auth_audit_request;
+	http_hooks.role_title = auth_role_title;
+	http_hooks.scope_name = registry_region_display;
 	if (argc < 2)
 		return cmd_help(NULL, 1, argv);
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {

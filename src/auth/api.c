@@ -10,6 +10,7 @@
 
 #include "auth/auth.h"
 #include "base/util.h"
+#include "http/page.h"
 
 #define SESSION_COOKIE "liubao_session"
 
@@ -199,6 +200,20 @@ static void api_logout(struct http_request *req, struct http_response *res)
 	}
 	reply_cookie(res, "", 0);
 	http_reply_json(res, 200, json_pack("{s:b}", "ok", 1));
+}
+
+/* POST /logout — the 退出登录 button of server-rendered pages (a form, so it
+ * works without JavaScript): end the session and go to the login page. */
+static void page_logout(struct http_request *req, struct http_response *res)
+{
+	http_audit_note(req, "user", req->principal->user_id, NULL, NULL);
+	snprintf(req->audit.detail, sizeof(req->audit.detail), "退出登录");
+	if (auth_session_end(req->db, req->principal->session_id, 0)) {
+		page_error(req, res, 500, "退出失败，请稍后重试");
+		return;
+	}
+	reply_cookie(res, "", 0);
+	page_redirect(res, "/login.html");
 }
 
 static void api_me(struct http_request *req, struct http_response *res)
@@ -678,6 +693,8 @@ const struct route auth_routes[] = {
 	{ "POST", "/api/v1/login", api_login,
 	  ROUTE_PUBLIC | ROUTE_JSON | ROUTE_NO_CSRF | ROUTE_OWN_TX | ROUTE_WRITE, NULL, "登录" },
 	{ "POST", "/api/v1/logout", api_logout, ROUTE_WRITE | ROUTE_PWCHANGE, NULL, "退出登录" },
+	{ "POST", "/logout", page_logout, ROUTE_WRITE | ROUTE_FORM | ROUTE_HTML | ROUTE_PWCHANGE, NULL,
+	  "退出登录（页面）" },
 	{ "GET", "/api/v1/me", api_me, ROUTE_PWCHANGE, NULL, "当前用户" },
 	{ "POST", "/api/v1/me/password", api_me_password, ROUTE_WRITE | ROUTE_JSON | ROUTE_PWCHANGE,
 	  NULL, "修改本人密码" },

@@ -91,6 +91,10 @@ long registry_regions_import(struct db *db, const char *dir, const char *under, 
 int registry_region_level(const char *code12);
 /* 1 if `code` is a loaded region. */
 int registry_region_exists(struct db *db, const char *code);
+/* The name of the region a code prefix names (auth_scope_prefix() form, as
+ * a principal's scope) into out[n]: "平利县", a village with its township
+ * "锦屏社区（老县镇）", "全部" for "", "" when unknown. */
+void registry_region_display(struct db *db, const char *prefix, char *out, size_t n);
 
 /* What a save did. */
 enum save_result { SAVE_UNCHANGED = 0, SAVE_INSERTED = 1, SAVE_UPDATED = 2 };
