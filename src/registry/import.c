@@ -21,6 +21,7 @@
 #include "db/db.h"
 #include "registry/codes.h"
 #include "registry/idcard.h"
+#include "registry/pinyin.h"
 #include "registry/registry.h"
 
 /* ---- the ledger's columns ------------------------------------------------ */
@@ -1023,7 +1024,7 @@ static const char hh_load_ddl[] =
 	"relation INTEGER, sex INTEGER, birth_date TEXT, ethnicity INTEGER, education INTEGER, "
 	"school_status INTEGER, health INTEGER, disability INTEGER, labor_skill INTEGER, "
 	"work_status INTEGER, ins_resident_med INTEGER, ins_employee_med INTEGER, ins_critical "
-	"INTEGER, ins_pension INTEGER, dibao INTEGER, tekun INTEGER, phone TEXT)";
+	"INTEGER, ins_pension INTEGER, dibao INTEGER, tekun INTEGER, phone TEXT, name_py TEXT)";
 
 /* COPY the good households (those the file describes) into hh_load. */
 static int stage_households(struct import_state *s, long *n)
@@ -1058,7 +1059,7 @@ static int stage_members(struct import_state *s, long *n)
 		s->db, "member_load", "seq, hh_no, name, id_number, relation, sex, birth_date, "
 		"ethnicity, education, school_status, health, disability, labor_skill, "
 		"work_status, ins_resident_med, ins_employee_med, ins_critical, ins_pension, dibao, "
-		"tekun, phone");
+		"tekun, phone, name_py");
 	long seq = 0;
 	for (int g = 0; g < s->nr_groups; g++) {
 		struct group *gr = &s->groups[g];
@@ -1066,6 +1067,7 @@ static int stage_members(struct import_state *s, long *n)
 			continue;
 		for (int m = gr->first; m >= 0; m = s->m_next[m]) {
 			const struct member_rec *mr = &s->members[m];
+			char py[64];
 			db_copy_int(c, seq++);
 			db_copy_text(c, gr->hh.hh_no);
 			db_copy_text(c, mr->name);
@@ -1087,6 +1089,8 @@ static int stage_members(struct import_state *s, long *n)
 			db_copy_int_or_null(c, mr->dibao);
 			db_copy_int_or_null(c, mr->tekun);
 			db_copy_text(c, mr->phone);
+			registry_name_initials(mr->name, py, sizeof(py));
+			db_copy_text(c, py);
 			if (db_copy_row(c) < 0)
 				return db_copy_end(c, 1);
 			(*n)++;
@@ -1156,14 +1160,15 @@ static int write_all_staged(struct import_state *s)
 			       "INSERT INTO member(household_id, name, id_number, relation, sex, "
 			       "birth_date, ethnicity, education, school_status, health, disability, "
 			       "labor_skill, work_status, ins_resident_med, ins_employee_med, "
-			       "ins_critical, ins_pension, dibao, tekun, phone, created_at, updated_at) "
-			       "SELECT h.id, l.name, l.id_number, l.relation, l.sex, l.birth_date, "
-			       "l.ethnicity, l.education, l.school_status, l.health, l.disability, "
-			       "l.labor_skill, l.work_status, l.ins_resident_med, l.ins_employee_med, "
-			       "l.ins_critical, l.ins_pension, l.dibao, l.tekun, l.phone, :now, :now "
+			       "ins_critical, ins_pension, dibao, tekun, phone, name_py, created_at, "
+			       "updated_at) SELECT h.id, l.name, l.id_number, l.relation, l.sex, "
+			       "l.birth_date, l.ethnicity, l.education, l.school_status, l.health, "
+			       "l.disability, l.labor_skill, l.work_status, l.ins_resident_med, "
+			       "l.ins_employee_med, l.ins_critical, l.ins_pension, l.dibao, l.tekun, "
+			       "l.phone, l.name_py, :now, :now "
 			       "FROM member_load l JOIN household h ON h.hh_no = l.hh_no WHERE true "
 			       "ORDER BY l.seq ON CONFLICT(id_number) DO UPDATE SET household_id = "
-			       "excluded.household_id, name = excluded.name, relation = "
+			       "excluded.household_id, name = excluded.name, name_py = excluded.name_py, relation = "
 			       "excluded.relation, sex = excluded.sex, birth_date = excluded.birth_date, "
 			       "ethnicity = excluded.ethnicity, education = excluded.education, "
 			       "school_status = excluded.school_status, health = excluded.health, "
