@@ -123,6 +123,45 @@ int registry_household_load_scoped(struct db *db, int64_t id, const char *scope,
  * growing array; returns the count or -1. */
 int registry_members_of(struct db *db, int64_t hh_id, struct member_rec **arr, int *alloc);
 
+/* Finding households (search.c): the household list of the API and the
+ * search page run this one query. */
+struct hh_query {
+	const char *prefix; /* region-code prefix: the caller's scope, or a region
+			     * inside it; a prefix no code has (e.g. "X") selects nothing */
+	int hh_type;        /* code_hh_type, -1 = any */
+	int relocated;      /* 1 or 0, -1 = any */
+	const char *q;      /* trimmed search text, NULL or "" = none: the 户编号
+			     * exactly, a member's name by prefix, a whole 身份证号 or
+			     * its last 4..17 characters, and (1..16 letters) the pinyin
+			     * initials of a member's name by prefix (zs → 张三丰) */
+	int64_t after;      /* only ids above this (the cursor), 0 = from the start */
+	int limit;          /* rows wanted */
+};
+/* One household found, with its 户主 (the lowest member id with relation 户主). */
+struct hh_row {
+	int64_t id;
+	char hh_no[33];
+	char village_code[13];
+	char village_name[128];
+	int hh_type;             /* -1 when not recorded */
+	int relocated;
+	char head_name[64];      /* "" when the household has no 户主 */
+	char head_id_number[19]; /* unmasked: the caller masks */
+	int members;
+	char phone[24];          /* unmasked */
+};
+/* Households matching `q` in id order: up to q->limit rows into *rows (grown
+ * with ALLOC_GROW; the caller frees), *more set when more follow.  Returns
+ * the count, or -1 on a database error. */
+int registry_household_find(struct db *db, const struct hh_query *q, struct hh_row **rows,
+			    int *alloc, int *more);
+/* How many households match `q` (after and limit ignored), or -1. */
+int64_t registry_household_count(struct db *db, const struct hh_query *q);
+
+/* A phone number masked for lists: 138****5678 (11 digits), else all but the
+ * last 4 characters starred; "" stays "". */
+void registry_mask_phone(const char *phone, char out[24]);
+
 /* Import / export (CLI and API share these). */
 enum import_kind { IMPORT_HOUSEHOLDS, IMPORT_MEMBERS };
 struct import_opts {

@@ -65,10 +65,12 @@ static const struct db_migration registry_migrations[] = {
 	  "CREATE INDEX member_household ON member(household_id);\n"
 	  "CREATE INDEX member_name ON member(name);\n",
 	  NULL },
-	{ 2, "pinyin initials of member names, for search",
+	{ 2, "pinyin initials of member names and the last digits of 身份证号, for search",
 	  "ALTER TABLE member ADD COLUMN name_py TEXT NOT NULL DEFAULT ''; -- pinyin initials "
 	  "of name (registry_name_initials), e.g. zsf for 张三丰; kept in step on every write\n"
-	  "CREATE INDEX member_name_py ON member(name_py);\n",
+	  "CREATE INDEX member_name_py ON member(name_py);\n"
+	  "CREATE INDEX member_id_tail ON member(substr(id_number, 15, 4)); -- search by the "
+	  "last digits of the 身份证号\n",
 	  NULL },
 };
 
