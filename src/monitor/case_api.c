@@ -46,24 +46,25 @@ static int household_scoped(struct http_request *req, struct http_response *res,
  * 422 and returns -1 when something is wrong. */
 static int risk_codes(struct http_response *res, json_t *arr, struct buf *out)
 {
+	const char *labels[5];
+	struct monitor_refusal why;
 	size_t i;
 	json_t *e;
+	int rc;
 	if (!arr || json_is_null(arr))
 		return 0;
 	if (!json_is_array(arr) || json_array_size(arr) > 5) {
 		http_reply_error(res, 422, "E_BAD_TYPE", NULL, "risk_types 应为最多 5 项风险类型的数组");
 		return -1;
 	}
-	json_array_foreach(arr, i, e) {
-		int c = json_is_string(e) ? codes_lookup(&code_risk_type, json_string_value(e)) : -1;
-		if (c < 0) {
-			http_reply_error(res, 422, "E_BAD_CODE", NULL, "风险类型“%s”无效",
-					 json_is_string(e) ? json_string_value(e) : "?");
-			return -1;
-		}
-		buf_addf(out, "%s%d", out->len ? "," : "", c);
-	}
-	return 0;
+	json_array_foreach(arr, i, e)
+		labels[i] = json_is_string(e) ? json_string_value(e) : NULL;
+	monitor_refusal_init(&why);
+	rc = monitor_risk_codes(labels, (int)json_array_size(arr), out, &why);
+	if (rc)
+		http_reply_error(res, why.status, why.code, NULL, "%s", why.message.buf);
+	monitor_refusal_release(&why);
+	return rc;
 }
 
 /* Write comma-separated risk codes as an array of labels. */
@@ -564,83 +565,53 @@ static void api_elimination(struct http_request *req, struct http_response *res)
 
 /* ---- visits, self-reports, 三保障 ----------------------------------------------------- */
 
-static int valid_date(const char *s)
+static void reply_refusal(struct http_response *res, struct monitor_refusal *why)
 {
-	long z;
-	return s && !monitor_date_parse(s, &z);
+	http_reply_error(res, why->status, why->code, NULL, "%s", why->message.buf);
 }
 
 static void api_visit_create(struct http_request *req, struct http_response *res)
 {
 	static const char *const fields[] = { "visit_date", "note", "risk_found", "risk_types", NULL };
-	const char *date = json_string_value(json_object_get(req->json, "visit_date"));
-	const char *note = json_string_value(json_object_get(req->json, "note"));
+	json_t *date = json_object_get(req->json, "visit_date");
+	json_t *note = json_object_get(req->json, "note");
 	json_t *rf = json_object_get(req->json, "risk_found");
 	struct household_rec h;
 	struct buf codes = BUF_INIT;
-	struct db_stmt *st;
-	char today[11], now[20];
+	struct monitor_refusal why;
+	struct visit_input v = { 0 };
 	int64_t id;
 	if (http_refuse_unknown_fields(res, req->json, fields) || !household_scoped(req, res, &h))
 		return;
-	monitor_today_text(today);
-	if (!valid_date(date) || strcmp(date, today) > 0) {
-		http_reply_error(res, 422, "E_BAD_DATE", NULL, "走访日期应为不晚于今天的日期，如 %s", today);
-		return;
-	}
-	if (!note || !*note || strlen(note) > 2000) {
-		http_reply_error(res, 422, "E_REQUIRED", NULL, "请填写走访情况（最多约 600 字）");
-		return;
-	}
-	if (rf && !json_is_boolean(rf)) {
-		http_reply_error(res, 422, "E_BAD_TYPE", NULL, "risk_found 应为 true 或 false");
+	if ((date && !json_is_string(date)) || (note && !json_is_string(note)) ||
+	    (rf && !json_is_boolean(rf))) {
+		http_reply_error(res, 422, "E_BAD_TYPE", NULL,
+				 "visit_date、note 应为字符串，risk_found 应为 true 或 false");
 		return;
 	}
 	if (risk_codes(res, json_object_get(req->json, "risk_types"), &codes)) {
 		buf_release(&codes);
 		return;
 	}
-	now_utc_text(now);
-	st = db_prepare(req->db, "INSERT INTO visit(household_id, visit_date, user_id, visitor, note, "
-				 "risk_found, risk_types, created_at) VALUES(:h, :d, :u, :v, :n, :rf, "
-				 ":rt, :now)");
-	db_bind_int(st, ":h", h.id);
-	db_bind_text(st, ":d", date);
-	db_bind_int(st, ":u", req->principal->user_id);
-	db_bind_text(st, ":v", req->principal->name);
-	db_bind_text(st, ":n", note);
-	db_bind_int(st, ":rf", json_is_true(rf));
-	db_bind_text(st, ":rt", codes.buf);
-	db_bind_text(st, ":now", now);
-	id = db_run_insert(st);
-	db_done(st);
-	if (id > 0 && json_is_true(rf)) {
-		struct alert_evidence e = { 0 };
-		char src[32], *explain = xstrfmt("走访发现风险（%s，%s）：%s", date,
-						  req->principal->name, note);
-		snprintf(src, sizeof(src), "visit:%lld", (long long)id);
-		e.household_id = h.id;
-		e.channel = ALERT_VISIT;
-		e.source = src;
-		e.risk_types = codes.buf;
-		e.explain = explain;
-		e.created_by = req->principal->user_id;
-		if (monitor_alert_add(req->db, &e) < 0)
-			id = -1;
-		free(explain);
-	}
+	v.visit_date = json_string_value(date);
+	v.note = json_string_value(note);
+	v.risk_found = json_is_true(rf);
+	v.risk_types = codes.buf;
+	monitor_refusal_init(&why);
+	id = monitor_visit_add(req->db, h.id, &v, req->principal, &why);
 	if (id < 0) {
-		buf_release(&codes);
-		http_reply_error(res, 500, "E_DB", NULL, "保存失败：%s", db_errmsg(req->db));
-		return;
+		reply_refusal(res, &why);
+	} else {
+		http_audit_note(req, "visit", id, NULL,
+				json_pack("{s:I, s:s, s:s, s:b, s:s}", "household_id",
+					  (json_int_t)h.id, "visit_date", v.visit_date, "note", v.note,
+					  "risk_found", v.risk_found, "risk_types", codes.buf));
+		http_reply_json(res, 201, json_pack("{s:I, s:I, s:s}", "id", (json_int_t)id,
+						    "household_id", (json_int_t)h.id, "visit_date",
+						    v.visit_date));
 	}
-	http_audit_note(req, "visit", id, NULL,
-			json_pack("{s:I, s:s, s:s, s:b, s:s}", "household_id", (json_int_t)h.id,
-				  "visit_date", date, "note", note, "risk_found", json_is_true(rf),
-				  "risk_types", codes.buf));
+	monitor_refusal_release(&why);
 	buf_release(&codes);
-	http_reply_json(res, 201, json_pack("{s:I, s:I, s:s}", "id", (json_int_t)id, "household_id",
-					    (json_int_t)h.id, "visit_date", date));
 }
 
 static void api_visits(struct http_request *req, struct http_response *res)
@@ -676,48 +647,39 @@ static void api_visits(struct http_request *req, struct http_response *res)
 static void api_application(struct http_request *req, struct http_response *res)
 {
 	static const char *const fields[] = { "reason", "risk_types", "applied_on", NULL };
-	const char *reason = json_string_value(json_object_get(req->json, "reason"));
-	const char *on = json_string_value(json_object_get(req->json, "applied_on"));
+	json_t *reason = json_object_get(req->json, "reason");
+	json_t *on = json_object_get(req->json, "applied_on");
 	struct household_rec h;
 	struct buf codes = BUF_INIT;
-	struct alert_evidence e = { 0 };
-	char today[11], *explain;
+	struct monitor_refusal why;
+	struct application_input a = { 0 };
 	int64_t alert;
 	if (http_refuse_unknown_fields(res, req->json, fields) || !household_scoped(req, res, &h))
 		return;
-	monitor_today_text(today);
-	if (!reason || !*reason || strlen(reason) > 2000) {
-		http_reply_error(res, 422, "E_REQUIRED", NULL, "请填写申报事由");
-		return;
-	}
-	if (on && (!valid_date(on) || strcmp(on, today) > 0)) {
-		http_reply_error(res, 422, "E_BAD_DATE", NULL, "申报日期无效");
+	if ((reason && !json_is_string(reason)) || (on && !json_is_string(on))) {
+		http_reply_error(res, 422, "E_BAD_TYPE", NULL, "reason、applied_on 应为字符串");
 		return;
 	}
 	if (risk_codes(res, json_object_get(req->json, "risk_types"), &codes)) {
 		buf_release(&codes);
 		return;
 	}
-	explain = xstrfmt("农户自主申报（%s）：%s", on ? on : today, reason);
-	e.household_id = h.id;
-	e.channel = ALERT_SELF;
-	e.source = "application";
-	e.risk_types = codes.buf;
-	e.explain = explain;
-	e.created_by = req->principal->user_id;
-	alert = monitor_alert_add(req->db, &e);
-	free(explain);
+	a.reason = json_string_value(reason);
+	a.applied_on = json_string_value(on);
+	a.risk_types = codes.buf;
+	monitor_refusal_init(&why);
+	alert = monitor_application_add(req->db, h.id, &a, req->principal, &why);
 	if (alert < 0) {
-		buf_release(&codes);
-		http_reply_error(res, 500, "E_DB", NULL, "保存失败：%s", db_errmsg(req->db));
-		return;
+		reply_refusal(res, &why);
+	} else {
+		http_audit_note(req, "alert", alert, NULL,
+				json_pack("{s:I, s:s, s:s}", "household_id", (json_int_t)h.id,
+					  "reason", a.reason, "risk_types", codes.buf));
+		http_reply_json(res, 201, json_pack("{s:I, s:I}", "alert_id", (json_int_t)alert,
+						    "household_id", (json_int_t)h.id));
 	}
-	http_audit_note(req, "alert", alert, NULL,
-			json_pack("{s:I, s:s, s:s}", "household_id", (json_int_t)h.id, "reason", reason,
-				  "risk_types", codes.buf));
+	monitor_refusal_release(&why);
 	buf_release(&codes);
-	http_reply_json(res, 201, json_pack("{s:I, s:I}", "alert_id", (json_int_t)alert,
-					    "household_id", (json_int_t)h.id));
 }
 
 static void api_security_put(struct http_request *req, struct http_response *res)
@@ -776,43 +738,33 @@ static void api_security_put(struct http_request *req, struct http_response *res
 static void api_monitoring(struct http_request *req, struct http_response *res)
 {
 	struct household_rec h;
-	struct db_stmt *st;
+	struct monitor_status ms;
 	struct buf why = BUF_INIT;
 	char today[11];
 	struct jw w;
-	int active = 0;
 	if (!household_scoped(req, res, &h))
 		return;
+	if (monitor_status_load(req->db, h.id, &ms)) {
+		http_reply_error(res, 500, "E_DB", NULL, "读取失败：%s", db_errmsg(req->db));
+		return;
+	}
 	monitor_today_text(today);
 	reply_begin(res, 200, &w);
 	jw_object(&w);
 	jw_kint(&w, "household_id", h.id);
-	st = db_prepare(req->db, "SELECT status, category, risk_types, identified_on, contact_name, "
-				 "contact_phone, eliminated_on, elim_mode FROM monitored WHERE "
-				 "household_id = :h");
-	db_bind_int(st, ":h", h.id);
-	if (db_step(st) == DB_ROW) {
-		jw_kstr(&w, "status", !strcmp(db_col_text(st, 0), "monitoring") ? "监测中" : "已消除风险");
-		jw_kstr(&w, "category", codes_label(&code_monitor_category, (int)db_col_int(st, 1)));
-		risk_labels(&w, "risk_types", db_col_text(st, 2));
-		jw_kstr(&w, "identified_on", db_col_text(st, 3));
-		jw_kstr(&w, "contact_name", db_col_text(st, 4));
-		jw_kstr(&w, "contact_phone", db_col_text(st, 5));
-		jw_kstr(&w, "eliminated_on", db_col_text(st, 6));
-		jw_kstr(&w, "elim_mode", db_col_text(st, 7));
-	} else {
-		jw_kstr(&w, "status", "未纳入监测");
+	jw_kstr(&w, "status", monitor_status_title(&ms));
+	if (ms.state) {
+		jw_kstr(&w, "category", codes_label(&code_monitor_category, ms.category));
+		risk_labels(&w, "risk_types", ms.risk_types);
+		jw_kstr(&w, "identified_on", ms.identified_on);
+		jw_kstr(&w, "contact_name", ms.contact_name);
+		jw_kstr(&w, "contact_phone", ms.contact_phone);
+		jw_kstr(&w, "eliminated_on", ms.eliminated_on);
+		jw_kstr(&w, "elim_mode", ms.elim_mode);
 	}
-	db_done(st);
-	st = db_prepare(req->db, "SELECT id FROM monitor_case WHERE household_id = :h AND state = "
-				 "'active' ORDER BY id DESC LIMIT 1");
-	db_bind_int(st, ":h", h.id);
-	if (db_step(st) == DB_ROW)
-		active = (int)db_col_int(st, 0);
-	db_done(st);
-	if (active) {
+	if (ms.active_case) {
 		struct case_rec c;
-		monitor_case_load(req->db, active, &c);
+		monitor_case_load(req->db, ms.active_case, &c);
 		jw_key(&w, "active_case");
 		case_write(req, &w, &c, 0);
 	} else {
@@ -830,38 +782,31 @@ static void api_monitoring(struct http_request *req, struct http_response *res)
 static void api_timeline(struct http_request *req, struct http_response *res)
 {
 	struct household_rec h;
-	struct db_stmt *st;
+	struct monitor_event *ev = NULL;
+	int alloc = 0, n;
 	struct jw w;
 	if (!household_scoped(req, res, &h))
 		return;
+	n = monitor_timeline(req->db, h.id, &ev, &alloc);
+	if (n < 0) {
+		http_reply_error(res, 500, "E_DB", NULL, "读取失败：%s", db_errmsg(req->db));
+		return;
+	}
 	reply_begin(res, 200, &w);
 	jw_object(&w);
 	jw_kint(&w, "household_id", h.id);
 	jw_key(&w, "items");
 	jw_array(&w);
-	st = db_prepare(req->db,
-			"SELECT e.created_at AS at, '线索' AS kind, e.explain AS detail FROM "
-			"alert_evidence e JOIN alert a ON a.id = e.alert_id WHERE a.household_id = :h "
-			"UNION ALL SELECT ev.at, CASE c.kind WHEN 1 THEN '识别纳入' ELSE '风险消除' END, "
-			"'第' || ev.step || '环节 ' || ev.action || ' ' || ev.login FROM case_event ev "
-			"JOIN monitor_case c ON c.id = ev.case_id WHERE c.household_id = :h UNION ALL "
-			"SELECT v.created_at, '走访', v.visit_date || ' ' || v.note FROM visit v WHERE "
-			"v.household_id = :h UNION ALL SELECT ms.created_at, '帮扶措施', ms.start_date || "
-			"' 起 ' || ms.unit || ' ' || ms.person || ' ' || ms.evidence FROM measure ms "
-			"WHERE ms.household_id = :h UNION ALL SELECT s.updated_at, '收入核算', s.year || "
-			"' 年家庭纯收入 ' || (s.net / 100) || ' 元' FROM income_summary s WHERE "
-			"s.household_id = :h ORDER BY 1, 2");
-	db_bind_int(st, ":h", h.id);
-	while (db_step(st) == DB_ROW) {
+	for (int i = 0; i < n; i++) {
 		jw_object(&w);
-		jw_kstr(&w, "at", db_col_text(st, 0));
-		jw_kstr(&w, "kind", db_col_text(st, 1));
-		jw_kstr(&w, "detail", db_col_text(st, 2));
+		jw_kstr(&w, "at", ev[i].at);
+		jw_kstr(&w, "kind", ev[i].kind);
+		jw_kstr(&w, "detail", ev[i].detail);
 		jw_object_end(&w);
 	}
-	db_done(st);
 	jw_array_end(&w);
 	jw_object_end(&w);
+	monitor_events_free(ev, n);
 }
 
 const struct route monitor_case_routes[] = {
