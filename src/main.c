@@ -16,6 +16,7 @@
 #include "registry/registry.h"
 #include "report/report.h"
 #include "screen/screen.h"
+#include "village/village.h"
 
 #define LIUBAO_VERSION "0.1.0"
 
@@ -1193,7 +1194,7 @@ static int cmd_help(const struct command *c, int argc, const char **argv)
 const struct route *const liubao_routes[] = { auth_routes, registry_routes,
 					       monitor_ledger_routes, monitor_case_routes,
 					       monitor_rule_routes, report_routes,
-					       screen_feed_routes, NULL };
+					       screen_feed_routes, village_routes, NULL };
 
 int main(int argc, const char **argv)
 {

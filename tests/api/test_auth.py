@@ -151,8 +151,12 @@ def q1(db, sql, args=()):
 
 
 def list_routes():
+    """The JSON API's routes.  Server-rendered pages (html: true) answer
+    refusals as pages and redirects, not error envelopes: tests/api/
+    test_pages.py holds their matrix."""
     p = cli("routes", check=0)
-    return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+    routes = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+    return [r for r in routes if not r.get("html")]
 
 
 def audit_max(db):
