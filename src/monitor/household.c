@@ -141,8 +141,8 @@ int monitor_timeline(struct db *db, int64_t household_id, struct monitor_event *
 	struct db_stmt *st;
 	int n = 0, rc;
 	st = db_prepare(db,
-			"SELECT e.created_at AS at, '线索' AS kind, e.explain AS detail, NULL AS year, "
-			"NULL AS net FROM "
+			"SELECT e.created_at AS at, '线索' AS kind, e.explain AS detail, "
+			"CAST(NULL AS BIGINT) AS year, CAST(NULL AS BIGINT) AS net FROM "
 			"alert_evidence e JOIN alert a ON a.id = e.alert_id WHERE a.household_id = :h "
 			"UNION ALL SELECT ev.at, CASE c.kind WHEN 1 THEN '识别纳入' ELSE '风险消除' END, "
 			"'第' || ev.step || '环节 ' || ev.action || ' ' || ev.login, NULL, NULL FROM case_event ev "

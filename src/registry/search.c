@@ -18,7 +18,7 @@
 	"h.village_code >= :lo AND h.village_code < :hi AND (:type IS NULL OR h.hh_type = :type) "  \
 	"AND (:reloc IS NULL OR h.relocated = :reloc) AND (:q IS NULL OR h.hh_no = :q OR h.id IN "  \
 	"(SELECT household_id FROM member WHERE (name >= :q AND name < :qend) OR id_number = "      \
-	":qup OR (substr(id_number, 15, 4) = :tail AND substr(id_number, :from) = :qup) OR "       \
+	":qup OR (substr(id_number, 15, 4) = :tail AND substr(id_number, 19 - length(:qup)) = :qup) OR "       \
 	"(name_py >= :py AND name_py < :pyend)))"
 
 /* 1 if `s` is 1..16 ASCII letters (then it is also read as initials). */
@@ -51,10 +51,8 @@ static void bind_query(struct db_stmt *st, const struct hh_query *q)
 		db_bind_text(st, ":qup", up);
 		if (len >= 4 && len <= 17 && strspn(up, "0123456789X") == len) {
 			db_bind_text(st, ":tail", up + len - 4);
-			db_bind_int(st, ":from", 19 - (int64_t)len);
 		} else {
 			db_bind_null(st, ":tail");
-			db_bind_int(st, ":from", 1);
 		}
 		if (all_letters(text)) {
 			char *py = xstrdup(text), *pyend;
@@ -77,7 +75,6 @@ static void bind_query(struct db_stmt *st, const struct hh_query *q)
 		db_bind_null(st, ":qend");
 		db_bind_null(st, ":qup");
 		db_bind_null(st, ":tail");
-		db_bind_int(st, ":from", 1);
 		db_bind_null(st, ":py");
 		db_bind_null(st, ":pyend");
 	}
