@@ -62,6 +62,7 @@ struct http_request {
 	int auth_via_cookie;     /* the token came from the cookie */
 	const char *csrf_header; /* X-CSRF-Token, or NULL */
 	const char *user_agent;
+	const char *fetch_site;  /* Sec-Fetch-Site ("same-origin", "cross-site"…), or NULL */
 	const struct route *route; /* the matched route */
 	struct audit_note audit;
 	struct db *db;           /* this worker's database connection */

@@ -197,6 +197,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 	req.remote_addr = addr;
 	req.user_agent = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent");
 	req.csrf_header = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-CSRF-Token");
+	req.fetch_site = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
 	{
 		const char *authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
 		if (authz && !strncasecmp(authz, "Bearer ", 7)) {

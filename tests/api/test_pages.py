@@ -138,6 +138,7 @@ MATRIX = {
     ("GET", "/v/households/:id/report"): (WRITERS, 200, True),
     ("POST", "/v/households/:id/report"): (WRITERS, 303, True),
     ("POST", "/logout"): (set(ROLES), 303, False),
+    ("POST", "/login"): ("public", 303, False),
 }
 
 FORMS = {
@@ -164,7 +165,7 @@ def test_every_page_route_is_in_the_matrix():
     eq(sorted(html), sorted(MATRIX), "html routes")
     for r in routes():
         if r["html"]:
-            assert not r["public"], r
+            eq(r["public"], MATRIX[(r["method"], r["pattern"])][0] == "public", r["pattern"])
             assert not r["json"], r
 
 
@@ -172,8 +173,8 @@ def test_page_matrix_roles_scope_and_sign_in():
     c = ctx()
     problems = []
     for key, (allowed, ok_status, has_out) in MATRIX.items():
-        if key == ("POST", "/logout"):
-            continue  # ends the session: test_logout_form
+        if key in (("POST", "/logout"), ("POST", "/login")):
+            continue  # test_logout_form, test_login_form_without_javascript
         for where in ("in", "out") if has_out else ("in",):
             method, path, form = build(c, key, where)
             # not signed in: the login page, coming back here afterwards
@@ -289,6 +290,43 @@ def test_logout_form():
     st, text, h = page(c, s, "GET", "/v/")
     eq(st, 303, "session ended")
     assert h["location"].startswith("/login.html?next="), h
+
+
+def test_login_form_without_javascript():
+    """login.html's form posts to /login when no script runs: the server signs
+    in and redirects, or renders the login page again with the message."""
+    c = ctx()
+    form = {"login": "clerk", "password": "Wrong#Password1"}
+    st, text, h = page(c, None, "POST", "/login", form)
+    error_page(st, text, h, 401, "wrong password")
+    assert "登录名或密码错误" in text and 'value="clerk"' in text
+    assert "liubao_session" not in h.get("set-cookie", "")
+    st, text, h = page(c, None, "POST", "/login", {"login": "", "password": ""})
+    error_page(st, text, h, 422, "empty")
+    st, text, h = page(c, None, "POST", "/login", {"login": "clerk", "password": PW, "x": "1"})
+    error_page(st, text, h, 400, "unknown field")
+    # signed in: to the 工作台, or to a safe ?next=
+    for nxt, want in (("", "/v/"), ("/v/search?q=zsf", "/v/search?q=zsf"),
+                      ("//evil.example/x", "/v/"), ("https://evil.example/", "/v/"),
+                      ("/login.html", "/v/")):
+        st, text, h = page(c, None, "POST", "/login", {"login": "clerk", "password": PW,
+                                                       "next": nxt})
+        eq((st, h.get("location")), (303, want), "next=%r" % nxt)
+        cookie = h["set-cookie"].split(";")[0]
+        assert "HttpOnly" in h["set-cookie"] and "SameSite=Strict" in h["set-cookie"]
+    st, text, h = page(c, Session(cookie, ""), "GET", "/v/")
+    eq(st, 200, "the new session works")
+    # a leader reads no households: the home page
+    st, text, h = page(c, None, "POST", "/login", {"login": "leader", "password": PW})
+    eq((st, h.get("location")), (303, "/"), "leader")
+    # a form posted from another site signs nobody in
+    st, text, h = page(c, None, "POST", "/login", {"login": "clerk", "password": PW},
+                       headers={"Sec-Fetch-Site": "cross-site"})
+    error_page(st, text, h, 403, "cross-site login")
+    assert "set-cookie" not in h
+    # the login page's form names this route
+    st, text, h = c.s.request("GET", "/login.html", auth=False)
+    assert '<form id="login-form" class="card" method="post" action="/login"' in text
 
 
 # ---- forms: PRG, values kept, nothing written on refusal, audit ----------------------------
