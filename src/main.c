@@ -316,7 +316,7 @@ static const struct option serve_opts[] = {
 	{ "--listen", "ADDR:PORT", &opt_listen, NULL, NULL, "监听地址（默认 127.0.0.1:8080）" },
 	{ "--threads", "N", NULL, &opt_threads, NULL, "工作线程数（默认 2）" },
 	{ "--max-body", "BYTES", NULL, &opt_max_body, NULL, "请求体上限（默认 1048576）" },
-	{ "--max-upload", "BYTES", NULL, &opt_max_upload, NULL, "上传文件（部门数据等）上限（默认 268435456）" },
+	{ "--max-upload", "BYTES", NULL, &opt_max_upload, NULL, "上传文件（部门数据、台账导入）上限（默认 268435456）" },
 	{ "--session-idle", "SECONDS", NULL, &opt_session_idle, NULL, "会话空闲超时（默认 1800）" },
 	{ "--session-max", "SECONDS", NULL, &opt_session_max, NULL, "会话最长时间（默认 43200）" },
 	{ "--report-max-age", "SECONDS", NULL, &opt_report_max_age, NULL,
@@ -1191,10 +1191,10 @@ static int cmd_help(const struct command *c, int argc, const char **argv)
 	return 0;
 }
 
-const struct route *const liubao_routes[] = { auth_routes, registry_routes,
+const struct route *const liubao_routes[] = { auth_routes, registry_routes, registry_import_routes,
 					       monitor_ledger_routes, monitor_case_routes,
 					       monitor_rule_routes, report_routes,
-					       screen_feed_routes, village_routes, NULL };
+					       screen_feed_routes, village_routes, monitor_notice_routes, NULL };
 
 int main(int argc, const char **argv)
 {

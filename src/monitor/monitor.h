@@ -349,6 +349,11 @@ const struct case_step_def *monitor_case_steps(enum case_kind kind, int *n);
 void monitor_today_text(char out[11]);
 /* "red", "yellow" or "green" for a step due on `due` seen on `today`. */
 const char *monitor_light(struct db *db, const char *due, const char *today);
+/* The same without the database, for lists: `warn_day` is the first
+ * working day after `today` (monitor_light_warn_day(), computed once per
+ * request); yellow when due on a day from today to warn_day. */
+void monitor_light_warn_day(struct db *db, const char *today, char out[11]);
+const char *monitor_light_at(const char *due, const char *today, const char *warn_day);
 
 struct case_rec {
 	int64_t id, household_id;
@@ -519,8 +524,14 @@ int monitor_rule_sql_text(struct db *db, const char *id, const char *under, stru
 int monitor_demo_cases(struct db *db, int year, uint64_t seed);
 extern const struct route monitor_rule_routes[];
 
+/* ---- county announcements (notice.c) -----------------------------------------
+ * A 公告 lists cases approved at the county step, one per township and
+ * kind; tables case_notice and case_notice_item (a case is announced once). */
+int monitor_notice_migrate(struct db *db);
+
 /* HTTP routes of the monitor module, NULL-terminated tables. */
 extern const struct route monitor_ledger_routes[];
 extern const struct route monitor_case_routes[];
+extern const struct route monitor_notice_routes[];
 
 #endif

@@ -148,6 +148,7 @@ struct group {                 /* one household in the file */
 	int first, last;          /* chain of member rows (index into members), -1 = none */
 	int bad;                  /* some row of the household has an error */
 	int64_t db_id;            /* existing household id, 0 = new */
+	char db_village[13];      /* the existing household's village */
 	int nr_members;
 };
 
@@ -192,6 +193,7 @@ struct import_state {
 	struct stored_member {   /* a 身份证号 of the file already registered */
 		int64_t id, household_id;
 		char *hh_no, *name;
+		char village[13];    /* village of the household it is registered in */
 	} *stored;
 	int nr_stored, alloc_stored;
 	int *stored_of;          /* per member index: index into stored, -1 = none */
@@ -207,21 +209,43 @@ static void report(struct import_state *s, int warning_only, long line, int col,
 		   const char *fmt, ...)
 {
 	va_list ap;
+	struct buf msg = BUF_INIT;
+	struct import_problem *p;
 	if (warning_only)
 		s->res->warnings++;
+	s->res->problems_total++;
 	if (s->problems_listed++ >= MAX_LISTED) {
 		return;
 	}
+	va_start(ap, fmt);
+	buf_vaddf(&msg, fmt, ap);
+	va_end(ap);
 	buf_addf(&s->res->report, "%s第 %ld 行", warning_only ? "警告：" : "", line);
 	if (col >= 0)
 		buf_addf(&s->res->report, "，列“%s”", columns[col].header);
 	if (value)
 		buf_addf(&s->res->report, "，值“%s”", value);
-	buf_addstr(&s->res->report, "：");
-	va_start(ap, fmt);
-	buf_vaddf(&s->res->report, fmt, ap);
-	va_end(ap);
-	buf_addch(&s->res->report, '\n');
+	buf_addf(&s->res->report, "：%s\n", msg.buf);
+	ALLOC_GROW(s->res->problems, s->res->nr_problems + 1, s->res->alloc_problems);
+	p = &s->res->problems[s->res->nr_problems++];
+	p->line = line;
+	p->column = col >= 0 ? columns[col].header : "";
+	p->value = value ? xstrdup(value) : NULL;
+	p->message = buf_detach(&msg, NULL);
+	p->warning = warning_only;
+}
+
+/* Tell the caller how far the import got (see enum import_phase). */
+static void progress(struct import_state *s, int phase, long done, long total)
+{
+	if (s->o->on_progress)
+		s->o->on_progress(s->o->arg, phase, done, total);
+}
+
+/* 1 when `code` lies outside the region prefix the import is limited to. */
+static int out_of_scope(struct import_state *s, const char *code)
+{
+	return s->o->scope && *s->o->scope && !starts_with(code, s->o->scope);
 }
 
 static uint64_t hash_str(const char *s)
@@ -737,6 +761,8 @@ static int parse_rows(struct import_state *s, struct csv_reader *r, struct buf *
 		if (s->o->progress && !(s->res->rows % 20000))
 			fprintf(stderr, "\r检查：%ld 行（%.0f%%）", s->res->rows,
 				100 * csv_progress(r));
+		if (!(s->res->rows % 1024))
+			progress(s, IMPORT_PHASE_PARSE, (long)r->pos, (long)r->text.len);
 	}
 	if (s->o->progress && s->res->rows >= 20000)
 		fputc('\n', stderr);
@@ -788,12 +814,15 @@ static int prefetch_households(struct import_state *s)
 	}
 	if (db_copy_end(c, 0) < 0)
 		return -1;
-	st = db_prepare(s->db, "SELECT k.hh_no, h.id FROM import_hh_keys k JOIN household h ON "
-			       "h.hh_no = k.hh_no");
+	st = db_prepare(s->db, "SELECT k.hh_no, h.id, h.village_code FROM import_hh_keys k JOIN "
+			       "household h ON h.hh_no = k.hh_no");
 	while ((rc = db_step(st)) == DB_ROW) {
 		int g = group_find(s, db_col_text(st, 0));
-		if (g >= 0)
+		if (g >= 0) {
 			s->groups[g].db_id = db_col_int(st, 1);
+			snprintf(s->groups[g].db_village, sizeof(s->groups[g].db_village), "%s",
+				 db_col_text(st, 2));
+		}
 	}
 	db_done(st);
 	if (rc < 0 || db_exec(s->db, "DROP TABLE import_hh_keys"))
@@ -823,9 +852,9 @@ static int prefetch_members(struct import_state *s)
 		return -1;
 	s->stored_of = xmalloc((s->nr_members + 1) * sizeof(*s->stored_of));
 	memset(s->stored_of, 0xff, (s->nr_members + 1) * sizeof(*s->stored_of));
-	st = db_prepare(s->db, "SELECT k.id_number, m.id, m.household_id, h.hh_no, m.name FROM "
-			       "import_id_keys k JOIN member m ON m.id_number = k.id_number JOIN "
-			       "household h ON h.id = m.household_id");
+	st = db_prepare(s->db, "SELECT k.id_number, m.id, m.household_id, h.hh_no, m.name, "
+			       "h.village_code FROM import_id_keys k JOIN member m ON m.id_number = "
+			       "k.id_number JOIN household h ON h.id = m.household_id");
 	while ((rc = db_step(st)) == DB_ROW) {
 		int m = member_find(s, db_col_text(st, 0));
 		struct stored_member *sm;
@@ -837,6 +866,7 @@ static int prefetch_members(struct import_state *s)
 		sm->household_id = db_col_int(st, 2);
 		sm->hh_no = xstrdup(db_col_text(st, 3));
 		sm->name = xstrdup(db_col_text(st, 4));
+		snprintf(sm->village, sizeof(sm->village), "%s", db_col_text(st, 5));
 		s->stored_of[m] = s->nr_stored++;
 	}
 	db_done(st);
@@ -874,11 +904,29 @@ static int check_against_db(struct import_state *s)
 		int n = 0, np;
 		if (!gr->hh.hh_no[0])
 			continue;
+		if (!(g % 256))
+			progress(s, IMPORT_PHASE_CHECK, g, s->nr_groups);
 		if (!no_households && !s->prefetched_hh) {
-			st = db_prepare(s->db, "SELECT id FROM household WHERE hh_no = :k");
+			st = db_prepare(s->db, "SELECT id, village_code FROM household WHERE hh_no = :k");
 			db_bind_text(st, ":k", gr->hh.hh_no);
-			gr->db_id = db_step(st) == DB_ROW ? db_col_int(st, 0) : 0;
+			gr->db_id = 0;
+			if (db_step(st) == DB_ROW) {
+				gr->db_id = db_col_int(st, 0);
+				snprintf(gr->db_village, sizeof(gr->db_village), "%s",
+					 db_col_text(st, 1));
+			}
 			db_done(st);
+		}
+		/* an upload limited to a region touches nothing outside it */
+		if (gr->has_hh && !gr->bad && out_of_scope(s, gr->hh.village_code)) {
+			report(s, 0, gr->line, C_VILLAGE, gr->hh.village_code,
+			       "不在您的管辖范围内，只能导入本辖区的户");
+			gr->bad = 1;
+		}
+		if (gr->db_id && !gr->bad && out_of_scope(s, gr->db_village)) {
+			report(s, 0, gr->line, C_HH_NO, gr->hh.hh_no,
+			       "该户编号已登记在您管辖范围以外的村，不能在此导入");
+			gr->bad = 1;
 		}
 		if (gr->has_hh && !gr->bad) {
 			if (strcmp(last_village, gr->hh.village_code)) {
@@ -914,7 +962,11 @@ static int check_against_db(struct import_state *s)
 			if (s->prefetched_members) {
 				int k = s->stored_of[member_find(s, mr->id_number)];
 				const struct stored_member *sm = k >= 0 ? &s->stored[k] : NULL;
-				if (sm && sm->household_id != gr->db_id) {
+				if (sm && sm->household_id != gr->db_id && out_of_scope(s, sm->village)) {
+					report(s, 0, s->m_line[m], C_IDN, mr->id_number,
+					       "该身份证号已登记在您管辖范围以外的户，不能重复登记");
+					gr->bad = 1;
+				} else if (sm && sm->household_id != gr->db_id) {
 					report(s, 0, s->m_line[m], C_IDN, mr->id_number,
 					       "该身份证号已登记在户 %s（%s），不能重复登记；如需迁户请先从原户删除",
 					       sm->hh_no, sm->name);
@@ -924,12 +976,16 @@ static int check_against_db(struct import_state *s)
 				all[n++] = *mr;
 				continue;
 			}
-			st = db_prepare(s->db, "SELECT m.id, m.household_id, h.hh_no, m.name FROM "
-					       "member m JOIN household h ON h.id = m.household_id "
-					       "WHERE m.id_number = :k");
+			st = db_prepare(s->db, "SELECT m.id, m.household_id, h.hh_no, m.name, "
+					       "h.village_code FROM member m JOIN household h ON h.id = "
+					       "m.household_id WHERE m.id_number = :k");
 			db_bind_text(st, ":k", mr->id_number);
 			if (db_step(st) == DB_ROW) {
-				if (db_col_int(st, 1) != gr->db_id) {
+				if (db_col_int(st, 1) != gr->db_id && out_of_scope(s, db_col_text(st, 4))) {
+					report(s, 0, s->m_line[m], C_IDN, mr->id_number,
+					       "该身份证号已登记在您管辖范围以外的户，不能重复登记");
+					gr->bad = 1;
+				} else if (db_col_int(st, 1) != gr->db_id) {
 					report(s, 0, s->m_line[m], C_IDN, mr->id_number,
 					       "该身份证号已登记在户 %s（%s），不能重复登记；如需迁户请先从原户删除",
 					       db_col_text(st, 2), db_col_text(st, 3));
@@ -1208,6 +1264,10 @@ static int write_all_staged(struct import_state *s)
 	if (db_exec(s->db, "DROP TABLE hh_load; DROP TABLE member_load"))
 		goto fail;
 	free(restore);
+	restore = NULL;
+	progress(s, IMPORT_PHASE_WRITE, s->nr_groups, s->nr_groups);
+	if (s->o->before_commit && s->o->before_commit(s->o->arg, s->db))
+		goto fail;
 	if (db_commit(s->db))
 		return error("无法提交：%s", db_errmsg(s->db));
 	s->res->written = s->res->households_new + s->res->households_changed +
@@ -1237,6 +1297,8 @@ static int write_all(struct import_state *s)
 		struct group *gr = &s->groups[g];
 		int64_t hid = gr->db_id;
 		int what;
+		if (!(g % 256))
+			progress(s, IMPORT_PHASE_WRITE, g, s->nr_groups);
 		if (gr->bad || !gr->hh.hh_no[0])
 			continue;
 		if (gr->has_hh) {
@@ -1268,6 +1330,9 @@ static int write_all(struct import_state *s)
 	}
 	if (s->o->progress && done >= 50000)
 		fputc('\n', stderr);
+	progress(s, IMPORT_PHASE_WRITE, s->nr_groups, s->nr_groups);
+	if (s->o->before_commit && s->o->before_commit(s->o->arg, s->db))
+		goto fail;
 	if (db_commit(s->db))
 		return error("无法提交：%s", db_errmsg(s->db));
 	s->res->written = s->res->households_new + s->res->households_changed +
@@ -1290,6 +1355,13 @@ void import_result_init(struct import_result *r)
 void import_result_release(struct import_result *r)
 {
 	buf_release(&r->report);
+	for (int i = 0; i < r->nr_problems; i++) {
+		free(r->problems[i].value);
+		free(r->problems[i].message);
+	}
+	free(r->problems);
+	r->problems = NULL;
+	r->nr_problems = r->alloc_problems = 0;
 }
 
 int registry_import(struct db *db, enum import_kind kind, const char *path,
@@ -1310,7 +1382,7 @@ int registry_import(struct db *db, enum import_kind kind, const char *path,
 	s.today = o->today ? o->today : idcard_today();
 	buf_init(&s.tmp, 0);
 
-	if (csv_open_file(&r, path, &err)) {
+	if (o->data ? csv_open_mem(&r, o->data, o->len, &err) : csv_open_file(&r, path, &err)) {
 		buf_addf(&res->report, "%s\n", err.buf);
 		goto out;
 	}

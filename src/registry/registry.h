@@ -170,6 +170,29 @@ struct import_opts {
 	int progress;            /* print progress to stderr */
 	int dry_run;             /* validate only */
 	int today;               /* YYYYMMDD for birth-date checks; 0 = today */
+	/* for the web upload (registry/import_api.c); all may be zero */
+	const char *data;        /* the file's bytes (len of them), read instead of `path` */
+	size_t len;
+	const char *scope;       /* region prefix every household must lie in; "" or NULL = any */
+	/* called now and then with an enum import_phase and how far it got */
+	void (*on_progress)(void *arg, int phase, long done, long total);
+	/* called inside the write transaction just before it commits (the
+	 * audit row); non-zero rolls everything back */
+	int (*before_commit)(void *arg, struct db *db);
+	void *arg;               /* passed to both */
+};
+enum import_phase {
+	IMPORT_PHASE_PARSE = 1, /* reading and checking rows: done/total = bytes */
+	IMPORT_PHASE_CHECK = 2, /* checks against the database: households */
+	IMPORT_PHASE_WRITE = 3, /* writing: households */
+};
+/* One problem of the per-row report, as data (the report text has them too). */
+struct import_problem {
+	long line;          /* physical line of the file (1-based) */
+	const char *column; /* Chinese column header, "" for the row as a whole (static) */
+	char *value;        /* the value found, NULL if none (xmalloc) */
+	char *message;      /* Chinese (xmalloc) */
+	int warning;        /* 1: a warning that does not refuse the row */
 };
 struct import_result {
 	long rows;              /* data rows read */
@@ -178,6 +201,9 @@ struct import_result {
 	long warnings;
 	struct buf report;      /* per-row report, Chinese, one problem per line */
 	int written;            /* 1 if the database was changed */
+	struct import_problem *problems; /* the first problems listed in the report */
+	int nr_problems, alloc_problems;
+	long problems_total;    /* problems found, listed or not */
 };
 void import_result_init(struct import_result *r);
 void import_result_release(struct import_result *r);
@@ -198,5 +224,7 @@ int registry_demo_generate(struct db *db, const char *county, long households, u
 
 /* HTTP routes of the registry, terminated by an entry with method NULL. */
 extern const struct route registry_routes[];
+/* The web import of CSV ledgers (import_api.c). */
+extern const struct route registry_import_routes[];
 
 #endif

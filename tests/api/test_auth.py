@@ -370,6 +370,12 @@ def _setup_fixtures(c):
     c.rule = make_rule(c)
     c.cal_date = make_cal_day(c)
     c.feed_batch_in, c.feed_batch_out, c.feed_hit_in, c.feed_hit_out = make_feed_fixtures(c)
+    c.done_in = make_done_case(c)
+    c.done_out = make_done_case(c, c.other_village)
+    c.notice_in = make_notice(c, c.village)
+    c.notice_out = make_notice(c, c.other_village)
+    c.jobs = {}
+    c.job_other = make_job(c, c.tester)
     c.spare = {}
     c.watch = Watch(c.db)
 
@@ -523,6 +529,50 @@ def make_case(c, village=None, clerk=None, step=1):
     return case
 
 
+def import_csv(c, village):
+    """A members ledger (CSV bytes) of one new household of two in `village`."""
+    hh = "AUTH%05d" % next(_hh)
+    rows = [(hh, village, "张建国", new_idn(c, "男", "19700315"), "户主"),
+            (hh, village, "李秀兰", new_idn(c, "女", "19720820"), "配偶")]
+    return ("户编号,行政区划代码,户类型,姓名,证件号码,与户主关系\n" +
+            "".join("%s,%s,一般农户,%s,%s,%s\n" % r for r in rows)).encode()
+
+
+def make_job(c, u):
+    """An import job (a dry run) started by user `u`."""
+    r = call(c.s, "POST", "/api/v1/imports?kind=members&dry_run=1", import_csv(c, c.village),
+             token=u.token)
+    return expect(r, 200, "import job")["id"]
+
+
+def make_done_case(c, village=None):
+    """A case approved at the county step (state done), inserted directly on
+    a new household: the workflow leading there is test_cases.py's."""
+    fam = make_family(c, village or c.village)
+    con = connect(c.db)
+    cid = con.execute("INSERT INTO monitor_case(household_id, kind, step, state, opened_at, "
+                      "step_started, closed_at) VALUES(?, 1, 6, 'done', ?, ?, ?) RETURNING id",
+                      (fam["id"], PAST, PAST, PAST)).fetchone()[0]
+    con.commit()
+    con.close()
+    return cid
+
+
+def make_notice(c, village):
+    """A published 公告 of one done case of `village`, inserted directly."""
+    case = make_done_case(c, village)
+    hh = q1(c.db, "SELECT household_id FROM monitor_case WHERE id = ?", (case,))
+    con = connect(c.db)
+    nid = con.execute("INSERT INTO case_notice(kind, township, year, batch, title, published_on, "
+                      "published_by, created_at) VALUES(1, ?, 2026, ?, '测试公告', ?, 'fixture', ?) "
+                      "RETURNING id", (village[:9], case, PAST, PAST)).fetchone()[0]
+    con.execute("INSERT INTO case_notice_item(notice_id, case_id, household_id) VALUES(?, ?, ?)",
+                (nid, case, hh))
+    con.commit()
+    con.close()
+    return nid
+
+
 # ---- the authorisation matrix ------------------------------------------------------
 
 OK200, OK201 = (200, None), (201, None)
@@ -635,6 +685,15 @@ MATRIX = {
     ("GET", "/api/v1/feed-batches/:id"): (FEED, OK200, NF),
     ("GET", "/api/v1/feed-hits"): (READERS, OK200, OK200),   # out: region filter → nothing
     ("POST", "/api/v1/feed-hits/:id/feedback"): (WRITERS, OK200, NF),
+    # the office pages: ledger upload (out: a file of another township is
+    # refused in its report), the 公告 (a county approver's), the totals
+    ("POST", "/api/v1/imports"): (WRITERS, OK200, OK200),
+    ("GET", "/api/v1/imports/:id"): (WRITERS, OK200, NF),   # out: another user's job
+    ("GET", "/api/v1/notices"): (READERS, OK200, None),
+    ("POST", "/api/v1/notices"): (READERS, step(county_approver=OK201),
+                                  step(county_approver=(422, "E_NOT_FOUND"))),
+    ("GET", "/api/v1/notices/:id"): (READERS, OK200, NF),
+    ("GET", "/api/v1/case-totals"): (READERS, OK200, None),
 }
 # the dashboard's aggregates: every role reads them, for regions in its scope
 REPORT_ROUTES = ["/api/v1/report/" + x for x in (
@@ -844,6 +903,28 @@ def _case(c, where, fresh, at_step=1):
     return c.case1 if at_step == 1 else c.case2
 
 
+def _b_import(c, u, where, fresh):
+    want = where == "in"
+    return Req("POST", "/api/v1/imports?kind=members",
+               import_csv(c, c.village if want else c.other_village), u.token,
+               lambda r: None if r.body["result"]["accepted"] == want
+               else "accepted %s: %s" % (r.body["result"]["accepted"], r.body["result"]["report"]))
+
+
+def _b_import_get(c, u, where, fresh):
+    job = c.job_other
+    if where == "in" and u.role in WRITERS:
+        if u.login not in c.jobs:
+            c.jobs[u.login] = make_job(c, u)
+        job = c.jobs[u.login]
+    return Req("GET", "/api/v1/imports/%d" % job, None, u.token)
+
+
+def _b_notice_create(c, u, where, fresh):
+    case = c.done_out if where == "out" else make_done_case(c) if fresh else c.done_in
+    return Req("POST", "/api/v1/notices", {"case_ids": [case]}, u.token)
+
+
 def _b_list_region(path):
     def build(c, u, where, fresh):
         if where == "out":
@@ -988,6 +1069,14 @@ BUILD = {
         "POST", "/api/v1/feed-hits/%d/feedback" % (c.feed_hit_in if where == "in" else
                                                    c.feed_hit_out),
         {"state": "已核实-无风险", "note": "入户核实"}, u.token),
+    ("POST", "/api/v1/imports"): _b_import,
+    ("GET", "/api/v1/imports/:id"): _b_import_get,
+    ("GET", "/api/v1/notices"): _b_get("/api/v1/notices"),
+    ("POST", "/api/v1/notices"): _b_notice_create,
+    ("GET", "/api/v1/notices/:id"): lambda c, u, where, fresh: Req(
+        "GET", "/api/v1/notices/%d" % (c.notice_in if where == "in" else c.notice_out), None,
+        u.token),
+    ("GET", "/api/v1/case-totals"): _b_get("/api/v1/case-totals"),
 }
 
 FEED_DEF = {"id": "auth_feed", "title": "测试·部门名单", "department": "民政局",
@@ -1447,6 +1536,15 @@ INJECT = {
     ("POST", "/api/v1/feed-hits/:id/feedback"): dict(actor="village_clerk",
                                                      json=["state", "note"], free=["note"],
                                                      tables={"feed_hit"}, target="feed_hit"),
+    # the upload's body is a file, not JSON: only its parameters are injected
+    ("POST", "/api/v1/imports"): dict(actor="village_clerk", query=["kind", "dry_run", "skip_bad"]),
+    ("GET", "/api/v1/imports/:id"): dict(actor="village_clerk"),
+    ("GET", "/api/v1/notices"): dict(actor="village_clerk", query=["kind", "limit", "cursor"]),
+    ("POST", "/api/v1/notices"): dict(actor="county_approver", json=["case_ids", "phone"],
+                                      tables={"case_notice", "case_notice_item", "case_event"},
+                                      fresh="done_case"),
+    ("GET", "/api/v1/notices/:id"): dict(actor="village_clerk"),
+    ("GET", "/api/v1/case-totals"): dict(actor="village_clerk"),
 }
 INJECT.update({("GET", p): dict(actor="village_clerk",
                                 query=["region", "months"] if p.endswith(("trend", "dashboard"))
@@ -1495,7 +1593,8 @@ class Injector:
         if name not in self.current:
             self.current[name] = {"alert": lambda: make_alert(c),
                                   "case1": lambda: make_case(c),
-                                  "case2": lambda: make_case(c, step=2)}[name]()
+                                  "case2": lambda: make_case(c, step=2),
+                                  "done_case": lambda: make_done_case(c)}[name]()
         return self.current[name]
 
     def used_up(self, name):
@@ -1545,6 +1644,13 @@ class Injector:
             return str(c.feed_batch_in)
         if p.startswith("/api/v1/feed-hits/"):
             return str(c.feed_hit_in)
+        if p.startswith("/api/v1/imports/"):
+            clerk = c.users["village_clerk"]
+            if clerk.login not in c.jobs:
+                c.jobs[clerk.login] = make_job(c, clerk)
+            return str(c.jobs[clerk.login])
+        if p.startswith("/api/v1/notices/"):
+            return str(c.notice_in)
         raise AssertionError("no value for %s in %s" % (name, p))
 
     def path(self, key, override=None):
@@ -1559,7 +1665,8 @@ class Injector:
         """A valid query string for `key`, with `param` set to `value` (raw)."""
         base = {("GET", "/api/v1/calendar/workdays"): {"from": "2026-03-02", "days": "3"},
                 ("GET", "/api/v1/monitor-lines/applicable"): {"code": self.c.village,
-                                                              "year": "2025"}}.get(key, {})
+                                                              "year": "2025"},
+                ("POST", "/api/v1/imports"): {"kind": "members", "dry_run": "1"}}.get(key, {})
         q = {k: enc(v) for k, v in base.items()}
         if param:
             q[param] = enc(value)
@@ -1612,6 +1719,9 @@ class Injector:
                                                   next(_feed_seq))).encode(),
             ("POST", "/api/v1/feed-hits/:id/feedback"): lambda: {"state": "不属实",
                                                                  "note": "注入测试"},
+            ("POST", "/api/v1/imports"): lambda: import_csv(c, c.village),
+            ("POST", "/api/v1/notices"): lambda: {"case_ids": [self.fixture("done_case")],
+                                                  "phone": "0915-8421234"},
         }
         return bodies[key]() if key in bodies else None
 
@@ -2253,6 +2363,9 @@ def test_every_write_route_writes_one_audit_row():
     rule = rule_body()
     alert1, alert2 = make_alert(c), make_alert(c)
     case1, case2, case3 = make_case(c), make_case(c, step=2), make_case(c)
+    county = c.users["county_approver"]
+    done = make_done_case(c)
+    ledger = import_csv(c, c.village)
     hh2 = "/api/v1/households/%d" % fam2["id"]
 
     def ok(r):
@@ -2426,6 +2539,14 @@ def test_every_write_route_writes_one_audit_row():
                  {"state": "不属实", "note": "入户核实不属实"}),
             clerk.login, "feed_hit", c.feed_hit_in,
             lambda o, n: o is not None and n == {"state": "不属实", "note": "入户核实不属实"}),
+        # the office pages: the import job writes its row with the data
+        ("POST", "/api/v1/imports"): (
+            send("POST", "/api/v1/imports?kind=members", ledger), clerk.login, "import", None,
+            lambda o, n: o is None and (n["kind"], n["households_new"], n["members_new"]) == (
+                "members", 1, 2)),
+        ("POST", "/api/v1/notices"): (
+            send("POST", "/api/v1/notices", {"case_ids": [done]}, county), county.login, "notice",
+            None, lambda o, n: o is None and n["case_ids"] == [done]),
     }
     assert set(cases) == writes, "write routes without an audit case: %s; stale: %s" % (
         sorted(writes - set(cases)), sorted(set(cases) - writes))
