@@ -368,6 +368,7 @@ def _setup_fixtures(c):
     c.case2 = make_case(c, step=2)
     c.case_out = make_case(c, c.other_village, c.out_clerk)
     c.rule = make_rule(c)
+    c.check = make_check(c)
     c.cal_date = make_cal_day(c)
     c.feed_batch_in, c.feed_batch_out, c.feed_hit_in, c.feed_hit_out = make_feed_fixtures(c)
     c.done_in = make_done_case(c)
@@ -505,6 +506,17 @@ def rule_body():
 def make_rule(c):
     body = rule_body()
     expect(call(c.s, "POST", "/api/v1/rules", body, token=c.s.token), 201, "rule")
+    return body["id"]
+
+
+def check_body():
+    return {"id": "TCHK%03d" % next(_rules), "group": "complete", "severity": "低",
+            "scope": "household", "title": "测试检查", "expression": "true", "enabled": False}
+
+
+def make_check(c):
+    body = check_body()
+    expect(call(c.s, "POST", "/api/v1/checks", body, token=c.s.token), 201, "check")
     return body["id"]
 
 
@@ -694,6 +706,14 @@ MATRIX = {
                                   step(county_approver=(422, "E_NOT_FOUND"))),
     ("GET", "/api/v1/notices/:id"): (READERS, OK200, NF),
     ("GET", "/api/v1/case-totals"): (READERS, OK200, None),
+    # data-quality checks (screen module)
+    ("GET", "/api/v1/checks"): (ALL, OK200, None),
+    ("POST", "/api/v1/checks"): (CONFIG, OK201, None),
+    ("PUT", "/api/v1/checks/:id"): (CONFIG, OK200, None),
+    ("POST", "/api/v1/check-runs"): (CONFIG, OK200, (422, "E_BAD_REGION")),
+    ("GET", "/api/v1/check-findings"): (READERS, OK200, OK200),  # out: region filter → nothing
+    ("GET", "/api/v1/check-findings/summary"): (READERS, OK200, OK200),
+    ("GET", "/api/v1/households/:id/check-findings"): (READERS, OK200, NF),
 }
 # the dashboard's aggregates: every role reads them, for regions in its scope
 REPORT_ROUTES = ["/api/v1/report/" + x for x in (
@@ -1077,6 +1097,22 @@ BUILD = {
         "GET", "/api/v1/notices/%d" % (c.notice_in if where == "in" else c.notice_out), None,
         u.token),
     ("GET", "/api/v1/case-totals"): _b_get("/api/v1/case-totals"),
+    ("GET", "/api/v1/checks"): _b_get("/api/v1/checks"),
+    ("POST", "/api/v1/checks"): lambda c, u, where, fresh: Req(
+        "POST", "/api/v1/checks", check_body(), u.token),
+    ("PUT", "/api/v1/checks/:id"): lambda c, u, where, fresh: Req(
+        "PUT", "/api/v1/checks/" + c.check, {"title": "测试检查（修订）"}, u.token),
+    ("POST", "/api/v1/check-runs"): lambda c, u, where, fresh: Req(
+        "POST", "/api/v1/check-runs",
+        {"group": "structure"} if where == "in" else {"group": "structure", "region": OTHER},
+        u.token),
+    ("GET", "/api/v1/check-findings"): _b_list_region("/api/v1/check-findings"),
+    ("GET", "/api/v1/check-findings/summary"): lambda c, u, where, fresh: Req(
+        "GET", "/api/v1/check-findings/summary?region=" + (c.village if where == "in" else OTHER),
+        None, u.token,
+        None if where == "in" else
+        lambda r: None if r.body["villages"] == [] else "out-of-scope villages counted"),
+    ("GET", "/api/v1/households/:id/check-findings"): _b_hh_path("GET", "/check-findings"),
 }
 
 FEED_DEF = {"id": "auth_feed", "title": "测试·部门名单", "department": "民政局",
@@ -1370,6 +1406,7 @@ LINE_IGNORED = ["id", "region_name", "updated_at"]
 RULE_FIELDS = ["id", "title", "kind", "severity", "risk_type", "scope", "expression", "enabled",
                "valid_from"]
 CASE_TABLES = {"monitor_case", "case_event", "alert"}
+CHECK_FIELDS = ["id", "group", "severity", "scope", "title", "advice", "expression", "enabled"]
 
 # (method, pattern) → what can be injected and what a success may change:
 #   actor    a matrix role, "self" (the account of /me/password), or None
@@ -1545,6 +1582,22 @@ INJECT = {
                                       fresh="done_case"),
     ("GET", "/api/v1/notices/:id"): dict(actor="village_clerk"),
     ("GET", "/api/v1/case-totals"): dict(actor="village_clerk"),
+    ("GET", "/api/v1/checks"): dict(actor="village_clerk", query=["group"]),
+    ("POST", "/api/v1/checks"): dict(actor="admin", json=CHECK_FIELDS, free=["title", "advice"],
+                                     tables={"check_def"}),
+    ("PUT", "/api/v1/checks/:id"): dict(actor="admin", json=["title", "advice", "severity",
+                                                             "enabled", "expression"],
+                                        free=["title", "advice"], tables={"check_def"},
+                                        target="check"),
+    ("POST", "/api/v1/check-runs"): dict(actor="admin", json=["region", "year", "group"],
+                                         tables={"check_run", "check_finding"}),
+    ("GET", "/api/v1/check-findings"): dict(actor="village_clerk", query=[
+        "region", "check", "group", "severity", "state", "household", "limit", "cursor",
+        "count"]),
+    ("GET", "/api/v1/check-findings/summary"): dict(actor="village_clerk", query=[
+        "region", "group", "state", "limit", "cursor"]),
+    ("GET", "/api/v1/households/:id/check-findings"): dict(actor="village_clerk",
+                                                           query=["state"]),
 }
 INJECT.update({("GET", p): dict(actor="village_clerk",
                                 query=["region", "months"] if p.endswith(("trend", "dashboard"))
@@ -1651,6 +1704,8 @@ class Injector:
             return str(c.jobs[clerk.login])
         if p.startswith("/api/v1/notices/"):
             return str(c.notice_in)
+        if p.startswith("/api/v1/checks/"):
+            return c.check
         raise AssertionError("no value for %s in %s" % (name, p))
 
     def path(self, key, override=None):
@@ -1722,6 +1777,9 @@ class Injector:
             ("POST", "/api/v1/imports"): lambda: import_csv(c, c.village),
             ("POST", "/api/v1/notices"): lambda: {"case_ids": [self.fixture("done_case")],
                                                   "phone": "0915-8421234"},
+            ("POST", "/api/v1/checks"): check_body,
+            ("PUT", "/api/v1/checks/:id"): lambda: {"title": "注入测试"},
+            ("POST", "/api/v1/check-runs"): lambda: {"group": "structure"},
         }
         return bodies[key]() if key in bodies else None
 
@@ -1732,7 +1790,7 @@ class Injector:
         return {None: None, "hh": self.fam["id"], "self": self.self_user.id,
                 "member": self.member, "in_user": c.in_user["id"],
                 "measure_in": c.measure_in, "line_in": c.line_in,
-                "rule": c.rule, "feed_hit": c.feed_hit_in}[t]
+                "rule": c.rule, "feed_hit": c.feed_hit_in, "check": c.check}[t]
 
 
 def test_injection_and_traversal_strings_reach_nothing():
@@ -1780,6 +1838,15 @@ def test_injection_and_traversal_strings_reach_nothing():
             bad = [row[0] for row in rows if not row[2] or int(row[2]) not in in_scope_users]
             if bad:
                 return "%s: exported audit rows of out-of-scope users %s" % (what, bad[:5])
+        if key == ("GET", "/api/v1/check-findings"):
+            bad = [x["id"] for x in b["items"] if not x["village_code"].startswith(c.village)]
+            if bad:
+                return "%s: out-of-scope findings %s" % (what, bad[:5])
+        if key == ("GET", "/api/v1/check-findings/summary"):
+            bad = [x["village_code"] for x in b["villages"]
+                   if not x["village_code"].startswith(c.village)]
+            if bad:
+                return "%s: out-of-scope villages %s" % (what, bad[:5])
         if key in (("GET", "/api/v1/alerts"), ("GET", "/api/v1/cases")):
             hhs = {x["household_id"] for x in b["items"]}
             if hhs and q1(c.db, "SELECT count(*) FROM household WHERE id IN (%s) AND "
@@ -2361,6 +2428,7 @@ def test_every_write_route_writes_one_audit_row():
     new_line = line_body(c, TOWNSHIP)
     day = cal_body()
     rule = rule_body()
+    chk = check_body()
     alert1, alert2 = make_alert(c), make_alert(c)
     case1, case2, case3 = make_case(c), make_case(c, step=2), make_case(c)
     county = c.users["county_approver"]
@@ -2547,6 +2615,18 @@ def test_every_write_route_writes_one_audit_row():
         ("POST", "/api/v1/notices"): (
             send("POST", "/api/v1/notices", {"case_ids": [done]}, county), county.login, "notice",
             None, lambda o, n: o is None and n["case_ids"] == [done]),
+        ("POST", "/api/v1/checks"): (
+            send("POST", "/api/v1/checks", chk, admin), admin.login, "check", NO_TARGET,
+            lambda o, n: o is None and (n["id"], n["version"]) == (chk["id"], 1)),
+        ("PUT", "/api/v1/checks/:id"): (
+            send("PUT", "/api/v1/checks/" + chk["id"], {"title": "改名"}, admin), admin.login,
+            "check", NO_TARGET,
+            lambda o, n: o is None and (n["id"], n["version"], n["title"]) == (
+                chk["id"], 2, "改名")),
+        ("POST", "/api/v1/check-runs"): (
+            send("POST", "/api/v1/check-runs", {"group": "structure"}, admin), admin.login,
+            "check_run", "run_id",
+            lambda o, n: o is None and (n["group"], n["region"]) == ("structure", TOWNSHIP)),
     }
     assert set(cases) == writes, "write routes without an audit case: %s; stale: %s" % (
         sorted(writes - set(cases)), sorted(set(cases) - writes))
