@@ -41,14 +41,22 @@ $(BUILD)/gen/assets.c: $(WEB) $(ECHARTS) scripts/embed-assets
 $(BUILD)/gen/assets.o: $(BUILD)/gen/assets.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# pinyin initials of every CJK character, from the npm package pinyin-pro
+$(BUILD)/gen/pinyin.c: scripts/gen-pinyin node_modules/pinyin-pro/package.json
+	@mkdir -p $(dir $@)
+	scripts/gen-pinyin $@
+
+$(BUILD)/gen/pinyin.o: $(BUILD)/gen/pinyin.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/liubao: $(OBJ) $(BUILD)/gen/assets.o
+$(BUILD)/liubao: $(OBJ) $(BUILD)/gen/assets.o $(BUILD)/gen/pinyin.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/unit-tests: $(LIB_OBJ) $(UNIT_OBJ) $(BUILD)/gen/assets.o
+$(BUILD)/unit-tests: $(LIB_OBJ) $(UNIT_OBJ) $(BUILD)/gen/assets.o $(BUILD)/gen/pinyin.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(TEST_PKGS))
 
 # The demo: install what is missing, build, create the demo district if absent, serve it.

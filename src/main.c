@@ -16,6 +16,7 @@
 #include "registry/registry.h"
 #include "report/report.h"
 #include "screen/screen.h"
+#include "village/village.h"
 
 #define LIUBAO_VERSION "0.1.0"
 
@@ -144,7 +145,7 @@ static struct db *open_db(const char *path, int create)
 		exit(1);
 	}
 	if (registry_migrate(db) || auth_migrate(db) || monitor_migrate(db) || report_migrate(db) ||
-	    screen_feed_migrate(db)) {
+	    screen_feed_migrate(db) || screen_check_migrate(db)) {
 		db_close(db);
 		exit(1);
 	}
@@ -299,7 +300,8 @@ static int cmd_demo(const struct command *c, int argc, const char **argv)
 	    auth_demo_accounts(db, county) ||
 	    monitor_demo_incomes(db, county, 2024, 2026, (uint64_t)opt_seed) ||
 	    monitor_demo_cases(db, 2026, (uint64_t)opt_seed) ||
-	    screen_feed_demo(db, county, demo_year(), (uint64_t)opt_seed)) {
+	    screen_feed_demo(db, county, demo_year(), (uint64_t)opt_seed) ||
+	    screen_check_demo(db, (uint64_t)opt_seed)) {
 		db_close(db);
 		return 1;
 	}
@@ -315,7 +317,7 @@ static const struct option serve_opts[] = {
 	{ "--listen", "ADDR:PORT", &opt_listen, NULL, NULL, "监听地址（默认 127.0.0.1:8080）" },
 	{ "--threads", "N", NULL, &opt_threads, NULL, "工作线程数（默认 2）" },
 	{ "--max-body", "BYTES", NULL, &opt_max_body, NULL, "请求体上限（默认 1048576）" },
-	{ "--max-upload", "BYTES", NULL, &opt_max_upload, NULL, "上传文件（部门数据等）上限（默认 268435456）" },
+	{ "--max-upload", "BYTES", NULL, &opt_max_upload, NULL, "上传文件（部门数据、台账导入）上限（默认 268435456）" },
 	{ "--session-idle", "SECONDS", NULL, &opt_session_idle, NULL, "会话空闲超时（默认 1800）" },
 	{ "--session-max", "SECONDS", NULL, &opt_session_max, NULL, "会话最长时间（默认 43200）" },
 	{ "--report-max-age", "SECONDS", NULL, &opt_report_max_age, NULL,
@@ -845,11 +847,12 @@ static int cmd_routes(const struct command *c, int argc, const char **argv)
 	parse_options(c, argc, argv, NULL, 0);
 	for (const struct route *const *t = liubao_routes; *t; t++)
 		for (const struct route *r = *t; r->method; r++) {
-			json_t *j = json_pack("{s:s, s:s, s:s?, s:b, s:b, s:b, s:s}", "method", r->method,
-					      "pattern", r->pattern, "perm", r->perm, "public",
-					      !!(r->flags & ROUTE_PUBLIC), "write",
+			json_t *j = json_pack("{s:s, s:s, s:s?, s:b, s:b, s:b, s:b, s:s}", "method",
+					      r->method, "pattern", r->pattern, "perm", r->perm,
+					      "public", !!(r->flags & ROUTE_PUBLIC), "write",
 					      !!(r->flags & ROUTE_WRITE), "json", !!(r->flags & ROUTE_JSON),
-					      "summary", r->summary ? r->summary : "");
+					      "html", !!(r->flags & ROUTE_HTML), "summary",
+					      r->summary ? r->summary : "");
 			char *s = json_dumps(j, JSON_COMPACT);
 			puts(s);
 			free(s);
@@ -956,6 +959,76 @@ static int cmd_rules(const struct command *c, int argc, const char **argv)
 	}
 	db_close(db);
 	return rc;
+}
+
+static const char *opt_group;
+
+static const struct option check_opts[] = {
+	{ "--db", "PATH", &opt_db, NULL, NULL, "数据库文件" },
+	{ "--under", "CODE", &opt_under, NULL, NULL, "只检查该区划下的户（默认全部）" },
+	{ "--year", "YEAR", NULL, &opt_year, NULL, "收入和监测线年度（默认今年）" },
+	{ "--group", "G", &opt_group, NULL, NULL,
+	  "只运行一组检查：identity, structure, code, complete, education, labour, insurance, "
+	  "publicjob, risk, range, unenrolled" },
+	{ "--dry-run", NULL, NULL, NULL, &opt_dry_run, "只统计疑点，不保存" },
+	{ NULL },
+};
+
+/* `liubao check [list]`: run the data-quality checks over a region and keep
+ * the findings (疑点), or list the checks. */
+static int cmd_check(const struct command *c, int argc, const char **argv)
+{
+	const char *pos[1];
+	struct check_report rep;
+	struct db *db;
+	char today[11], by[80];
+	struct principal p;
+	int rc, npos = parse_options(c, argc, argv, pos, 1);
+	if (npos == 1 && strcmp(pos[0], "list")) {
+		print_usage(stderr, c);
+		return 2;
+	}
+	if (opt_under && (strlen(opt_under) > 12 || strspn(opt_under, "0123456789") != strlen(opt_under)))
+		return error("--under 应为数字区划代码，而不是 '%s'", opt_under) ? 2 : 2;
+	if (opt_group && !screen_check_group_known(opt_group))
+		return error("--group 应为 identity, structure, code, complete, education, labour, "
+			     "insurance, publicjob, risk, range, unenrolled 之一，而不是 '%s'",
+			     opt_group) ? 2 : 2;
+	if (opt_year && (opt_year < 2015 || opt_year > 2100))
+		return error("--year 应为 2015 到 2100 的年份，而不是 %ld", opt_year) ? 2 : 2;
+	db = open_db(opt_db, 0);
+	if (npos == 1) {
+		struct buf out = BUF_INIT;
+		screen_check_list(db, &out);
+		fputs(out.buf, stdout);
+		buf_release(&out);
+		db_close(db);
+		return 0;
+	}
+	monitor_today_text(today);
+	auth_cli_principal(&p);
+	snprintf(by, sizeof(by), "%s", p.login);
+	rc = screen_check_run(db, opt_under ? opt_under : "", opt_year ? (int)opt_year : atoi(today),
+			      opt_group, by, &rep,
+			      (isatty(2) ? CHECK_PROGRESS : 0) | (opt_dry_run ? CHECK_DRY_RUN : 0));
+	if (!rc) {
+		char *detail = xstrfmt("数据质量检查 %s %ld 年%s%s：%ld 条疑点，新增 %ld，关闭 %ld",
+				       opt_under ? opt_under : "全部",
+				       opt_year ? opt_year : (long)atoi(today), opt_group ? " " : "",
+				       opt_group ? opt_group : "", rep.hits, rep.opened, rep.closed);
+		printf("%s", rep.text.buf);
+		printf("共 %d 项检查，发现疑点 %ld 条（新增 %ld，关闭 %ld），用时 %.2f 秒",
+		       rep.checks, rep.hits, rep.opened, rep.closed, rep.seconds);
+		if (rep.run_id)
+			printf("（检查批次 %lld）", (long long)rep.run_id);
+		printf("\n");
+		if (!opt_dry_run)
+			audit_cli(db, "cli check", "check_run", rep.run_id, detail, 0);
+		free(detail);
+	}
+	buf_release(&rep.text);
+	db_close(db);
+	return rc ? 1 : 0;
 }
 
 static const char *opt_as, *opt_record;
@@ -1389,6 +1462,10 @@ static const struct command commands[] = {
 	  "用监测规则筛查辖区内各户，命中的风险规则生成风险线索", screen_opts },
 	{ "rules", cmd_rules, "liubao rules list | sql ID | check [--under CODE] [--year Y]",
 	  "列出监测规则；check 在辖区全部户上比对求值与 SQL 两种执行方式的结果", rules_opts },
+	{ "check", cmd_check,
+	  "liubao check [list] [--under CODE] [--year Y] [--group G] [--dry-run]",
+	  "运行数据质量检查（身份证号、家庭结构、代码值、完整性、逻辑一致性…），保存疑点；list 列出检查",
+	  check_opts },
 	{ "case", cmd_case,
 	  "liubao case list [--under CODE] | advance|return|reject ID --as LOGIN [--record JSON]",
 	  "列出正在办理的识别纳入和风险消除流程及其期限；以某用户身份办理当前环节", case_opts },
@@ -1421,11 +1498,12 @@ static int cmd_help(const struct command *c, int argc, const char **argv)
 	return 0;
 }
 
-const struct route *const liubao_routes[] = { auth_routes, registry_routes, registry_file_routes,
-					       monitor_ledger_routes, monitor_case_routes,
-					       monitor_rule_routes, monitor_export_routes, report_routes,
-					       report_notice_routes,
-					       screen_feed_routes, NULL };
+const struct route *const liubao_routes[] = { auth_routes, registry_routes, registry_import_routes,
+					       registry_file_routes, monitor_ledger_routes,
+					       monitor_case_routes, monitor_rule_routes,
+					       monitor_export_routes, report_routes, report_notice_routes,
+					       screen_feed_routes, village_routes, monitor_notice_routes,
+					       screen_check_routes, NULL };
 
 int main(int argc, const char **argv)
 {
@@ -1434,6 +1512,8 @@ int main(int argc, const char **argv)
 	http_hooks.authenticate = auth_authenticate;
 	http_hooks.permitted = auth_permitted;
 	http_hooks.audit = auth_audit_request;
+	http_hooks.role_title = auth_role_title;
+	http_hooks.scope_name = registry_region_display;
 	if (argc < 2)
 		return cmd_help(NULL, 1, argv);
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {

@@ -10,6 +10,8 @@
 
 #include "auth/auth.h"
 #include "base/util.h"
+#include "base/html.h"
+#include "http/page.h"
 
 #define SESSION_COOKIE "liubao_session"
 
@@ -73,26 +75,43 @@ static void init_dummy_hash(void)
 	auth_password_hash("dummy-password-Aa1!", dummy_hash, sizeof(dummy_hash));
 }
 
-/* POST /api/v1/login {login, password} — manages its own transactions so
- * that failures are recorded even though the answer is an error, and so
- * that the password is verified outside the write transaction. */
-static void api_login(struct http_request *req, struct http_response *res)
+/* What a sign-in attempt came to: the HTTP status (200 signed in, 422 bad
+ * input, 429 locked, 401 wrong, 5xx failure), the error code and Chinese
+ * message when refused, the seconds to wait when locked, and the new
+ * session's tokens when signed in. */
+struct login_outcome {
+	int status;
+	const char *code;
+	char message[128];
+	long retry_after;
+	struct user_rec user;
+	char token[64], csrf[64];
+};
+
+/* Check `login` and `password` and open a session.  Manages its own
+ * transactions so that failures are recorded even though the answer is an
+ * error, and so that the password is verified outside the write
+ * transaction.  Shared by the JSON login and the login form. */
+static void login_attempt(struct http_request *req, const char *login, const char *password,
+			  struct login_outcome *o)
 {
-	static const char *const fields[] = { "login", "password", NULL };
-	const char *login = json_str(req->json, "login"), *password = json_str(req->json, "password");
-	struct user_rec u;
-	char user_key[96], addr_key[96], token[64], csrf[64];
+	struct user_rec *u = &o->user;
+	char user_key[96], addr_key[96];
 	long wait_user, wait_addr;
 	int found = 0, ok = 0, verified = 0;
 
-	if (http_refuse_unknown_fields(res, req->json, fields) || bad_types(res, req->json, NULL))
-		return;
+	memset(o, 0, sizeof(*o));
+	o->status = 200;
 	if (!login || !password || !*login || !*password) {
-		http_reply_error(res, 422, "E_REQUIRED", NULL, "请输入登录名和密码");
+		o->status = 422;
+		o->code = "E_REQUIRED";
+		snprintf(o->message, sizeof(o->message), "请输入登录名和密码");
 		return;
 	}
 	if (strlen(login) > 64 || strlen(password) > 256) {
-		http_reply_error(res, 422, "E_VALIDATION", NULL, "登录名或密码过长");
+		o->status = 422;
+		o->code = "E_VALIDATION";
+		snprintf(o->message, sizeof(o->message), "登录名或密码过长");
 		return;
 	}
 	snprintf(user_key, sizeof(user_key), "user:%s", login);
@@ -102,16 +121,15 @@ static void api_login(struct http_request *req, struct http_response *res)
 	 * only write lock (BEGIN IMMEDIATE) — held across the hashing, every
 	 * login attempt would stall every other write.  A locked key is not
 	 * verified at all. */
-	memset(&u, 0, sizeof(u));
 	if (!auth_lock_remaining(req->db, user_key) && !auth_lock_remaining(req->db, addr_key)) {
 		/* verify against a dummy hash for unknown users so that timing does
 		 * not reveal which login names exist */
 		struct db_stmt *st;
 		char *hash = NULL;
-		found = auth_user_load_login(req->db, login, &u) == 1;
+		found = auth_user_load_login(req->db, login, u) == 1;
 		st = db_prepare(req->db, "SELECT password_hash FROM users WHERE id = :id");
 		if (found) {
-			db_bind_int(st, ":id", u.id);
+			db_bind_int(st, ":id", u->id);
 			if (db_step(st) == DB_ROW)
 				hash = xstrdup(db_col_text(st, 0));
 		}
@@ -126,7 +144,9 @@ static void api_login(struct http_request *req, struct http_response *res)
 		verified = 1;
 	}
 	if (db_begin(req->db)) {
-		http_reply_error(res, 503, "E_DB_BUSY", NULL, "数据库繁忙，请稍后重试");
+		o->status = 503;
+		o->code = "E_DB_BUSY";
+		snprintf(o->message, sizeof(o->message), "数据库繁忙，请稍后重试");
 		return;
 	}
 	/* decide under the write lock: concurrent attempts may have locked the
@@ -136,7 +156,6 @@ static void api_login(struct http_request *req, struct http_response *res)
 	wait_addr = auth_lock_remaining(req->db, addr_key);
 	if (wait_user || wait_addr || !verified) {
 		long wait = wait_user > wait_addr ? wait_user : wait_addr;
-		char ra[32];
 		if (wait < 1)
 			wait = 1; /* the lock ran out a moment ago: try again now */
 		/* refused unchecked and audited, but not counted: a retry while
@@ -144,28 +163,32 @@ static void api_login(struct http_request *req, struct http_response *res)
 		 * (the back-off doubles with each failure after a lock ends) */
 		audit_login(req, 0, login, "", "登录被锁定期间再次尝试", 429);
 		db_commit(req->db);
-		snprintf(ra, sizeof(ra), "%ld", wait);
-		http_add_header(res, "Retry-After", ra);
-		http_reply_error(res, 429, "E_LOCKED", NULL,
-				 "登录失败次数过多，请 %ld 秒后再试", wait);
+		o->status = 429;
+		o->code = "E_LOCKED";
+		o->retry_after = wait;
+		snprintf(o->message, sizeof(o->message), "登录失败次数过多，请 %ld 秒后再试", wait);
 		return;
 	}
-	if (!ok || u.disabled) {
+	if (!ok || u->disabled) {
 		auth_lock_fail(req->db, user_key, LOCK_ACCOUNT_THRESHOLD);
 		auth_lock_fail(req->db, addr_key, LOCK_ADDRESS_THRESHOLD);
-		audit_login(req, found ? u.id : 0, login, found ? u.role : "",
-			    !found ? "登录失败：账号不存在" : u.disabled ? "登录失败：账号已停用"
-								  : "登录失败：密码错误",
+		audit_login(req, found ? u->id : 0, login, found ? u->role : "",
+			    !found ? "登录失败：账号不存在" : u->disabled ? "登录失败：账号已停用"
+								   : "登录失败：密码错误",
 			    401);
 		db_commit(req->db);
-		http_reply_error(res, 401, "E_LOGIN_FAILED", NULL, "登录名或密码错误");
+		o->status = 401;
+		o->code = "E_LOGIN_FAILED";
+		snprintf(o->message, sizeof(o->message), "登录名或密码错误");
 		return;
 	}
 	auth_lock_clear(req->db, user_key);
 	auth_lock_clear(req->db, addr_key);
-	if (auth_session_create(req->db, u.id, req->remote_addr, req->user_agent, token, csrf)) {
+	if (auth_session_create(req->db, u->id, req->remote_addr, req->user_agent, o->token, o->csrf)) {
 		db_rollback(req->db);
-		http_reply_error(res, 500, "E_DB", NULL, "无法创建会话：%s", db_errmsg(req->db));
+		o->status = 500;
+		o->code = "E_DB";
+		snprintf(o->message, sizeof(o->message), "无法创建会话，请稍后重试");
 		return;
 	}
 	{
@@ -174,19 +197,110 @@ static void api_login(struct http_request *req, struct http_response *res)
 							 "id = :id");
 		now_utc_text(now);
 		db_bind_text(st, ":now", now);
-		db_bind_int(st, ":id", u.id);
+		db_bind_int(st, ":id", u->id);
 		db_run(st);
 		db_done(st);
 	}
-	audit_login(req, u.id, u.login, u.role, "登录成功", 200);
+	audit_login(req, u->id, u->login, u->role, "登录成功", 200);
 	if (db_commit(req->db)) {
-		http_reply_error(res, 500, "E_DB", NULL, "登录失败：%s", db_errmsg(req->db));
+		o->status = 500;
+		o->code = "E_DB";
+		snprintf(o->message, sizeof(o->message), "登录失败，请稍后重试");
+	}
+}
+
+/* POST /api/v1/login {login, password} */
+static void api_login(struct http_request *req, struct http_response *res)
+{
+	static const char *const fields[] = { "login", "password", NULL };
+	struct login_outcome o;
+
+	if (http_refuse_unknown_fields(res, req->json, fields) || bad_types(res, req->json, NULL))
+		return;
+	login_attempt(req, json_str(req->json, "login"), json_str(req->json, "password"), &o);
+	if (o.status != 200) {
+		if (o.retry_after) {
+			char ra[32];
+			snprintf(ra, sizeof(ra), "%ld", o.retry_after);
+			http_add_header(res, "Retry-After", ra);
+		}
+		http_reply_error(res, o.status, o.code, NULL, "%s", o.message);
 		return;
 	}
-	reply_cookie(res, token, auth_session_max_seconds);
+	reply_cookie(res, o.token, auth_session_max_seconds);
 	http_reply_json(res, 200,
-			json_pack("{s:s, s:s, s:o, s:b}", "token", token, "csrf_token", csrf, "user",
-				  auth_user_json(&u), "must_change_password", u.must_change_password));
+			json_pack("{s:s, s:s, s:o, s:b}", "token", o.token, "csrf_token", o.csrf, "user",
+				  auth_user_json(&o.user), "must_change_password",
+				  o.user.must_change_password));
+}
+
+/* The sign-in page as the server renders it when the login form was posted
+ * without JavaScript: the message, the login name kept. */
+static void login_page(struct http_request *req, struct http_response *res, int status,
+		       const char *message, const char *login, const char *next)
+{
+	struct buf *b = &res->body;
+	page_begin(req, res, "登录", &(struct page_opts){ .status = status, .body_class = "plain" });
+	html_addf(b, "<h1 class=\"brand-title\">六保<span>防止返贫监测和帮扶</span></h1>\n"
+		     "<form method=\"post\" action=\"/login\" class=\"card narrow-form\">\n<h2>登录</h2>\n"
+		     "<p class=\"msg error\" role=\"alert\">%h</p>\n"
+		     "<input type=\"hidden\" name=\"next\" value=\"%a\">\n"
+		     "<div class=\"field\"><label for=\"login\">登录名</label><input id=\"login\" "
+		     "name=\"login\" value=\"%a\" autocomplete=\"username\" autocapitalize=\"none\" "
+		     "spellcheck=\"false\" maxlength=\"64\" required></div>\n"
+		     "<div class=\"field\"><label for=\"password\">密码</label><input id=\"password\" "
+		     "name=\"password\" type=\"password\" autocomplete=\"current-password\" "
+		     "maxlength=\"256\" required autofocus></div>\n"
+		     "<button type=\"submit\" class=\"primary\">登录</button>\n</form>\n",
+		  message, next ? next : "", login ? login : "");
+	page_end(req, res);
+}
+
+/* 1 if `next` is a path on this site to go on to after signing in. */
+static int safe_next(const char *next)
+{
+	return next && next[0] == '/' && next[1] != '/' && next[1] != '\\' &&
+	       !starts_with(next, "/login.html") && !starts_with(next, "/password.html") &&
+	       !starts_with(next, "/login") && strlen(next) < 1024 && !strpbrk(next, "\r\n");
+}
+
+/* POST /login — the login page's form when the browser runs no script
+ * (login.html posts here; with JavaScript it calls /api/v1/login instead):
+ * signs in, sets the session cookie and goes on (303) to `next`, or for a
+ * role that reads households to the 工作台, else to the home page. */
+static void page_login(struct http_request *req, struct http_response *res)
+{
+	static const char *const fields[] = { "login", "password", "next", NULL };
+	const char *login = http_form(req, "login"), *next = http_form(req, "next");
+	struct login_outcome o;
+	if (http_form_unknown(req, fields)) {
+		login_page(req, res, 400, "表单内容有误，请重新输入", login, next);
+		return;
+	}
+	/* a form posted from another site must not sign this browser in
+	 * (login CSRF); browsers say where a request comes from */
+	if (req->fetch_site && strcmp(req->fetch_site, "same-origin") &&
+	    strcmp(req->fetch_site, "none")) {
+		login_page(req, res, 403, "请在本系统的登录页面登录", NULL, NULL);
+		return;
+	}
+	login_attempt(req, login, http_form(req, "password"), &o);
+	if (o.status != 200) {
+		if (o.retry_after) {
+			char ra[32];
+			snprintf(ra, sizeof(ra), "%ld", o.retry_after);
+			http_add_header(res, "Retry-After", ra);
+		}
+		login_page(req, res, o.status, o.message, login, next);
+		return;
+	}
+	reply_cookie(res, o.token, auth_session_max_seconds);
+	if (o.user.must_change_password)
+		page_redirect(res, "/password.html");
+	else if (safe_next(next))
+		page_redirect(res, next);
+	else
+		page_redirect(res, auth_role_permits(o.user.role, "household.read") ? "/v/" : "/");
 }
 
 static void api_logout(struct http_request *req, struct http_response *res)
@@ -199,6 +313,20 @@ static void api_logout(struct http_request *req, struct http_response *res)
 	}
 	reply_cookie(res, "", 0);
 	http_reply_json(res, 200, json_pack("{s:b}", "ok", 1));
+}
+
+/* POST /logout — the 退出登录 button of server-rendered pages (a form, so it
+ * works without JavaScript): end the session and go to the login page. */
+static void page_logout(struct http_request *req, struct http_response *res)
+{
+	http_audit_note(req, "user", req->principal->user_id, NULL, NULL);
+	snprintf(req->audit.detail, sizeof(req->audit.detail), "退出登录");
+	if (auth_session_end(req->db, req->principal->session_id, 0)) {
+		page_error(req, res, 500, "退出失败，请稍后重试");
+		return;
+	}
+	reply_cookie(res, "", 0);
+	page_redirect(res, "/login.html");
 }
 
 static void api_me(struct http_request *req, struct http_response *res)
@@ -677,7 +805,12 @@ static void api_audit_export(struct http_request *req, struct http_response *res
 const struct route auth_routes[] = {
 	{ "POST", "/api/v1/login", api_login,
 	  ROUTE_PUBLIC | ROUTE_JSON | ROUTE_NO_CSRF | ROUTE_OWN_TX | ROUTE_WRITE, NULL, "登录" },
+	{ "POST", "/login", page_login,
+	  ROUTE_PUBLIC | ROUTE_FORM | ROUTE_HTML | ROUTE_NO_CSRF | ROUTE_OWN_TX | ROUTE_WRITE, NULL,
+	  "登录（无脚本时的表单）" },
 	{ "POST", "/api/v1/logout", api_logout, ROUTE_WRITE | ROUTE_PWCHANGE, NULL, "退出登录" },
+	{ "POST", "/logout", page_logout, ROUTE_WRITE | ROUTE_FORM | ROUTE_HTML | ROUTE_PWCHANGE, NULL,
+	  "退出登录（页面）" },
 	{ "GET", "/api/v1/me", api_me, ROUTE_PWCHANGE, NULL, "当前用户" },
 	{ "POST", "/api/v1/me/password", api_me_password, ROUTE_WRITE | ROUTE_JSON | ROUTE_PWCHANGE,
 	  NULL, "修改本人密码" },

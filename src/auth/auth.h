@@ -28,6 +28,8 @@ extern const struct role auth_roles[];
 extern const char *const auth_permissions[];
 /* The role with identifier or Chinese title `name`, or NULL. */
 const struct role *auth_role_find(const char *name);
+/* The Chinese title of role id `role`, or NULL (the page header's hook). */
+const char *auth_role_title(const char *role);
 /* 1 if role `role` holds permission `perm`. */
 int auth_role_permits(const char *role, const char *perm);
 /* The dispatcher hook: 1 if principal `p` holds `perm`. */

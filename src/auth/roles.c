@@ -53,6 +53,12 @@ const struct role *auth_role_find(const char *name)
 	return NULL;
 }
 
+const char *auth_role_title(const char *role)
+{
+	const struct role *r = auth_role_find(role);
+	return r ? r->title : NULL;
+}
+
 int auth_role_permits(const char *role, const char *perm)
 {
 	const struct role *r = auth_role_find(role);

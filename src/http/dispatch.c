@@ -9,6 +9,7 @@
 #include "base/csv.h"
 #include "base/util.h"
 #include "http/http.h"
+#include "http/page.h"
 
 const struct route *const *http_route_tables;
 struct http_hooks http_hooks;
@@ -31,6 +32,13 @@ void http_request_release(struct http_request *req)
 	free(req->query);
 	req->query = NULL;
 	req->nr_query = req->alloc_query = 0;
+	for (int i = 0; i < req->nr_form; i++) {
+		free(req->form[i].key);
+		free(req->form[i].value);
+	}
+	free(req->form);
+	req->form = NULL;
+	req->nr_form = req->alloc_form = 0;
 	if (req->json)
 		json_decref(req->json);
 	req->json = NULL;
@@ -105,13 +113,15 @@ int http_url_decode(const char *s, size_t len, int plus, struct buf *out)
 	return 0;
 }
 
-int http_parse_query(struct http_request *req, const char *qs)
+/* Decode "a=1&b=%E5%B9%B3" (len bytes) into a parameter array. */
+static int parse_pairs(const char *qs, size_t total, struct http_param **arr, int *nr, int *alloc)
 {
 	struct buf k = BUF_INIT, v = BUF_INIT;
+	const char *end = qs + total;
 	int rc = 0;
-	while (qs && *qs) {
-		const char *amp = strchr(qs, '&');
-		size_t len = amp ? (size_t)(amp - qs) : strlen(qs);
+	while (qs && qs < end) {
+		const char *amp = memchr(qs, '&', end - qs);
+		size_t len = amp ? (size_t)(amp - qs) : (size_t)(end - qs);
 		const char *eq = memchr(qs, '=', len);
 		size_t klen = eq ? (size_t)(eq - qs) : len;
 		buf_reset(&k);
@@ -124,16 +134,36 @@ int http_parse_query(struct http_request *req, const char *qs)
 				rc = -1;
 				break;
 			}
-			ALLOC_GROW(req->query, req->nr_query + 1, req->alloc_query);
-			req->query[req->nr_query].key = xstrdup(k.buf);
-			req->query[req->nr_query].value = xstrdup(v.buf);
-			req->nr_query++;
+			ALLOC_GROW(*arr, *nr + 1, *alloc);
+			(*arr)[*nr].key = xstrdup(k.buf);
+			(*arr)[*nr].value = xstrdup(v.buf);
+			(*nr)++;
 		}
 		qs = amp ? amp + 1 : NULL;
 	}
 	buf_release(&k);
 	buf_release(&v);
 	return rc;
+}
+
+int http_parse_query(struct http_request *req, const char *qs)
+{
+	return parse_pairs(qs, qs ? strlen(qs) : 0, &req->query, &req->nr_query, &req->alloc_query);
+}
+
+int http_parse_form(struct http_request *req, const char *body, size_t len)
+{
+	if (memchr(body, '\0', len))
+		return -1;
+	return parse_pairs(body, len, &req->form, &req->nr_form, &req->alloc_form);
+}
+
+const char *http_form(const struct http_request *req, const char *key)
+{
+	for (int i = 0; i < req->nr_form; i++)
+		if (!strcmp(req->form[i].key, key))
+			return req->form[i].value;
+	return NULL;
 }
 
 const char *http_query(const struct http_request *req, const char *key)
@@ -218,6 +248,14 @@ static int listed(const char *const *allowed, const char *key)
 		if (!strcmp(allowed[i], key))
 			return 1;
 	return 0;
+}
+
+const char *http_form_unknown(const struct http_request *req, const char *const *allowed)
+{
+	for (int i = 0; i < req->nr_form; i++)
+		if (strcmp(req->form[i].key, "csrf") && !listed(allowed, req->form[i].key))
+			return req->form[i].key;
+	return NULL;
 }
 
 int http_refuse_unknown_params(struct http_request *req, struct http_response *res,
@@ -317,46 +355,87 @@ static int same_secret(const char *a, const char *b)
 	return !d;
 }
 
+static int is_form_type(const char *ct)
+{
+	return ct && !strncasecmp(ct, "application/x-www-form-urlencoded", 33) &&
+	       (!ct[33] || ct[33] == ';' || ct[33] == ' ');
+}
+
+/* Refuse the request before its handler runs: the JSON error envelope, or
+ * for a ROUTE_HTML route (or a browser path outside /api/ that matched no
+ * route) a page saying the same, and the login or password page for a
+ * caller who must sign in or change the initial password first. */
+static void refuse(struct http_request *req, struct http_response *res, int status,
+		   const char *code, const char *msg)
+{
+	int html = req->route ? (req->route->flags & ROUTE_HTML) != 0
+			      : !starts_with(req->path, "/api/");
+	if (!html) {
+		http_reply_error(res, status, code, NULL, "%s", msg);
+	} else if (status == 401) {
+		page_redirect_next(req, res, "/login.html");
+	} else if (!strcmp(code, "E_PASSWORD_CHANGE_REQUIRED")) {
+		page_redirect_next(req, res, "/password.html");
+	} else {
+		page_error(req, res, status, msg);
+	}
+}
+
 void http_dispatch(struct http_request *req, struct http_response *res)
 {
 	int path_matched;
 	const struct route *r = http_route_find(req, &path_matched);
 
 	if (!r) {
-		if (path_matched)
-			http_reply_error(res, 405, "E_METHOD", NULL, "此地址不支持 %s 方法",
-					 req->method);
-		else
-			http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该地址");
+		if (path_matched) {
+			char msg[64];
+			snprintf(msg, sizeof(msg), "此地址不支持 %s 方法", req->method);
+			refuse(req, res, 405, "E_METHOD", msg);
+		} else {
+			refuse(req, res, 404, "E_NOT_FOUND", "找不到该地址");
+		}
 		return;
 	}
 	req->route = r;
 	if (!req->principal && req->auth_token && http_hooks.authenticate &&
 	    http_hooks.authenticate(req) == -2) {
-		http_reply_error(res, 503, "E_DB_UNAVAILABLE", NULL, "数据库暂时不可用，请稍后重试：%s",
-				 db_errmsg(req->db));
+		char msg[512];
+		snprintf(msg, sizeof(msg), "数据库暂时不可用，请稍后重试：%s", db_errmsg(req->db));
+		refuse(req, res, 503, "E_DB_UNAVAILABLE", msg);
 		return;
+	}
+	if ((r->flags & ROUTE_FORM) && is_state_changing(req->method)) {
+		if (!is_form_type(req->content_type)) {
+			refuse(req, res, 415, "E_CONTENT_TYPE",
+			       "请求体应为表单（Content-Type: application/x-www-form-urlencoded）");
+			return;
+		}
+		if (http_parse_form(req, req->body, req->body_len)) {
+			refuse(req, res, 400, "E_BAD_FORM", "表单内容编码无效（应为 UTF-8）");
+			return;
+		}
 	}
 	if (!(r->flags & ROUTE_PUBLIC)) {
 		const struct principal *p = req->principal;
+		const char *token = req->csrf_header;
+		if (!token && (r->flags & ROUTE_FORM))
+			token = http_form(req, "csrf");
 		if (!p) {
-			http_reply_error(res, 401, "E_AUTH", NULL,
-					 req->auth_token ? "登录已过期，请重新登录" : "请先登录");
+			refuse(req, res, 401, "E_AUTH", req->auth_token ? "登录已过期，请重新登录" : "请先登录");
 			return;
 		}
 		if (p->must_change_password && !(r->flags & ROUTE_PWCHANGE)) {
-			http_reply_error(res, 403, "E_PASSWORD_CHANGE_REQUIRED", NULL,
-					 "请先修改初始密码");
+			refuse(req, res, 403, "E_PASSWORD_CHANGE_REQUIRED", "请先修改初始密码");
 			return;
 		}
 		if (r->perm && !(http_hooks.permitted && http_hooks.permitted(p, r->perm))) {
-			http_reply_error(res, 403, "E_FORBIDDEN", NULL, "您的角色无权进行此操作");
+			refuse(req, res, 403, "E_FORBIDDEN", "您的角色无权进行此操作");
 			return;
 		}
 		if (p->via_cookie && is_state_changing(req->method) && !(r->flags & ROUTE_NO_CSRF) &&
-		    (!req->csrf_header || !p->csrf[0] || !same_secret(req->csrf_header, p->csrf))) {
-			http_reply_error(res, 403, "E_CSRF", NULL,
-					 "安全校验失败（缺少或错误的 CSRF 令牌），请刷新页面后重试");
+		    (!token || !p->csrf[0] || !same_secret(token, p->csrf))) {
+			refuse(req, res, 403, "E_CSRF",
+			       "安全校验失败（缺少或错误的 CSRF 令牌），请刷新页面后重试");
 			return;
 		}
 	}
@@ -381,18 +460,21 @@ void http_dispatch(struct http_request *req, struct http_response *res)
 	}
 	if ((r->flags & ROUTE_WRITE) && !(r->flags & ROUTE_OWN_TX)) {
 		if (db_begin(req->db)) {
-			http_reply_error(res, 503, "E_DB_BUSY", NULL, "数据库繁忙，请稍后重试：%s",
-					 db_errmsg(req->db));
+			char msg[512];
+			snprintf(msg, sizeof(msg), "数据库繁忙，请稍后重试：%s", db_errmsg(req->db));
+			refuse(req, res, 503, "E_DB_BUSY", msg);
 			return;
 		}
 		r->fn(req, res);
 		if (res->status < 400 && http_hooks.audit && http_hooks.audit(req, res)) {
-			http_reply_error(res, 500, "E_AUDIT", NULL, "无法写入审计日志，操作已取消");
+			refuse(req, res, 500, "E_AUDIT", "无法写入审计日志，操作已取消");
 		}
 		if (res->status < 400) {
-			if (db_commit(req->db))
-				http_reply_error(res, 500, "E_DB", NULL, "保存失败：%s",
-						 db_errmsg(req->db));
+			if (db_commit(req->db)) {
+				char msg[512];
+				snprintf(msg, sizeof(msg), "保存失败：%s", db_errmsg(req->db));
+				refuse(req, res, 500, "E_DB", msg);
+			}
 		} else {
 			db_rollback(req->db);
 		}
@@ -409,6 +491,6 @@ void http_dispatch(struct http_request *req, struct http_response *res)
 			db_rollback(req->db);
 		db_set_durable(req->db, 1);
 		if (failed)
-			http_reply_error(res, 500, "E_AUDIT", NULL, "无法写入审计日志，数据未返回");
+			refuse(req, res, 500, "E_AUDIT", "无法写入审计日志，数据未返回");
 	}
 }

@@ -62,10 +62,13 @@ struct http_request {
 	int auth_via_cookie;     /* the token came from the cookie */
 	const char *csrf_header; /* X-CSRF-Token, or NULL */
 	const char *user_agent;
+	const char *fetch_site;  /* Sec-Fetch-Site ("same-origin", "cross-site"…), or NULL */
 	const struct route *route; /* the matched route */
 	struct audit_note audit;
 	struct db *db;           /* this worker's database connection */
 	json_t *json;            /* parsed body of ROUTE_JSON routes (owned by the request) */
+	struct http_param *form; /* decoded fields of a ROUTE_FORM body, in order */
+	int nr_form, alloc_form;
 };
 
 struct http_header {
@@ -91,6 +94,12 @@ enum route_flags {
 	ROUTE_NO_CSRF = 1 << 4,  /* state-changing but exempt from CSRF (login) */
 	ROUTE_OWN_TX = 1 << 5,   /* writes but manages its own transactions and audit (login) */
 	ROUTE_UPLOAD = 1 << 6,   /* takes a file body: max_upload applies instead of max_body */
+	ROUTE_FORM = 1 << 7,     /* body is an HTML form (application/x-www-form-urlencoded),
+				  * decoded into req->form; its field "csrf" may carry the
+				  * CSRF token instead of the X-CSRF-Token header */
+	ROUTE_HTML = 1 << 8,     /* answers an HTML page: the dispatcher's refusals are
+				  * pages too (http/page.h), and a caller who is not signed
+				  * in is sent to the login page (303) */
 };
 
 struct route {
@@ -112,6 +121,11 @@ struct http_hooks {
 	int (*permitted)(const struct principal *p, const char *perm);
 	/* Write the audit row for `req` inside the current transaction; 0 or -1. */
 	int (*audit)(struct http_request *req, struct http_response *res);
+	/* The Chinese title of role id `role` ("村级信息员"), or NULL (page header). */
+	const char *(*role_title)(const char *role);
+	/* The display name of the region-code prefix `scope` into out[n]
+	 * ("锦屏社区（老县镇）"), "" when unknown (page header). */
+	void (*scope_name)(struct db *db, const char *scope, char *out, size_t n);
 };
 extern struct http_hooks http_hooks;
 
@@ -132,6 +146,14 @@ void http_response_release(struct http_response *res);
 int http_parse_query(struct http_request *req, const char *qs);
 /* The first value of query parameter `key`, or NULL. */
 const char *http_query(const struct http_request *req, const char *key);
+/* Parse an urlencoded form body (len bytes) into req->form, like
+ * http_parse_query(); 0, or -1 when malformed (bad escape, not UTF-8, NUL). */
+int http_parse_form(struct http_request *req, const char *body, size_t len);
+/* The first value of form field `key`, or NULL. */
+const char *http_form(const struct http_request *req, const char *key);
+/* The name of the first form field not in `allowed` (NULL-terminated; the
+ * field "csrf" is always allowed), or NULL when all are known. */
+const char *http_form_unknown(const struct http_request *req, const char *const *allowed);
 /* Decode %XX escapes of `s` (len bytes) into `out`; '+' becomes ' ' when
  * `plus` is set.  Returns 0 or -1 on a malformed escape. */
 int http_url_decode(const char *s, size_t len, int plus, struct buf *out);

@@ -111,18 +111,19 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 	return MHD_YES;
 }
 
-static void serve_asset(struct http_request *req, struct http_response *res)
+/* Answer a GET or HEAD for an embedded file; 0 when there is none (the path
+ * then goes to the routes: server-rendered pages live outside /api/ too). */
+static int serve_asset(struct http_request *req, struct http_response *res)
 {
 	const char *p = strcmp(req->path, "/") ? req->path : "/index.html";
 	const struct asset *a = asset_find(p);
-	if (!a) {
-		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该地址");
-		return;
-	}
+	if (!a)
+		return 0;
 	res->status = 200;
 	res->content_type = a->content_type;
 	buf_add(&res->body, a->data, a->len);
 	http_add_header(res, "Cache-Control", "no-cache");
+	return 1;
 }
 
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -196,6 +197,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 	req.remote_addr = addr;
 	req.user_agent = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent");
 	req.csrf_header = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-CSRF-Token");
+	req.fetch_site = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
 	{
 		const char *authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
 		if (authz && !strncasecmp(authz, "Bearer ", 7)) {
@@ -210,8 +212,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 	if (args.bad) {
 		http_reply_error(&res, 400, "E_BAD_QUERY", NULL, "查询参数编码无效（应为 UTF-8）");
 	} else if (!starts_with(req.path, "/api/") &&
-		   (!strcmp(method, "GET") || !strcmp(method, "HEAD"))) {
-		serve_asset(&req, &res);
+		   (!strcmp(method, "GET") || !strcmp(method, "HEAD")) && serve_asset(&req, &res)) {
+		/* an embedded file */
 	} else if (!(req.db = get_worker_db())) {
 		http_reply_error(&res, 503, "E_DB", NULL, "数据库不可用");
 	} else {

@@ -341,7 +341,21 @@ const char *monitor_light(struct db *db, const char *due, const char *today)
 		return "green";
 	if (strcmp(today, due) > 0)
 		return "red";
-	deadline(db, today, 1, warn_day);
+	monitor_light_warn_day(db, today, warn_day);
+	return monitor_light_at(due, today, warn_day);
+}
+
+void monitor_light_warn_day(struct db *db, const char *today, char out[11])
+{
+	deadline(db, today, 1, out);
+}
+
+const char *monitor_light_at(const char *due, const char *today, const char *warn_day)
+{
+	if (!due || !*due)
+		return "green";
+	if (strcmp(today, due) > 0)
+		return "red";
 	return strcmp(warn_day, due) >= 0 ? "yellow" : "green";
 }
 

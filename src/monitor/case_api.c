@@ -46,24 +46,25 @@ static int household_scoped(struct http_request *req, struct http_response *res,
  * 422 and returns -1 when something is wrong. */
 static int risk_codes(struct http_response *res, json_t *arr, struct buf *out)
 {
+	const char *labels[5];
+	struct monitor_refusal why;
 	size_t i;
 	json_t *e;
+	int rc;
 	if (!arr || json_is_null(arr))
 		return 0;
 	if (!json_is_array(arr) || json_array_size(arr) > 5) {
 		http_reply_error(res, 422, "E_BAD_TYPE", NULL, "risk_types 应为最多 5 项风险类型的数组");
 		return -1;
 	}
-	json_array_foreach(arr, i, e) {
-		int c = json_is_string(e) ? codes_lookup(&code_risk_type, json_string_value(e)) : -1;
-		if (c < 0) {
-			http_reply_error(res, 422, "E_BAD_CODE", NULL, "风险类型“%s”无效",
-					 json_is_string(e) ? json_string_value(e) : "?");
-			return -1;
-		}
-		buf_addf(out, "%s%d", out->len ? "," : "", c);
-	}
-	return 0;
+	json_array_foreach(arr, i, e)
+		labels[i] = json_is_string(e) ? json_string_value(e) : NULL;
+	monitor_refusal_init(&why);
+	rc = monitor_risk_codes(labels, (int)json_array_size(arr), out, &why);
+	if (rc)
+		http_reply_error(res, why.status, why.code, NULL, "%s", why.message.buf);
+	monitor_refusal_release(&why);
+	return rc;
 }
 
 /* Write comma-separated risk codes as an array of labels. */
@@ -279,28 +280,30 @@ static void api_alert_dismiss(struct http_request *req, struct http_response *re
 
 /* ---- cases ---------------------------------------------------------------------------- */
 
-static void case_write(struct http_request *req, struct jw *w, const struct case_rec *c, int events)
+/* What a case row shows besides the case itself: its household and lights. */
+struct case_extra {
+	const char *hh_no, *village_code, *village_name, *head_name;
+	const char *light, *total_light; /* "red" | "yellow" | "green" */
+};
+
+static void case_write_fields(struct http_request *req, struct jw *w, const struct case_rec *c,
+			      const struct case_extra *x, int events)
 {
 	int n;
 	const struct case_step_def *steps = monitor_case_steps(c->kind, &n);
 	const struct case_step_def *d = c->step >= 1 && c->step <= n ? &steps[c->step - 1] : NULL;
 	const struct role *r = d ? auth_role_find(d->role) : NULL;
-	char today[11];
 	struct db_stmt *st;
-	monitor_today_text(today);
+	int active = !strcmp(c->state, "active");
 	jw_object(w);
 	jw_kint(w, "id", c->id);
 	jw_kint(w, "household_id", c->household_id);
-	st = db_prepare(req->db, "SELECT h.hh_no, r.name, (SELECT name FROM member x WHERE "
-				 "x.household_id = h.id AND x.relation = 1 ORDER BY x.id LIMIT 1) FROM "
-				 "household h LEFT JOIN region r ON r.code = h.village_code WHERE h.id = :h");
-	db_bind_int(st, ":h", c->household_id);
-	if (db_step(st) == DB_ROW) {
-		jw_kstr(w, "hh_no", db_col_text(st, 0));
-		jw_kstr(w, "village_name", db_col_text(st, 1));
-		jw_kstr(w, "head_name", db_col_text(st, 2));
+	if (x->hh_no) {
+		jw_kstr(w, "hh_no", x->hh_no);
+		jw_kstr(w, "village_code", x->village_code);
+		jw_kstr(w, "village_name", x->village_name);
+		jw_kstr(w, "head_name", x->head_name);
 	}
-	db_done(st);
 	jw_kstr(w, "kind", c->kind == CASE_IDENTIFY ? "识别纳入" : "风险消除");
 	jw_kint(w, "step", c->step);
 	jw_kstr(w, "step_title", d ? d->title : "");
@@ -311,11 +314,12 @@ static void case_write(struct http_request *req, struct jw *w, const struct case
 	jw_kstr(w, "step_started", c->step_started);
 	jw_kstr(w, "step_due", c->step_due);
 	jw_kstr(w, "total_due", c->total_due);
-	jw_kstr(w, "light", strcmp(c->state, "active") ? "" : monitor_light(req->db, c->step_due, today));
-	if (c->kind == CASE_IDENTIFY && !strcmp(c->state, "active"))
-		jw_kstr(w, "total_light", monitor_light(req->db, c->total_due, today));
+	jw_kstr(w, "light", active ? x->light : "");
+	if (c->kind == CASE_IDENTIFY && active)
+		jw_kstr(w, "total_light", x->total_light);
 	jw_kstr(w, "elim_mode", c->elim_mode);
-	jw_kbool(w, "can_act", d && !strcmp(c->state, "active") && !strcmp(req->principal->role, d->role));
+	jw_kstr(w, "closed_at", c->closed_at);
+	jw_kbool(w, "can_act", d && active && !strcmp(req->principal->role, d->role));
 	if (d) {
 		jw_key(w, "required");
 		jw_array(w);
@@ -351,6 +355,39 @@ static void case_write(struct http_request *req, struct jw *w, const struct case
 	jw_object_end(w);
 }
 
+/* One case as the API shows it: looks up its household and lights. */
+static void case_write(struct http_request *req, struct jw *w, const struct case_rec *c, int events)
+{
+	struct case_extra x = { 0 };
+	char today[11], warn[11], hh_no[40] = "", village[13] = "", vname[128] = "", head[64] = "";
+	struct db_stmt *st;
+	int found;
+	monitor_today_text(today);
+	monitor_light_warn_day(req->db, today, warn);
+	st = db_prepare(req->db, "SELECT h.hh_no, h.village_code, r.name, (SELECT name FROM member x "
+				 "WHERE x.household_id = h.id AND x.relation = 1 ORDER BY x.id LIMIT "
+				 "1) FROM household h LEFT JOIN region r ON r.code = h.village_code "
+				 "WHERE h.id = :h");
+	db_bind_int(st, ":h", c->household_id);
+	found = db_step(st) == DB_ROW;
+	if (found) {
+		snprintf(hh_no, sizeof(hh_no), "%s", db_col_text(st, 0));
+		snprintf(village, sizeof(village), "%s", db_col_text(st, 1));
+		snprintf(vname, sizeof(vname), "%s", db_col_text(st, 2));
+		snprintf(head, sizeof(head), "%s", db_col_text(st, 3));
+	}
+	db_done(st);
+	if (found) {
+		x.hh_no = hh_no;
+		x.village_code = village;
+		x.village_name = vname;
+		x.head_name = head;
+	}
+	x.light = monitor_light_at(c->step_due, today, warn);
+	x.total_light = monitor_light_at(c->total_due, today, warn);
+	case_write_fields(req, w, c, &x, events);
+}
+
 static json_t *case_json(struct http_request *req, const struct case_rec *c)
 {
 	struct buf b = BUF_INIT;
@@ -363,80 +400,214 @@ static json_t *case_json(struct http_request *req, const struct case_rec *c)
 	return j;
 }
 
+/* The filters of the case queue (GET /api/v1/cases), shared by the list and
+ * its counts.  Light conditions mirror monitor_light_at().  The queries
+ * start from the cases (CROSS JOIN keeps SQLite's join order): the cases in
+ * progress are a few per cent of the households, so reading them and their
+ * households by key beats scanning every household of a county's code
+ * range (300,000 look-ups), whatever the scope. */
+#define CASE_LIST_WHERE                                                                            \
+	"WHERE h.id = c.household_id AND h.village_code >= :lo AND h.village_code < :hi AND "      \
+	"h.village_code >= :rlo AND "                                                             \
+	"h.village_code < :rhi AND (:kind = 0 OR c.kind = :kind) AND c.state = :state AND (:step " \
+	"= 0 OR c.step = :step) AND (:mine = 0 OR (c.kind = 1 AND c.step IN (:i1, :i2, :i3)) OR "  \
+	"(c.kind = 2 AND c.step IN (:e1, :e2, :e3))) AND (:noticed < 0 OR (:noticed = 1) = EXISTS " \
+	"(SELECT 1 FROM case_notice_item n WHERE n.case_id = c.id)) "
+#define CASE_LIGHT_RED "(c.step_due <> '' AND c.step_due < :today)"
+#define CASE_LIGHT_YELLOW "(c.step_due <> '' AND c.step_due >= :today AND c.step_due <= :warn)"
+#define CASE_LIGHT_GREEN "(c.step_due = '' OR c.step_due > :warn)"
+#define CASE_LIST_LIGHT                                                                            \
+	"AND (:light = '' OR (:light = 'red' AND " CASE_LIGHT_RED ") OR (:light = 'yellow' AND "   \
+	CASE_LIGHT_YELLOW ") OR (:light = 'green' AND " CASE_LIGHT_GREEN ")) "
+#define CASE_LIST_SELECT                                                                           \
+	"SELECT c.id, c.household_id, c.kind, c.step, c.state, c.opened_at, c.step_started, "      \
+	"c.step_due, c.total_due, c.elim_mode, c.closed_at, c.alert_id, h.hh_no, h.village_code, " \
+	"r.name, (SELECT name FROM member x WHERE x.household_id = h.id AND x.relation = 1 ORDER " \
+	"BY x.id LIMIT 1) FROM monitor_case c CROSS JOIN household h LEFT JOIN region r ON r.code " \
+	"= h.village_code "
+/* the sort key of sort=due: the step's deadline, cases without one last */
+#define CASE_DUE_KEY "(CASE WHEN c.step_due = '' THEN '9999-12-31' ELSE c.step_due END)"
+enum { CL_ID, CL_HH, CL_KIND, CL_STEP, CL_STATE, CL_OPENED, CL_STARTED, CL_DUE, CL_TOTAL_DUE,
+       CL_MODE, CL_CLOSED, CL_ALERT, CL_HH_NO, CL_VILLAGE, CL_VILLAGE_NAME, CL_HEAD };
+
+struct case_filter {
+	int kind;           /* 0 = both */
+	const char *state;  /* active | done | rejected */
+	int64_t step;       /* 0 = any */
+	const char *region; /* prefix inside the scope */
+	const char *light;  /* "" = any */
+	int mine;           /* only steps the caller's role acts on */
+	int noticed;        /* -1 any, 0 not in a 公告 yet, 1 in one */
+	char today[11], warn[11];
+};
+
+static void bind_case_filter(struct db_stmt *st, struct http_request *req,
+			     const struct case_filter *f)
+{
+	int mine[2][3] = { { 0 } };
+	if (f->mine) {
+		for (int k = CASE_IDENTIFY; k <= CASE_ELIMINATE; k++) {
+			int n, j = 0;
+			const struct case_step_def *d = monitor_case_steps(k, &n);
+			for (int i = 0; i < n && j < 3; i++)
+				if (!strcmp(d[i].role, req->principal->role))
+					mine[k - 1][j++] = d[i].step;
+		}
+	}
+	bind_scope(st, req);
+	db_bind_prefix(st, ":rlo", ":rhi", f->region ? f->region : "");
+	db_bind_int(st, ":kind", f->kind);
+	db_bind_text(st, ":state", f->state);
+	db_bind_int(st, ":step", f->step);
+	db_bind_int(st, ":mine", f->mine);
+	db_bind_int(st, ":i1", mine[0][0]);
+	db_bind_int(st, ":i2", mine[0][1]);
+	db_bind_int(st, ":i3", mine[0][2]);
+	db_bind_int(st, ":e1", mine[1][0]);
+	db_bind_int(st, ":e2", mine[1][1]);
+	db_bind_int(st, ":e3", mine[1][2]);
+	db_bind_int(st, ":noticed", f->noticed);
+	db_bind_text(st, ":today", f->today);
+	db_bind_text(st, ":warn", f->warn);
+}
+
+/* GET /api/v1/cases — the queue: cases in scope filtered by kind, state,
+ * step, region, light, mine (the steps the caller's role acts on) and
+ * noticed; sort=id (default, oldest first) or sort=due (nearest deadline
+ * first); count=1 adds the total and the count per light.  One query for
+ * the page, whatever its length. */
 static void api_cases(struct http_request *req, struct http_response *res)
 {
 	static const char *const params[] = { "kind", "state", "step", "region", "light", "mine",
-					      "limit", "cursor", NULL };
+					      "noticed", "sort", "count", "limit", "cursor", NULL };
 	const char *kind = http_query(req, "kind"), *state = http_query(req, "state");
 	const char *step = http_query(req, "step"), *region = http_query(req, "region");
 	const char *light = http_query(req, "light"), *mine = http_query(req, "mine");
+	const char *noticed = http_query(req, "noticed"), *sort = http_query(req, "sort");
+	const char *count = http_query(req, "count");
 	const char *lim = http_query(req, "limit"), *cur = http_query(req, "cursor");
-	int64_t limit = 50, cursor = 0, step_v = 0, last = 0;
-	int kind_v = 0, n = 0, rc;
-	char today[11];
+	struct case_filter f = { 0 };
+	int64_t limit = 50, cursor = 0;
+	char cur_due[11] = "", next[40] = "";
+	int by_due = sort && !strcmp(sort, "due"), n = 0, rc, bad = 0;
 	struct db_stmt *st;
 	struct jw w;
 	if (http_refuse_unknown_params(req, res, params))
 		return;
 	if (kind) {
-		kind_v = !strcmp(kind, "identify") || !strcmp(kind, "识别纳入") ? CASE_IDENTIFY
+		f.kind = !strcmp(kind, "identify") || !strcmp(kind, "识别纳入") ? CASE_IDENTIFY
 			 : !strcmp(kind, "eliminate") || !strcmp(kind, "风险消除") ? CASE_ELIMINATE
 										      : -1;
 	}
-	if (kind_v < 0 || (lim && (parse_int64(lim, &limit) || limit < 1 || limit > 500)) ||
-	    (cur && (parse_int64(cur, &cursor) || cursor < 0)) ||
-	    (step && (parse_int64(step, &step_v) || step_v < 1 || step_v > 6)) ||
+	if (cur && by_due) {
+		/* "YYYY-MM-DD.ID": the deadline and id of the last case shown */
+		const char *dot = strchr(cur, '.');
+		long z;
+		if (!dot || dot - cur != 10 || parse_int64(dot + 1, &cursor) || cursor <= 0)
+			bad = 1;
+		else
+			snprintf(cur_due, sizeof(cur_due), "%.10s", cur);
+		if (!bad && strcmp(cur_due, "9999-12-31") && monitor_date_parse(cur_due, &z))
+			bad = 1;
+	} else if (cur && (parse_int64(cur, &cursor) || cursor < 0)) {
+		bad = 1;
+	}
+	if (bad || f.kind < 0 || (lim && (parse_int64(lim, &limit) || limit < 1 || limit > 500)) ||
+	    (step && (parse_int64(step, &f.step) || f.step < 1 || f.step > 6)) ||
 	    (region && (strlen(region) > 12 || strspn(region, "0123456789") != strlen(region))) ||
 	    (state && strcmp(state, "active") && strcmp(state, "done") && strcmp(state, "rejected")) ||
-	    (light && strcmp(light, "red") && strcmp(light, "yellow") && strcmp(light, "green"))) {
-		http_reply_error(res, 400, "E_BAD_PARAM", NULL, "查询参数无效");
+	    (light && strcmp(light, "red") && strcmp(light, "yellow") && strcmp(light, "green")) ||
+	    (mine && strcmp(mine, "0") && strcmp(mine, "1")) ||
+	    (noticed && strcmp(noticed, "0") && strcmp(noticed, "1")) ||
+	    (sort && strcmp(sort, "id") && strcmp(sort, "due")) ||
+	    (count && strcmp(count, "0") && strcmp(count, "1"))) {
+		http_reply_error(res, 400, "E_BAD_PARAM", NULL,
+				 "查询参数无效（kind 为 identify 或 eliminate，state 为 active、done 或 "
+				 "rejected，light 为 red、yellow 或 green，sort 为 id 或 due）");
 		return;
 	}
-	monitor_today_text(today);
-	st = db_prepare(req->db,
-			"SELECT c.id FROM monitor_case c JOIN household h ON h.id = c.household_id "
-			"WHERE h.village_code >= :lo AND h.village_code < :hi AND h.village_code >= "
-			":rlo AND h.village_code < :rhi AND (:kind = 0 OR c.kind = :kind) AND "
-			"c.state = :state AND (:step = 0 OR c.step = :step) AND (:cur = 0 OR c.id > "
-			":cur) ORDER BY c.id LIMIT 100000");
-	bind_scope(st, req);
-	db_bind_prefix(st, ":rlo", ":rhi", region ? region : "");
-	db_bind_int(st, ":kind", kind_v);
-	db_bind_text(st, ":state", state ? state : "active");
-	db_bind_int(st, ":step", step_v);
+	f.state = state ? state : "active";
+	f.region = region;
+	f.light = light ? light : "";
+	f.mine = mine && !strcmp(mine, "1");
+	f.noticed = noticed ? atoi(noticed) : -1;
+	monitor_today_text(f.today);
+	monitor_light_warn_day(req->db, f.today, f.warn);
+
+	if (by_due)
+		st = db_prepare(req->db, CASE_LIST_SELECT CASE_LIST_WHERE CASE_LIST_LIGHT
+				"AND (:cur = 0 OR " CASE_DUE_KEY " > :cdue OR (" CASE_DUE_KEY
+				" = :cdue AND c.id > :cur)) ORDER BY " CASE_DUE_KEY ", c.id LIMIT :n");
+	else
+		st = db_prepare(req->db, CASE_LIST_SELECT CASE_LIST_WHERE CASE_LIST_LIGHT
+				"AND (:cur = 0 OR c.id > :cur) ORDER BY c.id LIMIT :n");
+	bind_case_filter(st, req, &f);
+	db_bind_text(st, ":light", f.light);
 	db_bind_int(st, ":cur", cursor);
+	if (by_due)
+		db_bind_text(st, ":cdue", cur_due);
+	db_bind_int(st, ":n", limit + 1);
 	reply_begin(res, 200, &w);
 	jw_object(&w);
 	jw_key(&w, "items");
 	jw_array(&w);
 	while ((rc = db_step(st)) == DB_ROW) {
 		struct case_rec c;
-		const struct case_step_def *d;
-		int nsteps;
-		if (monitor_case_load(req->db, db_col_int(st, 0), &c) != 1)
-			continue;
-		d = &monitor_case_steps(c.kind, &nsteps)[c.step - 1];
-		if (light && strcmp(monitor_light(req->db, c.step_due, today), light))
-			continue;
-		if (mine && !strcmp(mine, "1") && strcmp(d->role, req->principal->role))
-			continue;
-		if (n == limit) {
-			rc = DB_ROW;
+		struct case_extra x;
+		if (n == limit)
 			break;
-		}
-		case_write(req, &w, &c, 0);
-		last = c.id;
+		memset(&c, 0, sizeof(c));
+		c.id = db_col_int(st, CL_ID);
+		c.household_id = db_col_int(st, CL_HH);
+		c.kind = (int)db_col_int(st, CL_KIND);
+		c.step = (int)db_col_int(st, CL_STEP);
+		snprintf(c.state, sizeof(c.state), "%s", db_col_text(st, CL_STATE));
+		snprintf(c.opened_at, sizeof(c.opened_at), "%s", db_col_text(st, CL_OPENED));
+		snprintf(c.step_started, sizeof(c.step_started), "%s", db_col_text(st, CL_STARTED));
+		snprintf(c.step_due, sizeof(c.step_due), "%s", db_col_text(st, CL_DUE));
+		snprintf(c.total_due, sizeof(c.total_due), "%s", db_col_text(st, CL_TOTAL_DUE));
+		snprintf(c.elim_mode, sizeof(c.elim_mode), "%s", db_col_text(st, CL_MODE));
+		snprintf(c.closed_at, sizeof(c.closed_at), "%s", db_col_text(st, CL_CLOSED));
+		c.alert_id = db_col_is_null(st, CL_ALERT) ? 0 : db_col_int(st, CL_ALERT);
+		x.hh_no = db_col_text(st, CL_HH_NO);
+		x.village_code = db_col_text(st, CL_VILLAGE);
+		x.village_name = db_col_text(st, CL_VILLAGE_NAME);
+		x.head_name = db_col_text(st, CL_HEAD);
+		x.light = monitor_light_at(c.step_due, f.today, f.warn);
+		x.total_light = monitor_light_at(c.total_due, f.today, f.warn);
+		case_write_fields(req, &w, &c, &x, 0);
+		if (by_due)
+			snprintf(next, sizeof(next), "%s.%lld", *c.step_due ? c.step_due : "9999-12-31",
+				 (long long)c.id);
+		else
+			snprintf(next, sizeof(next), "%lld", (long long)c.id);
 		n++;
 	}
 	db_done(st);
 	jw_array_end(&w);
 	jw_key(&w, "next_cursor");
-	if (rc == DB_ROW && n == limit) {
-		char c[24];
-		snprintf(c, sizeof(c), "%lld", (long long)last);
-		jw_str(&w, c);
-	} else {
+	if (rc == DB_ROW && n == limit)
+		jw_str(&w, next);
+	else
 		jw_null(&w);
+	if (count && !strcmp(count, "1")) {
+		/* the same filters without the light and the page: what the tabs show */
+		st = db_prepare(req->db, "SELECT count(*), coalesce(sum(CASE WHEN " CASE_LIGHT_RED
+					 " THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN "
+					 CASE_LIGHT_YELLOW " THEN 1 ELSE 0 END), 0), coalesce(sum(CASE "
+					 "WHEN " CASE_LIGHT_GREEN " THEN 1 ELSE 0 END), 0) FROM "
+					 "monitor_case c CROSS JOIN household h " CASE_LIST_WHERE);
+		bind_case_filter(st, req, &f);
+		if (db_step(st) == DB_ROW) {
+			jw_kint(&w, "total", db_col_int(st, 0));
+			jw_key(&w, "lights");
+			jw_object(&w);
+			jw_kint(&w, "red", db_col_int(st, 1));
+			jw_kint(&w, "yellow", db_col_int(st, 2));
+			jw_kint(&w, "green", db_col_int(st, 3));
+			jw_object_end(&w);
+		}
+		db_done(st);
 	}
 	jw_object_end(&w);
 }
@@ -564,83 +735,53 @@ static void api_elimination(struct http_request *req, struct http_response *res)
 
 /* ---- visits, self-reports, 三保障 ----------------------------------------------------- */
 
-static int valid_date(const char *s)
+static void reply_refusal(struct http_response *res, struct monitor_refusal *why)
 {
-	long z;
-	return s && !monitor_date_parse(s, &z);
+	http_reply_error(res, why->status, why->code, NULL, "%s", why->message.buf);
 }
 
 static void api_visit_create(struct http_request *req, struct http_response *res)
 {
 	static const char *const fields[] = { "visit_date", "note", "risk_found", "risk_types", NULL };
-	const char *date = json_string_value(json_object_get(req->json, "visit_date"));
-	const char *note = json_string_value(json_object_get(req->json, "note"));
+	json_t *date = json_object_get(req->json, "visit_date");
+	json_t *note = json_object_get(req->json, "note");
 	json_t *rf = json_object_get(req->json, "risk_found");
 	struct household_rec h;
 	struct buf codes = BUF_INIT;
-	struct db_stmt *st;
-	char today[11], now[20];
+	struct monitor_refusal why;
+	struct visit_input v = { 0 };
 	int64_t id;
 	if (http_refuse_unknown_fields(res, req->json, fields) || !household_scoped(req, res, &h))
 		return;
-	monitor_today_text(today);
-	if (!valid_date(date) || strcmp(date, today) > 0) {
-		http_reply_error(res, 422, "E_BAD_DATE", NULL, "走访日期应为不晚于今天的日期，如 %s", today);
-		return;
-	}
-	if (!note || !*note || strlen(note) > 2000) {
-		http_reply_error(res, 422, "E_REQUIRED", NULL, "请填写走访情况（最多约 600 字）");
-		return;
-	}
-	if (rf && !json_is_boolean(rf)) {
-		http_reply_error(res, 422, "E_BAD_TYPE", NULL, "risk_found 应为 true 或 false");
+	if ((date && !json_is_string(date)) || (note && !json_is_string(note)) ||
+	    (rf && !json_is_boolean(rf))) {
+		http_reply_error(res, 422, "E_BAD_TYPE", NULL,
+				 "visit_date、note 应为字符串，risk_found 应为 true 或 false");
 		return;
 	}
 	if (risk_codes(res, json_object_get(req->json, "risk_types"), &codes)) {
 		buf_release(&codes);
 		return;
 	}
-	now_utc_text(now);
-	st = db_prepare(req->db, "INSERT INTO visit(household_id, visit_date, user_id, visitor, note, "
-				 "risk_found, risk_types, created_at) VALUES(:h, :d, :u, :v, :n, :rf, "
-				 ":rt, :now)");
-	db_bind_int(st, ":h", h.id);
-	db_bind_text(st, ":d", date);
-	db_bind_int(st, ":u", req->principal->user_id);
-	db_bind_text(st, ":v", req->principal->name);
-	db_bind_text(st, ":n", note);
-	db_bind_int(st, ":rf", json_is_true(rf));
-	db_bind_text(st, ":rt", codes.buf);
-	db_bind_text(st, ":now", now);
-	id = db_run_insert(st);
-	db_done(st);
-	if (id > 0 && json_is_true(rf)) {
-		struct alert_evidence e = { 0 };
-		char src[32], *explain = xstrfmt("走访发现风险（%s，%s）：%s", date,
-						  req->principal->name, note);
-		snprintf(src, sizeof(src), "visit:%lld", (long long)id);
-		e.household_id = h.id;
-		e.channel = ALERT_VISIT;
-		e.source = src;
-		e.risk_types = codes.buf;
-		e.explain = explain;
-		e.created_by = req->principal->user_id;
-		if (monitor_alert_add(req->db, &e) < 0)
-			id = -1;
-		free(explain);
-	}
+	v.visit_date = json_string_value(date);
+	v.note = json_string_value(note);
+	v.risk_found = json_is_true(rf);
+	v.risk_types = codes.buf;
+	monitor_refusal_init(&why);
+	id = monitor_visit_add(req->db, h.id, &v, req->principal, &why);
 	if (id < 0) {
-		buf_release(&codes);
-		http_reply_error(res, 500, "E_DB", NULL, "保存失败：%s", db_errmsg(req->db));
-		return;
+		reply_refusal(res, &why);
+	} else {
+		http_audit_note(req, "visit", id, NULL,
+				json_pack("{s:I, s:s, s:s, s:b, s:s}", "household_id",
+					  (json_int_t)h.id, "visit_date", v.visit_date, "note", v.note,
+					  "risk_found", v.risk_found, "risk_types", codes.buf));
+		http_reply_json(res, 201, json_pack("{s:I, s:I, s:s}", "id", (json_int_t)id,
+						    "household_id", (json_int_t)h.id, "visit_date",
+						    v.visit_date));
 	}
-	http_audit_note(req, "visit", id, NULL,
-			json_pack("{s:I, s:s, s:s, s:b, s:s}", "household_id", (json_int_t)h.id,
-				  "visit_date", date, "note", note, "risk_found", json_is_true(rf),
-				  "risk_types", codes.buf));
+	monitor_refusal_release(&why);
 	buf_release(&codes);
-	http_reply_json(res, 201, json_pack("{s:I, s:I, s:s}", "id", (json_int_t)id, "household_id",
-					    (json_int_t)h.id, "visit_date", date));
 }
 
 static void api_visits(struct http_request *req, struct http_response *res)
@@ -676,48 +817,39 @@ static void api_visits(struct http_request *req, struct http_response *res)
 static void api_application(struct http_request *req, struct http_response *res)
 {
 	static const char *const fields[] = { "reason", "risk_types", "applied_on", NULL };
-	const char *reason = json_string_value(json_object_get(req->json, "reason"));
-	const char *on = json_string_value(json_object_get(req->json, "applied_on"));
+	json_t *reason = json_object_get(req->json, "reason");
+	json_t *on = json_object_get(req->json, "applied_on");
 	struct household_rec h;
 	struct buf codes = BUF_INIT;
-	struct alert_evidence e = { 0 };
-	char today[11], *explain;
+	struct monitor_refusal why;
+	struct application_input a = { 0 };
 	int64_t alert;
 	if (http_refuse_unknown_fields(res, req->json, fields) || !household_scoped(req, res, &h))
 		return;
-	monitor_today_text(today);
-	if (!reason || !*reason || strlen(reason) > 2000) {
-		http_reply_error(res, 422, "E_REQUIRED", NULL, "请填写申报事由");
-		return;
-	}
-	if (on && (!valid_date(on) || strcmp(on, today) > 0)) {
-		http_reply_error(res, 422, "E_BAD_DATE", NULL, "申报日期无效");
+	if ((reason && !json_is_string(reason)) || (on && !json_is_string(on))) {
+		http_reply_error(res, 422, "E_BAD_TYPE", NULL, "reason、applied_on 应为字符串");
 		return;
 	}
 	if (risk_codes(res, json_object_get(req->json, "risk_types"), &codes)) {
 		buf_release(&codes);
 		return;
 	}
-	explain = xstrfmt("农户自主申报（%s）：%s", on ? on : today, reason);
-	e.household_id = h.id;
-	e.channel = ALERT_SELF;
-	e.source = "application";
-	e.risk_types = codes.buf;
-	e.explain = explain;
-	e.created_by = req->principal->user_id;
-	alert = monitor_alert_add(req->db, &e);
-	free(explain);
+	a.reason = json_string_value(reason);
+	a.applied_on = json_string_value(on);
+	a.risk_types = codes.buf;
+	monitor_refusal_init(&why);
+	alert = monitor_application_add(req->db, h.id, &a, req->principal, &why);
 	if (alert < 0) {
-		buf_release(&codes);
-		http_reply_error(res, 500, "E_DB", NULL, "保存失败：%s", db_errmsg(req->db));
-		return;
+		reply_refusal(res, &why);
+	} else {
+		http_audit_note(req, "alert", alert, NULL,
+				json_pack("{s:I, s:s, s:s}", "household_id", (json_int_t)h.id,
+					  "reason", a.reason, "risk_types", codes.buf));
+		http_reply_json(res, 201, json_pack("{s:I, s:I}", "alert_id", (json_int_t)alert,
+						    "household_id", (json_int_t)h.id));
 	}
-	http_audit_note(req, "alert", alert, NULL,
-			json_pack("{s:I, s:s, s:s}", "household_id", (json_int_t)h.id, "reason", reason,
-				  "risk_types", codes.buf));
+	monitor_refusal_release(&why);
 	buf_release(&codes);
-	http_reply_json(res, 201, json_pack("{s:I, s:I}", "alert_id", (json_int_t)alert,
-					    "household_id", (json_int_t)h.id));
 }
 
 static void api_security_put(struct http_request *req, struct http_response *res)
@@ -776,43 +908,33 @@ static void api_security_put(struct http_request *req, struct http_response *res
 static void api_monitoring(struct http_request *req, struct http_response *res)
 {
 	struct household_rec h;
-	struct db_stmt *st;
+	struct monitor_status ms;
 	struct buf why = BUF_INIT;
 	char today[11];
 	struct jw w;
-	int active = 0;
 	if (!household_scoped(req, res, &h))
 		return;
+	if (monitor_status_load(req->db, h.id, &ms)) {
+		http_reply_error(res, 500, "E_DB", NULL, "读取失败：%s", db_errmsg(req->db));
+		return;
+	}
 	monitor_today_text(today);
 	reply_begin(res, 200, &w);
 	jw_object(&w);
 	jw_kint(&w, "household_id", h.id);
-	st = db_prepare(req->db, "SELECT status, category, risk_types, identified_on, contact_name, "
-				 "contact_phone, eliminated_on, elim_mode FROM monitored WHERE "
-				 "household_id = :h");
-	db_bind_int(st, ":h", h.id);
-	if (db_step(st) == DB_ROW) {
-		jw_kstr(&w, "status", !strcmp(db_col_text(st, 0), "monitoring") ? "监测中" : "已消除风险");
-		jw_kstr(&w, "category", codes_label(&code_monitor_category, (int)db_col_int(st, 1)));
-		risk_labels(&w, "risk_types", db_col_text(st, 2));
-		jw_kstr(&w, "identified_on", db_col_text(st, 3));
-		jw_kstr(&w, "contact_name", db_col_text(st, 4));
-		jw_kstr(&w, "contact_phone", db_col_text(st, 5));
-		jw_kstr(&w, "eliminated_on", db_col_text(st, 6));
-		jw_kstr(&w, "elim_mode", db_col_text(st, 7));
-	} else {
-		jw_kstr(&w, "status", "未纳入监测");
+	jw_kstr(&w, "status", monitor_status_title(&ms));
+	if (ms.state) {
+		jw_kstr(&w, "category", codes_label(&code_monitor_category, ms.category));
+		risk_labels(&w, "risk_types", ms.risk_types);
+		jw_kstr(&w, "identified_on", ms.identified_on);
+		jw_kstr(&w, "contact_name", ms.contact_name);
+		jw_kstr(&w, "contact_phone", ms.contact_phone);
+		jw_kstr(&w, "eliminated_on", ms.eliminated_on);
+		jw_kstr(&w, "elim_mode", ms.elim_mode);
 	}
-	db_done(st);
-	st = db_prepare(req->db, "SELECT id FROM monitor_case WHERE household_id = :h AND state = "
-				 "'active' ORDER BY id DESC LIMIT 1");
-	db_bind_int(st, ":h", h.id);
-	if (db_step(st) == DB_ROW)
-		active = (int)db_col_int(st, 0);
-	db_done(st);
-	if (active) {
+	if (ms.active_case) {
 		struct case_rec c;
-		monitor_case_load(req->db, active, &c);
+		monitor_case_load(req->db, ms.active_case, &c);
 		jw_key(&w, "active_case");
 		case_write(req, &w, &c, 0);
 	} else {
@@ -830,38 +952,31 @@ static void api_monitoring(struct http_request *req, struct http_response *res)
 static void api_timeline(struct http_request *req, struct http_response *res)
 {
 	struct household_rec h;
-	struct db_stmt *st;
+	struct monitor_event *ev = NULL;
+	int alloc = 0, n;
 	struct jw w;
 	if (!household_scoped(req, res, &h))
 		return;
+	n = monitor_timeline(req->db, h.id, &ev, &alloc);
+	if (n < 0) {
+		http_reply_error(res, 500, "E_DB", NULL, "读取失败：%s", db_errmsg(req->db));
+		return;
+	}
 	reply_begin(res, 200, &w);
 	jw_object(&w);
 	jw_kint(&w, "household_id", h.id);
 	jw_key(&w, "items");
 	jw_array(&w);
-	st = db_prepare(req->db,
-			"SELECT e.created_at AS at, '线索' AS kind, e.explain AS detail FROM "
-			"alert_evidence e JOIN alert a ON a.id = e.alert_id WHERE a.household_id = :h "
-			"UNION ALL SELECT ev.at, CASE c.kind WHEN 1 THEN '识别纳入' ELSE '风险消除' END, "
-			"'第' || ev.step || '环节 ' || ev.action || ' ' || ev.login FROM case_event ev "
-			"JOIN monitor_case c ON c.id = ev.case_id WHERE c.household_id = :h UNION ALL "
-			"SELECT v.created_at, '走访', v.visit_date || ' ' || v.note FROM visit v WHERE "
-			"v.household_id = :h UNION ALL SELECT ms.created_at, '帮扶措施', ms.start_date || "
-			"' 起 ' || ms.unit || ' ' || ms.person || ' ' || ms.evidence FROM measure ms "
-			"WHERE ms.household_id = :h UNION ALL SELECT s.updated_at, '收入核算', s.year || "
-			"' 年家庭纯收入 ' || (s.net / 100) || ' 元' FROM income_summary s WHERE "
-			"s.household_id = :h ORDER BY 1, 2");
-	db_bind_int(st, ":h", h.id);
-	while (db_step(st) == DB_ROW) {
+	for (int i = 0; i < n; i++) {
 		jw_object(&w);
-		jw_kstr(&w, "at", db_col_text(st, 0));
-		jw_kstr(&w, "kind", db_col_text(st, 1));
-		jw_kstr(&w, "detail", db_col_text(st, 2));
+		jw_kstr(&w, "at", ev[i].at);
+		jw_kstr(&w, "kind", ev[i].kind);
+		jw_kstr(&w, "detail", ev[i].detail);
 		jw_object_end(&w);
 	}
-	db_done(st);
 	jw_array_end(&w);
 	jw_object_end(&w);
+	monitor_events_free(ev, n);
 }
 
 const struct route monitor_case_routes[] = {

@@ -294,6 +294,9 @@ int monitor_migrate(struct db *db)
 	/* alerts, cases, visits (case.c) and rules and screening (screen.c) */
 	if (monitor_case_migrate(db) || monitor_rules_migrate(db))
 		return -1;
+	/* county announcements of approved cases (notice.c) */
+	if (monitor_notice_migrate(db))
+		return -1;
 	if (db_begin(db))
 		return -1;
 	if (monitor_rules_install(db)) {

@@ -765,12 +765,14 @@ static void api_codes(struct http_request *req, struct http_response *res)
 						      code_list_json(monitor_measure_items(c))));
 	}
 	http_reply_json(res, 200,
-			json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "income_categories",
+			json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "income_categories",
 				  code_list_json(&code_income_category), "income_items", items,
 				  "measure_categories", cats, "measure_dev_status",
 				  code_list_json(&code_measure_dev_status), "calendar_kinds",
 				  code_list_json(&code_cal_kind), "income_denominators",
-				  code_list_json(&code_income_denominator)));
+				  code_list_json(&code_income_denominator), "risk_types",
+				  code_list_json(&code_risk_type), "monitor_categories",
+				  code_list_json(&code_monitor_category)));
 }
 
 /* ---- monitoring lines ----------------------------------------------------------------- */

@@ -350,6 +350,11 @@ const struct case_step_def *monitor_case_steps(enum case_kind kind, int *n);
 void monitor_today_text(char out[11]);
 /* "red", "yellow" or "green" for a step due on `due` seen on `today`. */
 const char *monitor_light(struct db *db, const char *due, const char *today);
+/* The same without the database, for lists: `warn_day` is the first
+ * working day after `today` (monitor_light_warn_day(), computed once per
+ * request); yellow when due on a day from today to warn_day. */
+void monitor_light_warn_day(struct db *db, const char *today, char out[11]);
+const char *monitor_light_at(const char *due, const char *today, const char *warn_day);
 
 struct case_rec {
 	int64_t id, household_id;
@@ -380,6 +385,101 @@ int monitor_case_act(struct db *db, struct case_rec *c, const char *action, json
  * fails on `today`, as Chinese text joined by "；" into why; returns how many. */
 int monitor_elimination_check(struct db *db, int64_t household_id, const char *today,
 			      struct buf *why);
+
+/* ---- one household's monitoring, shared by the API and the pages (household.c) ----
+ * The callers check region scope before calling any of these. */
+
+/* Why a write was refused: HTTP status (422 bad input, 500 database), a
+ * stable error code (E_BAD_DATE, E_REQUIRED, E_BAD_CODE…), the input field at
+ * fault (NULL if none) and a Chinese message saying what to do. */
+struct monitor_refusal {
+	int status;
+	const char *code;
+	const char *field;
+	struct buf message;
+};
+void monitor_refusal_init(struct monitor_refusal *r);
+void monitor_refusal_release(struct monitor_refusal *r);
+
+/* Longest note of a visit or self-report, bytes (about 600 Chinese characters). */
+#define MONITOR_NOTE_MAX 2000
+
+/* Risk-type labels (at most 5, each in code_risk_type) as comma-separated
+ * codes appended to out; 0, or -1 with the refusal filled. */
+int monitor_risk_codes(const char *const *labels, int n, struct buf *out,
+		       struct monitor_refusal *why);
+/* The date `n` working days after `date` (YYYY-MM-DD) into out[11]. */
+void monitor_deadline(struct db *db, const char *date, int n, char out[11]);
+
+struct monitor_status {
+	int state;             /* 0 未纳入监测, 1 监测中, 2 已消除风险 */
+	int category;          /* code_monitor_category when state > 0 */
+	char risk_types[64];   /* comma-separated code_risk_type codes */
+	char identified_on[11], eliminated_on[11];
+	char contact_name[64], contact_phone[24];
+	char elim_mode[16];
+	int64_t active_case;   /* the active case's id, 0 if none */
+	int64_t open_alert;    /* the newest open alert's id, 0 if none */
+};
+/* The household's monitoring status; 0 or -1. */
+int monitor_status_load(struct db *db, int64_t household_id, struct monitor_status *out);
+/* 未纳入监测 / 监测中 / 已消除风险. */
+const char *monitor_status_title(const struct monitor_status *s);
+
+/* One line of a household's timeline. */
+struct monitor_event {
+	char at[20];   /* UTC "YYYY-MM-DD HH:MM:SS" */
+	char kind[16]; /* 线索, 识别纳入, 风险消除, 走访, 帮扶措施, 收入核算 */
+	char *detail;  /* Chinese, from xmalloc() */
+};
+/* Alert evidence, case steps, visits, measures and income summaries of the
+ * household, oldest first (ties by kind, then detail), into *ev (grown; free
+ * with monitor_events_free()).  Returns the count or -1. */
+int monitor_timeline(struct db *db, int64_t household_id, struct monitor_event **ev, int *alloc);
+void monitor_events_free(struct monitor_event *ev, int n);
+
+struct visit_input {
+	const char *visit_date; /* YYYY-MM-DD, not after today */
+	const char *note;       /* 走访情况, 1..MONITOR_NOTE_MAX bytes */
+	int risk_found;         /* 发现风险: adds evidence to the household's alert */
+	const char *risk_types; /* comma-separated codes (monitor_risk_codes), may be "" */
+};
+/* Validate and record a visit by `p` in the caller's transaction; a risk
+ * found adds alert evidence (channel 干部走访).  Returns the visit id, or -1
+ * with the refusal filled (nothing written that the caller must keep). */
+int64_t monitor_visit_add(struct db *db, int64_t household_id, const struct visit_input *v,
+			  const struct principal *p, struct monitor_refusal *why);
+
+struct application_input {
+	const char *reason;     /* 申报事由, 1..MONITOR_NOTE_MAX bytes */
+	const char *applied_on; /* YYYY-MM-DD not after today, NULL or "" = today */
+	const char *risk_types; /* comma-separated codes, may be "" */
+};
+/* Record a 农户自主申报 entered by `p` as alert evidence (channel 农户自主
+ * 申报) in the caller's transaction.  Returns the alert id or -1 + refusal. */
+int64_t monitor_application_add(struct db *db, int64_t household_id,
+				const struct application_input *a, const struct principal *p,
+				struct monitor_refusal *why);
+
+/* One task of a region's list: a case step to act on, or an open 线索
+ * awaiting 入户核实 (due 3 working days after it was raised). */
+struct monitor_task {
+	int64_t household_id;
+	char hh_no[33], head_name[64], village_name[128];
+	int64_t case_id;   /* 0 for a 线索 */
+	int64_t alert_id;  /* 0 for a case step */
+	char what[96];     /* "识别纳入 · 第1环节 入户核查", "风险线索待入户核实" */
+	char role[32];     /* role id that acts on it */
+	char due[11];      /* YYYY-MM-DD, "" when the step has no time limit */
+	const char *light; /* "red", "yellow" or "green", as monitor_light() */
+	int mine;          /* `role` passed to monitor_tasks() acts on it */
+};
+/* The tasks under region prefix `scope`: red first, then yellow, green, by
+ * deadline, then case and alert id (at most 2000).  `role` marks the tasks
+ * that role acts on.  Returns the count (into *tasks, grown; the caller
+ * frees) or -1. */
+int monitor_tasks(struct db *db, const char *scope, const char *role,
+		  struct monitor_task **tasks, int *alloc);
 
 /* ---- rules and screening (screen.c) ---------------------------------------- */
 struct rule;
@@ -444,8 +544,14 @@ int monitor_export_to(struct db *db, enum monitor_export list, enum table_format
 		      struct buf *err);
 extern const struct route monitor_export_routes[];
 
+/* ---- county announcements (notice.c) -----------------------------------------
+ * A 公告 lists cases approved at the county step, one per township and
+ * kind; tables case_notice and case_notice_item (a case is announced once). */
+int monitor_notice_migrate(struct db *db);
+
 /* HTTP routes of the monitor module, NULL-terminated tables. */
 extern const struct route monitor_ledger_routes[];
 extern const struct route monitor_case_routes[];
+extern const struct route monitor_notice_routes[];
 
 #endif

@@ -1043,6 +1043,35 @@ static int preview_hit(void *opaque, int64_t hh, int64_t mid, const char *explai
 	return 0;
 }
 
+/* The distinct households among a preview's hits (member rules hit members). */
+struct preview_households {
+	int64_t *ids;
+	long n, alloc;
+};
+
+static int preview_count(void *opaque, int64_t hh, int64_t mid, const char *explain)
+{
+	struct preview_households *p = opaque;
+	ALLOC_GROW(p->ids, p->n + 1, p->alloc);
+	p->ids[p->n++] = hh;
+	return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static long distinct_households(struct preview_households *p)
+{
+	long n = 0;
+	qsort(p->ids, p->n, sizeof(*p->ids), cmp_id);
+	for (long i = 0; i < p->n; i++)
+		n += !i || p->ids[i] != p->ids[i - 1];
+	return n;
+}
+
 static void api_rule_preview(struct http_request *req, struct http_response *res)
 {
 	static const char *const fields[] = { "expression", "scope", "year", NULL };
@@ -1054,6 +1083,7 @@ static void api_rule_preview(struct http_request *req, struct http_response *res
 	struct jw w;
 	int scope = sc && !strcmp(sc, "member") ? RULE_MEMBER : RULE_HOUSEHOLD;
 	int year = json_is_integer(yv) ? (int)json_integer_value(yv) : 0;
+	struct preview_households hh = { 0 };
 	long total;
 	char today[11];
 	if (http_refuse_unknown_fields(res, req->json, fields))
@@ -1073,19 +1103,22 @@ static void api_rule_preview(struct http_request *req, struct http_response *res
 				 "%s", err.msg);
 		return;
 	}
-	total = run_rule_sql(req->db, r, req->principal->scope, year, preview_hit, NULL, -1);
+	total = run_rule_sql(req->db, r, req->principal->scope, year, preview_count, &hh, -1);
 	res->status = 200;
 	res->content_type = "application/json; charset=utf-8";
 	jw_init(&w, &res->body);
 	jw_object(&w);
 	jw_kint(&w, "year", year);
 	jw_kint(&w, "hits", total);
+	/* member rules hit members: how many households they belong to */
+	jw_kint(&w, "households", distinct_households(&hh));
 	jw_key(&w, "sample");
 	jw_array(&w);
 	run_rule_sql(req->db, r, req->principal->scope, year, preview_hit, &w, 10);
 	jw_array_end(&w);
 	jw_object_end(&w);
 	rule_free(r);
+	free(hh.ids);
 }
 
 static void api_screen(struct http_request *req, struct http_response *res)

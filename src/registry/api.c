@@ -23,17 +23,6 @@
 
 /* ---- scope ------------------------------------------------------------------ */
 
-/* Bind :lo/:hi so that "code >= :lo AND code < :hi" selects `prefix` and
- * everything under it (codes are digits; ':' sorts right after '9'). */
-static void bind_prefix(struct db_stmt *st, const char *lo_name, const char *hi_name,
-			const char *prefix)
-{
-	char hi[16];
-	snprintf(hi, sizeof(hi), "%s:", prefix);
-	db_bind_text(st, lo_name, prefix);
-	db_bind_text(st, hi_name, hi);
-}
-
 static const char *scope_of(struct http_request *req)
 {
 	return req->principal ? req->principal->scope : "";
@@ -846,35 +835,6 @@ static void api_region_get(struct http_request *req, struct http_response *res)
 	http_reply_json(res, 200, region);
 }
 
-/* Bind :q (the search text or NULL) and :qend (q followed by U+10FFFF, the
- * upper bound of a name-prefix range that can use the name index).  q also
- * matches a 户编号 exactly, a whole 身份证号, or its last 4..17 characters —
- * compared with substr(), not LIKE, so '%' and '_' in q are plain text. */
-static void bind_search(struct db_stmt *st, const struct buf *q)
-{
-	if (q->len) {
-		char *end = xstrfmt("%s\xf4\x8f\xbf\xbf", q->buf);
-		db_bind_text(st, ":q", q->buf);
-		db_bind_text(st, ":qend", end);
-		free(end);
-	} else {
-		db_bind_null(st, ":q");
-		db_bind_null(st, ":qend");
-	}
-}
-
-/* The list's WHERE clause: region range, type, relocation and the search
- * (户编号, name prefix, full 身份证号 or its last 4..17 characters). */
-#define HOUSEHOLD_FILTER                                                                           \
-	"h.village_code >= :lo AND h.village_code < :hi AND (:type IS NULL OR h.hh_type = :type) "  \
-	"AND (:reloc IS NULL OR h.relocated = :reloc) AND (:q IS NULL OR h.hh_no = :q OR h.id IN "  \
-	"(SELECT household_id FROM member WHERE (name >= :q AND name < :qend) OR id_number = "      \
-	"upper(:q) OR (length(:q) BETWEEN 4 AND 17 AND substr(id_number, length(id_number) - "      \
-	"length(:q) + 1) = upper(:q))))"
-
-enum { LC_ID, LC_HH_NO, LC_VILLAGE, LC_VILLAGE_NAME, LC_TYPE, LC_RELOCATED, LC_HEAD, LC_HEAD_ID,
-       LC_MEMBERS, LC_PHONE };
-
 /* GET /api/v1/households — list with filters and cursor pagination. */
 static void api_households_list(struct http_request *req, struct http_response *res)
 {
@@ -885,10 +845,11 @@ static void api_households_list(struct http_request *req, struct http_response *
 	const char *limit_s = http_query(req, "limit"), *cursor_s = http_query(req, "cursor");
 	const char *count_s = http_query(req, "count");
 	const char *scope = scope_of(req);
-	int64_t limit = LIST_LIMIT_DEFAULT, cursor = 0, last_id = 0;
-	int type_code = -1, reloc_v = -1, n = 0, rc;
+	int64_t limit = LIST_LIMIT_DEFAULT, cursor = 0;
+	int type_code = -1, reloc_v = -1, n, more, alloc_rows = 0;
 	struct buf qbuf = BUF_INIT;
-	struct db_stmt *st;
+	struct hh_query hq;
+	struct hh_row *rows = NULL;
 	struct jw w;
 	char lo[13];
 
@@ -948,19 +909,19 @@ static void api_households_list(struct http_request *req, struct http_response *
 		snprintf(lo, sizeof(lo), "%s",
 			 region && strlen(region) > strlen(scope) ? region : scope);
 
-	st = db_prepare(req->db,
-			"SELECT h.id, h.hh_no, h.village_code, r.name, h.hh_type, h.relocated, "
-			"head.name, head.id_number, (SELECT count(*) FROM member c WHERE "
-			"c.household_id = h.id), h.phone FROM household h LEFT JOIN region r ON "
-			"r.code = h.village_code LEFT JOIN member head ON head.id = (SELECT min(x.id) "
-			"FROM member x WHERE x.household_id = h.id AND x.relation = 1) WHERE "
-			"h.id > :cursor AND " HOUSEHOLD_FILTER " ORDER BY h.id LIMIT :limit");
-	bind_prefix(st, ":lo", ":hi", lo);
-	db_bind_int(st, ":cursor", cursor);
-	db_bind_int_or_null(st, ":type", type_code);
-	db_bind_int_or_null(st, ":reloc", reloc_v);
-	bind_search(st, &qbuf);
-	db_bind_int(st, ":limit", limit + 1);
+	hq.prefix = lo;
+	hq.hh_type = type_code;
+	hq.relocated = reloc_v;
+	hq.q = qbuf.buf;
+	hq.after = cursor;
+	hq.limit = (int)limit;
+	n = registry_household_find(req->db, &hq, &rows, &alloc_rows, &more);
+	if (n < 0) {
+		buf_release(&qbuf);
+		free(rows);
+		http_reply_error(res, 500, "E_DB", NULL, "查询失败：%s", db_errmsg(req->db));
+		return;
+	}
 	res->status = 200;
 	res->content_type = "application/json; charset=utf-8";
 	buf_reset(&res->body);
@@ -968,55 +929,38 @@ static void api_households_list(struct http_request *req, struct http_response *
 	jw_object(&w);
 	jw_key(&w, "items");
 	jw_array(&w);
-	while ((rc = db_step(st)) == DB_ROW) {
+	for (int i = 0; i < n; i++) {
+		const struct hh_row *r = &rows[i];
 		char idm[19], ph[24];
-		if (n == limit)
-			break;
-		idcard_mask(db_col_text(st, LC_HEAD_ID), idm);
-		registry_mask_phone(db_col_text(st, LC_PHONE), ph);
-		last_id = db_col_int(st, LC_ID);
+		idcard_mask(r->head_id_number, idm);
+		registry_mask_phone(r->phone, ph);
 		jw_object(&w);
-		jw_kint(&w, "id", last_id);
-		jw_kstr(&w, "hh_no", db_col_text(st, LC_HH_NO));
-		jw_kstr(&w, "village_code", db_col_text(st, LC_VILLAGE));
-		jw_kstr(&w, "village_name", db_col_text(st, LC_VILLAGE_NAME));
-		code_write(&w, "hh_type", &code_hh_type,
-			   db_col_is_null(st, LC_TYPE) ? -1 : (int)db_col_int(st, LC_TYPE));
-		jw_kbool(&w, "relocated", (int)db_col_int(st, LC_RELOCATED));
-		jw_kstr(&w, "head_name", db_col_text(st, LC_HEAD));
+		jw_kint(&w, "id", r->id);
+		jw_kstr(&w, "hh_no", r->hh_no);
+		jw_kstr(&w, "village_code", r->village_code);
+		jw_kstr(&w, "village_name", r->village_name);
+		code_write(&w, "hh_type", &code_hh_type, r->hh_type);
+		jw_kbool(&w, "relocated", r->relocated);
+		jw_kstr(&w, "head_name", r->head_name);
 		jw_kstr(&w, "head_id_number", idm);
-		jw_kint(&w, "members", db_col_int(st, LC_MEMBERS));
+		jw_kint(&w, "members", r->members);
 		jw_kstr(&w, "phone", ph);
 		jw_object_end(&w);
-		n++;
 	}
-	db_done(st);
 	jw_array_end(&w);
-	if (rc < 0) {
-		buf_release(&qbuf);
-		http_reply_error(res, 500, "E_DB", NULL, "查询失败：%s", db_errmsg(req->db));
-		return;
-	}
 	jw_key(&w, "next_cursor");
-	if (rc == DB_ROW) {
+	if (more) {
 		char cur[24];
-		snprintf(cur, sizeof(cur), "%lld", (long long)last_id);
+		snprintf(cur, sizeof(cur), "%lld", (long long)rows[n - 1].id);
 		jw_str(&w, cur);
 	} else {
 		jw_null(&w);
 	}
-	if (count_s && (!strcmp(count_s, "1") || !strcmp(count_s, "true"))) {
-		st = db_prepare(req->db, "SELECT count(*) FROM household h WHERE " HOUSEHOLD_FILTER);
-		bind_prefix(st, ":lo", ":hi", lo);
-		db_bind_int_or_null(st, ":type", type_code);
-		db_bind_int_or_null(st, ":reloc", reloc_v);
-		bind_search(st, &qbuf);
-		if (db_step(st) == DB_ROW)
-			jw_kint(&w, "total", db_col_int(st, 0));
-		db_done(st);
-	}
+	if (count_s && (!strcmp(count_s, "1") || !strcmp(count_s, "true")))
+		jw_kint(&w, "total", registry_household_count(req->db, &hq));
 	jw_object_end(&w);
 	buf_release(&qbuf);
+	free(rows);
 }
 
 static void api_household_get(struct http_request *req, struct http_response *res)

@@ -23,6 +23,7 @@
 #include "db/db.h"
 #include "registry/codes.h"
 #include "registry/idcard.h"
+#include "registry/pinyin.h"
 #include "registry/registry.h"
 
 /* ---- the ledger's columns ------------------------------------------------ */
@@ -272,20 +273,26 @@ static int has_suffix(const char *s, const char *suffix)
 
 /* Open `path` ("-" = stdin) as a workbook when it is a zip (or named .xlsx),
  * else as CSV.  `sheet` picks the worksheet.  0, or -1 with err set. */
-static int src_open(struct row_source *src, const char *path, const char *sheet, struct buf *err)
+static int src_open(struct row_source *src, const char *path, const char *data, size_t len,
+		    const char *sheet, struct buf *err)
 {
 	unsigned char magic[8] = { 0 };
 	struct buf in = BUF_INIT;
 	int n = 0;
 	memset(src, 0, sizeof(*src));
 	saved_init(&src->pushed_row);
-	if (!strcmp(path, "-")) {
+	if (!data && !strcmp(path, "-")) {
 		if (buf_read_file(&in, "-")) {
 			buf_addf(err, "无法读取标准输入：%s", strerror(errno));
 			return -1;
 		}
-		n = in.len < sizeof(magic) ? (int)in.len : (int)sizeof(magic);
-		memcpy(magic, in.buf, (size_t)n);
+		data = in.buf;
+		len = in.len;
+	}
+	if (data) { /* stdin, or the bytes of an upload */
+		n = len < sizeof(magic) ? (int)len : (int)sizeof(magic);
+		memcpy(magic, data, (size_t)n);
+		path = "-";
 	} else {
 		FILE *f = fopen(path, "rb");
 		if (!f) {
@@ -304,7 +311,7 @@ static int src_open(struct row_source *src, const char *path, const char *sheet,
 	if ((n >= 4 && !memcmp(magic, "PK\x03\x04", 4)) || has_suffix(path, ".xlsx") ||
 	    has_suffix(path, ".xlsm")) {
 		src->is_xlsx = 1;
-		src->x = !strcmp(path, "-") ? xlsx_open_mem(in.buf, in.len, err) : xlsx_open(path, err);
+		src->x = data ? xlsx_open_mem(data, len, err) : xlsx_open(path, err);
 		buf_release(&in);
 		if (!src->x)
 			return -1;
@@ -320,8 +327,8 @@ static int src_open(struct row_source *src, const char *path, const char *sheet,
 		buf_release(&in);
 		return -1;
 	}
-	if (!strcmp(path, "-")) {
-		int rc = csv_open_mem(&src->csv, in.buf, in.len, err);
+	if (data) {
+		int rc = csv_open_mem(&src->csv, data, len, err);
 		buf_release(&in);
 		return rc;
 	}
@@ -417,6 +424,7 @@ struct group {                 /* one household in the file */
 	int first, last;          /* chain of member rows (index into members), -1 = none */
 	int nr_members;
 	int64_t db_id;            /* existing household id, 0 = new */
+	char db_village[13];      /* the existing household's village */
 };
 
 struct packed_member {         /* a struct member_rec, packed */
@@ -470,6 +478,7 @@ struct import_state {
 	struct stored_member {   /* a 身份证号 of the file already registered */
 		int64_t id, household_id;
 		char *hh_no, *name;
+		char village[13];    /* village of the household it is registered in */
 	} *stored;
 	int nr_stored, alloc_stored;
 	int *stored_of;          /* per member index: index into stored, -1 = none */
@@ -623,11 +632,13 @@ static void report(struct import_state *s, int warning_only, long line, int col,
 	va_list ap;
 	struct buf msg = BUF_INIT;
 	int f = col >= 0 ? s->col_of_field[col] : -1;
+	struct import_problem *ip;
 	va_start(ap, fmt);
 	buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
 	if (warning_only)
 		s->res->warnings++;
+	s->res->problems_total++;
 	if (s->src && src_is_xlsx(s->src) && s->nr_cprobs < MAX_CELL_PROBLEMS) {
 		struct cell_problem *p;
 		ALLOC_GROW(s->cprobs, s->nr_cprobs + 1, s->alloc_cprobs);
@@ -660,7 +671,26 @@ static void report(struct import_state *s, int warning_only, long line, int col,
 	buf_addstr(&s->res->report, "：");
 	buf_add(&s->res->report, msg.buf, msg.len);
 	buf_addch(&s->res->report, '\n');
-	buf_release(&msg);
+	ALLOC_GROW(s->res->problems, s->res->nr_problems + 1, s->res->alloc_problems);
+	ip = &s->res->problems[s->res->nr_problems++];
+	ip->line = line;
+	ip->column = col >= 0 ? columns[col].header : "";
+	ip->value = value ? xstrdup(value) : NULL;
+	ip->message = buf_detach(&msg, NULL);
+	ip->warning = warning_only;
+}
+
+/* Tell the caller how far the import got (see enum import_phase). */
+static void progress(struct import_state *s, int phase, long done, long total)
+{
+	if (s->o->on_progress)
+		s->o->on_progress(s->o->arg, phase, done, total);
+}
+
+/* 1 when `code` lies outside the region prefix the import is limited to. */
+static int out_of_scope(struct import_state *s, const char *code)
+{
+	return s->o->scope && *s->o->scope && !starts_with(code, s->o->scope);
 }
 
 static uint64_t hash_str(const char *s)
@@ -1425,6 +1455,8 @@ static int parse_rows(struct import_state *s, struct row_source *src, struct buf
 		}
 		if (bad)
 			s->groups[g].bad = 1;
+		if (!(s->res->rows % 1024))
+			progress(s, IMPORT_PHASE_PARSE, (long)(src_progress(src) * 1e6), 1000000);
 		if (s->o->progress && !(s->res->rows % 20000))
 			fprintf(stderr, "\r检查：%ld 行（%.0f%%）", s->res->rows,
 				100 * src_progress(src));
@@ -1479,12 +1511,15 @@ static int prefetch_households(struct import_state *s)
 	}
 	if (db_copy_end(c, 0) < 0)
 		return -1;
-	st = db_prepare(s->db, "SELECT k.hh_no, h.id FROM import_hh_keys k JOIN household h ON "
-			       "h.hh_no = k.hh_no");
+	st = db_prepare(s->db, "SELECT k.hh_no, h.id, h.village_code FROM import_hh_keys k JOIN "
+			       "household h ON h.hh_no = k.hh_no");
 	while ((rc = db_step(st)) == DB_ROW) {
 		int g = group_find(s, db_col_text(st, 0));
-		if (g >= 0)
+		if (g >= 0) {
 			s->groups[g].db_id = db_col_int(st, 1);
+			snprintf(s->groups[g].db_village, sizeof(s->groups[g].db_village), "%s",
+				 db_col_text(st, 2));
+		}
 	}
 	db_done(st);
 	if (rc < 0 || db_exec(s->db, "DROP TABLE import_hh_keys"))
@@ -1514,9 +1549,9 @@ static int prefetch_members(struct import_state *s)
 		return -1;
 	s->stored_of = xmalloc((s->nr_members + 1) * sizeof(*s->stored_of));
 	memset(s->stored_of, 0xff, (s->nr_members + 1) * sizeof(*s->stored_of));
-	st = db_prepare(s->db, "SELECT k.id_number, m.id, m.household_id, h.hh_no, m.name FROM "
-			       "import_id_keys k JOIN member m ON m.id_number = k.id_number JOIN "
-			       "household h ON h.id = m.household_id");
+	st = db_prepare(s->db, "SELECT k.id_number, m.id, m.household_id, h.hh_no, m.name, "
+			       "h.village_code FROM import_id_keys k JOIN member m ON m.id_number = "
+			       "k.id_number JOIN household h ON h.id = m.household_id");
 	while ((rc = db_step(st)) == DB_ROW) {
 		int m = member_find(s, db_col_text(st, 0));
 		struct stored_member *sm;
@@ -1528,6 +1563,7 @@ static int prefetch_members(struct import_state *s)
 		sm->household_id = db_col_int(st, 2);
 		sm->hh_no = xstrdup(db_col_text(st, 3));
 		sm->name = xstrdup(db_col_text(st, 4));
+		snprintf(sm->village, sizeof(sm->village), "%s", db_col_text(st, 5));
 		s->stored_of[m] = s->nr_stored++;
 	}
 	db_done(st);
@@ -1563,13 +1599,31 @@ static int check_against_db(struct import_state *s)
 		struct group *gr = &s->groups[g];
 		struct db_stmt *st;
 		int n = 0, np;
+		if (!(g % 256))
+			progress(s, IMPORT_PHASE_CHECK, g, s->nr_groups);
 		if (!gr->hh_no)
 			continue;
 		if (!no_households && !s->prefetched_hh) {
-			st = db_prepare(s->db, "SELECT id FROM household WHERE hh_no = :k");
+			st = db_prepare(s->db, "SELECT id, village_code FROM household WHERE hh_no = :k");
 			db_bind_text(st, ":k", group_hh_no(s, g));
-			gr->db_id = db_step(st) == DB_ROW ? db_col_int(st, 0) : 0;
+			gr->db_id = 0;
+			if (db_step(st) == DB_ROW) {
+				gr->db_id = db_col_int(st, 0);
+				snprintf(gr->db_village, sizeof(gr->db_village), "%s",
+					 db_col_text(st, 1));
+			}
 			db_done(st);
+		}
+		/* an upload limited to a region touches nothing outside it */
+		if (gr->has_hh && !gr->bad && out_of_scope(s, gr->village_code)) {
+			report(s, 0, gr->line, C_VILLAGE, gr->village_code,
+			       "不在您的管辖范围内，只能导入本辖区的户");
+			gr->bad = 1;
+		}
+		if (gr->db_id && !gr->bad && out_of_scope(s, gr->db_village)) {
+			report(s, 0, gr->line, C_HH_NO, group_hh_no(s, g),
+			       "该户编号已登记在您管辖范围以外的村，不能在此导入");
+			gr->bad = 1;
 		}
 		if (gr->has_hh && !gr->bad) {
 			if (strcmp(last_village, gr->village_code)) {
@@ -1605,7 +1659,11 @@ static int check_against_db(struct import_state *s)
 			if (s->prefetched_members) {
 				int k = s->stored_of[member_find(s, mr->id_number)];
 				const struct stored_member *sm = k >= 0 ? &s->stored[k] : NULL;
-				if (sm && sm->household_id != gr->db_id) {
+				if (sm && sm->household_id != gr->db_id && out_of_scope(s, sm->village)) {
+					report(s, 0, s->m_line[m], C_IDN, mr->id_number,
+					       "该身份证号已登记在您管辖范围以外的户，不能重复登记");
+					gr->bad = 1;
+				} else if (sm && sm->household_id != gr->db_id) {
 					report(s, 0, s->m_line[m], C_IDN, mr->id_number,
 					       "该身份证号已登记在户 %s（%s），不能重复登记；如需迁户请先从原户删除",
 					       sm->hh_no, sm->name);
@@ -1615,12 +1673,16 @@ static int check_against_db(struct import_state *s)
 				member_unpack(s, m, &all[n++]);
 				continue;
 			}
-			st = db_prepare(s->db, "SELECT m.id, m.household_id, h.hh_no, m.name FROM "
-					       "member m JOIN household h ON h.id = m.household_id "
-					       "WHERE m.id_number = :k");
+			st = db_prepare(s->db, "SELECT m.id, m.household_id, h.hh_no, m.name, "
+					       "h.village_code FROM member m JOIN household h ON h.id = "
+					       "m.household_id WHERE m.id_number = :k");
 			db_bind_text(st, ":k", mr->id_number);
 			if (db_step(st) == DB_ROW) {
-				if (db_col_int(st, 1) != gr->db_id) {
+				if (db_col_int(st, 1) != gr->db_id && out_of_scope(s, db_col_text(st, 4))) {
+					report(s, 0, s->m_line[m], C_IDN, mr->id_number,
+					       "该身份证号已登记在您管辖范围以外的户，不能重复登记");
+					gr->bad = 1;
+				} else if (db_col_int(st, 1) != gr->db_id) {
 					report(s, 0, s->m_line[m], C_IDN, mr->id_number,
 					       "该身份证号已登记在户 %s（%s），不能重复登记；如需迁户请先从原户删除",
 					       db_col_text(st, 2), db_col_text(st, 3));
@@ -1843,7 +1905,7 @@ static const char hh_load_ddl[] =
 	"relation INTEGER, sex INTEGER, birth_date TEXT, ethnicity INTEGER, education INTEGER, "
 	"school_status INTEGER, health INTEGER, disability INTEGER, labor_skill INTEGER, "
 	"work_status INTEGER, ins_resident_med INTEGER, ins_employee_med INTEGER, ins_critical "
-	"INTEGER, ins_pension INTEGER, dibao INTEGER, tekun INTEGER, phone TEXT)";
+	"INTEGER, ins_pension INTEGER, dibao INTEGER, tekun INTEGER, phone TEXT, name_py TEXT)";
 
 /* COPY the good households (those the file describes) into hh_load. */
 static int stage_households(struct import_state *s, long *n)
@@ -1878,7 +1940,7 @@ static int stage_members(struct import_state *s, long *n)
 		s->db, "member_load", "seq, hh_no, name, id_number, relation, sex, birth_date, "
 		"ethnicity, education, school_status, health, disability, labor_skill, "
 		"work_status, ins_resident_med, ins_employee_med, ins_critical, ins_pension, dibao, "
-		"tekun, phone");
+		"tekun, phone, name_py");
 	long seq = 0;
 	for (int g = 0; g < s->nr_groups; g++) {
 		struct group *gr = &s->groups[g];
@@ -1886,6 +1948,7 @@ static int stage_members(struct import_state *s, long *n)
 			continue;
 		for (int m = gr->first; m >= 0; m = s->m_next[m]) {
 			struct member_rec one, *mr = &one;
+			char py[64];
 			member_unpack(s, m, &one);
 			db_copy_int(c, seq++);
 			db_copy_text(c, group_hh_no(s, g));
@@ -1908,6 +1971,8 @@ static int stage_members(struct import_state *s, long *n)
 			db_copy_int_or_null(c, mr->dibao);
 			db_copy_int_or_null(c, mr->tekun);
 			db_copy_text(c, mr->phone);
+			registry_name_initials(mr->name, py, sizeof(py));
+			db_copy_text(c, py);
 			if (db_copy_row(c) < 0)
 				return db_copy_end(c, 1);
 			(*n)++;
@@ -1977,14 +2042,15 @@ static int write_all_staged(struct import_state *s)
 			       "INSERT INTO member(household_id, name, id_number, relation, sex, "
 			       "birth_date, ethnicity, education, school_status, health, disability, "
 			       "labor_skill, work_status, ins_resident_med, ins_employee_med, "
-			       "ins_critical, ins_pension, dibao, tekun, phone, created_at, updated_at) "
-			       "SELECT h.id, l.name, l.id_number, l.relation, l.sex, l.birth_date, "
-			       "l.ethnicity, l.education, l.school_status, l.health, l.disability, "
-			       "l.labor_skill, l.work_status, l.ins_resident_med, l.ins_employee_med, "
-			       "l.ins_critical, l.ins_pension, l.dibao, l.tekun, l.phone, :now, :now "
+			       "ins_critical, ins_pension, dibao, tekun, phone, name_py, created_at, "
+			       "updated_at) SELECT h.id, l.name, l.id_number, l.relation, l.sex, "
+			       "l.birth_date, l.ethnicity, l.education, l.school_status, l.health, "
+			       "l.disability, l.labor_skill, l.work_status, l.ins_resident_med, "
+			       "l.ins_employee_med, l.ins_critical, l.ins_pension, l.dibao, l.tekun, "
+			       "l.phone, l.name_py, :now, :now "
 			       "FROM member_load l JOIN household h ON h.hh_no = l.hh_no WHERE true "
 			       "ORDER BY l.seq ON CONFLICT(id_number) DO UPDATE SET household_id = "
-			       "excluded.household_id, name = excluded.name, relation = "
+			       "excluded.household_id, name = excluded.name, name_py = excluded.name_py, relation = "
 			       "excluded.relation, sex = excluded.sex, birth_date = excluded.birth_date, "
 			       "ethnicity = excluded.ethnicity, education = excluded.education, "
 			       "school_status = excluded.school_status, health = excluded.health, "
@@ -2024,6 +2090,10 @@ static int write_all_staged(struct import_state *s)
 	if (db_exec(s->db, "DROP TABLE hh_load; DROP TABLE member_load"))
 		goto fail;
 	free(restore);
+	restore = NULL;
+	progress(s, IMPORT_PHASE_WRITE, s->nr_groups, s->nr_groups);
+	if (s->o->before_commit && s->o->before_commit(s->o->arg, s->db))
+		goto fail;
 	if (db_commit(s->db))
 		return error("无法提交：%s", db_errmsg(s->db));
 	s->res->written = s->res->households_new + s->res->households_changed +
@@ -2053,6 +2123,8 @@ static int write_all(struct import_state *s)
 		struct group *gr = &s->groups[g];
 		int64_t hid = gr->db_id;
 		int what;
+		if (!(g % 256))
+			progress(s, IMPORT_PHASE_WRITE, g, s->nr_groups);
 		if (gr->bad || !gr->hh_no)
 			continue;
 		if (gr->has_hh) {
@@ -2087,6 +2159,9 @@ static int write_all(struct import_state *s)
 	}
 	if (s->o->progress && done >= 50000)
 		fputc('\n', stderr);
+	progress(s, IMPORT_PHASE_WRITE, s->nr_groups, s->nr_groups);
+	if (s->o->before_commit && s->o->before_commit(s->o->arg, s->db))
+		goto fail;
 	if (db_commit(s->db))
 		return error("无法提交：%s", db_errmsg(s->db));
 	s->res->written = s->res->households_new + s->res->households_changed +
@@ -2109,6 +2184,13 @@ void import_result_init(struct import_result *r)
 void import_result_release(struct import_result *r)
 {
 	buf_release(&r->report);
+	for (int i = 0; i < r->nr_problems; i++) {
+		free(r->problems[i].value);
+		free(r->problems[i].message);
+	}
+	free(r->problems);
+	r->problems = NULL;
+	r->nr_problems = r->alloc_problems = 0;
 }
 
 int registry_import(struct db *db, enum import_kind kind, const char *path,
@@ -2137,8 +2219,9 @@ int registry_import(struct db *db, enum import_kind kind, const char *path,
 		goto out_early;
 	}
 
-	if (src_open(&src, path, o->sheet && *o->sheet ? o->sheet
-				     : o->profile && o->profile->sheet[0] ? o->profile->sheet : NULL,
+	if (src_open(&src, path, o->data, o->len,
+		     o->sheet && *o->sheet ? o->sheet
+		     : o->profile && o->profile->sheet[0] ? o->profile->sheet : NULL,
 		     &err)) {
 		buf_addf(&res->report, "%s\n", err.buf);
 		rc = 1;

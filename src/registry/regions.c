@@ -250,3 +250,27 @@ long registry_regions_import(struct db *db, const char *dir, const char *under, 
 		return error("cannot commit regions: %s", db_errmsg(db));
 	return total;
 }
+
+void registry_region_display(struct db *db, const char *prefix, char *out, size_t n)
+{
+	struct db_stmt *st;
+	char code[13], parent[13];
+	out[0] = '\0';
+	if (!prefix || !*prefix) {
+		snprintf(out, n, "全部");
+		return;
+	}
+	code_pad12(prefix, code);
+	snprintf(parent, sizeof(parent), "%.9s000", code);
+	st = db_prepare(db, "SELECT r.name, r.level, (SELECT p.name FROM region p WHERE p.code = "
+			    ":p) FROM region r WHERE r.code = :c");
+	db_bind_text(st, ":c", code);
+	db_bind_text(st, ":p", parent);
+	if (db_step(st) == DB_ROW) {
+		if (db_col_int(st, 1) == REGION_VILLAGE && !db_col_is_null(st, 2))
+			snprintf(out, n, "%s（%s）", db_col_text(st, 0), db_col_text(st, 2));
+		else
+			snprintf(out, n, "%s", db_col_text(st, 0));
+	}
+	db_done(st);
+}

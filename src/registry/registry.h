@@ -94,6 +94,10 @@ long registry_regions_import(struct db *db, const char *dir, const char *under, 
 int registry_region_level(const char *code12);
 /* 1 if `code` is a loaded region. */
 int registry_region_exists(struct db *db, const char *code);
+/* The name of the region a code prefix names (auth_scope_prefix() form, as
+ * a principal's scope) into out[n]: "平利县", a village with its township
+ * "锦屏社区（老县镇）", "全部" for "", "" when unknown. */
+void registry_region_display(struct db *db, const char *prefix, char *out, size_t n);
 
 /* What a save did. */
 enum save_result { SAVE_UNCHANGED = 0, SAVE_INSERTED = 1, SAVE_UPDATED = 2 };
@@ -121,6 +125,45 @@ int registry_household_load_scoped(struct db *db, int64_t id, const char *scope,
 /* Load the members of household `hh_id` (ordered by relation, id) into a
  * growing array; returns the count or -1. */
 int registry_members_of(struct db *db, int64_t hh_id, struct member_rec **arr, int *alloc);
+
+/* Finding households (search.c): the household list of the API and the
+ * search page run this one query. */
+struct hh_query {
+	const char *prefix; /* region-code prefix: the caller's scope, or a region
+			     * inside it; a prefix no code has (e.g. "X") selects nothing */
+	int hh_type;        /* code_hh_type, -1 = any */
+	int relocated;      /* 1 or 0, -1 = any */
+	const char *q;      /* trimmed search text, NULL or "" = none: the 户编号
+			     * exactly, a member's name by prefix, a whole 身份证号 or
+			     * its last 4..17 characters, and (1..16 letters) the pinyin
+			     * initials of a member's name by prefix (zs → 张三丰) */
+	int64_t after;      /* only ids above this (the cursor), 0 = from the start */
+	int limit;          /* rows wanted */
+};
+/* One household found, with its 户主 (the lowest member id with relation 户主). */
+struct hh_row {
+	int64_t id;
+	char hh_no[33];
+	char village_code[13];
+	char village_name[128];
+	int hh_type;             /* -1 when not recorded */
+	int relocated;
+	char head_name[64];      /* "" when the household has no 户主 */
+	char head_id_number[19]; /* unmasked: the caller masks */
+	int members;
+	char phone[24];          /* unmasked */
+};
+/* Households matching `q` in id order: up to q->limit rows into *rows (grown
+ * with ALLOC_GROW; the caller frees), *more set when more follow.  Returns
+ * the count, or -1 on a database error. */
+int registry_household_find(struct db *db, const struct hh_query *q, struct hh_row **rows,
+			    int *alloc, int *more);
+/* How many households match `q` (after and limit ignored), or -1. */
+int64_t registry_household_count(struct db *db, const struct hh_query *q);
+
+/* A phone number masked for lists: 138****5678 (11 digits), else all but the
+ * last 4 characters starred; "" stays "". */
+void registry_mask_phone(const char *phone, char out[24]);
 
 /* Import / export (CLI and API share these). */
 enum import_kind { IMPORT_HOUSEHOLDS, IMPORT_MEMBERS };
@@ -177,6 +220,29 @@ struct import_opts {
 	int today;               /* YYYYMMDD for birth-date checks; 0 = today */
 	const char *sheet;       /* xlsx: sheet name or 1-based position; NULL = first visible */
 	const struct layout_profile *profile; /* column mapping, NULL = built-in names */
+	/* for the web upload (registry/import_api.c); all may be zero */
+	const char *data;        /* the file's bytes (len of them), read instead of `path` */
+	size_t len;
+	const char *scope;       /* region prefix every household must lie in; "" or NULL = any */
+	/* called now and then with an enum import_phase and how far it got */
+	void (*on_progress)(void *arg, int phase, long done, long total);
+	/* called inside the write transaction just before it commits (the
+	 * audit row); non-zero rolls everything back */
+	int (*before_commit)(void *arg, struct db *db);
+	void *arg;               /* passed to both */
+};
+enum import_phase {
+	IMPORT_PHASE_PARSE = 1, /* reading and checking rows: done/total = bytes */
+	IMPORT_PHASE_CHECK = 2, /* checks against the database: households */
+	IMPORT_PHASE_WRITE = 3, /* writing: households */
+};
+/* One problem of the per-row report, as data (the report text has them too). */
+struct import_problem {
+	long line;          /* physical line of the file (1-based) */
+	const char *column; /* Chinese column header, "" for the row as a whole (static) */
+	char *value;        /* the value found, NULL if none (xmalloc) */
+	char *message;      /* Chinese (xmalloc) */
+	int warning;        /* 1: a warning that does not refuse the row */
 };
 struct import_result {
 	long rows;              /* data rows read */
@@ -187,6 +253,9 @@ struct import_result {
 	int written;            /* 1 if the database was changed */
 	int is_xlsx;            /* the input was an Excel workbook */
 	int rejects_written;    /* reject_path was written */
+	struct import_problem *problems; /* the first problems listed in the report */
+	int nr_problems, alloc_problems;
+	long problems_total;    /* problems found, listed or not */
 };
 void import_result_init(struct import_result *r);
 void import_result_release(struct import_result *r);
@@ -209,9 +278,6 @@ struct export_opts {
  * Chinese message in err. */
 int registry_export_to(struct db *db, enum import_kind kind, const struct export_opts *o, int fd,
 		       struct buf *out, long *rows, struct buf *err);
-/* Mask a phone number for lists: 139****5678 (11 digits), else all but the
- * last four characters as '*'. */
-void registry_mask_phone(const char *p, char out[24]);
 
 /* Demo district: the real townships and villages of county `county` (6
  * digits) must already be loaded; fills `households` synthetic households
@@ -226,5 +292,7 @@ extern const struct route registry_file_routes[];
 /* Add a Content-Disposition header naming a download: `ascii_name` for old
  * clients, `utf8_name` (may hold Chinese) as filename*. */
 void registry_attachment(struct http_response *res, const char *ascii_name, const char *utf8_name);
+/* The web import of CSV ledgers (import_api.c). */
+extern const struct route registry_import_routes[];
 
 #endif

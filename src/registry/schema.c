@@ -1,8 +1,12 @@
 /* schema.c — the registry's tables and their migrations, and the copy of
  * the code lists kept in table code_item for SQL reports. */
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "base/util.h"
 #include "db/db.h"
 #include "registry/codes.h"
+#include "registry/pinyin.h"
 #include "registry/registry.h"
 
 static const struct db_migration registry_migrations[] = {
@@ -61,7 +65,14 @@ static const struct db_migration registry_migrations[] = {
 	  "CREATE INDEX member_household ON member(household_id);\n"
 	  "CREATE INDEX member_name ON member(name);\n",
 	  NULL },
-	{ 2, "layout profiles saved by users (column mappings of ledger layouts)",
+	{ 2, "pinyin initials of member names and the last digits of 身份证号, for search",
+	  "ALTER TABLE member ADD COLUMN name_py TEXT NOT NULL DEFAULT ''; -- pinyin initials "
+	  "of name (registry_name_initials), e.g. zsf for 张三丰; kept in step on every write\n"
+	  "CREATE INDEX member_name_py ON member(name_py);\n"
+	  "CREATE INDEX member_id_tail ON member(substr(id_number, 15, 4)); -- search by the "
+	  "last digits of the 身份证号\n",
+	  NULL },
+	{ 3, "layout profiles saved by users (column mappings of ledger layouts)",
 	  "CREATE TABLE layout_profile(\n"
 	  "  name TEXT PRIMARY KEY,    -- identifier used with --profile (letters, digits, - _)\n"
 	  "  body TEXT NOT NULL,       -- the profile as JSON (registry_profile_to_json)\n"
@@ -72,9 +83,54 @@ static const struct db_migration registry_migrations[] = {
 	  NULL },
 };
 
+/* Fill member.name_py where it is still empty (the rows that existed when
+ * migration 2 added the column), in batches of one transaction each. */
+static int backfill_initials(struct db *db)
+{
+	for (;;) {
+		struct db_stmt *st, *up;
+		int64_t ids[2000];
+		char (*names)[64] = xmalloc(sizeof(char[64]) * ARRAY_SIZE(ids));
+		int n = 0, rc;
+		if (db_begin(db)) {
+			free(names);
+			return error("cannot begin: %s", db_errmsg(db));
+		}
+		st = db_prepare(db, "SELECT id, name FROM member WHERE name_py = '' AND name <> '' "
+				    "ORDER BY id LIMIT :n");
+		db_bind_int(st, ":n", (int64_t)ARRAY_SIZE(ids));
+		while ((rc = db_step(st)) == DB_ROW) {
+			ids[n] = db_col_int(st, 0);
+			snprintf(names[n], 64, "%s", db_col_text(st, 1));
+			n++;
+		}
+		db_done(st);
+		for (int i = 0; i < n && rc >= 0; i++) {
+			char py[64];
+			up = db_prepare(db, "UPDATE member SET name_py = :py WHERE id = :id");
+			registry_name_initials(names[i], py, sizeof(py));
+			/* a name without a letter gets "-", so it is not read again */
+			db_bind_text(up, ":py", py[0] ? py : "-");
+			db_bind_int(up, ":id", ids[i]);
+			rc = db_run(up);
+			db_done(up);
+		}
+		free(names);
+		if (rc < 0) {
+			db_rollback(db);
+			return error("cannot fill member initials: %s", db_errmsg(db));
+		}
+		if (db_commit(db))
+			return error("cannot commit: %s", db_errmsg(db));
+		if (n < (int)ARRAY_SIZE(ids))
+			return 0;
+	}
+}
+
 int registry_migrate(struct db *db)
 {
-	if (db_migrate(db, "registry", registry_migrations, ARRAY_SIZE(registry_migrations)))
+	if (db_migrate(db, "registry", registry_migrations, ARRAY_SIZE(registry_migrations)) ||
+	    backfill_initials(db))
 		return -1;
 	/* Keep code_item in step with the lists compiled into this binary. */
 	if (db_begin(db))

@@ -4,6 +4,7 @@
 
 #include "base/util.h"
 #include "db/db.h"
+#include "registry/pinyin.h"
 #include "registry/registry.h"
 
 static void copy_text(char *dst, size_t n, const char *src)
@@ -96,7 +97,7 @@ int64_t registry_member_save(struct db *db, const struct member_rec *m, int *wha
 {
 	struct db_stmt *st;
 	int64_t id = m->id;
-	char now[20];
+	char now[20], py[64];
 	int rc, inserting;
 
 	if (what)
@@ -113,13 +114,14 @@ int64_t registry_member_save(struct db *db, const struct member_rec *m, int *wha
 				"INSERT INTO member(household_id, name, id_number, relation, sex, "
 				"birth_date, ethnicity, education, school_status, health, disability, "
 				"labor_skill, work_status, ins_resident_med, ins_employee_med, "
-				"ins_critical, ins_pension, dibao, tekun, phone, created_at, updated_at) "
-				"VALUES(:hh, :name, :idn, :rel, :sex, :birth, :eth, :edu, :school, "
-				":health, :dis, :labor, :work, :irm, :iem, :icr, :ipe, :dibao, :tekun, "
-				":phone, :now, :now)");
+				"ins_critical, ins_pension, dibao, tekun, phone, name_py, created_at, "
+				"updated_at) VALUES(:hh, :name, :idn, :rel, :sex, :birth, :eth, :edu, "
+				":school, :health, :dis, :labor, :work, :irm, :iem, :icr, :ipe, :dibao, "
+				":tekun, :phone, :py, :now, :now)");
 	} else {
 		st = db_prepare(db,
-				"UPDATE member SET household_id = :hh, name = :name, id_number = :idn, "
+				"UPDATE member SET household_id = :hh, name = :name, name_py = :py, "
+				"id_number = :idn, "
 				"relation = :rel, sex = :sex, birth_date = :birth, ethnicity = :eth, "
 				"education = :edu, school_status = :school, health = :health, "
 				"disability = :dis, labor_skill = :labor, work_status = :work, "
@@ -138,6 +140,8 @@ int64_t registry_member_save(struct db *db, const struct member_rec *m, int *wha
 	}
 	db_bind_int(st, ":hh", m->household_id);
 	db_bind_text(st, ":name", m->name);
+	registry_name_initials(m->name, py, sizeof(py));
+	db_bind_text(st, ":py", py);
 	db_bind_text(st, ":idn", m->id_number);
 	db_bind_int(st, ":rel", m->relation);
 	db_bind_int(st, ":sex", m->sex);

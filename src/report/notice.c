@@ -305,63 +305,62 @@ fail:
 	return -1;
 }
 
-/* Rows of the announcement: cases decided in the period. */
-enum { CN_TOWN, CN_VILLAGE, CN_HEAD, CN_HEAD_ID, CN_MEMBERS, CN_CATEGORY, CN_RISKS, CN_ELIM_MODE,
+/* Rows of a published announcement (monitor/notice.c's case_notice), the
+ * households of the caller's scope only. */
+enum { PN_TITLE, PN_KIND, PN_TOWNSHIP, PN_PHONE, PN_ON, PN_TOWNSHIP_NAME };
+enum { CN_VILLAGE, CN_HEAD, CN_HEAD_ID, CN_MEMBERS, CN_CATEGORY, CN_RISKS, CN_ELIM_MODE,
        CN_CLOSED };
 
-static int county_notice(struct db *db, const struct notice_opts *o, struct buf *out,
-			 long *count, struct buf *err)
+static int published_notice(struct db *db, const struct notice_opts *o, struct buf *out,
+			    long *count, struct buf *err)
 {
-	char name[128], title[256];
-	int level = 0, rc, identify = o->case_kind == CASE_IDENTIFY;
-	long people = 0, d1, d2;
+	char title[512], township_name[128], phone[64], published[11];
+	int kind, rc;
+	long people = 0;
 	struct buf rows = BUF_INIT, signer = BUF_INIT;
 	struct db_stmt *st;
 
-	if (!*o->region || region_name(db, o->region, name, sizeof(name), &level)) {
-		buf_addf(err, "“%s”不是已导入的行政区划代码", o->region);
+	st = db_prepare(db, "SELECT n.title, n.kind, n.township, n.phone, n.published_on, (SELECT "
+			    "name FROM region r WHERE r.code = n.township || '000') FROM case_notice "
+			    "n WHERE n.id = :id");
+	db_bind_int(st, ":id", o->notice_id);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		snprintf(title, sizeof(title), "%s", db_col_text(st, PN_TITLE));
+		kind = (int)db_col_int(st, PN_KIND);
+		snprintf(phone, sizeof(phone), "%s", db_col_text(st, PN_PHONE));
+		snprintf(published, sizeof(published), "%s", db_col_text(st, PN_ON));
+		snprintf(township_name, sizeof(township_name), "%s", db_col_text(st, PN_TOWNSHIP_NAME));
+	}
+	db_done(st);
+	if (rc != DB_ROW) {
+		if (rc < 0)
+			buf_addf(err, "查询失败：%s", db_errmsg(db));
 		return -1;
 	}
-	if (!o->from || !o->to || monitor_date_parse(o->from, &d1) || monitor_date_parse(o->to, &d2) ||
-	    d2 < d1) {
-		buf_addstr(err, "公告需要审定日期范围 from 和 to（YYYY-MM-DD，from 不晚于 to）");
-		return -1;
-	}
-	if (level <= REGION_COUNTY)
-		buf_addf(&signer, "%s乡村振兴局", name);
-	else if (level == REGION_TOWNSHIP)
-		buf_addf(&signer, "%s人民政府", name);
-	else
-		village_committee(name, &signer);
-	snprintf(title, sizeof(title), "%s防返贫监测对象%s结果公告", name,
-		 identify ? "识别纳入" : "风险消除");
-	st = db_prepare(db, "SELECT t.name, v.name, head.name, head.id_number, (SELECT count(*) FROM "
-			    "member x WHERE x.household_id = h.id), mo.category, COALESCE(mo.risk_types, "
-			    "''), c.elim_mode, c.closed_at FROM monitor_case c JOIN household h ON h.id = "
-			    "c.household_id JOIN region v ON v.code = h.village_code LEFT JOIN region t ON "
-			    "t.code = v.parent LEFT JOIN member head ON head.id = (SELECT min(y.id) FROM "
-			    "member y WHERE y.household_id = h.id AND y.relation = 1) LEFT JOIN monitored "
-			    "mo ON mo.household_id = h.id WHERE c.state = 'done' AND c.kind = :k AND "
-			    "c.closed_at >= :from AND c.closed_at <= :to AND h.village_code >= :lo AND "
-			    "h.village_code < :hi ORDER BY h.village_code, h.hh_no, c.id");
-	db_bind_int(st, ":k", o->case_kind);
-	db_bind_text(st, ":from", o->from);
-	db_bind_text(st, ":to", o->to);
-	db_bind_prefix(st, ":lo", ":hi", o->region);
+	st = db_prepare(db, "SELECT v.name, head.name, head.id_number, (SELECT count(*) FROM member "
+			    "x WHERE x.household_id = h.id), mo.category, COALESCE(mo.risk_types, ''), "
+			    "c.elim_mode, c.closed_at FROM case_notice_item i JOIN monitor_case c ON "
+			    "c.id = i.case_id JOIN household h ON h.id = i.household_id LEFT JOIN "
+			    "region v ON v.code = h.village_code LEFT JOIN member head ON head.id = "
+			    "(SELECT min(y.id) FROM member y WHERE y.household_id = h.id AND "
+			    "y.relation = 1) LEFT JOIN monitored mo ON mo.household_id = h.id WHERE "
+			    "i.notice_id = :id AND h.village_code >= :lo AND h.village_code < :hi ORDER "
+			    "BY h.village_code, h.hh_no, i.case_id");
+	db_bind_int(st, ":id", o->notice_id);
+	db_bind_prefix(st, ":lo", ":hi", o->scope ? o->scope : "");
 	*count = 0;
 	while ((rc = db_step(st)) == DB_ROW) {
 		(*count)++;
 		people += db_col_int(st, CN_MEMBERS);
 		buf_addf(&rows, "<tr><td>%ld</td><td>", *count);
-		add_text(&rows, db_col_text(st, CN_TOWN));
-		buf_addstr(&rows, "</td><td>");
 		add_text(&rows, db_col_text(st, CN_VILLAGE));
 		buf_addstr(&rows, "</td><td>");
 		add_text(&rows, db_col_is_null(st, CN_HEAD) ? "（未登记户主）" : db_col_text(st, CN_HEAD));
 		buf_addstr(&rows, "</td><td>");
 		add_masked_id(&rows, db_col_text(st, CN_HEAD_ID));
 		buf_addf(&rows, "</td><td>%lld</td><td>", (long long)db_col_int(st, CN_MEMBERS));
-		if (identify) {
+		if (kind == CASE_IDENTIFY) {
 			const char *cat = db_col_is_null(st, CN_CATEGORY)
 						  ? NULL
 						  : codes_label(&code_monitor_category,
@@ -378,44 +377,39 @@ static int county_notice(struct db *db, const struct notice_opts *o, struct buf 
 		buf_addstr(&rows, "</td></tr>\n");
 	}
 	db_done(st);
-	if (rc < 0) {
-		buf_addf(err, "查询失败：%s", db_errmsg(db));
+	if (rc < 0 || !*count) { /* none in the caller's scope: not theirs to print */
+		if (rc < 0)
+			buf_addf(err, "查询失败：%s", db_errmsg(db));
 		buf_release(&rows);
-		buf_release(&signer);
 		return -1;
 	}
+	/* 以乡镇名义在村公告 (brief §1.6) */
+	buf_addf(&signer, "%s人民政府", township_name);
 	doc_begin(out, title);
 	buf_addstr(out, "<section class=\"notice\">\n<h1>");
 	add_text(out, title);
 	buf_addstr(out, "</h1>\n<p>");
-	if (identify)
-		buf_addstr(out, "根据防止返贫动态监测和帮扶工作要求，经农户申请、入户核查、信息比对、"
-				"村民主评议、村内公示、乡（镇）审核和县级审定，");
+	if (kind == CASE_IDENTIFY)
+		buf_addf(out, "根据防止返贫动态监测和帮扶工作要求，经农户申请、入户核查、信息比对、"
+			      "村民主评议、村内公示、乡（镇）审核和县级审定，现将识别纳入防返贫监测对象的"
+			      " %ld 户 %ld 人予以公告。", *count, people);
 	else
-		buf_addstr(out, "根据防止返贫动态监测和帮扶工作要求，经入户核实、村民主评议、村内公示、"
-				"乡（镇）审核和县级审定，");
-	add_cn_date(out, o->from);
-	buf_addstr(out, "至");
-	add_cn_date(out, o->to);
-	buf_addf(out, "%s共 %ld 户 %ld 人，现予以公告。", identify ? "识别纳入防返贫监测对象"
-								     : "标注风险消除的监测对象",
-		 *count, people);
-	buf_addstr(out, "</p>\n");
-	if (*count) {
-		buf_addstr(out, "<table>\n<thead><tr><th>序号</th><th>乡（镇）</th><th>村（社区）</th>"
-				"<th>户主姓名</th><th>身份证号</th><th>家庭人口</th>");
-		buf_addstr(out, identify ? "<th>监测对象类别</th><th>风险类型</th>"
-					 : "<th>风险消除方式</th>");
-		buf_addstr(out, "<th>审定日期</th></tr></thead>\n<tbody>\n");
-		buf_add(out, rows.buf, rows.len);
-		buf_addstr(out, "</tbody>\n</table>\n");
-	}
-	buf_addstr(out, "<p>如对公告内容有异议，请向当地村民委员会、乡（镇）人民政府或县乡村振兴部门反映。");
-	add_phone_line(out, o->phone);
+		buf_addf(out, "根据防止返贫动态监测和帮扶工作要求，经入户核实、村民主评议、村内公示、"
+			      "乡（镇）审核和县级审定，现将标注风险消除的 %ld 户 %ld 人予以公告。", *count,
+			 people);
+	buf_addstr(out, "</p>\n<table>\n<thead><tr><th>序号</th><th>村（社区）</th><th>户主姓名</th>"
+			"<th>身份证号</th><th>家庭人口</th>");
+	buf_addstr(out, kind == CASE_IDENTIFY ? "<th>监测对象类别</th><th>风险类型</th>"
+					      : "<th>风险消除方式</th>");
+	buf_addstr(out, "<th>审定日期</th></tr></thead>\n<tbody>\n");
+	buf_add(out, rows.buf, rows.len);
+	buf_addstr(out, "</tbody>\n</table>\n<p>如对公告内容有异议，请向当地村民委员会、乡（镇）人民政府"
+			"或县乡村振兴部门反映。");
+	add_phone_line(out, phone);
 	buf_addstr(out, "</p>\n<p class=\"sign\">");
 	add_text(out, signer.buf);
 	buf_addstr(out, "<br>");
-	add_cn_date(out, o->today);
+	add_cn_date(out, published);
 	buf_addstr(out, "</p>\n</section>\n");
 	doc_end(out);
 	buf_release(&rows);
@@ -426,37 +420,33 @@ static int county_notice(struct db *db, const struct notice_opts *o, struct buf 
 int report_notice_html(struct db *db, const struct notice_opts *o, struct buf *out,
 		       long *households, struct buf *err)
 {
+	if (o->kind == NOTICE_PUBLISHED)
+		return published_notice(db, o, out, households, err);
 	if (o->case_kind != CASE_IDENTIFY && o->case_kind != CASE_ELIMINATE) {
 		buf_addstr(err, "kind 应为 identify（识别纳入）或 eliminate（风险消除）");
 		return -1;
 	}
-	return o->kind == NOTICE_VILLAGE ? village_notice(db, o, out, households, err)
-					 : county_notice(db, o, out, households, err);
+	return village_notice(db, o, out, households, err);
 }
 
 /* ---- routes ----------------------------------------------------------------------- */
 
-/* GET /api/v1/notices/village?region=VILLAGE&kind=identify|eliminate&phone=
- * GET /api/v1/notices/announcement?region=CODE&kind=…&from=&to=&phone= */
-static void notice_route(struct http_request *req, struct http_response *res, enum notice_kind nk)
+/* GET /api/v1/public-notice?region=VILLAGE&kind=identify|eliminate&phone= —
+ * the 村内公示 of the households of one village now at that step. */
+static void api_public_notice(struct http_request *req, struct http_response *res)
 {
-	static const char *const village_params[] = { "region", "kind", "phone", NULL };
-	static const char *const county_params[] = { "region", "kind", "from", "to", "phone", NULL };
+	static const char *const params[] = { "region", "kind", "phone", NULL };
 	const char *region = http_query(req, "region"), *kind = http_query(req, "kind");
 	const char *phone = http_query(req, "phone");
-	const char *scope = req->principal->scope;
-	struct notice_opts o = { nk, 0, NULL, NULL, NULL, NULL, NULL };
+	struct notice_opts o = { NOTICE_VILLAGE, 0, NULL, NULL, NULL, 0, NULL };
 	struct buf err = BUF_INIT;
 	char today[11];
 	long n = 0;
 
-	if (http_refuse_unknown_params(req, res, nk == NOTICE_VILLAGE ? village_params
-								      : county_params))
+	if (http_refuse_unknown_params(req, res, params))
 		return;
-	if (!region || !*region || strlen(region) > 12 ||
-	    strspn(region, "0123456789") != strlen(region)) {
-		http_reply_error(res, 400, "E_BAD_PARAM", NULL, "region 应为数字区划代码%s",
-				 nk == NOTICE_VILLAGE ? "（12位村级代码）" : "");
+	if (!region || strlen(region) != 12 || strspn(region, "0123456789") != 12) {
+		http_reply_error(res, 400, "E_BAD_PARAM", NULL, "region 应为12位村级区划代码");
 		return;
 	}
 	o.case_kind = !kind || !strcmp(kind, "identify") || !strcmp(kind, "识别纳入") ? CASE_IDENTIFY
@@ -471,15 +461,13 @@ static void notice_route(struct http_request *req, struct http_response *res, en
 		http_reply_error(res, 400, "E_BAD_PARAM", NULL, "phone 应为电话号码（数字、- 和空格）");
 		return;
 	}
-	if (!starts_with(region, scope)) {
-		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该行政区划（不在您的辖区内）");
+	if (!starts_with(region, req->principal->scope)) {
+		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该村（或不在您的管辖范围内）");
 		return;
 	}
 	monitor_today_text(today);
 	o.region = region;
 	o.phone = phone;
-	o.from = http_query(req, "from");
-	o.to = http_query(req, "to");
 	o.today = today;
 	buf_reset(&res->body);
 	if (report_notice_html(req->db, &o, &res->body, &n, &err)) {
@@ -494,26 +482,49 @@ static void notice_route(struct http_request *req, struct http_response *res, en
 	res->status = 200;
 	res->content_type = "text/html; charset=utf-8";
 	req->audit.sensitive = 1;
-	snprintf(req->audit.detail, sizeof(req->audit.detail), "打印%s（%s，区划 %s，%ld 户）",
-		 nk == NOTICE_VILLAGE ? "村内公示" : "公告",
+	snprintf(req->audit.detail, sizeof(req->audit.detail), "打印村内公示（%s，%s，%ld 户）",
 		 o.case_kind == CASE_IDENTIFY ? "识别纳入" : "风险消除", region, n);
 	buf_release(&err);
 }
 
-static void api_notice_village(struct http_request *req, struct http_response *res)
+/* GET /api/v1/notices/:id/print — a published 公告 as a page to print, with
+ * the households of the caller's scope (404 when it has none there). */
+static void api_notice_print(struct http_request *req, struct http_response *res)
 {
-	notice_route(req, res, NOTICE_VILLAGE);
-}
-
-static void api_notice_announcement(struct http_request *req, struct http_response *res)
-{
-	notice_route(req, res, NOTICE_COUNTY);
+	static const char *const params[] = { NULL };
+	struct notice_opts o = { NOTICE_PUBLISHED, 0, NULL, NULL, NULL, 0, NULL };
+	struct buf err = BUF_INIT;
+	long n = 0;
+	if (http_refuse_unknown_params(req, res, params))
+		return;
+	if (parse_int64(req->path_params[0], &o.notice_id) || o.notice_id <= 0) {
+		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该公告（或不在您的管辖范围内）");
+		return;
+	}
+	o.scope = req->principal->scope;
+	buf_reset(&res->body);
+	if (report_notice_html(req->db, &o, &res->body, &n, &err)) {
+		buf_reset(&res->body);
+		if (err.len)
+			http_reply_error(res, 503, "E_DB", NULL, "%s", err.buf);
+		else
+			http_reply_error(res, 404, "E_NOT_FOUND", NULL,
+					 "找不到该公告（或不在您的管辖范围内）");
+		buf_release(&err);
+		return;
+	}
+	res->status = 200;
+	res->content_type = "text/html; charset=utf-8";
+	req->audit.sensitive = 1;
+	http_audit_note(req, "notice", o.notice_id, NULL, NULL);
+	snprintf(req->audit.detail, sizeof(req->audit.detail), "打印公告（%ld 户）", n);
+	buf_release(&err);
 }
 
 const struct route report_notice_routes[] = {
-	{ "GET", "/api/v1/notices/village", api_notice_village, 0, "household.read",
-	  "村内公示（打印页：识别纳入或风险消除，按村）" },
-	{ "GET", "/api/v1/notices/announcement", api_notice_announcement, 0, "household.read",
-	  "公告（打印页：审定期间内识别纳入或风险消除的户）" },
+	{ "GET", "/api/v1/public-notice", api_public_notice, 0, "household.read",
+	  "村内公示（打印页：某村处于村内公示环节的户，识别纳入或风险消除）" },
+	{ "GET", "/api/v1/notices/:id/print", api_notice_print, 0, "household.read",
+	  "公告（打印页：已发布公告中本辖区的户）" },
 	{ NULL },
 };

@@ -100,26 +100,29 @@ extern const struct route report_routes[];
  * these name people: a public notice must. */
 
 enum notice_kind {
-	NOTICE_VILLAGE = 1, /* 村内公示: cases now at the 村内公示 step in one village */
-	NOTICE_COUNTY = 2,  /* 公告: cases decided (县级审定) in a period, under a region */
+	NOTICE_VILLAGE = 1,   /* 村内公示: cases now at the 村内公示 step in one village */
+	NOTICE_PUBLISHED = 2, /* a 公告 published after 县级审定 (monitor's case_notice) */
 };
 
 struct notice_opts {
 	enum notice_kind kind;
-	int case_kind;          /* enum case_kind: 1 识别纳入, 2 风险消除 */
-	const char *region;     /* village code (12 digits) or region prefix */
-	const char *from, *to;  /* 公告: decision dates YYYY-MM-DD, inclusive */
-	const char *phone;      /* objection phone; NULL or "" leaves a line to fill in */
-	const char *today;      /* YYYY-MM-DD, the date printed under the signature */
+	int case_kind;          /* 村内公示: enum case_kind, 1 识别纳入, 2 风险消除 */
+	const char *region;     /* 村内公示: the village's 12-digit code */
+	const char *phone;      /* 村内公示: objection phone; NULL or "" leaves a line to fill in */
+	const char *today;      /* 村内公示: YYYY-MM-DD (unused by the period, which is the step's) */
+	int64_t notice_id;      /* 公告: case_notice.id */
+	const char *scope;      /* 公告: only the households under this prefix ("" = all) */
 };
 
 /* Write the notice as a complete HTML document into `out`; *households
  * receives how many households it lists.  0, or -1 with a Chinese message
- * in err (an unknown region, say). */
+ * in err (an unknown region, say; for a 公告 that does not exist or has no
+ * household in the scope, err stays empty). */
 int report_notice_html(struct db *db, const struct notice_opts *o, struct buf *out,
 		       long *households, struct buf *err);
 
-/* HTTP routes of the printable notices (GET /api/v1/notices/...), NULL-terminated. */
+/* HTTP routes of the printable notices (GET /api/v1/public-notice,
+ * GET /api/v1/notices/:id/print), NULL-terminated. */
 extern const struct route report_notice_routes[];
 
 #endif

@@ -276,10 +276,28 @@ static int read_cases(struct report_ctx *x)
 	struct db_stmt *st;
 	monitor_case_steps(CASE_IDENTIFY, &n_id);
 	monitor_case_steps(CASE_ELIMINATE, &n_el);
-	monitor_cal_init(&cal);
-	if (monitor_cal_load(x->db, &cal) < 0 || monitor_date_parse(x->today, &today_day)) {
-		monitor_cal_release(&cal);
+	if (monitor_date_parse(x->today, &today_day))
 		return -1;
+	/* the next working day is what monitor_light() compares with; only the
+	 * calendar's marks of the coming weeks can move it (no break is longer) */
+	monitor_cal_init(&cal);
+	{
+		char to[11];
+		monitor_date_format(today_day + 40, to);
+		st = db_prepare(x->db, "SELECT day, kind FROM work_calendar WHERE day > :from AND "
+				       "day <= :to");
+		db_bind_text(st, ":from", x->today);
+		db_bind_text(st, ":to", to);
+		while ((rc = db_step(st)) == DB_ROW) {
+			long day;
+			if (!monitor_date_parse(db_col_text(st, 0), &day))
+				monitor_cal_set(&cal, day, (int)db_col_int(st, 1));
+		}
+		db_done(st);
+		if (rc != DB_DONE) {
+			monitor_cal_release(&cal);
+			return -1;
+		}
 	}
 	monitor_date_format(monitor_cal_add_workdays(&cal, today_day, 1), warn);
 	monitor_cal_release(&cal);

@@ -73,7 +73,7 @@ static const char *keep_text(struct rule_result *res, const char *s)
 static void record(struct ev *e, int slot, const struct rule_value *v)
 {
 	struct rule_value *dst;
-	if (slot < 0 || e->done[slot])
+	if (slot < 0 || !e->res || e->done[slot])
 		return;
 	e->done[slot] = 1;
 	dst = &e->res->values[slot];
@@ -362,6 +362,23 @@ int rule_eval(const struct rule *r, const struct rule_ctx *ctx, int member, stru
 		return -1;
 	}
 	return 0;
+}
+
+int rule_test(const struct rule *r, const struct rule_ctx *ctx, int member)
+{
+	struct ev e;
+	struct rule_value v;
+
+	if (r->scope == RULE_MEMBER && (member < 0 || member >= ctx->nr_members))
+		return error("member rule evaluated on member %d of %d", member, ctx->nr_members);
+	memset(&e, 0, sizeof(e));
+	e.r = r;
+	e.ctx = ctx;
+	e.member = r->scope == RULE_MEMBER ? member : -1;
+	v = eval(&e, r->root);
+	if (e.failed)
+		return -1;
+	return v.null ? RULE_UNKNOWN : v.num != 0 ? RULE_TRUE : RULE_FALSE;
 }
 
 void rule_result_release(struct rule_result *res)

@@ -220,6 +220,12 @@ struct rule_result {
 int rule_eval(const struct rule *r, const struct rule_ctx *ctx, int member,
 	      struct rule_result *res);
 void rule_result_release(struct rule_result *res);
+/* The truth of `r` on the household or member `ctx` describes, as
+ * rule_eval() finds it, without filling explain slots or allocating
+ * anything: for a first pass over many records, rule_eval() then explains
+ * the hits.  Returns enum rule_truth, or -1 when get() failed or a
+ * parameter is missing (reported with error()). */
+int rule_test(const struct rule *r, const struct rule_ctx *ctx, int member);
 
 /* Append to `sql` one SELECT that finds every hit of `r`:
  *   SELECT <household_id>, [<member_id>,] <one column per explain slot>

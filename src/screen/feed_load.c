@@ -256,6 +256,7 @@ struct load {
 	struct keymap by_id;
 	struct keymap by_member;
 	long line_base;      /* physical lines before this reader's text (a second part) */
+	const char *last_village; /* interned: the village of the last member matched */
 	double share;        /* of the file this reader's progress covers */
 	int col_of_field[FEED_MAX_COLS]; /* column → field index of the file, -1 absent */
 	int nr_header_fields;
@@ -830,19 +831,29 @@ static void take_member(struct load *l, struct person *p, struct db_stmt *st)
 {
 	const char *scope = l->o->scope ? l->o->scope : "";
 	const char *village = db_col_text(st, MR_VILLAGE);
-	const char *b = db_col_text(st, MR_BIRTH);
+	const char *b = db_col_text(st, MR_BIRTH), *name = db_col_text(st, MR_NAME);
 	p->member_id = db_col_int(st, MR_ID);
 	p->household_id = db_col_int(st, MR_HH);
-	p->village = intern(&l->strings, village);
-	p->reg_name = intern(&l->strings, db_col_text(st, MR_NAME));
+	/* members come in household order, so mostly village after village */
+	if (!l->last_village || strcmp(l->last_village, village))
+		l->last_village = intern(&l->strings, village);
+	p->village = l->last_village;
+	p->reg_name = p->name && !strcmp(p->name, name) ? p->name
+						       : arena_dup(&l->store, name, strlen(name));
 	p->sex = (int)db_col_int(st, MR_SEX);
 	p->dibao = (int)db_col_int(st, MR_DIBAO);
 	p->tekun = (int)db_col_int(st, MR_TEKUN);
 	p->hh_type = db_col_is_null(st, MR_HH_TYPE) ? -1 : (int)db_col_int(st, MR_HH_TYPE);
 	p->monitored = (int)db_col_int(st, MR_MONITORED);
 	p->tuopin = p->hh_type == 1 || p->monitored;
-	if (sscanf(b, "%d-%d-%d", &p->birth_y, &p->birth_m, &p->birth_d) != 3)
+	if (strlen(b) == 10 && digits(b, 4) && b[4] == '-' && digits(b + 5, 2) && b[7] == '-' &&
+	    digits(b + 8, 2)) {
+		p->birth_y = two(b) * 100 + two(b + 2);
+		p->birth_m = two(b + 5);
+		p->birth_d = two(b + 8);
+	} else {
 		p->birth_y = 0;
+	}
 	p->match = strncmp(village, scope, strlen(scope)) ? 3 : 1;
 }
 
@@ -892,7 +903,8 @@ static int match_people(struct load *l)
 			l->r->matched_rows += p->rows;
 			l->r->persons++;
 			*keymap_slot(&l->by_member, (uint64_t)p->member_id) = i;
-			if (p->name && *p->name && strcmp(p->name, p->reg_name)) {
+			if (p->name && *p->name && p->name != p->reg_name &&
+			    strcmp(p->name, p->reg_name)) {
 				l->r->mismatch_rows += p->rows;
 				add_issue(l, FEED_ISSUE_NAME, p->line, p->rows, NULL, p->id, p->name,
 					  p->household_id,

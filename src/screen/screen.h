@@ -111,6 +111,49 @@ int screen_feed_resolve(struct db *db, const char *name, char out[32]);
 /* The feed routes. */
 extern const struct route screen_feed_routes[];
 
-/* ---- data-quality checks (check.c, check_api.c) -------------------------- */
+/* ---- data-quality checks (check.c, check_pass.c, check_api.c, check_demo.c)
+ * A catalogue of checks (疑点规则), versioned rows in table check_def: id,
+ * group, severity, Chinese title and advice, and either an expression in
+ * the rule language (src/rules, over the monitoring catalogue of fields plus
+ * a few registry fields) or the name of a built-in check written in C or
+ * SQL (身份证号, 家庭结构, 代码值, duplicates across households…).  A run
+ * evaluates every enabled check over a region in one pass over households
+ * and members and keeps the findings (疑点) in table check_finding, one open
+ * finding per (check, household, member): a rerun updates what it finds
+ * again, opens what is new and closes what is gone. */
+
+/* Create or upgrade the tables of the checks ("screen.check") and install
+ * the shipped checks that are missing.  0 or -1. */
+int screen_check_migrate(struct db *db);
+
+struct check_report {
+	int64_t run_id;	       /* check_run.id, 0 for a dry run */
+	int checks;	       /* checks run */
+	int failed;	       /* checks that did not compile (skipped) */
+	long hits;	       /* findings seen by this run */
+	long opened, closed;   /* findings opened and closed by it */
+	double seconds;
+	struct buf text;       /* one line per check (Chinese); caller releases */
+};
+enum { CHECK_PROGRESS = 1, /* progress on stderr */
+       CHECK_DRY_RUN = 2 }; /* evaluate and count, store nothing */
+/* Run the current version of every enabled check (of group `group`, NULL or
+ * "" for all) over the households under region prefix `under` ("" = all)
+ * with income and monitoring-line year `year`, and store the findings in
+ * one transaction of its own (the caller must not hold one).  `by` is the
+ * login recorded with the run.  0, or -1 with the reason reported. */
+int screen_check_run(struct db *db, const char *under, int year, const char *group, const char *by,
+		     struct check_report *rep, int flags);
+/* 1 if `group` names a check group (身份信息 … as ids "identity" …). */
+int screen_check_group_known(const char *group);
+/* Append the current catalogue to `out`, one check per line (Chinese). */
+void screen_check_list(struct db *db, struct buf *out);
+/* The demo district's deliberate data errors (a small, fixed number, all
+ * of kinds the registry import accepts, so the demo still exports and
+ * re-imports), then one check run so findings exist on first start.  0 or -1. */
+int screen_check_demo(struct db *db, uint64_t seed);
+
+/* HTTP routes of the checks, NULL-terminated. */
+extern const struct route screen_check_routes[];
 
 #endif

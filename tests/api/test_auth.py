@@ -151,8 +151,12 @@ def q1(db, sql, args=()):
 
 
 def list_routes():
+    """The JSON API's routes.  Server-rendered pages (html: true) answer
+    refusals as pages and redirects, not error envelopes: tests/api/
+    test_pages.py holds their matrix."""
     p = cli("routes", check=0)
-    return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+    routes = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+    return [r for r in routes if not r.get("html")]
 
 
 def audit_max(db):
@@ -364,8 +368,15 @@ def _setup_fixtures(c):
     c.case2 = make_case(c, step=2)
     c.case_out = make_case(c, c.other_village, c.out_clerk)
     c.rule = make_rule(c)
+    c.check = make_check(c)
     c.cal_date = make_cal_day(c)
     c.feed_batch_in, c.feed_batch_out, c.feed_hit_in, c.feed_hit_out = make_feed_fixtures(c)
+    c.done_in = make_done_case(c)
+    c.done_out = make_done_case(c, c.other_village)
+    c.notice_in = make_notice(c, c.village)
+    c.notice_out = make_notice(c, c.other_village)
+    c.jobs = {}
+    c.job_other = make_job(c, c.tester)
     c.spare = {}
     c.watch = Watch(c.db)
 
@@ -498,6 +509,17 @@ def make_rule(c):
     return body["id"]
 
 
+def check_body():
+    return {"id": "TCHK%03d" % next(_rules), "group": "complete", "severity": "低",
+            "scope": "household", "title": "测试检查", "expression": "true", "enabled": False}
+
+
+def make_check(c):
+    body = check_body()
+    expect(call(c.s, "POST", "/api/v1/checks", body, token=c.s.token), 201, "check")
+    return body["id"]
+
+
 def make_alert(c, fam=None):
     """An open alert (a self-report) on a fresh household of the village, or on `fam`."""
     fam = fam or make_family(c)
@@ -519,6 +541,48 @@ def make_case(c, village=None, clerk=None, step=1):
     return case
 
 
+def import_csv(c, village):
+    """A members ledger (CSV bytes) of one new household of two in `village`."""
+    hh = "AUTH%05d" % next(_hh)
+    rows = [(hh, village, "张建国", new_idn(c, "男", "19700315"), "户主"),
+            (hh, village, "李秀兰", new_idn(c, "女", "19720820"), "配偶")]
+    return ("户编号,行政区划代码,户类型,姓名,证件号码,与户主关系\n" +
+            "".join("%s,%s,一般农户,%s,%s,%s\n" % r for r in rows)).encode()
+
+
+def make_job(c, u):
+    """An import job (a dry run) started by user `u`."""
+    r = call(c.s, "POST", "/api/v1/imports?kind=members&dry_run=1", import_csv(c, c.village),
+             token=u.token)
+    return expect(r, 200, "import job")["id"]
+
+
+def make_done_case(c, village=None):
+    """A case approved at the county step (state done), inserted directly on
+    a new household: the workflow leading there is test_cases.py's."""
+    fam = make_family(c, village or c.village)
+    con = connect(c.db)
+    cid = con.execute("INSERT INTO monitor_case(household_id, kind, step, state, opened_at, "
+                      "step_started, closed_at) VALUES(?, 1, 6, 'done', ?, ?, ?) RETURNING id",
+                      (fam["id"], PAST, PAST, PAST)).fetchone()[0]
+    con.commit()
+    con.close()
+    return cid
+
+
+def make_notice(c, village):
+    """A published 公告 of one done case of `village`, inserted directly."""
+    case = make_done_case(c, village)
+    hh = q1(c.db, "SELECT household_id FROM monitor_case WHERE id = ?", (case,))
+    con = connect(c.db)
+    nid = con.execute("INSERT INTO case_notice(kind, township, year, batch, title, published_on, "
+                      "published_by, created_at) VALUES(1, ?, 2026, ?, '测试公告', ?, 'fixture', ?) "
+                      "RETURNING id", (village[:9], case, PAST, PAST)).fetchone()[0]
+    con.execute("INSERT INTO case_notice_item(notice_id, case_id, household_id) VALUES(?, ?, ?)",
+                (nid, case, hh))
+    con.commit()
+    con.close()
+    return nid
 PROFILE = {"title": "测试布局", "kind": "households",
            "columns": [{"header": "户编号", "field": "hh_no"}]}
 _profiles = itertools.count(1)
@@ -648,6 +712,23 @@ MATRIX = {
     ("GET", "/api/v1/feed-batches/:id"): (FEED, OK200, NF),
     ("GET", "/api/v1/feed-hits"): (READERS, OK200, OK200),   # out: region filter → nothing
     ("POST", "/api/v1/feed-hits/:id/feedback"): (WRITERS, OK200, NF),
+    # the office pages: ledger upload (out: a file of another township is
+    # refused in its report), the 公告 (a county approver's), the totals
+    ("POST", "/api/v1/imports"): (WRITERS, OK200, OK200),
+    ("GET", "/api/v1/imports/:id"): (WRITERS, OK200, NF),   # out: another user's job
+    ("GET", "/api/v1/notices"): (READERS, OK200, None),
+    ("POST", "/api/v1/notices"): (READERS, step(county_approver=OK201),
+                                  step(county_approver=(422, "E_NOT_FOUND"))),
+    ("GET", "/api/v1/notices/:id"): (READERS, OK200, NF),
+    ("GET", "/api/v1/case-totals"): (READERS, OK200, None),
+    # data-quality checks (screen module)
+    ("GET", "/api/v1/checks"): (ALL, OK200, None),
+    ("POST", "/api/v1/checks"): (CONFIG, OK201, None),
+    ("PUT", "/api/v1/checks/:id"): (CONFIG, OK200, None),
+    ("POST", "/api/v1/check-runs"): (CONFIG, OK200, (422, "E_BAD_REGION")),
+    ("GET", "/api/v1/check-findings"): (READERS, OK200, OK200),  # out: region filter → nothing
+    ("GET", "/api/v1/check-findings/summary"): (READERS, OK200, OK200),
+    ("GET", "/api/v1/households/:id/check-findings"): (READERS, OK200, NF),
     # Excel/CSV downloads (export permission), layout profiles, printable notices
     ("GET", "/api/v1/export/households"): (FULL_ID, OK200, NF),
     ("GET", "/api/v1/export/members"): (FULL_ID, OK200, NF),
@@ -658,8 +739,8 @@ MATRIX = {
     ("GET", "/api/v1/layout-profiles/:name"): (READERS, OK200, None),
     ("PUT", "/api/v1/layout-profiles/:name"): (WRITERS, OK201, None),
     ("DELETE", "/api/v1/layout-profiles/:name"): (WRITERS, OK200, None),
-    ("GET", "/api/v1/notices/village"): (READERS, OK200, NF),
-    ("GET", "/api/v1/notices/announcement"): (READERS, OK200, NF),
+    ("GET", "/api/v1/public-notice"): (READERS, OK200, NF),
+    ("GET", "/api/v1/notices/:id/print"): (READERS, OK200, NF),
 }
 # the dashboard's aggregates: every role reads them, for regions in its scope
 REPORT_ROUTES = ["/api/v1/report/" + x for x in (
@@ -869,6 +950,28 @@ def _case(c, where, fresh, at_step=1):
     return c.case1 if at_step == 1 else c.case2
 
 
+def _b_import(c, u, where, fresh):
+    want = where == "in"
+    return Req("POST", "/api/v1/imports?kind=members",
+               import_csv(c, c.village if want else c.other_village), u.token,
+               lambda r: None if r.body["result"]["accepted"] == want
+               else "accepted %s: %s" % (r.body["result"]["accepted"], r.body["result"]["report"]))
+
+
+def _b_import_get(c, u, where, fresh):
+    job = c.job_other
+    if where == "in" and u.role in WRITERS:
+        if u.login not in c.jobs:
+            c.jobs[u.login] = make_job(c, u)
+        job = c.jobs[u.login]
+    return Req("GET", "/api/v1/imports/%d" % job, None, u.token)
+
+
+def _b_notice_create(c, u, where, fresh):
+    case = c.done_out if where == "out" else make_done_case(c) if fresh else c.done_in
+    return Req("POST", "/api/v1/notices", {"case_ids": [case]}, u.token)
+
+
 def _b_list_region(path):
     def build(c, u, where, fresh):
         if where == "out":
@@ -1013,6 +1116,30 @@ BUILD = {
         "POST", "/api/v1/feed-hits/%d/feedback" % (c.feed_hit_in if where == "in" else
                                                    c.feed_hit_out),
         {"state": "已核实-无风险", "note": "入户核实"}, u.token),
+    ("POST", "/api/v1/imports"): _b_import,
+    ("GET", "/api/v1/imports/:id"): _b_import_get,
+    ("GET", "/api/v1/notices"): _b_get("/api/v1/notices"),
+    ("POST", "/api/v1/notices"): _b_notice_create,
+    ("GET", "/api/v1/notices/:id"): lambda c, u, where, fresh: Req(
+        "GET", "/api/v1/notices/%d" % (c.notice_in if where == "in" else c.notice_out), None,
+        u.token),
+    ("GET", "/api/v1/case-totals"): _b_get("/api/v1/case-totals"),
+    ("GET", "/api/v1/checks"): _b_get("/api/v1/checks"),
+    ("POST", "/api/v1/checks"): lambda c, u, where, fresh: Req(
+        "POST", "/api/v1/checks", check_body(), u.token),
+    ("PUT", "/api/v1/checks/:id"): lambda c, u, where, fresh: Req(
+        "PUT", "/api/v1/checks/" + c.check, {"title": "测试检查（修订）"}, u.token),
+    ("POST", "/api/v1/check-runs"): lambda c, u, where, fresh: Req(
+        "POST", "/api/v1/check-runs",
+        {"group": "structure"} if where == "in" else {"group": "structure", "region": OTHER},
+        u.token),
+    ("GET", "/api/v1/check-findings"): _b_list_region("/api/v1/check-findings"),
+    ("GET", "/api/v1/check-findings/summary"): lambda c, u, where, fresh: Req(
+        "GET", "/api/v1/check-findings/summary?region=" + (c.village if where == "in" else OTHER),
+        None, u.token,
+        None if where == "in" else
+        lambda r: None if r.body["villages"] == [] else "out-of-scope villages counted"),
+    ("GET", "/api/v1/households/:id/check-findings"): _b_hh_path("GET", "/check-findings"),
     ("GET", "/api/v1/export/households"): lambda c, u, where, fresh: Req(
         "GET", "/api/v1/export/households?format=csv&region=" +
         (c.village if where == "in" else OTHER), None, u.token),
@@ -1034,12 +1161,12 @@ BUILD = {
         "PUT", "/api/v1/layout-profiles/auth-%d" % next(_profiles), PROFILE, u.token),
     ("DELETE", "/api/v1/layout-profiles/:name"): lambda c, u, where, fresh: Req(
         "DELETE", "/api/v1/layout-profiles/" + make_profile(c, fresh), None, u.token),
-    ("GET", "/api/v1/notices/village"): lambda c, u, where, fresh: Req(
-        "GET", "/api/v1/notices/village?kind=identify&region=" +
+    ("GET", "/api/v1/public-notice"): lambda c, u, where, fresh: Req(
+        "GET", "/api/v1/public-notice?kind=identify&region=" +
         (c.village if where == "in" else OTHER + "001"), None, u.token),
-    ("GET", "/api/v1/notices/announcement"): lambda c, u, where, fresh: Req(
-        "GET", "/api/v1/notices/announcement?kind=identify&from=2026-01-01&to=2026-12-31&region="
-        + (c.village if where == "in" else OTHER), None, u.token),
+    ("GET", "/api/v1/notices/:id/print"): lambda c, u, where, fresh: Req(
+        "GET", "/api/v1/notices/%d/print" % (c.notice_in if where == "in" else c.notice_out),
+        None, u.token),
 }
 
 FEED_DEF = {"id": "auth_feed", "title": "测试·部门名单", "department": "民政局",
@@ -1333,6 +1460,7 @@ LINE_IGNORED = ["id", "region_name", "updated_at"]
 RULE_FIELDS = ["id", "title", "kind", "severity", "risk_type", "scope", "expression", "enabled",
                "valid_from"]
 CASE_TABLES = {"monitor_case", "case_event", "alert"}
+CHECK_FIELDS = ["id", "group", "severity", "scope", "title", "advice", "expression", "enabled"]
 
 # (method, pattern) → what can be injected and what a success may change:
 #   actor    a matrix role, "self" (the account of /me/password), or None
@@ -1499,6 +1627,31 @@ INJECT = {
     ("POST", "/api/v1/feed-hits/:id/feedback"): dict(actor="village_clerk",
                                                      json=["state", "note"], free=["note"],
                                                      tables={"feed_hit"}, target="feed_hit"),
+    # the upload's body is a file, not JSON: only its parameters are injected
+    ("POST", "/api/v1/imports"): dict(actor="village_clerk", query=["kind", "dry_run", "skip_bad"]),
+    ("GET", "/api/v1/imports/:id"): dict(actor="village_clerk"),
+    ("GET", "/api/v1/notices"): dict(actor="village_clerk", query=["kind", "limit", "cursor"]),
+    ("POST", "/api/v1/notices"): dict(actor="county_approver", json=["case_ids", "phone"],
+                                      tables={"case_notice", "case_notice_item", "case_event"},
+                                      fresh="done_case"),
+    ("GET", "/api/v1/notices/:id"): dict(actor="village_clerk"),
+    ("GET", "/api/v1/case-totals"): dict(actor="village_clerk"),
+    ("GET", "/api/v1/checks"): dict(actor="village_clerk", query=["group"]),
+    ("POST", "/api/v1/checks"): dict(actor="admin", json=CHECK_FIELDS, free=["title", "advice"],
+                                     tables={"check_def"}),
+    ("PUT", "/api/v1/checks/:id"): dict(actor="admin", json=["title", "advice", "severity",
+                                                             "enabled", "expression"],
+                                        free=["title", "advice"], tables={"check_def"},
+                                        target="check"),
+    ("POST", "/api/v1/check-runs"): dict(actor="admin", json=["region", "year", "group"],
+                                         tables={"check_run", "check_finding"}),
+    ("GET", "/api/v1/check-findings"): dict(actor="village_clerk", query=[
+        "region", "check", "group", "severity", "state", "household", "limit", "cursor",
+        "count"]),
+    ("GET", "/api/v1/check-findings/summary"): dict(actor="village_clerk", query=[
+        "region", "group", "state", "limit", "cursor"]),
+    ("GET", "/api/v1/households/:id/check-findings"): dict(actor="village_clerk",
+                                                           query=["state"]),
     ("GET", "/api/v1/export/households"): dict(actor="village_clerk",
                                                query=["format", "region", "profile"]),
     ("GET", "/api/v1/export/members"): dict(actor="village_clerk",
@@ -1513,11 +1666,9 @@ INJECT = {
                                      "columns", "columns.0.header", "columns.0.field"],
         free=["title", "sheet", "columns.0.header"], tables={"layout_profile"}),
     ("DELETE", "/api/v1/layout-profiles/:name"): dict(actor="village_clerk"),
-    ("GET", "/api/v1/notices/village"): dict(actor="village_clerk",
-                                             query=["region", "kind", "phone"]),
-    ("GET", "/api/v1/notices/announcement"): dict(actor="village_clerk",
-                                                  query=["region", "kind", "from", "to",
-                                                         "phone"]),
+    ("GET", "/api/v1/public-notice"): dict(actor="village_clerk",
+                                           query=["region", "kind", "phone"]),
+    ("GET", "/api/v1/notices/:id/print"): dict(actor="village_clerk"),
 }
 INJECT.update({("GET", p): dict(actor="village_clerk",
                                 query=["region", "months"] if p.endswith(("trend", "dashboard"))
@@ -1566,7 +1717,8 @@ class Injector:
         if name not in self.current:
             self.current[name] = {"alert": lambda: make_alert(c),
                                   "case1": lambda: make_case(c),
-                                  "case2": lambda: make_case(c, step=2)}[name]()
+                                  "case2": lambda: make_case(c, step=2),
+                                  "done_case": lambda: make_done_case(c)}[name]()
         return self.current[name]
 
     def used_up(self, name):
@@ -1618,6 +1770,15 @@ class Injector:
             return str(c.feed_batch_in)
         if p.startswith("/api/v1/feed-hits/"):
             return str(c.feed_hit_in)
+        if p.startswith("/api/v1/imports/"):
+            clerk = c.users["village_clerk"]
+            if clerk.login not in c.jobs:
+                c.jobs[clerk.login] = make_job(c, clerk)
+            return str(c.jobs[clerk.login])
+        if p.startswith("/api/v1/notices/"):
+            return str(c.notice_in)
+        if p.startswith("/api/v1/checks/"):
+            return c.check
         raise AssertionError("no value for %s in %s" % (name, p))
 
     def path(self, key, override=None):
@@ -1633,11 +1794,9 @@ class Injector:
         base = {("GET", "/api/v1/calendar/workdays"): {"from": "2026-03-02", "days": "3"},
                 ("GET", "/api/v1/monitor-lines/applicable"): {"code": self.c.village,
                                                               "year": "2025"},
-                ("GET", "/api/v1/notices/village"): {"region": self.c.village,
-                                                     "kind": "identify"},
-                ("GET", "/api/v1/notices/announcement"): {
-                    "region": self.c.village, "kind": "identify", "from": "2026-01-01",
-                    "to": "2026-12-31"}}.get(key, {})
+                ("GET", "/api/v1/public-notice"): {"region": self.c.village,
+                                                   "kind": "identify"},
+                ("POST", "/api/v1/imports"): {"kind": "members", "dry_run": "1"}}.get(key, {})
         q = {k: enc(v) for k, v in base.items()}
         if param:
             q[param] = enc(value)
@@ -1690,6 +1849,12 @@ class Injector:
                                                   next(_feed_seq))).encode(),
             ("POST", "/api/v1/feed-hits/:id/feedback"): lambda: {"state": "不属实",
                                                                  "note": "注入测试"},
+            ("POST", "/api/v1/imports"): lambda: import_csv(c, c.village),
+            ("POST", "/api/v1/notices"): lambda: {"case_ids": [self.fixture("done_case")],
+                                                  "phone": "0915-8421234"},
+            ("POST", "/api/v1/checks"): check_body,
+            ("PUT", "/api/v1/checks/:id"): lambda: {"title": "注入测试"},
+            ("POST", "/api/v1/check-runs"): lambda: {"group": "structure"},
             ("PUT", "/api/v1/layout-profiles/:name"): lambda: dict(PROFILE),
         }
         return bodies[key]() if key in bodies else None
@@ -1701,7 +1866,7 @@ class Injector:
         return {None: None, "hh": self.fam["id"], "self": self.self_user.id,
                 "member": self.member, "in_user": c.in_user["id"],
                 "measure_in": c.measure_in, "line_in": c.line_in,
-                "rule": c.rule, "feed_hit": c.feed_hit_in}[t]
+                "rule": c.rule, "feed_hit": c.feed_hit_in, "check": c.check}[t]
 
 
 def test_injection_and_traversal_strings_reach_nothing():
@@ -1749,6 +1914,15 @@ def test_injection_and_traversal_strings_reach_nothing():
             bad = [row[0] for row in rows if not row[2] or int(row[2]) not in in_scope_users]
             if bad:
                 return "%s: exported audit rows of out-of-scope users %s" % (what, bad[:5])
+        if key == ("GET", "/api/v1/check-findings"):
+            bad = [x["id"] for x in b["items"] if not x["village_code"].startswith(c.village)]
+            if bad:
+                return "%s: out-of-scope findings %s" % (what, bad[:5])
+        if key == ("GET", "/api/v1/check-findings/summary"):
+            bad = [x["village_code"] for x in b["villages"]
+                   if not x["village_code"].startswith(c.village)]
+            if bad:
+                return "%s: out-of-scope villages %s" % (what, bad[:5])
         if key in (("GET", "/api/v1/alerts"), ("GET", "/api/v1/cases")):
             hhs = {x["household_id"] for x in b["items"]}
             if hhs and q1(c.db, "SELECT count(*) FROM household WHERE id IN (%s) AND "
@@ -2330,8 +2504,12 @@ def test_every_write_route_writes_one_audit_row():
     new_line = line_body(c, TOWNSHIP)
     day = cal_body()
     rule = rule_body()
+    chk = check_body()
     alert1, alert2 = make_alert(c), make_alert(c)
     case1, case2, case3 = make_case(c), make_case(c, step=2), make_case(c)
+    county = c.users["county_approver"]
+    done = make_done_case(c)
+    ledger = import_csv(c, c.village)
     hh2 = "/api/v1/households/%d" % fam2["id"]
 
     def ok(r):
@@ -2505,6 +2683,26 @@ def test_every_write_route_writes_one_audit_row():
                  {"state": "不属实", "note": "入户核实不属实"}),
             clerk.login, "feed_hit", c.feed_hit_in,
             lambda o, n: o is not None and n == {"state": "不属实", "note": "入户核实不属实"}),
+        # the office pages: the import job writes its row with the data
+        ("POST", "/api/v1/imports"): (
+            send("POST", "/api/v1/imports?kind=members", ledger), clerk.login, "import", None,
+            lambda o, n: o is None and (n["kind"], n["households_new"], n["members_new"]) == (
+                "members", 1, 2)),
+        ("POST", "/api/v1/notices"): (
+            send("POST", "/api/v1/notices", {"case_ids": [done]}, county), county.login, "notice",
+            None, lambda o, n: o is None and n["case_ids"] == [done]),
+        ("POST", "/api/v1/checks"): (
+            send("POST", "/api/v1/checks", chk, admin), admin.login, "check", NO_TARGET,
+            lambda o, n: o is None and (n["id"], n["version"]) == (chk["id"], 1)),
+        ("PUT", "/api/v1/checks/:id"): (
+            send("PUT", "/api/v1/checks/" + chk["id"], {"title": "改名"}, admin), admin.login,
+            "check", NO_TARGET,
+            lambda o, n: o is None and (n["id"], n["version"], n["title"]) == (
+                chk["id"], 2, "改名")),
+        ("POST", "/api/v1/check-runs"): (
+            send("POST", "/api/v1/check-runs", {"group": "structure"}, admin), admin.login,
+            "check_run", "run_id",
+            lambda o, n: o is None and (n["group"], n["region"]) == ("structure", TOWNSHIP)),
         ("PUT", "/api/v1/layout-profiles/:name"): (
             send("PUT", "/api/v1/layout-profiles/audit-layout", PROFILE), clerk.login,
             "layout_profile", NO_TARGET,

@@ -517,6 +517,31 @@ def test_summary_is_kept_until_stale_or_refreshed():
         s.stop()
 
 
+def test_lights_follow_the_working_day_calendar():
+    """On 2026-02-14, a Saturday worked before the Spring Festival break
+    (15th–23rd), the next working day is the 24th: steps due up to then are
+    yellow, steps due before the 14th red (as monitor_light() decides)."""
+    c = C()
+    today = "2026-02-14"
+    s = Server(c.db, login=None, extra=["--report-max-age", "0"], env={"LIUBAO_TODAY": today})
+    try:
+        tok = s.make_user("t.admin4", "admin", COUNTY)
+        b = s.get("/api/v1/report/overdue", token=tok)[1]
+        raw = Raw(c.db)
+        warn = next_workday(c.db, today)
+        eq(warn, "2026-02-24", "the next working day")
+        steps = steps_of(c.db)
+        cs = raw.cases
+        eq(b["today"], today)
+        eq(b["cases"]["overdue"], [sum(1 for r in cs if (r[1], r[2]) == st and r[3] and today > r[3])
+                                   for st in steps], "red")
+        eq(b["cases"]["due_soon"], [sum(1 for r in cs if (r[1], r[2]) == st and r[3] and
+                                        today <= r[3] <= warn) for st in steps], "yellow")
+        assert sum(b["cases"]["due_soon"]) >= 1, b["cases"]
+    finally:
+        s.stop()
+
+
 def test_stale_summary_is_rebuilt_in_the_background():
     """Once older than --report-max-age, the summary still answers at once
     (stale) while a background thread recounts; the next answers are new."""

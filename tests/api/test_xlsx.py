@@ -708,7 +708,7 @@ def test_village_notice_and_county_announcement():
         act(case, "clerk", "advance", {"note": "入户核查属实"})
         act(case, "town", "advance", {"note": "比对无异常"})
         act(case, "clerk", "advance", {"minutes": "村民代表 12 人同意"})
-        url = "/api/v1/notices/village?region=%s&kind=identify&phone=0915-8421234" % village
+        url = "/api/v1/public-notice?region=%s&kind=identify&phone=0915-8421234" % village
         st, html, h = s.get(url, token=tok["clerk"])
         eq(st, 200, "village notice")
         expect_in(h["content-type"], "text/html", what="type")
@@ -717,7 +717,7 @@ def test_village_notice_and_county_announcement():
                   "公示时间：2026年3月2日至2026年3月6日（共 5 天）", "监督电话：0915-8421234",
                   what="notice")
         assert head_id not in html, "full 身份证号 on a public notice"
-        st, html, _ = s.get("/api/v1/notices/village?region=%s&kind=eliminate" % village,
+        st, html, _ = s.get("/api/v1/public-notice?region=%s&kind=eliminate" % village,
                             token=tok["clerk"])
         expect_in(html, "目前没有处于“村内公示”环节的户", what="empty notice")
         st, html, _ = s.get(url.replace("&phone=0915-8421234", ""), token=tok["clerk"])
@@ -729,9 +729,9 @@ def test_village_notice_and_county_announcement():
                                ("region=%s&kind=identify" % village[:9], 400, "town"),
                                ("region=%s&phone=abc" % village, 400, "clerk"),
                                ("region=%s&x=1" % village, 400, "clerk")):
-            st, b, _ = s.get("/api/v1/notices/village?" + bad, token=tok[who])
+            st, b, _ = s.get("/api/v1/public-notice?" + bad, token=tok[who])
             eq(st, code, "%s as %s: %s" % (bad, who, b))
-        n = query(db, "SELECT count(*) FROM audit_log WHERE action = 'GET /api/v1/notices/village' "
+        n = query(db, "SELECT count(*) FROM audit_log WHERE action = 'GET /api/v1/public-notice' "
                   "AND status = 200")[0][0]
         eq(n, 3, "printed notices audited")
         s = server("2026-03-07")
@@ -740,20 +740,25 @@ def test_village_notice_and_county_announcement():
         act(case, "county", "advance", {"note": "同意", "category": "边缘易致贫户",
                                         "risk_types": ["因病"], "contact_name": "张三",
                                         "contact_phone": "13800001111"})
-        ann = "/api/v1/notices/announcement?region=610926&kind=identify&from=2026-03-01&to=2026-03-31"
-        st, html, _ = s.get(ann, token=tok["county"])
+        st, b, _ = s.post("/api/v1/notices", {"case_ids": [case], "phone": "0915-8420000"},
+                          token=tok["county"])
+        eq(st, 201, "publish the 公告: %s" % b)
+        ann = "/api/v1/notices/%d/print" % b["id"]
+        st, html, h = s.get(ann, token=tok["county"])
         eq(st, 200, "announcement")
-        expect_in(html, "平利县防返贫监测对象识别纳入结果公告", head, masked, "边缘易致贫户",
-                  "2026年3月1日至2026年3月31日识别纳入防返贫监测对象共 1 户", "平利县乡村振兴局",
-                  "2026年3月7日", what="announcement")
-        st, html, _ = s.get(ann.replace("2026-03-31", "2026-03-05"), token=tok["county"])
-        expect_in(html, "共 0 户 0 人", what="outside the period")
-        st, b, _ = s.get(ann.replace("from=2026-03-01", "from=2026-02-30"), token=tok["county"])
-        eq(st, 400, "bad date: %s" % b)
-        st, b, _ = s.get(ann, token=tok["town"])
-        eq(st, 404, "a township cannot print the county's announcement")
-        st, html, _ = s.get(ann.replace("region=610926", "region=" + village[:9]), token=tok["town"])
-        expect_in(html, "城关镇人民政府", head, what="the township's own")
+        expect_in(h["content-type"], "text/html", what="type")
+        expect_in(html, "城关镇关于2026年第1批防止返贫监测对象识别纳入结果的公告", head, masked,
+                  "边缘易致贫户", "因病", "识别纳入防返贫监测对象的 1 户", "城关镇人民政府",
+                  "监督电话：0915-8420000", "2026年3月7日", "size: A4", what="announcement")
+        assert head_id not in html, "full 身份证号 on a public notice"
+        st, html, _ = s.get(ann, token=tok["clerk"])
+        eq(st, 200, "the village's clerk prints it too")
+        st, b, _ = s.get(ann, token=tok["other"])
+        eq((st, b["error"]["code"]), (404, "E_NOT_FOUND"), "no household of theirs")
+        st, b, _ = s.get("/api/v1/notices/999999/print", token=tok["county"])
+        eq(st, 404, "no such notice")
+        st, b, _ = s.get(ann + "?x=1", token=tok["county"])
+        eq(st, 400, "unknown parameter")
     finally:
         for x in servers:
             x.stop()

@@ -90,11 +90,15 @@ let problems = []; // script errors and CSP violations seen during the current t
 let contexts = [];
 let pages = []; // pages of the shared admin context opened by the current test
 
-// A fresh browser context (own cookies) and page; options.width/height.
+// A fresh browser context (own cookies) and page; options.width/height,
+// options.javaScriptEnabled (false: the page as a phone with scripts off
+// sees it), options.storageState (cookies of another context, to stay signed in).
 export async function newPage(options = {}) {
   const context = await browser.newContext({
     baseURL: base, locale: 'zh-CN', timezoneId: 'Asia/Shanghai',
     viewport: { width: options.width || 1280, height: options.height || 800 },
+    javaScriptEnabled: options.javaScriptEnabled !== false,
+    storageState: options.storageState,
   });
   contexts.push(context);
   return watch(await context.newPage());

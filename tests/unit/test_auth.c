@@ -330,7 +330,7 @@ TEST(auth_dispatcher_enforces_preconditions_in_order)
 	http_hooks.audit = NULL;
 	handler_calls = 0;
 
-	CHECK_INT(dispatch("GET", "/nowhere", "clerk", 0, NULL, code), 404);
+	CHECK_INT(dispatch("GET", "/api/nowhere", "clerk", 0, NULL, code), 404);
 	CHECK_STR(code, "E_NOT_FOUND");
 	CHECK_INT(dispatch("DELETE", "/read", "clerk", 0, NULL, code), 405);
 	CHECK_INT(dispatch("GET", "/open", NULL, 0, NULL, code), 200);

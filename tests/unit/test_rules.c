@@ -85,8 +85,10 @@ static int truth_of(const char *expr, int p, int q, int n)
 	struct rule_result res = RULE_RESULT_INIT;
 	struct rule *r = compile(expr);
 	int t = -1;
-	if (r && !rule_eval(r, &ctx, -1, &res))
+	if (r && !rule_eval(r, &ctx, -1, &res)) {
 		t = res.truth;
+		CHECK_INT(rule_test(r, &ctx, -1), t);
+	}
 	rule_result_release(&res);
 	rule_free(r);
 	return t;
@@ -813,6 +815,7 @@ static int run_both(struct toy_db *t, int scope, const char *expr,
 				CHECK(0);
 				break;
 			}
+			CHECK_INT(rule_test(r, &ctx, m), res.truth);
 			if (res.truth != RULE_TRUE)
 				continue;
 			buf_addf(via_eval, "%lld", (long long)t->hh[i].id);

@@ -41,6 +41,12 @@ export class ApiError extends Error {
 
 let csrfToken = '';
 
+// The session's CSRF token, for requests common.js does not send itself
+// (a file upload through XMLHttpRequest, for its progress events).
+export function csrf() {
+  return csrfToken;
+}
+
 // A promise that never settles: used after starting a navigation away, so
 // that the page's code simply stops.
 function halt() {
@@ -134,6 +140,8 @@ export function pad12(code) {
 
 function renderHeader(me) {
   for (const a of document.querySelectorAll('[data-perm]')) a.hidden = !can(me, a.dataset.perm);
+  // links for certain roles (a queue only they act on): data-roles="role1 role2"
+  for (const a of document.querySelectorAll('[data-roles]')) a.hidden = !a.dataset.roles.split(' ').includes(me.role);
   for (const a of document.querySelectorAll('nav a')) {
     if (a.getAttribute('href') === location.pathname || (location.pathname === '/' && a.getAttribute('href') === '/index.html'))
       a.setAttribute('aria-current', 'page');
@@ -263,4 +271,34 @@ export function nextPath(fallback = '/') {
   if (!n || !n.startsWith('/') || n.startsWith('//') || n.startsWith('/\\') ||
       n.startsWith('/login.html') || n.startsWith('/password.html')) return fallback;
   return n;
+}
+
+// 12345 → "12,345" (thousands separators, as the office expects).
+export function num(n) {
+  return Number(n).toLocaleString('zh-CN');
+}
+
+// An amount in 分 → "8,700 元" or "8,700.50 元".
+export function money(fen) {
+  if (fen == null || fen === '') return '';
+  const yuan = Number(fen) / 100;
+  return yuan.toLocaleString('zh-CN', { minimumFractionDigits: Number.isInteger(yuan) ? 0 : 2,
+    maximumFractionDigits: 2 }) + ' 元';
+}
+
+// What a user typed as 元 ("8,700", "8700.5", "８７００") → 分, or NaN when
+// it is not an amount with at most two decimals.
+export function yuanToFen(text) {
+  const t = String(text).replace(/[０-９．，]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0))
+    .replace(/[,\s]/g, '').replace(/元$/, '');
+  if (!/^\d+(\.\d{1,2})?$/.test(t)) return NaN;
+  const [i, f = ''] = t.split('.');
+  return Number(i) * 100 + Number((f + '00').slice(0, 2));
+}
+
+// The 红黄绿灯 of a deadline as a labelled mark (never colour alone).
+export const LIGHTS = { red: '红灯（逾期）', yellow: '黄灯（临期）', green: '绿灯' };
+export function light(l) {
+  if (!l) return '';
+  return h('span', { class: 'lamp ' + l }, LIGHTS[l] || l);
 }

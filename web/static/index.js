@@ -1,6 +1,6 @@
 // index.js — the home page: who is signed in (filled by common.js) and the
 // household search over GET /api/v1/households (身份证号 arrive masked).
-import { api, appendRows, can, say, session, table } from './common.js';
+import { api, appendRows, can, h, say, session, table } from './common.js';
 
 const me = await session();
 const section = document.getElementById('search-section');
@@ -14,7 +14,7 @@ let tbody = null;
 let query = '';
 
 const columns = [
-  ['户编号', (x) => x.hh_no],
+  ['户编号', (x) => h('a', { href: '/v/households/' + encodeURIComponent(x.id) }, x.hh_no)],
   ['户主', (x) => x.head_name],
   ['身份证号', (x) => x.head_id_number],
   ['村', (x) => x.village_name],
