@@ -1,5 +1,6 @@
-/* import_api.c — ledger import over the web: a CSV file uploaded as the
- * request body runs through the same registry_import() as
+/* import_api.c — ledger import over the web: a CSV file or an Excel
+ * workbook (.xlsx) uploaded as the request body runs through the same
+ * registry_import() as
  * `liubao import` (whole-file validation, per-row report, nothing written
  * on error), limited to the uploader's region scope.
  *
@@ -291,7 +292,7 @@ static void api_import_start(struct http_request *req, struct http_response *res
 		return;
 	}
 	if (!req->body_len) {
-		http_reply_error(res, 422, "E_REQUIRED", NULL, "请选择要导入的 CSV 文件（上传的内容为空）");
+		http_reply_error(res, 422, "E_REQUIRED", NULL, "请选择要导入的 CSV 或 Excel 文件（上传的内容为空）");
 		return;
 	}
 	j = xcalloc(1, sizeof(*j));
@@ -380,7 +381,7 @@ static void api_import_get(struct http_request *req, struct http_response *res)
 
 const struct route registry_import_routes[] = {
 	{ "POST", "/api/v1/imports", api_import_start, ROUTE_WRITE | ROUTE_OWN_TX | ROUTE_UPLOAD,
-	  "household.write", "上传 CSV 台账导入户或家庭成员（dry_run=1 只校验）" },
+	  "household.write", "上传 CSV 或 Excel 台账导入户或家庭成员（dry_run=1 只校验）" },
 	{ "GET", "/api/v1/imports/:id", api_import_get, 0, "household.write",
 	  "导入任务的进度和逐行结果" },
 	{ NULL },
