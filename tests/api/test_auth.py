@@ -325,7 +325,8 @@ def uid_of(db, login_name):
 def _setup():
     c = Ctx()
     c.db = new_db("auth.db", demo=300, seed=5)
-    c.s = Server(c.db)
+    # small imports answer at once (200) even on a busy machine
+    c.s = Server(c.db, env={"LIUBAO_IMPORT_WAIT_MS": "30000"})
     try:
         _setup_fixtures(c)
     except BaseException:
