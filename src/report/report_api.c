@@ -654,9 +654,9 @@ int report_write(struct db *db, const char *scope, const char *region, unsigned 
 		monitor_case_steps(CASE_ELIMINATE, &n_el);
 		x.nr_steps = n_id + n_el <= MAX_STEPS ? n_id + n_el : MAX_STEPS;
 	}
-	/* one read transaction: every figure from the same state of the
+	/* one read-only transaction: every figure from the same state of the
 	 * database (and one lock instead of one per statement on SQLite) */
-	if (db_begin(db))
+	if (db_begin_read(db))
 		goto db_fail;
 	if (load_children(&x) || read_summary(&x) ||
 	    ((sections & REPORT_OVERDUE) && read_cases(&x)) || summary_time(db, as_of))
