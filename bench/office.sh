@@ -45,6 +45,7 @@ SELECT h.id, 1, 6, 'done', date('now', '+8 hours', '-30 days'), date('now', '+8 
 FROM household h
 WHERE h.id % 100 = 11 AND NOT EXISTS (SELECT 1 FROM monitor_case c WHERE c.household_id = h.id);
 ANALYZE;
+PRAGMA wal_checkpoint(TRUNCATE);
 SQL
   echo "$hh" > "$out/office.households"
   echo "generated in $(( $(date +%s) - t0 )) s"

@@ -20,6 +20,7 @@ struct db_value {
 struct db_ops {
 	const char *name;      /* "sqlite" or "postgresql" */
 	const char *begin_sql; /* the statement that opens a transaction */
+	const char *begin_read_sql; /* one that opens a read-only snapshot (db_begin_read) */
 	void (*close)(struct db *db);
 	/* Run statements without parameters; 0 or -1 (message in db->err). */
 	int (*exec)(struct db *db, const char *sql);

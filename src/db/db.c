@@ -208,10 +208,10 @@ int db_defer_indexes(struct db *db, const char *tables, char **restore)
  * a backend can tell from depth alone whether a failed statement may be
  * retried on a new connection: only outside a transaction. */
 
-int db_begin_real(struct db *db, const char *file, int line)
+static int begin(struct db *db, const char *sql, const char *file, int line)
 {
 	if (db->depth == 0) {
-		if (db->ops->exec(db, db->ops->begin_sql))
+		if (db->ops->exec(db, sql))
 			return -1;
 		db->doomed = 0;
 		db->begin_file = file;
@@ -219,6 +219,16 @@ int db_begin_real(struct db *db, const char *file, int line)
 	}
 	db->depth++;
 	return 0;
+}
+
+int db_begin_real(struct db *db, const char *file, int line)
+{
+	return begin(db, db->ops->begin_sql, file, line);
+}
+
+int db_begin_read_real(struct db *db, const char *file, int line)
+{
+	return begin(db, db->ops->begin_read_sql, file, line);
 }
 
 int db_commit(struct db *db)

@@ -96,6 +96,14 @@ int64_t db_changes(struct db *db);
  * caller's file and line so a transaction left open is easy to find. */
 #define db_begin(db) db_begin_real((db), __FILE__, __LINE__)
 int db_begin_real(struct db *db, const char *file, int line);
+/* A read-only transaction: one consistent view of the database for several
+ * statements, without the write lock db_begin takes on SQLite (BEGIN
+ * IMMEDIATE, so concurrent readers would queue on it): SQLite BEGIN
+ * DEFERRED, PostgreSQL REPEATABLE READ READ ONLY.  Ended by db_commit or
+ * db_rollback; nested inside db_begin it is part of that transaction.
+ * Nothing may be written inside it. */
+#define db_begin_read(db) db_begin_read_real((db), __FILE__, __LINE__)
+int db_begin_read_real(struct db *db, const char *file, int line);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 /* Durability of the next commits on this connection: 1 (default) waits for

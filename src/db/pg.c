@@ -952,6 +952,7 @@ static int pg_copy_end(void *h, int abort)
 static const struct db_ops pg_ops = {
 	.name = "postgresql",
 	.begin_sql = "BEGIN",
+	.begin_read_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	.close = pg_close,
 	.exec = pg_exec,
 	.prepare = pg_prepare,

@@ -354,6 +354,7 @@ static int sq_backup(struct db *base, const char *path)
 static const struct db_ops sqlite_ops = {
 	.name = "sqlite",
 	.begin_sql = "BEGIN IMMEDIATE",
+	.begin_read_sql = "BEGIN DEFERRED", /* readers never take the write lock */
 	.close = sq_close,
 	.exec = sq_exec,
 	.prepare = sq_prepare,

@@ -172,6 +172,61 @@ static const struct db_migration case_migrations[] = {
 	  "  PRIMARY KEY(household_id, year)\n"
 	  ");\n",
 	  NULL },
+	/* Queues and totals filter cases by region: with the village on the
+	 * case itself a township's queue reads its own cases from an index,
+	 * instead of looking up the household of every case in the county.
+	 * Triggers keep the copy right: set on insert, moved with the household. */
+	{ 2, "the household's village on cases and monitored households, kept by triggers",
+	  "ALTER TABLE monitor_case ADD COLUMN village_code TEXT NOT NULL DEFAULT '';\n"
+	  "  -- household.village_code, copied by the triggers below (scope filters)\n"
+	  "UPDATE monitor_case SET village_code = coalesce((SELECT h.village_code FROM household h\n"
+	  "  WHERE h.id = monitor_case.household_id), '');\n"
+	  "CREATE INDEX case_village ON monitor_case(state, village_code, kind, step, step_due);\n"
+	  "ALTER TABLE monitored ADD COLUMN village_code TEXT NOT NULL DEFAULT '';\n"
+	  "  -- household.village_code, copied by the triggers below\n"
+	  "UPDATE monitored SET village_code = coalesce((SELECT h.village_code FROM household h\n"
+	  "  WHERE h.id = monitored.household_id), '');\n"
+	  "CREATE INDEX monitored_village ON monitored(status, village_code);\n"
+	  "CREATE TRIGGER case_village_on_insert AFTER INSERT ON monitor_case BEGIN\n"
+	  "  UPDATE monitor_case SET village_code = coalesce((SELECT h.village_code FROM household h\n"
+	  "    WHERE h.id = NEW.household_id), '') WHERE id = NEW.id;\n"
+	  "END;\n"
+	  "CREATE TRIGGER monitored_village_on_insert AFTER INSERT ON monitored BEGIN\n"
+	  "  UPDATE monitored SET village_code = coalesce((SELECT h.village_code FROM household h\n"
+	  "    WHERE h.id = NEW.household_id), '') WHERE household_id = NEW.household_id;\n"
+	  "END;\n"
+	  "CREATE TRIGGER household_village_moves AFTER UPDATE OF village_code ON household\n"
+	  "  WHEN OLD.village_code IS NOT NEW.village_code BEGIN\n"
+	  "  UPDATE monitor_case SET village_code = NEW.village_code WHERE household_id = NEW.id;\n"
+	  "  UPDATE monitored SET village_code = NEW.village_code WHERE household_id = NEW.id;\n"
+	  "END;\n",
+	  "ALTER TABLE monitor_case ADD COLUMN village_code TEXT NOT NULL DEFAULT '';\n"
+	  "UPDATE monitor_case SET village_code = coalesce((SELECT h.village_code FROM household h\n"
+	  "  WHERE h.id = monitor_case.household_id), '');\n"
+	  "CREATE INDEX case_village ON monitor_case(state, village_code, kind, step, step_due);\n"
+	  "ALTER TABLE monitored ADD COLUMN village_code TEXT NOT NULL DEFAULT '';\n"
+	  "UPDATE monitored SET village_code = coalesce((SELECT h.village_code FROM household h\n"
+	  "  WHERE h.id = monitored.household_id), '');\n"
+	  "CREATE INDEX monitored_village ON monitored(status, village_code);\n"
+	  "CREATE FUNCTION liubao_village_of_household() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+	  "BEGIN\n"
+	  "  NEW.village_code := coalesce((SELECT h.village_code FROM household h\n"
+	  "    WHERE h.id = NEW.household_id), '');\n"
+	  "  RETURN NEW;\n"
+	  "END $$;\n"
+	  "CREATE TRIGGER case_village_on_insert BEFORE INSERT ON monitor_case\n"
+	  "  FOR EACH ROW EXECUTE FUNCTION liubao_village_of_household();\n"
+	  "CREATE TRIGGER monitored_village_on_insert BEFORE INSERT ON monitored\n"
+	  "  FOR EACH ROW EXECUTE FUNCTION liubao_village_of_household();\n"
+	  "CREATE FUNCTION liubao_household_village_moves() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+	  "BEGIN\n"
+	  "  UPDATE monitor_case SET village_code = NEW.village_code WHERE household_id = NEW.id;\n"
+	  "  UPDATE monitored SET village_code = NEW.village_code WHERE household_id = NEW.id;\n"
+	  "  RETURN NULL;\n"
+	  "END $$;\n"
+	  "CREATE TRIGGER household_village_moves AFTER UPDATE OF village_code ON household\n"
+	  "  FOR EACH ROW WHEN (OLD.village_code IS DISTINCT FROM NEW.village_code)\n"
+	  "  EXECUTE FUNCTION liubao_household_village_moves();\n" },
 };
 
 int monitor_case_migrate(struct db *db)

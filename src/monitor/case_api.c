@@ -401,32 +401,32 @@ static json_t *case_json(struct http_request *req, const struct case_rec *c)
 }
 
 /* The filters of the case queue (GET /api/v1/cases), shared by the list and
- * its counts.  Light conditions mirror monitor_light_at().  The queries
- * start from the cases (CROSS JOIN keeps SQLite's join order): the cases in
- * progress are a few per cent of the households, so reading them and their
- * households by key beats scanning every household of a county's code
- * range (300,000 look-ups), whatever the scope. */
+ * its counts.  Light conditions mirror monitor_light_at().  Region scope is
+ * the case's own copy of its household's village (monitor.case migration
+ * 2, kept by triggers), so a township's queue reads its cases from the
+ * index case_village and no household is looked up before the page is cut. */
 #define CASE_LIST_WHERE                                                                            \
-	"WHERE h.id = c.household_id AND h.village_code >= :lo AND h.village_code < :hi AND "      \
-	"h.village_code >= :rlo AND "                                                             \
-	"h.village_code < :rhi AND (:kind = 0 OR c.kind = :kind) AND c.state = :state AND (:step " \
-	"= 0 OR c.step = :step) AND (:mine = 0 OR (c.kind = 1 AND c.step IN (:i1, :i2, :i3)) OR "  \
-	"(c.kind = 2 AND c.step IN (:e1, :e2, :e3))) AND (:noticed < 0 OR (:noticed = 1) = EXISTS " \
-	"(SELECT 1 FROM case_notice_item n WHERE n.case_id = c.id)) "
+	"WHERE c.state = :state AND c.village_code >= :lo AND c.village_code < :hi AND "          \
+	"c.village_code >= :rlo AND c.village_code < :rhi AND (:kind = 0 OR c.kind = :kind) AND "  \
+	"(:step = 0 OR c.step = :step) AND (:mine = 0 OR (c.kind = 1 AND c.step IN (:i1, :i2, "    \
+	":i3)) OR (c.kind = 2 AND c.step IN (:e1, :e2, :e3))) AND (:noticed < 0 OR (:noticed = 1) " \
+	"= EXISTS (SELECT 1 FROM case_notice_item n WHERE n.case_id = c.id)) "
 #define CASE_LIGHT_RED "(c.step_due <> '' AND c.step_due < :today)"
 #define CASE_LIGHT_YELLOW "(c.step_due <> '' AND c.step_due >= :today AND c.step_due <= :warn)"
 #define CASE_LIGHT_GREEN "(c.step_due = '' OR c.step_due > :warn)"
 #define CASE_LIST_LIGHT                                                                            \
 	"AND (:light = '' OR (:light = 'red' AND " CASE_LIGHT_RED ") OR (:light = 'yellow' AND "   \
 	CASE_LIGHT_YELLOW ") OR (:light = 'green' AND " CASE_LIGHT_GREEN ")) "
-#define CASE_LIST_SELECT                                                                           \
+/* the sort key of sort=due: the step's deadline, cases without one last */
+#define CASE_DUE_KEY "(CASE WHEN c.step_due = '' THEN '9999-12-31' ELSE c.step_due END)"
+/* The page's cases are chosen (ids only) before their households and
+ * head names are looked up: `keys` is the inner SELECT of the ids. */
+#define CASE_LIST_SELECT(keys, order)                                                              \
 	"SELECT c.id, c.household_id, c.kind, c.step, c.state, c.opened_at, c.step_started, "      \
 	"c.step_due, c.total_due, c.elim_mode, c.closed_at, c.alert_id, h.hh_no, h.village_code, " \
 	"r.name, (SELECT name FROM member x WHERE x.household_id = h.id AND x.relation = 1 ORDER " \
-	"BY x.id LIMIT 1) FROM monitor_case c CROSS JOIN household h LEFT JOIN region r ON r.code " \
-	"= h.village_code "
-/* the sort key of sort=due: the step's deadline, cases without one last */
-#define CASE_DUE_KEY "(CASE WHEN c.step_due = '' THEN '9999-12-31' ELSE c.step_due END)"
+	"BY x.id LIMIT 1) FROM (" keys ") k JOIN monitor_case c ON c.id = k.id JOIN household h "  \
+	"ON h.id = c.household_id LEFT JOIN region r ON r.code = h.village_code ORDER BY " order
 enum { CL_ID, CL_HH, CL_KIND, CL_STEP, CL_STATE, CL_OPENED, CL_STARTED, CL_DUE, CL_TOTAL_DUE,
        CL_MODE, CL_CLOSED, CL_ALERT, CL_HH_NO, CL_VILLAGE, CL_VILLAGE_NAME, CL_HEAD };
 
@@ -535,12 +535,18 @@ static void api_cases(struct http_request *req, struct http_response *res)
 	monitor_light_warn_day(req->db, f.today, f.warn);
 
 	if (by_due)
-		st = db_prepare(req->db, CASE_LIST_SELECT CASE_LIST_WHERE CASE_LIST_LIGHT
-				"AND (:cur = 0 OR " CASE_DUE_KEY " > :cdue OR (" CASE_DUE_KEY
-				" = :cdue AND c.id > :cur)) ORDER BY " CASE_DUE_KEY ", c.id LIMIT :n");
+		st = db_prepare(req->db,
+				CASE_LIST_SELECT("SELECT c.id FROM monitor_case c " CASE_LIST_WHERE
+						 CASE_LIST_LIGHT "AND (:cur = 0 OR " CASE_DUE_KEY
+						 " > :cdue OR (" CASE_DUE_KEY " = :cdue AND c.id > "
+						 ":cur)) ORDER BY " CASE_DUE_KEY ", c.id LIMIT :n",
+						 CASE_DUE_KEY ", c.id"));
 	else
-		st = db_prepare(req->db, CASE_LIST_SELECT CASE_LIST_WHERE CASE_LIST_LIGHT
-				"AND (:cur = 0 OR c.id > :cur) ORDER BY c.id LIMIT :n");
+		st = db_prepare(req->db,
+				CASE_LIST_SELECT("SELECT c.id FROM monitor_case c " CASE_LIST_WHERE
+						 CASE_LIST_LIGHT "AND (:cur = 0 OR c.id > :cur) ORDER "
+						 "BY c.id LIMIT :n",
+						 "c.id"));
 	bind_case_filter(st, req, &f);
 	db_bind_text(st, ":light", f.light);
 	db_bind_int(st, ":cur", cursor);
@@ -596,7 +602,7 @@ static void api_cases(struct http_request *req, struct http_response *res)
 					 " THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN "
 					 CASE_LIGHT_YELLOW " THEN 1 ELSE 0 END), 0), coalesce(sum(CASE "
 					 "WHEN " CASE_LIGHT_GREEN " THEN 1 ELSE 0 END), 0) FROM "
-					 "monitor_case c CROSS JOIN household h " CASE_LIST_WHERE);
+					 "monitor_case c " CASE_LIST_WHERE);
 		bind_case_filter(st, req, &f);
 		if (db_step(st) == DB_ROW) {
 			jw_kint(&w, "total", db_col_int(st, 0));

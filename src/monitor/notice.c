@@ -437,11 +437,20 @@ static int role_slot(const char *role)
 	return !strcmp(role, "village_clerk") ? 0 : !strcmp(role, "township_reviewer") ? 1 : 2;
 }
 
-static struct total_row *total_find(struct total_row *rows, int n, const char *code)
+/* The row of the region whose `len`-digit prefix village `code` has (rows
+ * are sorted by code: a binary search), or NULL. */
+static struct total_row *total_find(struct total_row *rows, int n, const char *code, int len)
 {
-	for (int i = 0; i < n; i++)
-		if (!strcmp(rows[i].code, code))
-			return &rows[i];
+	int lo = 0, hi = n - 1;
+	while (lo <= hi) {
+		int mid = (lo + hi) / 2, c = strncmp(rows[mid].code, code, len);
+		if (!c)
+			return strlen(code) >= (size_t)len ? &rows[mid] : NULL;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
 	return NULL;
 }
 
@@ -464,9 +473,9 @@ static void total_write(struct jw *w, const struct total_row *t)
 /* GET /api/v1/case-totals — per region one level below the caller's scope
  * (townships for a county user, villages for a township user): cases
  * waiting by the level that must act, overdue ones, cases closed this year
- * by outcome, approvals not yet announced, and households monitored.  The
- * queries start from cases and monitored households, a few per cent of the
- * households (see CASE_LIST_WHERE in case_api.c). */
+ * by outcome, approvals not yet announced, and households monitored.  Each
+ * count reads the cases' or monitored households' own copy of the village
+ * (indexes case_village, monitored_village), never the household table. */
 static void api_case_totals(struct http_request *req, struct http_response *res)
 {
 	static const char *const params[] = { NULL };
@@ -498,16 +507,15 @@ static void api_case_totals(struct http_request *req, struct http_response *res)
 		n++;
 	}
 	db_done(st);
-	st = db_prepare(req->db, "SELECT substr(h.village_code, 1, CAST(:len AS INT)), c.kind, c.step, count(*), "
-				 "sum(CASE WHEN c.step_due <> '' AND c.step_due < :today THEN 1 ELSE 0 "
-				 "END) FROM monitor_case c CROSS JOIN household h WHERE h.id = "
-				 "c.household_id AND c.state = 'active' AND h.village_code >= :lo AND "
-				 "h.village_code < :hi GROUP BY 1, 2, 3");
-	db_bind_int(st, ":len", len);
+	/* counted per village (the index's order), added up per region in C */
+	st = db_prepare(req->db, "SELECT c.village_code, c.kind, c.step, count(*), sum(CASE WHEN "
+				 "c.step_due <> '' AND c.step_due < :today THEN 1 ELSE 0 END) FROM "
+				 "monitor_case c WHERE c.state = 'active' AND c.village_code >= :lo AND "
+				 "c.village_code < :hi GROUP BY c.village_code, c.kind, c.step");
 	db_bind_text(st, ":today", today);
 	db_bind_prefix(st, ":lo", ":hi", scope);
 	while (db_step(st) == DB_ROW) {
-		struct total_row *t = total_find(rows, n, db_col_text(st, 0));
+		struct total_row *t = total_find(rows, n, db_col_text(st, 0), len);
 		int nsteps, step = (int)db_col_int(st, 2);
 		const struct case_step_def *d = monitor_case_steps((int)db_col_int(st, 1), &nsteps);
 		int slot = step >= 1 && step <= nsteps ? role_slot(d[step - 1].role) : 0;
@@ -517,18 +525,16 @@ static void api_case_totals(struct http_request *req, struct http_response *res)
 		}
 	}
 	db_done(st);
-	st = db_prepare(req->db, "SELECT substr(h.village_code, 1, CAST(:len AS INT)), c.kind, c.state, "
-				 "sum(CASE WHEN c.closed_at >= :y0 THEN 1 ELSE 0 END), sum(CASE WHEN "
-				 "c.state = 'done' AND NOT EXISTS (SELECT 1 FROM case_notice_item i "
-				 "WHERE i.case_id = c.id) THEN 1 ELSE 0 END) FROM monitor_case c CROSS "
-				 "JOIN household h WHERE h.id = c.household_id AND c.state IN ('done', "
-				 "'rejected') AND h.village_code >= :lo AND h.village_code < :hi GROUP BY "
-				 "1, 2, 3");
-	db_bind_int(st, ":len", len);
+	st = db_prepare(req->db, "SELECT c.village_code, c.kind, c.state, sum(CASE WHEN "
+				 "c.closed_at >= :y0 THEN 1 ELSE 0 END), sum(CASE WHEN c.state = 'done' "
+				 "AND NOT EXISTS (SELECT 1 FROM case_notice_item i WHERE i.case_id = "
+				 "c.id) THEN 1 ELSE 0 END) FROM monitor_case c WHERE c.state IN ('done', "
+				 "'rejected') AND c.village_code >= :lo AND c.village_code < :hi GROUP "
+				 "BY c.village_code, c.kind, c.state");
 	db_bind_text(st, ":y0", year0);
 	db_bind_prefix(st, ":lo", ":hi", scope);
 	while (db_step(st) == DB_ROW) {
-		struct total_row *t = total_find(rows, n, db_col_text(st, 0));
+		struct total_row *t = total_find(rows, n, db_col_text(st, 0), len);
 		int kind = (int)db_col_int(st, 1), done = !strcmp(db_col_text(st, 2), "done");
 		for (struct total_row *x = t ? t : &all; x; x = x == &all ? NULL : &all) {
 			if (!done)
@@ -541,14 +547,12 @@ static void api_case_totals(struct http_request *req, struct http_response *res)
 		}
 	}
 	db_done(st);
-	st = db_prepare(req->db, "SELECT substr(h.village_code, 1, CAST(:len AS INT)), count(*) FROM monitored m "
-				 "CROSS JOIN household h WHERE h.id = m.household_id AND m.status = "
-				 "'monitoring' AND h.village_code >= :lo AND h.village_code < :hi "
-				 "GROUP BY 1");
-	db_bind_int(st, ":len", len);
+	st = db_prepare(req->db, "SELECT m.village_code, count(*) FROM monitored m WHERE m.status "
+				 "= 'monitoring' AND m.village_code >= :lo AND m.village_code < :hi "
+				 "GROUP BY m.village_code");
 	db_bind_prefix(st, ":lo", ":hi", scope);
 	while (db_step(st) == DB_ROW) {
-		struct total_row *t = total_find(rows, n, db_col_text(st, 0));
+		struct total_row *t = total_find(rows, n, db_col_text(st, 0), len);
 		for (struct total_row *x = t ? t : &all; x; x = x == &all ? NULL : &all)
 			x->monitoring += db_col_int(st, 1);
 	}

@@ -175,16 +175,17 @@ static int count_households(struct db *db, struct cell_map *m)
 	return rc == DB_DONE ? 0 : -1;
 }
 
+/* monitored.village_code is the household's (kept by triggers, monitor.case
+ * migration 2). */
 static int count_monitored(struct db *db, struct cell_map *m)
 {
 	enum { C_VILLAGE, C_STATUS, C_CATEGORY, C_MASK, C_IDENT, C_ELIM, C_N, C_PERSONS };
 	struct db_stmt *st = db_prepare(
-		db, "SELECT h.village_code, m.status, m.category, m.risk_mask, substr(m.identified_on, "
+		db, "SELECT m.village_code, m.status, m.category, m.risk_mask, substr(m.identified_on, "
 		    "1, 7), substr(m.eliminated_on, 1, 7), count(*), sum(m.persons) FROM (SELECT "
-		    "household_id, status, category, risk_mask, identified_on, eliminated_on, (SELECT "
+		    "village_code, status, category, risk_mask, identified_on, eliminated_on, (SELECT "
 		    "count(*) FROM member x WHERE x.household_id = monitored.household_id) AS persons "
-		    "FROM monitored) m JOIN household h ON h.id = m.household_id GROUP BY 1, 2, 3, 4, "
-		    "5, 6");
+		    "FROM monitored) m GROUP BY 1, 2, 3, 4, 5, 6");
 	int rc;
 	while ((rc = db_step(st)) == DB_ROW) {
 		const char *v = db_col_text(st, C_VILLAGE), *status = db_col_text(st, C_STATUS);

@@ -301,11 +301,12 @@ static int read_cases(struct report_ctx *x)
 	}
 	monitor_date_format(monitor_cal_add_workdays(&cal, today_day, 1), warn);
 	monitor_cal_release(&cal);
-	st = db_prepare(x->db, "SELECT h.village_code, c.kind, c.step, c.step_due, count(*) FROM "
-			       "monitor_case c JOIN household h ON h.id = c.household_id WHERE "
-			       "c.state = 'active' AND h.village_code >= :lo AND h.village_code < :hi "
-			       "AND substr(h.village_code, 1, length(:scope)) = :scope GROUP BY "
-			       "h.village_code, c.kind, c.step, c.step_due");
+	/* monitor_case.village_code is the household's (kept by triggers), and
+	 * index case_village covers the query */
+	st = db_prepare(x->db, "SELECT village_code, kind, step, step_due, count(*) FROM "
+			       "monitor_case WHERE state = 'active' AND village_code >= :lo AND "
+			       "village_code < :hi AND substr(village_code, 1, length(:scope)) = :scope "
+			       "GROUP BY village_code, kind, step, step_due");
 	db_bind_prefix(st, ":lo", ":hi", x->region.prefix);
 	db_bind_text(st, ":scope", x->scope);
 	while ((rc = db_step(st)) == DB_ROW) {
@@ -654,9 +655,9 @@ int report_write(struct db *db, const char *scope, const char *region, unsigned 
 		monitor_case_steps(CASE_ELIMINATE, &n_el);
 		x.nr_steps = n_id + n_el <= MAX_STEPS ? n_id + n_el : MAX_STEPS;
 	}
-	/* one read transaction: every figure from the same state of the
+	/* one read-only transaction: every figure from the same state of the
 	 * database (and one lock instead of one per statement on SQLite) */
-	if (db_begin(db))
+	if (db_begin_read(db))
 		goto db_fail;
 	if (load_children(&x) || read_summary(&x) ||
 	    ((sections & REPORT_OVERDUE) && read_cases(&x)) || summary_time(db, as_of))

@@ -328,6 +328,19 @@ def test_case_queue_filters_sort_paging_and_counts():
     assert all(x["can_act"] and x["step_role"] == "township_reviewer" for x in m["items"]), m
     st, m, _ = s.get("/api/v1/cases?limit=500&mine=1", **as_("clerk"))
     assert m["items"] and all(x["step_role"] == "village_clerk" for x in m["items"]), m
+    # a household that moves to another township takes its case along (the
+    # queue filters on the case's copy of the village, kept by a trigger)
+    moved = open_case(s, "clerk", village(TOWNSHIP))
+    hh = query(db(), "SELECT household_id FROM monitor_case WHERE id = ?", (moved,))[0][0]
+    st, b, _ = s.put("/api/v1/households/%d" % hh, {"village_code": village(OTHER)})
+    eq(st, 200, "move: %s" % b)
+    for who, sees in (("township", False), ("other_town", True)):
+        st, q, _ = s.get("/api/v1/cases?limit=500", **as_(who))
+        eq(moved in {x["id"] for x in q["items"]}, sees, "%s after the move" % who)
+    st, _, _ = s.get("/api/v1/cases/%d" % moved, **as_("township"))
+    eq(st, 404, "out of the old township's scope")
+    eq(query(db(), "SELECT village_code FROM monitor_case WHERE id = ?", (moved,))[0][0],
+       village(OTHER), "copy moved")
     # bad parameters
     for q in ("sort=deadline", "cursor=2026-13-01.5&sort=due", "cursor=abc&sort=due", "mine=2",
               "noticed=yes", "count=true", "light=blue"):

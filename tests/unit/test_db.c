@@ -2,7 +2,7 @@
  * PostgreSQL maintenance database (tests/run-all sets it), on PostgreSQL
  * too: every check runs on each backend in turn.  Covers :name parameters
  * (reused names, colons in literals and casts), bound types and NULLs,
- * constraint mapping, nested transactions, ids from db_run_insert, the bulk
+ * constraint mapping, nested and read-only transactions, ids from db_run_insert, the bulk
  * (COPY) API with awkward text, statements nested inside a running query,
  * the dialect rewrites and bytewise text order. */
 #include <stdio.h>
@@ -250,6 +250,40 @@ static void transactions(struct db *db)
 TEST(db_nested_transactions)
 {
 	on_each_backend("transactions", transactions);
+}
+
+/* db_begin_read: one snapshot, and a writer on another connection goes on
+ * meanwhile (on SQLite db_begin would hold the write lock instead). */
+static void read_snapshot(struct db *db)
+{
+	char err[512];
+	struct db *other = db_open(db_target(db), 0, err, sizeof(err));
+	if (!CHECK(other != NULL))
+		return;
+	CHECK_INT(db_exec(db, "DROP TABLE IF EXISTS rs; CREATE TABLE rs(v INTEGER); "
+			      "INSERT INTO rs VALUES(1)"), 0);
+	CHECK_INT(db_begin_read(db), 0);
+	CHECK_INT(count(db, "SELECT count(*) FROM rs"), 1);
+	CHECK_INT(db_begin(other), 0);
+	CHECK_INT(db_exec(other, "INSERT INTO rs VALUES(2)"), 0);
+	CHECK_INT(db_commit(other), 0);
+	CHECK_INT(count(db, "SELECT count(*) FROM rs"), 1);
+	CHECK_INT(db_commit(db), 0);
+	CHECK_INT(count(db, "SELECT count(*) FROM rs"), 2);
+	/* inside a write transaction it is part of it */
+	CHECK_INT(db_begin(db), 0);
+	CHECK_INT(db_begin_read(db), 0);
+	CHECK_INT(db_depth(db), 2);
+	CHECK_INT(db_commit(db), 0);
+	CHECK_INT(db_exec(db, "INSERT INTO rs VALUES(3)"), 0);
+	CHECK_INT(db_commit(db), 0);
+	CHECK_INT(count(other, "SELECT count(*) FROM rs"), 3);
+	db_close(other);
+}
+
+TEST(db_read_transactions_see_one_snapshot_and_block_no_writer)
+{
+	on_each_backend("read_snapshot", read_snapshot);
 }
 
 static void bulk(struct db *db)
