@@ -29,6 +29,7 @@ if [ ! -f "$src" ] || [ "$(cat "$out/households" 2>/dev/null)" != "$hh" ]; then
   "$bin" demo --db "$src" --households "$hh" 2>/dev/null
   echo "$hh" > "$out/households"
 fi
+"$bin" init --db "$src" >/dev/null   # migrate it now, not inside the first timing
 rows=$(sqlite3 "$src" "SELECT count(*) FROM member")
 printf 'source: %s households, %s members\n' "$hh" "$rows"
 
