@@ -112,10 +112,11 @@ static void page_home(struct http_request *req, struct http_response *res)
 	if (!n) {
 		html_addf(b, "<p class=\"msg ok\">辖区内没有待核实的线索或进行中的流程。</p>\n");
 	} else {
-		html_addf(b, "<p class=\"summary\">共 %d 项，其中 <span class=\"light red\">超期 %d</span> "
+		html_addf(b, "<p class=\"summary\">%h %d 项，其中 <span class=\"light red\">超期 %d</span> "
 			     "<span class=\"light yellow\">临期 %d</span> <span class=\"light green\">"
 			     "正常 %d</span>；轮到您办理 %d 项。</p>\n<ul class=\"tasks\">\n",
-			  n, counts[0], counts[1], counts[2], mine);
+			  n >= MONITOR_TASKS_MAX ? "期限最早的" : "共", n, counts[0], counts[1], counts[2],
+			  mine);
 		for (int i = 0; i < n && i < TASKS_SHOWN; i++) {
 			const char *actor = auth_role_title(t[i].role);
 			html_addf(b, "<li class=\"task %a\"><span class=\"light %a\">%h</span> "
