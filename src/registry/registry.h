@@ -135,8 +135,9 @@ struct hh_query {
 	int relocated;      /* 1 or 0, -1 = any */
 	const char *q;      /* trimmed search text, NULL or "" = none: the 户编号
 			     * exactly, a member's name by prefix, a whole 身份证号 or
-			     * its last 4..17 characters, and (1..16 letters) the pinyin
-			     * initials of a member's name by prefix (zs → 张三丰) */
+			     * its last 4..17 characters, and (2..16 letters, or 1
+			     * within one village) the pinyin initials of a member's
+			     * name by prefix (zs → 张三丰) */
 	int64_t after;      /* only ids above this (the cursor), 0 = from the start */
 	int limit;          /* rows wanted */
 };

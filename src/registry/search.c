@@ -14,8 +14,9 @@
  * without table statistics (SQLite without ANALYZE plans blind):
  *   - a scope of one village (a 12-digit prefix) is an equality on
  *     village_code, which household_village(village_code, id) answers in id
- *     order; the search then checks each of its households' members
- *     (EXISTS over member_household): a few hundred households at most;
+ *     order; a broad search text then checks each of its households'
+ *     members (EXISTS over member_household: a few hundred households at
+ *     most), a selective one starts from the members, as below;
  *   - a wider scope is a code range; the search then starts from the members
  *     it matches (every term below uses an index: member_name for the name
  *     prefix, member_name_py for initials, the unique 身份证号, and
@@ -43,26 +44,47 @@
 #define FIND_END " ORDER BY h.id LIMIT :limit"
 #define COUNT "SELECT count(*) FROM household h WHERE "
 
-enum variant { V_VILLAGE = 0, V_VILLAGE_Q = 1, V_RANGE = 2, V_RANGE_Q = 3 };
+enum variant { V_VILLAGE, V_VILLAGE_Q, V_VILLAGE_IN, V_RANGE, V_RANGE_Q };
 
 static const char *const find_sql[] = {
 	FIND_COLUMNS IN_VILLAGE FIND_END,
 	FIND_COLUMNS IN_VILLAGE Q_EXISTS FIND_END,
+	FIND_COLUMNS IN_VILLAGE Q_IN FIND_END,
 	FIND_COLUMNS IN_RANGE FIND_END,
 	FIND_COLUMNS IN_RANGE Q_IN FIND_END,
 };
 static const char *const count_sql[] = {
 	COUNT IN_VILLAGE,
 	COUNT IN_VILLAGE Q_EXISTS,
+	COUNT IN_VILLAGE Q_IN,
 	COUNT IN_RANGE,
 	COUNT IN_RANGE Q_IN,
 };
 
+/* 1 if search text `t` matches few members in a whole county: digits (an
+ * ID tail, a 户编号), or two or more characters that are not ASCII (a name). */
+static int selective(const char *t)
+{
+	size_t n = strlen(t), wide = 0;
+	if (strspn(t, "0123456789Xx") == n)
+		return 1;
+	for (const unsigned char *p = (const unsigned char *)t; *p; p++)
+		wide += (*p & 0xc0) == 0xc0; /* a lead byte: one more character */
+	return wide >= 2;
+}
+
+/* The variant for `q`: within one village, a broad text (a surname, a
+ * letter or two) checks the village's few hundred households one by one,
+ * and a selective one starts from the members it matches; in a wider
+ * scope the search always starts from the members. */
 static enum variant variant_of(const struct hh_query *q)
 {
 	int village = q->prefix && strlen(q->prefix) == 12;
-	int text = q->q && *q->q;
-	return (village ? V_VILLAGE : V_RANGE) + (text ? 1 : 0);
+	if (!q->q || !*q->q)
+		return village ? V_VILLAGE : V_RANGE;
+	if (!village)
+		return V_RANGE_Q;
+	return selective(q->q) ? V_VILLAGE_IN : V_VILLAGE_Q;
 }
 
 /* 1 if `s` is 1..16 ASCII letters (then it is also read as initials). */
@@ -81,7 +103,7 @@ static void bind_query(struct db_stmt *st, const struct hh_query *q, enum varian
 	const char *text = q->q && *q->q ? q->q : NULL;
 	char lo[16];
 	snprintf(lo, sizeof(lo), "%s", q->prefix ? q->prefix : "");
-	if (v == V_VILLAGE || v == V_VILLAGE_Q)
+	if (v == V_VILLAGE || v == V_VILLAGE_Q || v == V_VILLAGE_IN)
 		db_bind_text(st, ":lo", lo);
 	else
 		db_bind_prefix(st, ":lo", ":hi", lo);
@@ -100,7 +122,9 @@ static void bind_query(struct db_stmt *st, const struct hh_query *q, enum varian
 			db_bind_text(st, ":tail", up + len - 4);
 		else
 			db_bind_null(st, ":tail");
-		if (all_letters(text)) {
+		/* initials: one letter only within a village (a county has tens
+		 * of thousands of names starting with any one letter) */
+		if (all_letters(text) && (len >= 2 || v == V_VILLAGE_Q)) {
 			char *py = xstrdup(text), *pyend;
 			for (char *p = py; *p; p++)
 				if (*p >= 'A' && *p <= 'Z')
