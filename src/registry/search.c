@@ -61,6 +61,15 @@ static const char *const count_sql[] = {
 	COUNT IN_RANGE Q_IN,
 };
 
+#define CAPPED(where) "SELECT count(*) FROM (SELECT 1 FROM household h WHERE " where " LIMIT :cap) n"
+static const char *const capped_sql[] = {
+	CAPPED(IN_VILLAGE),
+	CAPPED(IN_VILLAGE Q_EXISTS),
+	CAPPED(IN_VILLAGE Q_IN),
+	CAPPED(IN_RANGE),
+	CAPPED(IN_RANGE Q_IN),
+};
+
 /* 1 if search text `t` matches few members in a whole county: digits (an
  * ID tail, a 户编号), or two or more characters that are not ASCII (a name). */
 static int selective(const char *t)
@@ -122,9 +131,10 @@ static void bind_query(struct db_stmt *st, const struct hh_query *q, enum varian
 			db_bind_text(st, ":tail", up + len - 4);
 		else
 			db_bind_null(st, ":tail");
-		/* initials: one letter only within a village (a county has tens
-		 * of thousands of names starting with any one letter) */
-		if (all_letters(text) && (len >= 2 || v == V_VILLAGE_Q)) {
+		/* initials: any length within a village; in a wider scope at least
+		 * REGISTRY_INITIALS_MIN letters (a county has thousands of names
+		 * for any two initials, which nobody reads through) */
+		if (all_letters(text) && (len >= REGISTRY_INITIALS_MIN || v == V_VILLAGE_Q)) {
 			char *py = xstrdup(text), *pyend;
 			for (char *p = py; *p; p++)
 				if (*p >= 'A' && *p <= 'Z')
@@ -183,12 +193,14 @@ int registry_household_find(struct db *db, const struct hh_query *q, struct hh_r
 	return rc < 0 ? -1 : n;
 }
 
-int64_t registry_household_count(struct db *db, const struct hh_query *q)
+int64_t registry_household_count(struct db *db, const struct hh_query *q, int64_t cap)
 {
 	enum variant v = variant_of(q);
-	struct db_stmt *st = db_prepare(db, count_sql[v]);
+	struct db_stmt *st = db_prepare(db, cap > 0 ? capped_sql[v] : count_sql[v]);
 	int64_t n = -1;
 	bind_query(st, q, v);
+	if (cap > 0)
+		db_bind_int(st, ":cap", cap + 1);
 	if (db_step(st) == DB_ROW)
 		n = db_col_int(st, 0);
 	db_done(st);
