@@ -435,9 +435,21 @@ static void case_where(struct buf *sql, const struct case_filter *f)
 		buf_addstr(sql, " AND c.kind = :kind");
 	if (f->step)
 		buf_addstr(sql, " AND c.step = :step");
-	if (f->mine)
-		buf_addstr(sql, " AND ((c.kind = 1 AND c.step IN (:i1, :i2, :i3)) OR (c.kind = 2 AND "
-				"c.step IN (:e1, :e2, :e3)))");
+	if (f->mine) {
+		/* one branch per kind the role acts in, with just its steps: SQLite
+		 * then seeks each (kind, step) in the index case_step */
+		int branches = 0;
+		buf_addstr(sql, " AND (");
+		for (int k = 0; k < 2; k++) {
+			if (!f->steps[k][0])
+				continue;
+			buf_addf(sql, "%s(c.kind = %d AND c.step IN (", branches++ ? " OR " : "", k + 1);
+			for (int j = 0; j < 3 && f->steps[k][j]; j++)
+				buf_addf(sql, "%s:%c%d", j ? ", " : "", k ? 'e' : 'i', j + 1);
+			buf_addstr(sql, "))");
+		}
+		buf_addstr(sql, branches ? ")" : "1 = 0)");
+	}
 	if (f->noticed >= 0)
 		buf_addstr(sql, f->noticed ? " AND EXISTS (SELECT 1 FROM case_notice_item n WHERE "
 					     "n.case_id = c.id)"
@@ -454,14 +466,12 @@ static void case_bind(struct db_stmt *st, const struct case_filter *f)
 		db_bind_int(st, ":kind", f->kind);
 	if (f->step)
 		db_bind_int(st, ":step", f->step);
-	if (f->mine) {
-		db_bind_int(st, ":i1", f->steps[0][0]);
-		db_bind_int(st, ":i2", f->steps[0][1]);
-		db_bind_int(st, ":i3", f->steps[0][2]);
-		db_bind_int(st, ":e1", f->steps[1][0]);
-		db_bind_int(st, ":e2", f->steps[1][1]);
-		db_bind_int(st, ":e3", f->steps[1][2]);
-	}
+	/* parameter names must be string literals (the db layer remembers a
+	 * name's index by its address) */
+	static const char *const names[2][3] = { { ":i1", ":i2", ":i3" }, { ":e1", ":e2", ":e3" } };
+	for (int k = 0; f->mine && k < 2; k++)
+		for (int j = 0; j < 3 && f->steps[k][j]; j++)
+			db_bind_int(st, names[k][j], f->steps[k][j]);
 }
 
 /* GET /api/v1/cases — the queue: cases in scope filtered by kind, state,
