@@ -64,7 +64,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 "$bin" serve --db "$db" --listen 127.0.0.1:$port --quiet &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
-sleep 0.5
+until curl -s -o /dev/null "http://127.0.0.1:$port/api/v1/health"; do sleep 0.2; done
 login() { # cookie session token of a demo account
   curl -s -X POST -H 'Content-Type: application/json' \
     -d "{\"login\":\"$1\",\"password\":\"Pingli#2020demo\"}" "http://127.0.0.1:$port/api/v1/login" |
@@ -72,21 +72,28 @@ login() { # cookie session token of a demo account
 }
 clerk=$(login cun.xinxiyuan) county=$(login xian.shending)
 # every page answers 200 before it is timed
-for f in search-village hh-village; do
-  p=$(head -1 "$out/$f.txt")
-  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: liubao_session=$clerk" "http://127.0.0.1:$port$p")
+for f in search-village:$clerk hh-village:$clerk search-county:$county hh-county:$county; do
+  p=$(head -1 "$out/${f%%:*}.txt")
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: liubao_session=${f#*:}" "http://127.0.0.1:$port$p")
   [ "$code" = 200 ] || { echo "GET $p answered $code" >&2; exit 1; }
 done
+cpu_ticks() { awk '{print $14 + $15}' /proc/$pid/stat; } # the server's user+system time
+tick_ms=$(echo "1000 / $(getconf CLK_TCK)" | bc -l)
 run() { # label, extra wrk args...
-  local label=$1 res rps p50 p99 non2xx; shift
+  local label=$1 res rps p50 p99 non2xx n c0 c1; shift
+  c0=$(cpu_ticks)
   res=$(wrk -t2 -c"$conns" -d"${dur}s" --latency "$@" 2>&1)
+  c1=$(cpu_ticks)
   rps=$(echo "$res" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$res" | awk '$1 == "50%" {print $2}')
   p99=$(echo "$res" | awk '$1 == "99%" {print $2}')
+  n=$(echo "$res" | awk '/requests in/ {print $1}')
   non2xx=$(echo "$res" | awk '/Non-2xx/ {print $NF}')
-  printf '%-44s %9s req/s   p50 %8s   p99 %8s   non-2xx %s\n' "$label" "$rps" "$p50" "$p99" "${non2xx:-0}"
+  printf '%-40s %9s req/s  p50 %8s  p99 %8s  CPU %6.2f ms/req  non-2xx %s\n' "$label" "$rps" \
+    "$p50" "$p99" "$(echo "($c1 - $c0) * $tick_ms / $n" | bc -l)" "${non2xx:-0}"
 }
-echo "wrk -t2 -c$conns -d${dur}s, loopback, server with 2 worker threads"
+echo "wrk -t2 -c$conns -d${dur}s, loopback, server with 2 worker threads; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "(CPU = the server's user+system time per request: what the page costs whatever else runs)"
 run "health (baseline)" "http://127.0.0.1:$port/api/v1/health"
 run "search page, village clerk (1 village)" -H "Cookie: liubao_session=$clerk" -s "$out/search-village.lua" "http://127.0.0.1:$port"
 run "search page, county approver (county)" -H "Cookie: liubao_session=$county" -s "$out/search-county.lua" "http://127.0.0.1:$port"

@@ -600,7 +600,12 @@ static int prepare_variant(struct pg_db *db, struct pg_stmt *st, int v)
 	PGresult *res;
 	Oid *types = xcalloc(st->nparams + 1, sizeof(*types));
 	int guessing = -1, guess = 0, rc = 0;
-	snprintf(name, sizeof(name), "lb%u%s", st->id, v ? "r" : "");
+	/* a statement outside the cache goes as the unnamed statement, which
+	 * the next unnamed one replaces: it is sent right after */
+	if (st->key)
+		snprintf(name, sizeof(name), "lb%u%s", st->id, v ? "r" : "");
+	else
+		name[0] = '\0';
 	memcpy(types, st->types, st->nparams * sizeof(*types));
 	for (int tries = 0;; tries++) {
 		const char *msg;
@@ -646,9 +651,12 @@ static int start(struct pg_stmt *st)
 		if (ensure_conn(db))
 			return DB_ERROR;
 		make_idle(db);
-		if (st->key) {
-			char name[32];
-			if (st->prepared[st->variant] != db->gen) {
+		{
+			/* every statement is prepared first, so that a parameter
+			 * bound NULL whose type the server cannot infer gets one
+			 * (prepare_variant); a cached one once per connection */
+			char name[32] = "";
+			if (!st->key || st->prepared[st->variant] != db->gen) {
 				rc = prepare_variant(db, st, st->variant);
 				if (rc < 0) {
 					if (PQstatus(db->conn) == CONNECTION_BAD && !db->base.depth)
@@ -656,13 +664,10 @@ static int start(struct pg_stmt *st)
 					return rc;
 				}
 			}
-			snprintf(name, sizeof(name), "lb%u%s", st->id, st->variant ? "r" : "");
+			if (st->key)
+				snprintf(name, sizeof(name), "lb%u%s", st->id, st->variant ? "r" : "");
 			ok = PQsendQueryPrepared(db->conn, name, st->nparams,
 						 (const char *const *)st->values, NULL, NULL, 0);
-		} else {
-			ok = PQsendQueryParams(db->conn, st->variant ? st->sql_ret : st->sql,
-					       st->nparams, st->types, (const char *const *)st->values,
-					       NULL, NULL, 0);
 		}
 		if (!ok) {
 			rc = result_error(db, NULL);

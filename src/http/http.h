@@ -63,6 +63,7 @@ struct http_request {
 	const char *csrf_header; /* X-CSRF-Token, or NULL */
 	const char *user_agent;
 	const char *fetch_site;  /* Sec-Fetch-Site ("same-origin", "cross-site"…), or NULL */
+	const char *if_none_match; /* If-None-Match, or NULL */
 	const struct route *route; /* the matched route */
 	struct audit_note audit;
 	struct db *db;           /* this worker's database connection */
@@ -205,6 +206,7 @@ struct asset {
 	const unsigned char *data;
 	size_t len;
 	const char *content_type;
+	const char *etag;         /* "\"<sha-256 prefix of the contents>\"", for If-None-Match */
 };
 const struct asset *asset_find(const char *path);
 

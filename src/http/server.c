@@ -119,10 +119,17 @@ static int serve_asset(struct http_request *req, struct http_response *res)
 	const struct asset *a = asset_find(p);
 	if (!a)
 		return 0;
-	res->status = 200;
 	res->content_type = a->content_type;
-	buf_add(&res->body, a->data, a->len);
+	/* no-cache: the browser asks again each time, and a file it already
+	 * holds costs a 304 without a body (slow village networks) */
 	http_add_header(res, "Cache-Control", "no-cache");
+	http_add_header(res, "ETag", a->etag);
+	if (req->if_none_match && strstr(req->if_none_match, a->etag)) {
+		res->status = 304;
+		return 1;
+	}
+	res->status = 200;
+	buf_add(&res->body, a->data, a->len);
 	return 1;
 }
 
@@ -198,6 +205,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 	req.user_agent = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent");
 	req.csrf_header = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-CSRF-Token");
 	req.fetch_site = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
+	req.if_none_match = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
 	{
 		const char *authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
 		if (authz && !strncasecmp(authz, "Bearer ", 7)) {

@@ -227,6 +227,10 @@ static const struct db_migration case_migrations[] = {
 	  "CREATE TRIGGER household_village_moves AFTER UPDATE OF village_code ON household\n"
 	  "  FOR EACH ROW WHEN (OLD.village_code IS DISTINCT FROM NEW.village_code)\n"
 	  "  EXECUTE FUNCTION liubao_household_village_moves();\n" },
+	/* the queue of a role's steps ("mine") seeks each (kind, step) */
+	{ 3, "cases by kind and step, then state and village",
+	  "CREATE INDEX case_step ON monitor_case(kind, step, state, village_code, step_due);\n",
+	  NULL },
 };
 
 int monitor_case_migrate(struct db *db)

@@ -309,7 +309,27 @@ static int task_cmp(const void *a, const void *b)
 }
 
 enum { TK_HH, TK_HH_NO, TK_VILLAGE, TK_HEAD, TK_CASE, TK_KIND, TK_STEP, TK_DUE, TK_ALERT,
-       TK_FIRST };
+       TK_FIRST, TK_KEY };
+/* The tasks are chosen first (inner query, ORDER BY the deadline-like key,
+ * LIMIT), and only those are joined with names. */
+#define TASK_OUTER                                                                                 \
+	"SELECT h.id, h.hh_no, r.name, (SELECT name FROM member x WHERE x.household_id = h.id AND "  \
+	"x.relation = 1 ORDER BY x.id LIMIT 1), t.case_id, t.kind, t.step, t.step_due, t.alert_id, "  \
+	"t.first_at, t.k FROM ("
+#define TASK_OUTER_END                                                                             \
+	") t JOIN household h ON h.id = t.hh LEFT JOIN region r ON r.code = h.village_code ORDER BY " \
+	"t.k, t.case_id, t.alert_id"
+#define TASK_COLUMNS_CASE                                                                          \
+	"SELECT h.id AS hh, c.id AS case_id, c.kind AS kind, c.step AS step, c.step_due AS "         \
+	"step_due, CAST(NULL AS BIGINT) AS alert_id, CAST(NULL AS TEXT) AS first_at, c.step_due AS k "
+/* open alerts in id order, which is the order they were raised in: the
+ * oldest 2000 are the most urgent, and the scan stops there */
+#define TASK_COLUMNS_ALERT                                                                         \
+	"SELECT * FROM (SELECT h.id AS hh, CAST(NULL AS BIGINT) AS case_id, CAST(NULL AS BIGINT) "   \
+	"AS kind, CAST(NULL AS BIGINT) AS step, CAST(NULL AS TEXT) AS step_due, a.id AS alert_id, "   \
+	"a.first_at AS first_at, substr(a.first_at, 1, 10) AS k "
+#define TASK_ALERT_END " ORDER BY a.id LIMIT 2000) oldest "
+#define TASK_ORDER "ORDER BY 8, 2, 6 LIMIT 2000"
 
 int monitor_tasks(struct db *db, const char *scope, const char *role,
 		  struct monitor_task **tasks, int *alloc)
@@ -329,18 +349,27 @@ int monitor_tasks(struct db *db, const char *scope, const char *role,
 	monitor_date_parse(today, &today_day);
 	/* yellow from one working day before the deadline, as monitor_light() */
 	monitor_date_format(monitor_cal_add_workdays(&cal, today_day, 1), warn);
-	st = db_prepare(db,
-			"SELECT h.id, h.hh_no, r.name, (SELECT name FROM member x WHERE "
-			"x.household_id = h.id AND x.relation = 1 ORDER BY x.id LIMIT 1), c.id, c.kind, "
-			"c.step, c.step_due, NULL, NULL FROM monitor_case c JOIN household h ON h.id = "
-			"c.household_id LEFT JOIN region r ON r.code = h.village_code WHERE c.state = "
-			"'active' AND h.village_code >= :lo AND h.village_code < :hi UNION ALL SELECT "
-			"h.id, h.hh_no, r.name, (SELECT name FROM member x WHERE x.household_id = h.id "
-			"AND x.relation = 1 ORDER BY x.id LIMIT 1), NULL, NULL, NULL, NULL, a.id, "
-			"a.first_at FROM alert a JOIN household h ON h.id = a.household_id LEFT JOIN "
-			"region r ON r.code = h.village_code WHERE a.status = 'open' AND h.village_code "
-			">= :lo AND h.village_code < :hi ORDER BY 1, 5, 9 LIMIT 2000");
-	db_bind_prefix(st, ":lo", ":hi", scope);
+	/* One village: start from its households (household_village) and look
+	 * up their cases and alerts (CROSS JOIN keeps that order in SQLite,
+	 * which plans without statistics); a wider scope: start from the
+	 * active cases and open alerts (indexed by state and status).  The
+	 * oldest deadlines come first, so the limit keeps the most urgent. */
+	if (strlen(scope) == 12) {
+		st = db_prepare(db, TASK_OUTER TASK_COLUMNS_CASE "FROM household h CROSS JOIN "
+				    "monitor_case c WHERE h.village_code = :v AND c.household_id = h.id AND "
+				    "c.state = 'active' UNION ALL " TASK_COLUMNS_ALERT "FROM household h "
+				    "CROSS JOIN alert a WHERE h.village_code = :v AND a.household_id = h.id "
+				    "AND a.status = 'open'" TASK_ALERT_END TASK_ORDER TASK_OUTER_END);
+		db_bind_text(st, ":v", scope);
+	} else {
+		st = db_prepare(db, TASK_OUTER TASK_COLUMNS_CASE "FROM monitor_case c JOIN household "
+				    "h ON h.id = c.household_id WHERE c.state = 'active' AND h.village_code "
+				    ">= :lo AND h.village_code < :hi UNION ALL " TASK_COLUMNS_ALERT "FROM "
+				    "alert a JOIN household h ON h.id = a.household_id WHERE a.status = "
+				    "'open' AND h.village_code >= :lo AND h.village_code < :hi"
+				    TASK_ALERT_END TASK_ORDER TASK_OUTER_END);
+		db_bind_prefix(st, ":lo", ":hi", scope);
+	}
 	while ((rc = db_step(st)) == DB_ROW) {
 		struct monitor_task *t;
 		ALLOC_GROW(*tasks, n + 1, *alloc);

@@ -474,8 +474,10 @@ struct monitor_task {
 	const char *light; /* "red", "yellow" or "green", as monitor_light() */
 	int mine;          /* `role` passed to monitor_tasks() acts on it */
 };
+#define MONITOR_TASKS_MAX 2000
 /* The tasks under region prefix `scope`: red first, then yellow, green, by
- * deadline, then case and alert id (at most 2000).  `role` marks the tasks
+ * deadline, then case and alert id (the MONITOR_TASKS_MAX with the earliest
+ * deadlines when there are more).  `role` marks the tasks
  * that role acts on.  Returns the count (into *tasks, grown; the caller
  * frees) or -1. */
 int monitor_tasks(struct db *db, const char *scope, const char *role,

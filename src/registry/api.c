@@ -957,7 +957,7 @@ static void api_households_list(struct http_request *req, struct http_response *
 		jw_null(&w);
 	}
 	if (count_s && (!strcmp(count_s, "1") || !strcmp(count_s, "true")))
-		jw_kint(&w, "total", registry_household_count(req->db, &hq));
+		jw_kint(&w, "total", registry_household_count(req->db, &hq, 0));
 	jw_object_end(&w);
 	buf_release(&qbuf);
 	free(rows);

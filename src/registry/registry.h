@@ -135,8 +135,9 @@ struct hh_query {
 	int relocated;      /* 1 or 0, -1 = any */
 	const char *q;      /* trimmed search text, NULL or "" = none: the 户编号
 			     * exactly, a member's name by prefix, a whole 身份证号 or
-			     * its last 4..17 characters, and (1..16 letters) the pinyin
-			     * initials of a member's name by prefix (zs → 张三丰) */
+			     * its last 4..17 characters, and (1..16 letters within
+			     * one village, else at least REGISTRY_INITIALS_MIN) the
+			     * pinyin initials of a member's name by prefix (zsf → 张三丰) */
 	int64_t after;      /* only ids above this (the cursor), 0 = from the start */
 	int limit;          /* rows wanted */
 };
@@ -158,8 +159,11 @@ struct hh_row {
  * the count, or -1 on a database error. */
 int registry_household_find(struct db *db, const struct hh_query *q, struct hh_row **rows,
 			    int *alloc, int *more);
-/* How many households match `q` (after and limit ignored), or -1. */
-int64_t registry_household_count(struct db *db, const struct hh_query *q);
+/* How many households match `q` (after and limit ignored), or -1; with
+ * cap > 0 counting stops past cap (cap + 1 then means "more than cap"). */
+int64_t registry_household_count(struct db *db, const struct hh_query *q, int64_t cap);
+/* Fewest initials searched outside a single village (see hh_query.q). */
+#define REGISTRY_INITIALS_MIN 3
 
 /* A phone number masked for lists: 138****5678 (11 digits), else all but the
  * last 4 characters starred; "" stays "". */

@@ -27,6 +27,7 @@
 #include "village/village.h"
 
 #define SEARCH_PAGE 20
+#define COUNT_CAP 1000 /* households counted at most ("1,000 户以上") */
 #define TASKS_SHOWN 100
 
 static const char *const scripts[] = { "/static/village.js", NULL };
@@ -112,10 +113,11 @@ static void page_home(struct http_request *req, struct http_response *res)
 	if (!n) {
 		html_addf(b, "<p class=\"msg ok\">辖区内没有待核实的线索或进行中的流程。</p>\n");
 	} else {
-		html_addf(b, "<p class=\"summary\">共 %d 项，其中 <span class=\"light red\">超期 %d</span> "
+		html_addf(b, "<p class=\"summary\">%h %d 项，其中 <span class=\"light red\">超期 %d</span> "
 			     "<span class=\"light yellow\">临期 %d</span> <span class=\"light green\">"
 			     "正常 %d</span>；轮到您办理 %d 项。</p>\n<ul class=\"tasks\">\n",
-			  n, counts[0], counts[1], counts[2], mine);
+			  n >= MONITOR_TASKS_MAX ? "期限最早的" : "共", n, counts[0], counts[1], counts[2],
+			  mine);
 		for (int i = 0; i < n && i < TASKS_SHOWN; i++) {
 			const char *actor = auth_role_title(t[i].role);
 			html_addf(b, "<li class=\"task %a\"><span class=\"light %a\">%h</span> "
@@ -173,11 +175,16 @@ static void page_search(struct http_request *req, struct http_response *res)
 	hq.after = after;
 	hq.limit = SEARCH_PAGE;
 	n = registry_household_find(req->db, &hq, &rows, &alloc, &more);
-	total = n < 0 ? -1 : after || more ? registry_household_count(req->db, &hq) : n;
+	total = n < 0 ? -1 : after || more ? registry_household_count(req->db, &hq, COUNT_CAP) : n;
 	if (n < 0 || total < 0) {
 		page_error(req, res, 503, "数据库暂时不可用，请稍后重试");
 		goto out;
 	}
+	if (strlen(scope_of(req)) < 12 && qbuf.len && qbuf.len < REGISTRY_INITIALS_MIN &&
+	    strspn(qbuf.buf, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == qbuf.len)
+		html_addf(b, "<p class=\"msg info\">在乡镇、县范围内按拼音首字母查找，请至少输入 %d 个字母"
+			     "（如 zsf）。</p>\n",
+			  REGISTRY_INITIALS_MIN);
 	if (!n) {
 		html_addf(b, "<p class=\"msg info\" role=\"status\">");
 		if (qbuf.len)
@@ -188,12 +195,19 @@ static void page_search(struct http_request *req, struct http_response *res)
 		html_addf(b, "</p>\n");
 		goto out;
 	}
-	if (qbuf.len)
-		html_addf(b, "<p class=\"status\" role=\"status\">与“%h”相符的共 %lld 户</p>\n", qbuf.buf,
-			  (long long)total);
-	else
-		html_addf(b, "<p class=\"status\" role=\"status\">辖区内共 %lld 户</p>\n",
-			  (long long)total);
+	{
+		char count[40];
+		html_thousands(total > COUNT_CAP ? COUNT_CAP : total, count);
+		if (total > COUNT_CAP)
+			snprintf(count + strlen(count), sizeof(count) - strlen(count), " 户以上");
+		else
+			snprintf(count + strlen(count), sizeof(count) - strlen(count), " 户");
+		if (qbuf.len)
+			html_addf(b, "<p class=\"status\" role=\"status\">与“%h”相符的共 %h</p>\n",
+				  qbuf.buf, count);
+		else
+			html_addf(b, "<p class=\"status\" role=\"status\">辖区内共 %h</p>\n", count);
+	}
 	html_addf(b, "<ul class=\"households\">\n");
 	for (int i = 0; i < n; i++) {
 		char idm[19];

@@ -318,8 +318,12 @@ def test_case_queue_filters_sort_paging_and_counts():
         if not cur:
             break
     eq(got, [x["id"] for x in full["items"]], "paging by deadline")
-    # mine: the steps the township acts on, within its scope
+    # mine: the steps the township acts on, within its scope (one at 信息比对,
+    # the first of its steps, besides the demo's at 乡镇审核)
+    second = open_case(s, "clerk", village(TOWNSHIP))
+    advance_cli(second, "office.clerk", {"note": "属实"})
     st, m, _ = s.get("/api/v1/cases?limit=500&mine=1", **as_("township"))
+    assert second in {x["id"] for x in m["items"]}, "a case at 信息比对 in the township's queue"
     want = {r[0] for r in query(
         db(), "SELECT c.id FROM monitor_case c JOIN household h ON h.id = c.household_id WHERE "
         "c.state = 'active' AND h.village_code LIKE ? AND ((c.kind = 1 AND c.step IN (2, 5)) OR "

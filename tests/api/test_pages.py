@@ -450,6 +450,10 @@ def test_search_terms_within_scope():
     # a county user sees the other village too
     eq(found(c, "county_approver", "wwc"), [out], "county by initials")
     eq(found(c, "county_approver", ido[-5:]), [out], "county by ID tail")
+    # short initials outside one village: a hint instead of thousands of names
+    eq(found(c, "county_approver", "ww"), [], "two initials in a county")
+    st, text, _ = page(c, c.sessions["county_approver"], "GET", "/v/search?q=ww")
+    assert "请至少输入 3 个字母" in text, text[-1500:]
     # the JSON API's list runs the same search
     st, body, _ = c.s.get("/api/v1/households?q=zsf")
     eq([x["id"] for x in body["items"]], [a], "API by initials")

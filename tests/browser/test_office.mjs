@@ -187,9 +187,9 @@ test('office: CSV import shows the per-row errors for bad 身份证号, then imp
   await page.waitForURL((u) => u.pathname === '/import.html');
   // no file: refused before anything is sent
   await page.getByRole('button', { name: '检查文件' }).click();
-  await page.locator('#upload-msg', { hasText: '请选择要导入的 CSV 文件' }).waitFor();
+  await page.locator('#upload-msg', { hasText: '请选择要导入的 CSV 或 Excel 文件' }).waitFor();
   await page.getByLabel('台账类型').selectOption('members');
-  await page.getByLabel('CSV 文件').setInputFiles({ name: '老县镇成员台账.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) });
+  await page.getByLabel('台账文件').setInputFiles({ name: '老县镇成员台账.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) });
   await page.getByRole('button', { name: '导入' }).click();
   await page.locator('#result-msg.error', { hasText: '数据库未作任何修改' }).waitFor();
   assert.equal(await page.locator('#progress').getAttribute('value'), '100');
@@ -206,7 +206,7 @@ test('office: CSV import shows the per-row errors for bad 身份证号, then imp
   assert.equal(none.items.length, 0, 'nothing written');
   await snap(page, 'office-import-errors');
   // the corrected file: checked, then imported
-  await page.getByLabel('CSV 文件').setInputFiles({ name: '老县镇成员台账.csv', mimeType: 'text/csv', buffer: Buffer.from(good) });
+  await page.getByLabel('台账文件').setInputFiles({ name: '老县镇成员台账.csv', mimeType: 'text/csv', buffer: Buffer.from(good) });
   await page.getByRole('button', { name: '检查文件' }).click();
   await page.locator('#result-msg.ok', { hasText: '检查通过：4 行没有错误' }).waitFor();
   assert.equal((await ok(TOWNSHIP, 'GET', '/api/v1/households?q=' + hh1)).items.length, 0, 'a check writes nothing');
@@ -277,6 +277,10 @@ test('office: county approver approves at the county step, publishes the 公告 
   assert.ok(notice.items.some((x) => x.case_id === c.id), 'the case is in the published notice');
   assert.equal((await ok(COUNTY, 'GET', '/api/v1/cases/' + c.id)).events.at(-1).action, 'notice');
   await page.locator('#notices tbody tr', { hasText: notice.title }).waitFor();
+  // the A4 page of the same notice (src/report/notice.c)
+  const a4 = await page.request.get(await doc.getByRole('link', { name: 'A4 打印版' }).getAttribute('href'));
+  assert.equal(a4.status(), 200);
+  assert.match(await a4.text(), /冯宝山/);
   assert.equal(await group.count(), 0, 'nothing of 老县镇 left to announce');
   await snap(page, 'office-county-notice');
 });

@@ -195,6 +195,7 @@ function showNotice(n) {
   $('doc-table').append(table(cols, n.items, n.title));
   $('doc-phone').textContent = n.phone ? '如有异议，请向乡镇人民政府反映。监督电话：' + n.phone : '如有异议，请向乡镇人民政府反映。';
   $('doc-sign').textContent = n.township_name + '人民政府　' + n.published_on;
+  $('doc-a4').href = '/api/v1/notices/' + n.id + '/print';
   $('notice-doc').hidden = false;
   $('notice-doc').focus();
 }

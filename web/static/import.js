@@ -1,4 +1,4 @@
-// import.js — CSV ledger import: the file goes up as the body of POST
+// import.js — ledger import (CSV or Excel .xlsx): the file goes up as the body of POST
 // /api/v1/imports (XMLHttpRequest, for its upload progress), the server
 // checks it whole (and writes it unless only checking), and a large file
 // is followed through GET /api/v1/imports/:id until it is done.  The
@@ -17,8 +17,8 @@ fileHint.dataset.text = fileHint.textContent;
 
 function fileProblem() {
   const f = file.files[0];
-  if (!f) return '请选择要导入的 CSV 文件';
-  if (!/\.csv$/i.test(f.name)) return '请选择 .csv 文件（Excel 中“另存为”CSV 格式）';
+  if (!f) return '请选择要导入的 CSV 或 Excel 文件';
+  if (!/\.(csv|xlsx)$/i.test(f.name)) return '请选择 .csv 或 .xlsx 文件（旧版 .xls 请在 Excel 中另存为 .xlsx）';
   if (!f.size) return '文件是空的';
   if (f.size > MAX_BYTES) return '文件超过 256 MB，请按乡镇分成几个文件导入';
   return '';
@@ -47,7 +47,8 @@ function upload(f, params) {
     const x = new XMLHttpRequest();
     x.open('POST', '/api/v1/imports?' + params);
     x.setRequestHeader('X-CSRF-Token', csrf());
-    x.setRequestHeader('Content-Type', 'text/csv');
+    x.setRequestHeader('Content-Type', /\.xlsx$/i.test(f.name)
+      ? 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' : 'text/csv');
     x.setRequestHeader('Accept', 'application/json');
     x.upload.addEventListener('progress', (e) => {
       if (e.lengthComputable) setProgress('上传文件', Math.round(100 * e.loaded / e.total));
