@@ -37,7 +37,6 @@ struct db_ops {
 	const char *(*col_text)(struct db_stmt *st, int col);
 	int64_t (*run_insert)(struct db_stmt *st);
 	int64_t (*changes)(struct db *db);
-	int (*backup)(struct db *db, const char *path);
 	void (*tune_bulk)(struct db *db);
 	/* db_defer_indexes; *restore from xmalloc. */
 	int (*defer_indexes)(struct db *db, const char *tables, char **restore);
@@ -58,6 +57,7 @@ struct db {
 	const char *begin_file; /* where the outermost transaction began */
 	int begin_line;
 	char err[512];          /* the last failure's message */
+	enum db_fault fault;    /* the kind of the last storage failure (db_fault) */
 };
 
 struct db_stmt {

@@ -188,9 +188,14 @@ int64_t db_changes(struct db *db)
 	return db->ops->changes(db);
 }
 
-int db_backup(struct db *db, const char *path)
+enum db_fault db_fault(struct db *db)
 {
-	return db->ops->backup(db, path);
+	return db->fault;
+}
+
+void db_fault_clear(struct db *db)
+{
+	db->fault = DB_FAULT_NONE;
 }
 
 void db_tune_bulk(struct db *db)

@@ -126,9 +126,37 @@ int db_migrate(struct db *db, const char *module, const struct db_migration *m, 
 /* The applied version of `module`, 0 if none. */
 int db_schema_version(struct db *db, const char *module);
 
-/* Online, consistent copy of the database to `path` (SQLite only; a
- * PostgreSQL server is backed up with pg_basebackup or pg_dump). */
-int db_backup(struct db *db, const char *path);
+/* What kind of trouble the last failed statement on this connection met,
+ * so that a caller can answer it well (a full disk is not a bug in the
+ * request).  Set by every failure; cleared only by db_fault_clear(). */
+enum db_fault {
+	DB_FAULT_NONE = 0,
+	DB_FAULT_FULL,     /* no space left (SQLITE_FULL, ENOSPC; PostgreSQL 53100) */
+	DB_FAULT_READONLY, /* the database cannot be written (read-only file or
+			    * filesystem; PostgreSQL 25006) */
+	DB_FAULT_IO,       /* another I/O error of the storage */
+};
+enum db_fault db_fault(struct db *db);
+void db_fault_clear(struct db *db);
+
+/* Online, consistent copy of database `target` (a SQLite file or a
+ * PostgreSQL URL) into the file `out`, while other processes go on writing
+ * (src/db/backup.c).  SQLite: every page is copied inside one read
+ * transaction, checked with PRAGMA integrity_check, synced and renamed into
+ * place, so `out` never holds half a backup.  PostgreSQL: pg_dump's custom
+ * format (pg_dump must be installed).  An existing `out` is refused unless
+ * `force`.  Returns 0, or -1 with a Chinese message in errbuf. */
+int db_backup(const char *target, const char *out, int force, char *errbuf, size_t errlen);
+/* Replace database `target` by the backup file `in`, made by db_backup.  The
+ * backup is verified first (SQLite: integrity_check and liubao's
+ * schema_version table; PostgreSQL: pg_restore --list); a target that holds
+ * data is refused unless `force`.  SQLite: a new target is written under a
+ * temporary name and renamed; an existing one is overwritten through the
+ * backup API in one transaction, so a server that has it open sees either
+ * the old or the restored database; the target is checked afterwards.
+ * PostgreSQL: pg_restore in a single transaction (with --clean when
+ * `force`).  Returns 0, or -1 with a Chinese message in errbuf. */
+int db_restore(const char *in, const char *target, int force, char *errbuf, size_t errlen);
 
 /* Ready the connection for one large write (SQLite: a bigger page cache). */
 void db_tune_bulk(struct db *db);

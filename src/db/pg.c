@@ -141,6 +141,12 @@ static int result_error(struct pg_db *db, const PGresult *res)
 		trimmed(res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn), msg, sizeof(msg));
 		snprintf(db->base.err, sizeof(db->base.err), "SQL: %s", msg);
 	}
+	if (state && !strcmp(state, "53100"))
+		db->base.fault = DB_FAULT_FULL;
+	else if (state && !strcmp(state, "25006"))
+		db->base.fault = DB_FAULT_READONLY;
+	else if (state && !strcmp(state, "58030"))
+		db->base.fault = DB_FAULT_IO;
 	if (state && !strncmp(state, "23", 2))
 		return DB_CONSTRAINT;
 	if (state && (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03")))
@@ -851,13 +857,6 @@ static int pg_defer_indexes(struct db *base, const char *tables, char **restore)
 	return 0;
 }
 
-static int pg_backup(struct db *base, const char *path)
-{
-	snprintf(base->err, sizeof(base->err),
-		 "PostgreSQL 数据库请用 pg_basebackup（含 WAL 归档）或 pg_dump 备份，而不是复制到 %s", path);
-	return -1;
-}
-
 /* ---- COPY ------------------------------------------------------------------------ */
 
 struct pg_copy {
@@ -973,7 +972,6 @@ static const struct db_ops pg_ops = {
 	.col_text = pg_col_text,
 	.run_insert = pg_run_insert,
 	.changes = pg_changes,
-	.backup = pg_backup,
 	.tune_bulk = pg_tune_bulk,
 	.defer_indexes = pg_defer_indexes,
 	.copy_begin = pg_copy_begin,

@@ -1,6 +1,7 @@
 /* sqlite.c — the SQLite backend of the db layer (see db.h, backend.h).
  * One struct db is one connection; it is not shared between threads.
  * PRAGMAs live here and nowhere else. */
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -43,9 +44,25 @@ static struct sq_stmt *ST(struct db_stmt *st)
 	return (struct sq_stmt *)st;
 }
 
+/* Record the kind of a storage failure (db_fault) from the connection's
+ * last error: SQLITE_FULL or an I/O error with ENOSPC is a full disk,
+ * SQLITE_READONLY or EROFS a database that cannot be written. */
+static void note_fault(struct sq_db *db)
+{
+	int rc = sqlite3_extended_errcode(db->h), sys = sqlite3_system_errno(db->h);
+	if ((rc & 0xff) == SQLITE_FULL || ((rc & 0xff) == SQLITE_IOERR && sys == ENOSPC))
+		db->base.fault = DB_FAULT_FULL;
+	else if ((rc & 0xff) == SQLITE_READONLY || ((rc & 0xff) == SQLITE_IOERR && sys == EROFS) ||
+		 ((rc & 0xff) == SQLITE_CANTOPEN && sys == EROFS))
+		db->base.fault = DB_FAULT_READONLY;
+	else if ((rc & 0xff) == SQLITE_IOERR)
+		db->base.fault = DB_FAULT_IO;
+}
+
 static void set_err(struct sq_db *db, const char *what)
 {
 	snprintf(db->base.err, sizeof(db->base.err), "%s: %s", what, sqlite3_errmsg(db->h));
+	note_fault(db);
 }
 
 static pthread_once_t config_once = PTHREAD_ONCE_INIT;
@@ -63,6 +80,7 @@ static int sq_exec(struct db *base, const char *sql)
 	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(base->err, sizeof(base->err), "%s", msg ? msg : sqlite3_errmsg(db->h));
 		sqlite3_free(msg);
+		note_fault(db);
 		return -1;
 	}
 	return 0;
@@ -321,36 +339,6 @@ static int sq_copy_end(void *h, int abort)
 	return 0;
 }
 
-static int sq_backup(struct db *base, const char *path)
-{
-	struct sq_db *db = SQ(base);
-	sqlite3 *dst;
-	sqlite3_backup *b;
-	int rc;
-	if (sqlite3_open(path, &dst) != SQLITE_OK) {
-		snprintf(base->err, sizeof(base->err), "cannot open %s: %s", path, sqlite3_errmsg(dst));
-		sqlite3_close(dst);
-		return -1;
-	}
-	b = sqlite3_backup_init(dst, "main", db->h, "main");
-	if (!b) {
-		snprintf(base->err, sizeof(base->err), "%s", sqlite3_errmsg(dst));
-		sqlite3_close(dst);
-		return -1;
-	}
-	do {
-		rc = sqlite3_backup_step(b, 1024);
-		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-			sqlite3_sleep(20);
-	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
-	sqlite3_backup_finish(b);
-	rc = rc == SQLITE_DONE ? 0 : -1;
-	if (rc)
-		snprintf(base->err, sizeof(base->err), "%s", sqlite3_errmsg(dst));
-	sqlite3_close(dst);
-	return rc;
-}
-
 static const struct db_ops sqlite_ops = {
 	.name = "sqlite",
 	.begin_sql = "BEGIN IMMEDIATE",
@@ -370,7 +358,6 @@ static const struct db_ops sqlite_ops = {
 	.col_text = sq_col_text,
 	.run_insert = sq_run_insert,
 	.changes = sq_changes,
-	.backup = sq_backup,
 	.tune_bulk = sq_tune_bulk,
 	.defer_indexes = sq_defer_indexes,
 	.copy_begin = sq_copy_begin,
