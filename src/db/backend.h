@@ -58,6 +58,7 @@ struct db {
 	int begin_line;
 	char err[512];          /* the last failure's message */
 	enum db_fault fault;    /* the kind of the last storage failure (db_fault) */
+	int readonly;           /* opened without write access (db_readonly) */
 };
 
 struct db_stmt {

@@ -198,6 +198,11 @@ void db_fault_clear(struct db *db)
 	db->fault = DB_FAULT_NONE;
 }
 
+int db_readonly(struct db *db)
+{
+	return db->readonly;
+}
+
 void db_tune_bulk(struct db *db)
 {
 	db->ops->tune_bulk(db);

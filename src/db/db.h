@@ -138,6 +138,11 @@ enum db_fault {
 };
 enum db_fault db_fault(struct db *db);
 void db_fault_clear(struct db *db);
+/* 1 when the connection was opened without write access (SQLite: the file
+ * or its filesystem is read-only; reads are served from it as it is and
+ * every write fails with DB_FAULT_READONLY).  Open a new connection to
+ * find out whether the storage has become writable again. */
+int db_readonly(struct db *db);
 
 /* Online, consistent copy of database `target` (a SQLite file or a
  * PostgreSQL URL) into the file `out`, while other processes go on writing

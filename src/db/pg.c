@@ -395,7 +395,8 @@ struct db *db_pg_open(const char *target, char *errbuf, size_t errlen)
 		return NULL;
 	}
 	PQsetNoticeProcessor(conn, ignore_notice, NULL);
-	res = PQexec(conn, "SELECT datcollate FROM pg_database WHERE datname = current_database()");
+	res = PQexec(conn, "SELECT datcollate, current_setting('transaction_read_only') FROM "
+			   "pg_database WHERE datname = current_database()");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		trimmed(PQresultErrorMessage(res), msg, sizeof(msg));
 		snprintf(errbuf, errlen, "无法读取数据库 %s 的设置：%s", where, msg);
@@ -412,8 +413,10 @@ struct db *db_pg_open(const char *target, char *errbuf, size_t errlen)
 		PQfinish(conn);
 		return NULL;
 	}
-	PQclear(res);
 	db = xcalloc(1, sizeof(*db));
+	/* a standby, or default_transaction_read_only set for maintenance */
+	db->base.readonly = !strcmp(PQgetvalue(res, 0, 1), "on");
+	PQclear(res);
 	db->base.ops = &pg_ops;
 	db->base.target = xstrdup(target);
 	db->conn = conn;

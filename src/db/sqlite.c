@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/util.h"
@@ -86,6 +88,74 @@ static int sq_exec(struct db *base, const char *sql)
 	return 0;
 }
 
+/* True when `path` or its directory cannot be written (a read-only file or
+ * filesystem), so that WAL's shared-memory file cannot be made. */
+static int cannot_write(const char *path)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	int rc;
+	if (slash)
+		slash[slash == dir] = '\0';
+	rc = access(path, W_OK) || access(slash ? dir : ".", W_OK);
+	free(dir);
+	return rc;
+}
+
+/* The database cannot be written and WAL cannot start (no -shm beside it):
+ * serve reads from it as an immutable file, which SQLite reads without any
+ * lock or shared memory.  Only when no WAL holds committed pages the file
+ * lacks, since an immutable open ignores the WAL.  Replaces the connection
+ * in `db` (freed on failure). */
+static struct db *open_read_only(struct sq_db *db, const char *target, char *errbuf, size_t errlen)
+{
+	struct buf uri = BUF_INIT;
+	struct stat sb;
+	char *wal = xstrfmt("%s-wal", target);
+	int has_wal = !stat(wal, &sb) && sb.st_size > 0;
+	free(wal);
+	sqlite3_close(db->h);
+	db->h = NULL;
+	if (has_wal) {
+		/* the WAL holds pages the file lacks: SQLite can read both
+		 * without writing when the -shm beside them exists too */
+		if (sqlite3_open_v2(target, &db->h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+				    NULL) == SQLITE_OK &&
+		    !sq_exec(&db->base, "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; "
+					"SELECT count(*) FROM sqlite_master;")) {
+			sqlite3_extended_result_codes(db->h, 1);
+			db->base.readonly = 1;
+			return &db->base;
+		}
+		snprintf(errbuf, errlen, "无法打开数据库 '%s'：所在磁盘或文件只读，且日志文件 %s-wal "
+			 "中有尚未合并的数据；请以可写方式挂载后再启动", target, target);
+		db_close(&db->base);
+		return NULL;
+	}
+	buf_addstr(&uri, "file:");
+	for (const unsigned char *p = (const unsigned char *)target; *p; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    strchr("/-._~", *p))
+			buf_addch(&uri, *p);
+		else
+			buf_addf(&uri, "%%%02X", *p);
+	}
+	buf_addstr(&uri, "?immutable=1");
+	if (sqlite3_open_v2(uri.buf, &db->h, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
+					     SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sq_exec(&db->base, "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; "
+			       "PRAGMA cache_size=-65536;")) {
+		snprintf(errbuf, errlen, "无法打开数据库 '%s'：%s", target,
+			 db->h ? sqlite3_errmsg(db->h) : "内存不足");
+		buf_release(&uri);
+		db_close(&db->base);
+		return NULL;
+	}
+	buf_release(&uri);
+	sqlite3_extended_result_codes(db->h, 1);
+	db->base.readonly = 1;
+	return &db->base;
+}
+
 struct db *db_sqlite_open(const char *target, int create, char *errbuf, size_t errlen)
 {
 	struct sq_db *db;
@@ -108,10 +178,13 @@ struct db *db_sqlite_open(const char *target, int create, char *errbuf, size_t e
 	sqlite3_extended_result_codes(h, 1);
 	if (sq_exec(&db->base, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"
 			       "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;")) {
+		if (!create && cannot_write(target))
+			return open_read_only(db, target, errbuf, errlen);
 		snprintf(errbuf, errlen, "无法设置数据库 '%s'：%s", target, db->base.err);
 		db_close(&db->base);
 		return NULL;
 	}
+	db->base.readonly = sqlite3_db_readonly(h, "main") == 1;
 	return &db->base;
 }
 

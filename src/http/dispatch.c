@@ -381,7 +381,52 @@ static void refuse(struct http_request *req, struct http_response *res, int stat
 	}
 }
 
+/* Answer a storage fault (db_fault) in place of what the handler said: the
+ * caller should learn that the disk is full or the database read-only, not
+ * that the request was wrong or the server broken.  Returns 1 if it did. */
+static int reply_fault(struct http_request *req, struct http_response *res)
+{
+	enum db_fault f = req->db ? db_fault(req->db) : DB_FAULT_NONE;
+	const char *code = f == DB_FAULT_FULL ? "E_DISK_FULL" : f == DB_FAULT_READONLY ? "E_DB_READONLY"
+										 : "E_DB_IO";
+	char msg[512];
+	if (f == DB_FAULT_NONE)
+		return 0;
+	if (req->audit.sensitive && req->route && !(req->route->flags & ROUTE_WRITE)) {
+		/* a read that must leave an audit row (full 身份证号) */
+		snprintf(msg, sizeof(msg), "%s，无法记录查看完整身份证号等信息的审计日志，因此暂不显示；"
+					   "不含这些信息的查询不受影响",
+			 f == DB_FAULT_FULL ? "服务器磁盘空间已满"
+			 : f == DB_FAULT_READONLY ? "数据库当前只读" : "数据库读写出错");
+		refuse(req, res, 503, code, msg);
+	} else if (f == DB_FAULT_FULL) {
+		refuse(req, res, 507, code,
+		       "服务器磁盘空间已满，本次修改没有保存；请联系系统管理员清理磁盘后重试");
+	} else if (f == DB_FAULT_READONLY) {
+		refuse(req, res, 503, code,
+		       "数据库当前只读（维护中或磁盘只读），可以查询，不能修改；请稍后重试或联系系统管理员");
+	} else {
+		refuse(req, res, 503, code,
+		       "数据库读写出错，本次修改没有保存；请稍后重试，或联系系统管理员检查服务器磁盘");
+	}
+	return 1;
+}
+
+static void run_route(struct http_request *req, struct http_response *res);
+
 void http_dispatch(struct http_request *req, struct http_response *res)
+{
+	if (req->db)
+		db_fault_clear(req->db);
+	run_route(req, res);
+	/* a failure caused by the storage is answered as such */
+	if (res->status >= 400)
+		reply_fault(req, res);
+}
+
+/* Everything after the route is found: who may call it, the body, the
+ * write transaction, the handler. */
+static void run_route(struct http_request *req, struct http_response *res)
 {
 	int path_matched;
 	const struct route *r = http_route_find(req, &path_matched);
@@ -415,6 +460,10 @@ void http_dispatch(struct http_request *req, struct http_response *res)
 			return;
 		}
 	}
+	/* a session's idle-clock refresh may fail on a read-only or full disk
+	 * without harm: only what the route itself meets counts */
+	if (req->db)
+		db_fault_clear(req->db);
 	if (!(r->flags & ROUTE_PUBLIC)) {
 		const struct principal *p = req->principal;
 		const char *token = req->csrf_header;

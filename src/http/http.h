@@ -161,7 +161,9 @@ int http_url_decode(const char *s, size_t len, int plus, struct buf *out);
 
 /* Route `req` over the tables and run the handler, filling `res`.  Handles
  * 404 / 405, the JSON body check, and the write transaction (commit when the
- * handler answered < 400, roll back otherwise). */
+ * handler answered < 400, roll back otherwise).  A failure the storage
+ * caused (db_fault) is answered 507 E_DISK_FULL, 503 E_DB_READONLY or 503
+ * E_DB_IO whatever the handler said. */
 void http_dispatch(struct http_request *req, struct http_response *res);
 /* 1 if method+path names a ROUTE_UPLOAD route (its body may be a large file). */
 int http_route_is_upload(const char *method, const char *path);

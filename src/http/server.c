@@ -30,6 +30,21 @@ struct conn_state {
 	size_t limit; /* max_body, or max_upload for a file-upload route */
 };
 
+/* Closes a worker's connection when its thread ends (MHD_stop_daemon joins
+ * them), so a clean shutdown leaves no SQLite WAL behind. */
+static pthread_key_t worker_db_key;
+static pthread_once_t worker_db_once = PTHREAD_ONCE_INIT;
+
+static void close_worker_db(void *db)
+{
+	db_close(db);
+}
+
+static void make_worker_db_key(void)
+{
+	pthread_key_create(&worker_db_key, close_worker_db);
+}
+
 static struct db *get_worker_db(void)
 {
 	char err[512];
@@ -38,6 +53,8 @@ static struct db *get_worker_db(void)
 	worker_db = db_open(server_opts->db_path, 0, err, sizeof(err));
 	if (!worker_db)
 		warning("%s", err);
+	pthread_once(&worker_db_once, make_worker_db_key);
+	pthread_setspecific(worker_db_key, worker_db);
 	return worker_db;
 }
 
@@ -230,6 +247,16 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 			warning("transaction left open by %s %s", method, req.path);
 			while (db_depth(req.db))
 				db_rollback(req.db);
+		}
+		if (req.db && (db_readonly(req.db) || db_fault(req.db) == DB_FAULT_READONLY ||
+			       db_fault(req.db) == DB_FAULT_IO)) {
+			/* a connection opened while the file could not be written
+			 * stays read-only: open a new one for the next request, so
+			 * the service recovers when the storage does (and reads
+			 * see what was written meanwhile) */
+			db_close(worker_db);
+			worker_db = NULL;
+			pthread_setspecific(worker_db_key, NULL);
 		}
 	}
 	if (res.status >= 500 && !server_opts->quiet)
