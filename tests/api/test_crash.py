@@ -16,9 +16,11 @@ is visible.
     as fast as they can; the server is killed at a random moment and
     restarted.  Every write acknowledged with 2xx before the kill is present
     (the household whole, with both members), and integrity_check says ok.
-  * feed load: the hook for department data feeds (issue 9 asks for kills
-    during a feed load too).  FEED_LOAD below names the command when the
-    feed module provides one; until then the test says it is skipped.
+  * feed load: `liubao feed load` of a new 医保 file of 5,000 rows is
+    killed at a random moment, round after round: afterwards the file's
+    batch is there whole (every per-person total and hit it counts, nothing
+    pointing at a missing batch or alert) or not at all, and loading the
+    file again either loads it or says it was already loaded.
 
 The moments come from a seeded RNG: the seed is printed, and
 LIUBAO_CRASH_SEED=N replays a run.  On PostgreSQL the same kills test the
@@ -47,16 +49,14 @@ rng = random.Random(SEED)
 print("info: crash seed %d (replay with LIUBAO_CRASH_SEED=%d)" % (SEED, SEED))
 sys.stdout.flush()
 
-IMPORT_KILLS = 28      # kills that hit a running import, per run
-API_KILLS = 24         # kills of a server under write load, per run
+IMPORT_KILLS = 24      # kills that hit a running import, per run
+API_KILLS = 20         # kills of a server under write load, per run
 TIME_CAP = 150         # seconds per test at most (a safety net for a loaded machine)
 kills = {"import": 0, "api": 0, "feed": 0}
 
-# Hook for the department-feed loader: a function (db, file) -> argv for
-# `liubao ...` that loads one feed file, plus the files and a digest of the
-# feed tables.  None until the feed module lands; test_kill_during_feed_load
-# then skips with a message.
-FEED_LOAD = None
+FEED_KILLS = 12        # kills of a running `liubao feed load`, per run
+FEED = "yibao_inpatient"
+FEED_ENV = {"LIUBAO_TODAY": "2026-03-10"}
 
 
 def env():
@@ -288,14 +288,98 @@ def test_kill_during_api_writes():
           (kills["api"], rounds, time.time() - t0, nh, nv, failed))
 
 
+def feed_batches(db):
+    """The feed batches' file hashes in order, checking each batch is whole:
+    its per-person totals are all there, the latest batch's hits too (a
+    later batch takes over the hits it repeats), and nothing refers to a
+    batch or alert that is not there."""
+    out = []
+    rows = query(db, "SELECT id, file_hash, persons, hits FROM feed_batch ORDER BY id")
+    for bid, h, persons, hits in rows:
+        nt = query(db, "SELECT count(*) FROM feed_total WHERE batch_id = ?", (bid,))[0][0]
+        eq(nt, persons, "batch %d: per-person totals stored" % bid)
+        out.append(h)
+    if rows:
+        bid, hits = rows[-1][0], rows[-1][3]
+        nh = query(db, "SELECT count(*) FROM feed_hit WHERE batch_id = ?", (bid,))[0][0]
+        eq(nh, hits, "latest batch %d: hits stored" % bid)
+    for t in ("feed_total", "feed_hit", "feed_issue"):
+        eq(query(db, "SELECT count(*) FROM %s WHERE batch_id NOT IN (SELECT id FROM feed_batch)" %
+                 t)[0][0], 0, "%s rows of no batch" % t)
+    eq(query(db, "SELECT count(*) FROM feed_hit WHERE alert_id IS NOT NULL AND alert_id NOT IN "
+                 "(SELECT id FROM alert)")[0][0], 0, "hits attached to missing alerts")
+    return out
+
+
+def feed_file(db, k, reg):
+    """Department file number k: 5,000 hospital stays of registry people, amounts varying with k (so each file is new), a few
+    names that differ and numbers that match nobody."""
+    lines = ["身份证号,姓名,入院日期,出院日期,医疗机构,总费用,个人自付（元）"]
+    for i in range(5000):
+        idn, name = reg[(i * 7919) % len(reg)]
+        if i % 997 == 0:
+            name = "别名"
+        if i % 1999 == 0:
+            idn = "110101199003071233"
+        lines.append("%s,%s,2026-02-%02d,2026-02-%02d,县医院,%d,%d.%02d" % (
+            idn, name, 1 + i % 20, 2 + i % 20, 1000 + i % 500 + k, (i * 37 + k) % 9000, k % 100))
+    path = tmp_path("feed%d.csv" % k)
+    data = ("\n".join(lines) + "\n").encode()
+    with open(path, "wb") as f:
+        f.write(data)
+    return path, hashlib.blake2b(data, digest_size=32).hexdigest()
+
+
 def test_kill_during_feed_load():
-    if FEED_LOAD is None:
-        print("info: skipped: no department feed loader yet (set FEED_LOAD in test_crash.py "
-              "when the feed module lands)")
-        return
-    argv_of, files, digest = FEED_LOAD
-    db = new_db("crash-feed.db", demo=200)
-    kill_rounds(db, files, argv_of, digest, "feed", IMPORT_KILLS // 2)
+    db = new_db("crash-feed.db", demo=800, seed=3)
+    reg = query(db, "SELECT id_number, name FROM member ORDER BY id")
+    e = dict(env(), **FEED_ENV)
+
+    def load(path):
+        return [BIN, "feed", "load", FEED, path, "--db", db, "--period", "2026-02", "--skip-bad"]
+    path, h = feed_file(db, 0, reg)
+    t = time.time()
+    p = subprocess.run(load(path), capture_output=True, text=True, env=e, timeout=300)
+    eq(p.returncode, 0, "a clean feed load: %s" % p.stderr[-800:])
+    span = time.time() - t
+    have = feed_batches(db)
+    eq(have[-1], h, "the first batch")
+    t0, k, landed = time.time(), 0, {"before": 0, "after": 0}
+    while kills["feed"] < FEED_KILLS:
+        if time.time() - t0 > TIME_CAP:
+            raise AssertionError("feed: only %d kills in %d s" % (kills["feed"], TIME_CAP))
+        k += 1
+        path, h = feed_file(db, k, reg)
+        delay = rng.uniform(0, span * 1.1)
+        p = subprocess.Popen(load(path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env=e)
+        time.sleep(delay)
+        hit = p.poll() is None
+        if hit:
+            p.send_signal(signal.SIGKILL)
+            kills["feed"] += 1
+        p.wait()
+        integrity(db)
+        after = feed_batches(db)
+        if after not in (have, have + [h]):
+            raise AssertionError("feed load %d killed after %.3f s: batches %s, before %s" %
+                                 (k, delay, after[len(have) - 1:], have[-1:]))
+        if hit:
+            landed["before" if after == have else "after"] += 1
+        # run again: it loads the file, or says the file is already loaded
+        r = subprocess.run(load(path), capture_output=True, text=True, env=e, timeout=300)
+        if after == have:
+            eq(r.returncode, 0, "feed load %d run again: %s" % (k, r.stderr[-800:]))
+        else:
+            eq(r.returncode, 1, "feed load %d run again after it committed" % k)
+            assert "不能重复导入" in r.stderr, r.stderr[-800:]
+        integrity(db)
+        have = have + [h]
+        eq(feed_batches(db), have, "batches after feed load %d ran again" % k)
+    amcheck(db)
+    print("info: feed: %d kills in %d rounds, %.1f s (a clean load takes %.2f s); %d kills left "
+          "the state before, %d came after the commit" %
+          (kills["feed"], k, time.time() - t0, span, landed["before"], landed["after"]))
 
 
 def test_kills_counted():
