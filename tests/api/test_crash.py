@@ -312,8 +312,9 @@ def feed_batches(db):
 
 
 def feed_file(db, k, reg):
-    """Department file number k: 5,000 hospital stays of registry people, amounts varying with k (so each file is new), a few
-    names that differ and numbers that match nobody."""
+    """Department file number k: 5,000 hospital stays of registry people,
+    amounts varying with k (so each file is new), a few names that differ
+    and numbers that match nobody."""
     lines = ["身份证号,姓名,入院日期,出院日期,医疗机构,总费用,个人自付（元）"]
     for i in range(5000):
         idn, name = reg[(i * 7919) % len(reg)]
