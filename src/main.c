@@ -316,6 +316,8 @@ static int cmd_demo(const struct command *c, int argc, const char **argv)
 	return 0;
 }
 
+static long opt_timeout = 30, opt_max_conn = 2000, opt_max_per_ip = 512;
+
 static const struct option serve_opts[] = {
 	{ "--db", "PATH", &opt_db, NULL, NULL, "数据库文件" },
 	{ "--listen", "ADDR:PORT", &opt_listen, NULL, NULL, "监听地址（默认 127.0.0.1:8080）" },
@@ -324,6 +326,11 @@ static const struct option serve_opts[] = {
 	{ "--max-upload", "BYTES", NULL, &opt_max_upload, NULL, "上传文件（部门数据、台账导入）上限（默认 268435456）" },
 	{ "--session-idle", "SECONDS", NULL, &opt_session_idle, NULL, "会话空闲超时（默认 1800）" },
 	{ "--session-max", "SECONDS", NULL, &opt_session_max, NULL, "会话最长时间（默认 43200）" },
+	{ "--timeout", "SECONDS", NULL, &opt_timeout, NULL,
+	  "连接无数据多久后关闭（默认 30；防止慢速客户端占住连接）" },
+	{ "--max-connections", "N", NULL, &opt_max_conn, NULL, "最多同时连接数（默认 2000）" },
+	{ "--max-per-ip", "N", NULL, &opt_max_per_ip, NULL,
+	  "每个客户端地址最多同时连接数（默认 512；0 = 不限）" },
 	{ "--report-max-age", "SECONDS", NULL, &opt_report_max_age, NULL,
 	  "统计汇总的有效期，过期后在后台重新统计（默认 300；0 = 每次请求都重新统计）" },
 	{ "--quiet", NULL, NULL, NULL, &opt_quiet, "不输出启动信息" },
@@ -353,6 +360,11 @@ static int cmd_serve(const struct command *c, int argc, const char **argv)
 	o.max_body = (size_t)opt_max_body;
 	o.max_upload = (size_t)opt_max_upload;
 	o.quiet = opt_quiet;
+	if (opt_timeout < 1 || opt_max_conn < 1)
+		return error("--timeout 和 --max-connections 必须大于 0") ? 2 : 2;
+	o.timeout = (unsigned)opt_timeout;
+	o.max_connections = (unsigned)opt_max_conn;
+	o.max_per_ip = (unsigned)opt_max_per_ip;
 	return http_serve(&o) ? 1 : 0;
 }
 

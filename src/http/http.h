@@ -198,6 +198,9 @@ struct http_server_opts {
 	size_t max_body;      /* bytes; larger bodies get 413 */
 	size_t max_upload;    /* bytes, for ROUTE_UPLOAD routes (file uploads) */
 	int quiet;
+	unsigned timeout;         /* seconds a connection may stay silent (0 = 30) */
+	unsigned max_connections; /* open connections at most (0 = 2000) */
+	unsigned max_per_ip;      /* open connections per client address (0 = unlimited) */
 };
 /* Run until SIGINT/SIGTERM.  Returns 0 on clean shutdown, -1 on failure. */
 int http_serve(const struct http_server_opts *o);

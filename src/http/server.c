@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "base/csv.h"
@@ -26,7 +27,8 @@ static __thread struct db *worker_db;
 /* Per-request state kept by libmicrohttpd between access-handler calls. */
 struct conn_state {
 	struct buf body;
-	int too_big; /* body exceeded the limit: answer 413 */
+	int too_big; /* body exceeded the limit: 413 queued */
+	size_t over;  /* bytes dropped after a chunked body passed the limit */
 	size_t limit; /* max_body, or max_upload for a file-upload route */
 };
 
@@ -128,6 +130,44 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 	return MHD_YES;
 }
 
+/* The caller's token: a bearer token, else the session cookie. */
+static void request_token(struct MHD_Connection *conn, struct http_request *req)
+{
+	const char *authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	if (authz && !strncasecmp(authz, "Bearer ", 7)) {
+		req->auth_token = authz + 7;
+	} else {
+		req->auth_token = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "liubao_session");
+		req->auth_via_cookie = req->auth_token != NULL;
+	}
+}
+
+/* Does the request come from a signed-in user?  Asked before a large
+ * upload is accepted, so that nobody can make the server hold a big body
+ * without a session. */
+static int signed_in(struct MHD_Connection *conn)
+{
+	struct http_request req;
+	int ok;
+	http_request_init(&req);
+	request_token(conn, &req);
+	req.db = req.auth_token ? get_worker_db() : NULL;
+	ok = req.db && http_hooks.authenticate && http_hooks.authenticate(&req) == 0;
+	http_request_release(&req);
+	return ok;
+}
+
+/* Refuse a body over the limit now, without reading the rest of it:
+ * libmicrohttpd then discards the request and closes the connection. */
+static enum MHD_Result reply_too_big(struct MHD_Connection *conn, struct conn_state *cs)
+{
+	char msg[160];
+	cs->too_big = 1;
+	snprintf(msg, sizeof(msg), "请求体过大（超过上限 %zu 字节）%s", cs->limit,
+		 cs->limit < server_opts->max_upload ? "；上传文件请先登录" : "");
+	return reply_simple(conn, 413, "E_TOO_LARGE", msg);
+}
+
 /* Answer a GET or HEAD for an embedded file; 0 when there is none (the path
  * then goes to the routes: server-rendered pages live outside /api/ too). */
 static int serve_asset(struct http_request *req, struct http_response *res)
@@ -165,32 +205,42 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 	enum MHD_Result ret;
 
 	if (!cs) {
-		/* First call: headers only.  Answer later (see design.md trap). */
+		/* First call: headers only.  Answer later (see design.md trap),
+		 * unless the announced body is over the limit. */
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
 		cs = xcalloc(1, sizeof(*cs));
 		buf_init(&cs->body, 0);
 		cs->limit = server_opts->max_body;
-		if (server_opts->max_upload > cs->limit && http_route_is_upload(method, url))
+		*con_cls = cs;
+		if (server_opts->max_upload > cs->limit && http_route_is_upload(method, url) &&
+		    (!cl || strtoull(cl, NULL, 10) > cs->limit) && signed_in(conn))
 			cs->limit = server_opts->max_upload;
 		if (cl && strtoull(cl, NULL, 10) > cs->limit)
-			cs->too_big = 1;
-		*con_cls = cs;
+			return reply_too_big(conn, cs);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (!cs->too_big && cs->body.len + *upload_data_size <= cs->limit)
-			buf_add(&cs->body, upload_data, *upload_data_size);
-		else
-			cs->too_big = 1;
+		size_t n = *upload_data_size;
 		*upload_data_size = 0;
+		if (cs->too_big)
+			return MHD_YES; /* answered already; the rest is discarded */
+		if (cs->body.len + n > cs->limit || cs->over) {
+			/* a chunked body grew past the limit: libmicrohttpd cannot
+			 * answer in the middle of a body, so the rest is read and
+			 * dropped, and 413 follows — or, past a bound, the
+			 * connection is closed */
+			cs->over += n;
+			buf_release(&cs->body);
+			return cs->over > (size_t)16 << 20 ? MHD_NO : MHD_YES;
+		}
+		buf_add(&cs->body, upload_data, n);
 		return MHD_YES;
 	}
-	if (cs->too_big) {
-		char msg[128];
-		snprintf(msg, sizeof(msg), "请求体过大（上限 %zu 字节）", cs->limit);
-		return reply_simple(conn, 413, "E_TOO_LARGE", msg);
-	}
+	if (cs->too_big)
+		return MHD_YES;
+	if (cs->over)
+		return reply_too_big(conn, cs);
 
 	http_request_init(&req);
 	http_response_init(&res);
@@ -223,16 +273,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 	req.csrf_header = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-CSRF-Token");
 	req.fetch_site = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
 	req.if_none_match = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
-	{
-		const char *authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-		if (authz && !strncasecmp(authz, "Bearer ", 7)) {
-			req.auth_token = authz + 7;
-		} else {
-			req.auth_token = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND,
-								     "liubao_session");
-			req.auth_via_cookie = req.auth_token != NULL;
-		}
-	}
+	request_token(conn, &req);
 
 	if (args.bad) {
 		http_reply_error(&res, 400, "E_BAD_QUERY", NULL, "查询参数编码无效（应为 UTF-8）");
@@ -308,6 +349,8 @@ int http_serve(const struct http_server_opts *o)
 {
 	struct MHD_Daemon *d;
 	struct sockaddr_in sa;
+	struct rlimit rl;
+	unsigned max_conn;
 	sigset_t set;
 	int sig;
 	const union MHD_DaemonInfo *info;
@@ -315,6 +358,17 @@ int http_serve(const struct http_server_opts *o)
 	server_opts = o;
 	if (parse_listen(o->listen, &sa))
 		return error("--listen 应为 地址:端口，例如 127.0.0.1:8080，而不是 '%s'", o->listen);
+	max_conn = o->max_connections ? o->max_connections : 2000;
+	/* a descriptor per connection, plus the database files and some spare */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < (rlim_t)max_conn + 64) {
+		rl.rlim_cur = rl.rlim_max < (rlim_t)max_conn + 64 ? rl.rlim_max : (rlim_t)max_conn + 64;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		if (rl.rlim_cur < (rlim_t)max_conn + 64) {
+			max_conn = rl.rlim_cur > 128 ? (unsigned)rl.rlim_cur - 64 : 64;
+			warning("可打开的文件数上限为 %lu，最多同时接受 %u 个连接",
+				(unsigned long)rl.rlim_cur, max_conn);
+		}
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
@@ -326,9 +380,9 @@ int http_serve(const struct http_server_opts *o)
 			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads > 0 ? o->threads : 2),
 			     MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
 			     MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)2000,
-			     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)0,
+			     MHD_OPTION_CONNECTION_TIMEOUT, o->timeout ? o->timeout : 30u,
+			     MHD_OPTION_CONNECTION_LIMIT, max_conn,
+			     MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_per_ip,
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 			     MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
 	if (!d)
