@@ -24,11 +24,17 @@ static const struct http_server_opts *server_opts;
 
 static __thread struct db *worker_db;
 
+/* The most of a body over the limit read and dropped before 413 (so a
+ * client that sends its whole body before reading sees the answer); a
+ * bigger one is refused at once and the connection closed. */
+#define DROP_MAX ((size_t)16 << 20)
+
 /* Per-request state kept by libmicrohttpd between access-handler calls. */
 struct conn_state {
 	struct buf body;
 	int too_big; /* body exceeded the limit: 413 queued */
-	size_t over;  /* bytes dropped after a chunked body passed the limit */
+	int drop;      /* the body is over the limit: read it, drop it, answer 413 */
+	size_t dropped; /* bytes dropped so far */
 	size_t limit; /* max_body, or max_upload for a file-upload route */
 };
 
@@ -216,8 +222,15 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		if (server_opts->max_upload > cs->limit && http_route_is_upload(method, url) &&
 		    (!cl || strtoull(cl, NULL, 10) > cs->limit) && signed_in(conn))
 			cs->limit = server_opts->max_upload;
-		if (cl && strtoull(cl, NULL, 10) > cs->limit)
-			return reply_too_big(conn, cs);
+		if (cl && strtoull(cl, NULL, 10) > cs->limit) {
+			/* far over the limit: refuse at once (the connection then
+			 * closes, and a client still sending may see a reset);
+			 * a little over: read and drop the body, then answer 413,
+			 * which every client reads */
+			if (strtoull(cl, NULL, 10) - cs->limit > DROP_MAX)
+				return reply_too_big(conn, cs);
+			cs->drop = 1;
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -225,21 +238,21 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		*upload_data_size = 0;
 		if (cs->too_big)
 			return MHD_YES; /* answered already; the rest is discarded */
-		if (cs->body.len + n > cs->limit || cs->over) {
-			/* a chunked body grew past the limit: libmicrohttpd cannot
-			 * answer in the middle of a body, so the rest is read and
-			 * dropped, and 413 follows — or, past a bound, the
-			 * connection is closed */
-			cs->over += n;
+		if (cs->drop || cs->body.len + n > cs->limit) {
+			/* over the limit: libmicrohttpd cannot answer in the
+			 * middle of a body, so the rest is read and dropped and
+			 * 413 follows — or, past a bound, the connection closes */
+			cs->drop = 1;
+			cs->dropped += n;
 			buf_release(&cs->body);
-			return cs->over > (size_t)16 << 20 ? MHD_NO : MHD_YES;
+			return cs->dropped > DROP_MAX ? MHD_NO : MHD_YES;
 		}
 		buf_add(&cs->body, upload_data, n);
 		return MHD_YES;
 	}
 	if (cs->too_big)
 		return MHD_YES;
-	if (cs->over)
+	if (cs->drop)
 		return reply_too_big(conn, cs);
 
 	http_request_init(&req);

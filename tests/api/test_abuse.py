@@ -8,10 +8,11 @@ request with a clean 4xx and closes the bad connection.
   * many idle connections: hundreds of connections that send nothing;
     a single address cannot take more than --max-per-ip of them
   * huge headers (one long header, very many headers): 431 and closed
-  * huge bodies: a Content-Length over the limit is refused with 413 at
-    once, before the body is sent; a chunked body that grows over the limit
-    is refused too; an upload route accepts a big file only from a user who
-    is signed in
+  * huge bodies: a Content-Length far over the limit is refused with 413
+    at once, before the body is sent (one a little over is read, dropped
+    and then refused, so that clients that send before they read see the
+    413: test_api_households); a chunked body that grows over the limit is
+    refused too; an upload route takes a big file only from a signed-in user
   * malformed chunked encoding: 400 and closed
   * path traversal in static paths, plain and encoded: never a file
   * non-UTF-8 bytes in the path, the query, headers and JSON fields: 400,
