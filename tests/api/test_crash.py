@@ -16,7 +16,8 @@ is visible.
     as fast as they can; the server is killed at a random moment and
     restarted.  Every write acknowledged with 2xx before the kill is present
     (the household whole, with both members), and integrity_check says ok.
-  * feed load: `liubao feed load` of a new 医保 file of 5,000 rows is
+  * feed load: `liubao feed load` of a new 医保 file of 5,000 rows (1,000 on
+    PostgreSQL) is
     killed at a random moment, round after round: afterwards the file's
     batch is there whole (every per-person total and hit it counts, nothing
     pointing at a missing batch or alert) or not at all, and loading the
@@ -49,12 +50,13 @@ rng = random.Random(SEED)
 print("info: crash seed %d (replay with LIUBAO_CRASH_SEED=%d)" % (SEED, SEED))
 sys.stdout.flush()
 
-IMPORT_KILLS = 24      # kills that hit a running import, per run
-API_KILLS = 20         # kills of a server under write load, per run
+IMPORT_KILLS = 20 if PG else 24  # kills that hit a running import, per run
+API_KILLS = 22 if PG else 20     # kills of a server under write load, per run
 TIME_CAP = 150         # seconds per test at most (a safety net for a loaded machine)
 kills = {"import": 0, "api": 0, "feed": 0}
 
-FEED_KILLS = 12        # kills of a running `liubao feed load`, per run
+FEED_KILLS = 8 if PG else 12  # kills of a running `liubao feed load`, per run
+FEED_ROWS = 1000 if PG else 5000  # a feed load on PostgreSQL slows with every batch
 FEED = "yibao_inpatient"
 FEED_ENV = {"LIUBAO_TODAY": "2026-03-10"}
 
@@ -312,11 +314,12 @@ def feed_batches(db):
 
 
 def feed_file(db, k, reg):
-    """Department file number k: 5,000 hospital stays of registry people,
+    """Department file number k: 5,000 hospital stays of registry people
+    (1,000 on PostgreSQL),
     amounts varying with k (so each file is new), a few names that differ
     and numbers that match nobody."""
     lines = ["身份证号,姓名,入院日期,出院日期,医疗机构,总费用,个人自付（元）"]
-    for i in range(5000):
+    for i in range(FEED_ROWS):
         idn, name = reg[(i * 7919) % len(reg)]
         if i % 997 == 0:
             name = "别名"

@@ -177,10 +177,10 @@ def table_digests(db, skip=(), where=None):
                 continue
             cond = (where or {}).get(name)
             sql = 'SELECT * FROM "%s"%s ORDER BY 1' % (name, " WHERE " + cond if cond else "")
-            rows = con.execute(sql).fetchall()
+            rows = sorted(repr(tuple(r)) for r in con.execute(sql).fetchall())
             h = hashlib.sha1()
-            for r in rows:
-                h.update(repr(tuple(r)).encode())
+            for r in rows:  # whole rows in order: PostgreSQL returns ties in any order
+                h.update(r.encode())
                 h.update(b"\n")
             out[name] = (len(rows), h.hexdigest())
     finally:
