@@ -198,7 +198,18 @@ static void sq_close(struct db *base)
 			free(db->cache[i]);
 		}
 	}
-	sqlite3_close(db->h);
+	if (sqlite3_close(db->h) == SQLITE_BUSY) {
+		/* a statement was never returned with db_done(): say which, and
+		 * close anyway, so the WAL is checkpointed and removed */
+		sqlite3_stmt *x;
+		int n = 0;
+		while ((x = sqlite3_next_stmt(db->h, NULL))) {
+			if (!n++)
+				warning("statement left open (db_done missing?): %.120s", sqlite3_sql(x));
+			sqlite3_finalize(x);
+		}
+		sqlite3_close(db->h);
+	}
 	free(db);
 }
 

@@ -623,7 +623,7 @@ static int install_def(struct db *db, const struct feed_def *d, const char *json
 {
 	char now[20];
 	struct db_stmt *st;
-	int version = 1;
+	int version = 1, rc;
 	now_utc_text(now);
 	st = db_prepare(db, "SELECT coalesce(max(version), 0) + 1 FROM feed_def WHERE id = :id");
 	db_bind_text(st, ":id", d->id);
@@ -639,7 +639,9 @@ static int install_def(struct db *db, const struct feed_def *d, const char *json
 	db_bind_text(st, ":def", json_text);
 	db_bind_text(st, ":now", now);
 	db_bind_text(st, ":by", by ? by : "");
-	if (db_run(st))
+	rc = db_run(st);
+	db_done(st);
+	if (rc)
 		return -1;
 	for (int p = 0; p < d->nr_params; p++) {
 		/* defaults for every year and region; a county's own rows stay */
@@ -653,7 +655,9 @@ static int install_def(struct db *db, const struct feed_def *d, const char *json
 		db_bind_text(st, ":b", d->params[p].basis);
 		db_bind_text(st, ":now", now);
 		db_bind_text(st, ":by", by ? by : "");
-		if (db_run(st))
+		rc = db_run(st);
+		db_done(st);
+		if (rc)
 			return -1;
 	}
 	for (int k = 0; install_rules && k < d->nr_rules; k++)
@@ -665,7 +669,7 @@ static int install_def(struct db *db, const struct feed_def *d, const char *json
 int feed_rule_store(struct db *db, const char *feed_id, const struct feed_rule *r, const char *by)
 {
 	char now[20];
-	int version = 1;
+	int version = 1, rc;
 	struct db_stmt *st = db_prepare(db, "SELECT coalesce(max(version), 0) + 1 FROM feed_rule "
 					    "WHERE feed_id = :f AND id = :id");
 	now_utc_text(now);
@@ -687,7 +691,9 @@ int feed_rule_store(struct db *db, const char *feed_id, const struct feed_rule *
 	db_bind_int(st, ":en", r->enabled);
 	db_bind_text(st, ":now", now);
 	db_bind_text(st, ":by", by ? by : "");
-	return db_run(st) ? -1 : version;
+	rc = db_run(st);
+	db_done(st);
+	return rc ? -1 : version;
 }
 
 int screen_feed_define(struct db *db, const char *json_text, const char *by, int *version,

@@ -1176,6 +1176,7 @@ static int write_batch(struct load *l, struct hit *hits, int nr_hits, double **o
 	struct buf js = BUF_INIT;
 	int64_t bid;
 	long alerts = 0;
+	int rc;
 	now_utc_text(now);
 	monitor_cal_init(&cal);
 	if (monitor_cal_load(l->db, &cal))
@@ -1208,6 +1209,7 @@ static int write_batch(struct load *l, struct hit *hits, int nr_hits, double **o
 	db_bind_int(st, ":out", r->outside_rows);
 	db_bind_int(st, ":per", r->persons);
 	bid = db_run_insert(st);
+	db_done(st);
 	if (bid <= 0)
 		goto dberr;
 	r->batch_id = bid;
@@ -1301,7 +1303,9 @@ static int write_batch(struct load *l, struct hit *hits, int nr_hits, double **o
 		db_bind_int(st, ":b", bid);
 		db_bind_int(st, ":v", fr->version);
 		db_bind_int(st, ":a", alert_id);
-		if (db_run(st))
+		rc = db_run(st);
+		db_done(st);
+		if (rc)
 			goto dberr;
 		r->hits++;
 	}
@@ -1312,7 +1316,9 @@ static int write_batch(struct load *l, struct hit *hits, int nr_hits, double **o
 	db_bind_int(st, ":a", r->alerts);
 	db_bind_int(st, ":ms", (int64_t)((mono_seconds() - r->seconds) * 1000));
 	db_bind_int(st, ":id", bid);
-	if (db_run(st))
+	rc = db_run(st);
+	db_done(st);
+	if (rc)
 		goto dberr;
 	progress(l, "写入", 1.0);
 	buf_release(&js);
