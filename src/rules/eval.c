@@ -3,7 +3,9 @@
  * copy what the SQL of sql.c does on SQLite and PostgreSQL, NULLs and
  * three-valued logic included, so that both paths agree; see rules.h.
  * Every node is evaluated (no short cut), so every explain slot has a
- * value whether or not the rule fires. */
+ * value whether or not the rule fires; rule_test(), which fills no slots,
+ * stops at the side of AND / OR and the member of any() / all() that
+ * decides. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,8 +157,12 @@ static struct rule_value aggregate(struct ev *e, const struct node *x)
 				sum += v.num;
 		} else if (truth(&v) == 1) {
 			count++;
+			if (x->op == N_ANY && !e->res)
+				break; /* rule_test(): the answer is known */
 		} else {
 			all = 0;
+			if (x->op == N_ALL && !e->res)
+				break;
 		}
 	}
 	e->member = saved;
@@ -241,6 +247,9 @@ static struct rule_value eval_node(struct ev *e, int n)
 	case N_AND: {
 		int ta, tb;
 		a = eval(e, x->a);
+		/* rule_test() fills no slots: a FALSE side decides */
+		if (!e->res && truth(&a) == 0)
+			return num_value(0);
 		b = eval(e, x->b);
 		ta = truth(&a);
 		tb = truth(&b);
@@ -249,6 +258,8 @@ static struct rule_value eval_node(struct ev *e, int n)
 	case N_OR: {
 		int ta, tb;
 		a = eval(e, x->a);
+		if (!e->res && truth(&a) == 1)
+			return num_value(1);
 		b = eval(e, x->b);
 		ta = truth(&a);
 		tb = truth(&b);

@@ -295,16 +295,16 @@ static const struct shipped_check shipped[] = {
 	/* 教育 */
 	{ "ED01", "education", "中", MB, R, "文化程度与在校生状况同时填写",
 	  "在校生只填在校生状况，非在校生只填文化程度",
-	  "文化程度 is not null and 在校生状况 is not null", 0 },
+	  "在校生状况 is not null and 文化程度 is not null", 0 },
 	{ "ED02", "education", "中", MB, R, "文化程度与在校生状况都未填写",
 	  "在校生填在校生状况，非在校生填文化程度", "文化程度 is null and 在校生状况 is null", 0 },
 	{ "ED03", "education", "高", MB, R, "义务教育阶段适龄（6至15周岁）儿童少年未在校",
 	  "入户核实是否失学辍学；在校的补录在校生状况，失学辍学的落实劝返",
-	  "age() >= 6 and age() <= 15 and 在校生状况 is null and coalesce(健康状况 has '残疾' or "
+	  "age() <= 15 and age() >= 6 and 在校生状况 is null and coalesce(健康状况 has '残疾' or "
 	  "健康状况 has '患有大病', false) = false", 0 },
 	{ "ED04", "education", "中", MB, R, "7周岁及以上健康儿童仍为学龄前或学前教育",
 	  "核实在校生状况，按实际年级填写",
-	  "age() >= 7 and 在校生状况 in ('学龄前儿童', '学前教育') and 健康状况 has '健康'", 0 },
+	  "在校生状况 in ('学龄前儿童', '学前教育') and age() >= 7 and 健康状况 has '健康'", 0 },
 	{ "ED05", "education", "中", MB, R, "初中在读年龄不在12至17周岁之间",
 	  "核对在校生状况和身份证号",
 	  "在校生状况 in ('七年级', '八年级', '九年级') and (age() < 12 or age() > 17)", 0 },
@@ -321,7 +321,7 @@ static const struct shipped_check shipped[] = {
 	  "在校生状况 = '硕士研究生及以上' and age() < 20", 0 },
 	{ "ED09", "education", "低", MB, R, "16至22周岁非残疾人员文化程度为小学及以下",
 	  "核对文化程度（义务教育已普及）",
-	  "age() >= 16 and age() <= 22 and 文化程度 in ('文盲或半文盲', '小学') and "
+	  "文化程度 in ('文盲或半文盲', '小学') and age() >= 16 and age() <= 22 and "
 	  "coalesce(健康状况 has '残疾', false) = false", 0 },
 	{ "ED10", "education", "中", MB, R, "在校生登记为务工", "核对在校生状况或务工状况",
 	  "在校生状况 is not null and 在校生状况 not in ('学龄前儿童', '学前教育') and 务工状况 is "
@@ -331,8 +331,8 @@ static const struct shipped_check shipped[] = {
 	  "age() < 16 and 劳动技能 is not null and 劳动技能 != '无劳动力'", 0 },
 	{ "LB02", "labour", "中", MB, R, "16至60周岁健康非在校生登记为无劳动力、丧失劳动力或弱劳动力",
 	  "核实劳动能力，按实际填写劳动技能",
-	  "age() >= 16 and age() <= 60 and 健康状况 has '健康' and 在校生状况 is null and 劳动技能 in "
-	  "('无劳动力', '丧失劳动力', '弱劳动力或半劳动力')", 0 },
+	  "劳动技能 in ('无劳动力', '丧失劳动力', '弱劳动力或半劳动力') and 健康状况 has '健康' and "
+	  "在校生状况 is null and age() >= 16 and age() <= 60", 0 },
 	{ "LB03", "labour", "中", MB, R, "无劳动力或丧失劳动力人员登记为务工",
 	  "核对劳动技能或务工状况",
 	  "劳动技能 in ('无劳动力', '丧失劳动力') and 务工状况 is not null and 务工状况 != '未务工'", 0 },
@@ -348,7 +348,7 @@ static const struct shipped_check shipped[] = {
 	  "in ('大专', '本科及以上')) and 务工状况 = '未务工'",
 	  1 /* off until 务工 records are kept up to date: it flags every one who stays home */ },
 	{ "LB07", "labour", "中", MB, R, "16周岁以下登记为务工", "核对务工状况和身份证号",
-	  "age() < 16 and 务工状况 is not null and 务工状况 != '未务工'", 0 },
+	  "务工状况 is not null and 务工状况 != '未务工' and age() < 16", 0 },
 	/* 医疗保险 */
 	{ "IN01", "insurance", "高", MB, R, "未参加基本医疗保险（城乡居民医保和职工医保均未参加）",
 	  "核实参保情况，动员参保或落实参保补贴",
@@ -367,9 +367,9 @@ static const struct shipped_check shipped[] = {
 	  ") = 0", 0 },
 	{ "PJ02", "publicjob", "中", HH, R, "一户在岗公益岗位3个及以上，或多于可聘用的成员",
 	  "核实是否一人多岗或冒名顶替",
-	  "在岗公益岗位数 >= 3 or (count(member, age() >= 16 and age() < 70 and 劳动技能 in " ABLE
-	  ") > 0 and 在岗公益岗位数 > count(member, age() >= 16 and age() < 70 and 劳动技能 in " ABLE
-	  "))", 0 },
+	  "在岗公益岗位数 > 0 and (在岗公益岗位数 >= 3 or (count(member, age() >= 16 and age() < 70 "
+	  "and 劳动技能 in " ABLE ") > 0 and 在岗公益岗位数 > count(member, age() >= 16 and age() < "
+	  "70 and 劳动技能 in " ABLE ")))", 0 },
 	{ "PJ03", "publicjob", "低", HH, R, "享受公益岗位帮扶但劳动年龄成员均在县外务工",
 	  "核实公益岗位是否在岗（县外务工人员不能从事公益岗位）",
 	  "在岗公益岗位数 > 0 and any(member, 务工状况 in " AWAY ") and not any(member, age() >= "

@@ -13,7 +13,7 @@
  * household query selects the SQL of every household field some rule uses,
  * with the joins those fields need, the member query every member field.
  * Which fields a rule uses is found by evaluating it once on a household of
- * NULLs (the evaluator evaluates every node, see rules/eval.c).
+ * NULLs (rule_eval() evaluates every node, see rules/eval.c).
  *
  * The household-id range is cut into a fixed number of pieces, which
  * worker threads take in turn, each on a read connection of its own, with
@@ -44,34 +44,17 @@ struct usage {
 	int nr_hh;
 	int *m_fields;	/* the same for member fields */
 	int nr_m;
-	struct rule_use *rules; /* per def */
-};
-
-/* What one member rule reads, for remembering its answers: the truth of a
- * member rule is a function of the values of the fields it reads (the
- * parameters are the run's), unless it looks at other members (an
- * aggregate), which the probe notices. */
-struct rule_use {
-	int *fields;  /* catalogue indexes read */
-	int nr;
-	int memo;     /* 1: answers may be remembered by those values */
 };
 
 struct probe {
 	const struct rule_field *base;
-	char *used;	 /* per catalogue field, over all rules */
-	char *mine;	 /* per catalogue field, this rule */
-	int member;	 /* the member the rule is evaluated on */
-	int others;	 /* it read another member's field */
+	char *used; /* per catalogue field */
 };
 
 static int probe_get(void *opaque, const struct rule_field *f, int member, struct rule_value *out)
 {
 	struct probe *p = opaque;
 	p->used[f - p->base] = 1;
-	p->mine[f - p->base] = 1;
-	if (f->scope == RULE_MEMBER && member != p->member)
-		p->others = 1;
 	memset(out, 0, sizeof(*out));
 	out->null = 1;
 	return 0;
@@ -81,28 +64,17 @@ static void usage_find(struct usage *u, const struct check_def *defs, int n,
 		       const struct rule_param_value *params, int nr_params)
 {
 	struct probe p;
+	struct rule_result res = RULE_RESULT_INIT;
 	u->cat = check_catalog();
 	p.base = u->cat->fields;
 	p.used = xcalloc(u->cat->nr_fields + 1, 1);
-	p.mine = xcalloc(u->cat->nr_fields + 1, 1);
-	u->rules = xcalloc(n + 1, sizeof(*u->rules));
 	for (int i = 0; i < n; i++) {
-		/* two members, so that an aggregate shows by reading the other */
-		struct rule_ctx ctx = { &p, 2, probe_get, params, nr_params };
-		struct rule_use *ru = &u->rules[i];
-		if (!defs[i].run || !defs[i].rule)
-			continue;
-		memset(p.mine, 0, u->cat->nr_fields);
-		p.member = defs[i].scope == RULE_MEMBER ? 0 : -1;
-		p.others = 0;
-		rule_test(defs[i].rule, &ctx, p.member);
-		ru->fields = xcalloc(u->cat->nr_fields + 1, sizeof(*ru->fields));
-		for (int k = 0; k < u->cat->nr_fields; k++)
-			if (p.mine[k] && u->cat->fields[k].scope != RULE_PARAM)
-				ru->fields[ru->nr++] = k;
-		ru->memo = defs[i].scope == RULE_MEMBER && !p.others;
+		struct rule_ctx ctx = { &p, 1, probe_get, params, nr_params };
+		/* rule_eval(), not rule_test(): every node, so every field */
+		if (defs[i].run && defs[i].rule)
+			rule_eval(defs[i].rule, &ctx, defs[i].scope == RULE_MEMBER ? 0 : -1, &res);
 	}
-	free(p.mine);
+	rule_result_release(&res);
 	u->slot = xcalloc(u->cat->nr_fields + 1, sizeof(*u->slot));
 	u->hh_fields = xcalloc(u->cat->nr_fields + 1, sizeof(*u->hh_fields));
 	u->m_fields = xcalloc(u->cat->nr_fields + 1, sizeof(*u->m_fields));
@@ -122,11 +94,8 @@ static void usage_find(struct usage *u, const struct check_def *defs, int n,
 	free(p.used);
 }
 
-static void usage_release(struct usage *u, int n)
+static void usage_release(struct usage *u)
 {
-	for (int i = 0; u->rules && i < n; i++)
-		free(u->rules[i].fields);
-	free(u->rules);
 	free(u->slot);
 	free(u->hh_fields);
 	free(u->m_fields);
@@ -256,118 +225,22 @@ static void fix_texts(struct rule_value *v, int n, struct buf *arena)
 			v[i].text = arena->buf + ((uintptr_t)v[i].text - 1);
 }
 
+/* Copy `src` into dst[n], cut to fit (the registry's record sizes). */
+static void copy_cut(char *dst, size_t n, const char *src)
+{
+	size_t l = strlen(src);
+	if (l >= n)
+		l = n - 1;
+	memcpy(dst, src, l);
+	dst[l] = '\0';
+}
+
 static int col_code(struct db_stmt *st, int col)
 {
 	return db_col_is_null(st, col) ? -1 : (int)db_col_int(st, col);
 }
 
 /* ---- one piece: households and their members ---------------------------------------- */
-
-/* ---- remembered answers of member rules ------------------------------------------ */
-
-/* The answers of one member rule by the values it read, per worker: most
- * members share their values with others (劳动技能, 参保, 在校生状况…), so
- * most evaluations become one look-up.  Keys are the values serialised;
- * compared in full, never by hash alone. */
-struct memo {
-	struct memo_slot {
-		uint64_t hash;
-		size_t off;	/* key in `keys`, length-prefixed */
-		int truth;	/* -1 empty */
-	} *slots;
-	long nr_slots, used;
-	struct buf keys;
-	long lookups, hits; /* to give up on rules whose values rarely repeat */
-	int off;
-};
-
-/* Remembered answers per rule stop growing here (memory stays bounded). */
-#define MEMO_MAX 400000
-/* After this many look-ups, a rule whose answers were found less than half
- * the time is evaluated directly from then on (its values rarely repeat:
- * a look-up would only add a cache miss). */
-#define MEMO_TRIAL 20000
-
-static void memo_release(struct memo *m)
-{
-	free(m->slots);
-	buf_release(&m->keys);
-	memset(m, 0, sizeof(*m));
-}
-
-static void memo_grow(struct memo *m)
-{
-	long want = m->nr_slots ? m->nr_slots * 2 : 1024;
-	struct memo_slot *old = m->slots;
-	long nold = m->nr_slots;
-	m->slots = xmalloc(want * sizeof(*m->slots));
-	for (long i = 0; i < want; i++)
-		m->slots[i].truth = -1;
-	m->nr_slots = want;
-	for (long i = 0; i < nold; i++) {
-		long s;
-		if (old[i].truth < 0)
-			continue;
-		s = (long)(old[i].hash & (uint64_t)(want - 1));
-		while (m->slots[s].truth >= 0)
-			s = (s + 1) & (want - 1);
-		m->slots[s] = old[i];
-	}
-	free(old);
-}
-
-/* Append value `v` of a field of type `type` to `key`. */
-static void key_value(struct buf *key, int type, const struct rule_value *v)
-{
-	if (v->null) {
-		buf_addch(key, 0);
-	} else if (type == RULE_TEXT || type == RULE_DATE) {
-		buf_addch(key, 2);
-		buf_add(key, v->text, strlen(v->text) + 1);
-	} else {
-		buf_addch(key, 1);
-		buf_add(key, &v->num, sizeof(v->num));
-	}
-}
-
-static uint64_t key_hash(const struct buf *key)
-{
-	uint64_t h = 0xCBF29CE484222325ull;
-	for (size_t i = 0; i < key->len; i++) {
-		h ^= (unsigned char)key->buf[i];
-		h *= 0x100000001B3ull;
-	}
-	return h;
-}
-
-/* The remembered truth for `key` (with hash h), or -1; when absent and
- * `truth` >= 0, remember it. */
-static int memo_lookup(struct memo *m, const struct buf *key, uint64_t h, int truth)
-{
-	long s;
-	if (!m->nr_slots)
-		memo_grow(m);
-	for (s = (long)(h & (uint64_t)(m->nr_slots - 1)); m->slots[s].truth >= 0;
-	     s = (s + 1) & (m->nr_slots - 1)) {
-		const struct memo_slot *x = &m->slots[s];
-		size_t len;
-		if (x->hash != h)
-			continue;
-		memcpy(&len, m->keys.buf + x->off, sizeof(len));
-		if (len == key->len && !memcmp(m->keys.buf + x->off + sizeof(len), key->buf, len))
-			return x->truth;
-	}
-	if (truth < 0 || m->used >= MEMO_MAX)
-		return -1;
-	m->slots[s].hash = h;
-	m->slots[s].off = m->keys.len;
-	m->slots[s].truth = truth;
-	buf_add(&m->keys, &key->len, sizeof(key->len));
-	buf_add(&m->keys, key->buf, key->len);
-	if (++m->used * 2 > m->nr_slots)
-		memo_grow(m);
-	return truth;
-}
 
 struct hrow {
 	int64_t id;
@@ -396,8 +269,6 @@ struct piece_state {
 	struct buf marena;	   /* texts of the members */
 	struct rule_result res;
 	struct buf why;
-	struct memo *memos;	   /* per def: remembered answers of member rules */
-	struct buf key;
 };
 
 static const char *mtext(const struct piece_state *ps, size_t off)
@@ -551,7 +422,7 @@ static void builtins_household(struct piece_state *ps)
 		member_rec_init(&probe);
 		snprintf(probe.name, sizeof(probe.name), "x");
 		probe.relation = REL_HEAD;
-		snprintf(probe.phone, sizeof(probe.phone), "%s", ps->hh_phone);
+		copy_cut(probe.phone, sizeof(probe.phone), ps->hh_phone);
 		mask_phone(ps->hh_phone, masked);
 		if (strlen(ps->hh_phone) >= sizeof(probe.phone) ||
 		    registry_check_member(&probe, &rp, 1))
@@ -656,36 +527,7 @@ static int rules_household(struct piece_state *ps)
 		first = d->scope == RULE_MEMBER ? 0 : -1;
 		last = d->scope == RULE_MEMBER ? ps->nm - 1 : -1;
 		for (int m = first; m <= last; m++) {
-			const struct rule_use *ru = &e->u.rules[i];
-			uint64_t h = 0;
-			int t = -1;
-			if (ru->memo && !ps->memos[i].off) {
-				/* the key: the values read, and how many members there are */
-				buf_reset(&ps->key);
-				buf_add(&ps->key, &ps->nm, sizeof(ps->nm));
-				for (int k = 0; k < ru->nr; k++) {
-					const struct rule_field *f = &e->u.cat->fields[ru->fields[k]];
-					struct rule_value v;
-					eval_get(ps, f, m, &v);
-					key_value(&ps->key, f->type, &v);
-				}
-				h = key_hash(&ps->key);
-				t = memo_lookup(&ps->memos[i], &ps->key, h, -1);
-				if (t < 0) {
-					t = rule_test(d->rule, &ctx, m);
-					if (t >= 0)
-						memo_lookup(&ps->memos[i], &ps->key, h, t);
-				} else {
-					ps->memos[i].hits++;
-				}
-				if (++ps->memos[i].lookups == MEMO_TRIAL &&
-				    ps->memos[i].hits * 2 < MEMO_TRIAL) {
-					memo_release(&ps->memos[i]);
-					ps->memos[i].off = 1;
-				}
-			} else {
-				t = rule_test(d->rule, &ctx, m);
-			}
+			int t = rule_test(d->rule, &ctx, m);
 			if (t < 0)
 				return -1;
 			if (t != RULE_TRUE)
@@ -724,7 +566,7 @@ static void bind_common(const struct engine *e, struct db_stmt *st, const char *
 
 /* Evaluate the households with ids in [a, b).  0 or -1 (err filled). */
 static int run_piece(const struct engine *e, struct db *db, int64_t a, int64_t b,
-		     struct memo *memos, struct check_hits *hits, char *err, size_t errlen)
+		     struct check_hits *hits, char *err, size_t errlen)
 {
 	const struct usage *u = &e->u;
 	struct piece_state ps;
@@ -738,8 +580,6 @@ static int run_piece(const struct engine *e, struct db *db, int64_t a, int64_t b
 	memset(&ps, 0, sizeof(ps));
 	ps.e = e;
 	ps.hits = hits;
-	ps.memos = memos;
-	buf_init(&ps.key, 0);
 	buf_init(&ps.marena, 0);
 	buf_init(&ps.why, 0);
 	buf_addch(&harena, '\0'); /* offset 0: the empty text */
@@ -753,7 +593,7 @@ static int run_piece(const struct engine *e, struct db *db, int64_t a, int64_t b
 		ALLOC_GROW(hr, nh + 1, alloc_h);
 		h = &hr[nh];
 		h->id = db_col_int(st, HC_ID);
-		snprintf(h->village, sizeof(h->village), "%s", db_col_text(st, HC_VILLAGE));
+		copy_cut(h->village, sizeof(h->village), db_col_text(st, HC_VILLAGE));
 		h->hh_type = col_code(st, HC_TYPE);
 		phone = db_col_text(st, HC_PHONE);
 		h->phone = harena.len;
@@ -830,19 +670,19 @@ static int run_piece(const struct engine *e, struct db *db, int64_t a, int64_t b
 			m->rec.id = db_col_int(st, MC_ID);
 			m->rec.household_id = hh;
 			t = db_col_text(st, MC_NAME);
-			snprintf(m->rec.name, sizeof(m->rec.name), "%s", t);
+			copy_cut(m->rec.name, sizeof(m->rec.name), t);
 			m->name = ps.marena.len;
 			buf_add(&ps.marena, t, strlen(t) + 1);
 			t = db_col_text(st, MC_IDN);
-			snprintf(m->rec.id_number, sizeof(m->rec.id_number), "%s", t);
+			copy_cut(m->rec.id_number, sizeof(m->rec.id_number), t);
 			m->idn = ps.marena.len;
 			buf_add(&ps.marena, t, strlen(t) + 1);
 			t = db_col_text(st, MC_BIRTH);
-			snprintf(m->rec.birth_date, sizeof(m->rec.birth_date), "%s", t);
+			copy_cut(m->rec.birth_date, sizeof(m->rec.birth_date), t);
 			m->birth = ps.marena.len;
 			buf_add(&ps.marena, t, strlen(t) + 1);
 			t = db_col_text(st, MC_PHONE);
-			snprintf(m->rec.phone, sizeof(m->rec.phone), "%s", t);
+			copy_cut(m->rec.phone, sizeof(m->rec.phone), t);
 			m->phone = ps.marena.len;
 			buf_add(&ps.marena, t, strlen(t) + 1);
 			m->rec.relation = col_code(st, MC_RELATION);
@@ -871,7 +711,6 @@ static int run_piece(const struct engine *e, struct db *db, int64_t a, int64_t b
 	db_done(st);
 out:
 	rule_result_release(&ps.res);
-	buf_release(&ps.key);
 	buf_release(&ps.why);
 	buf_release(&ps.marena);
 	free(ps.m);
@@ -906,23 +745,37 @@ struct hh_table {
 	struct buf arena;
 };
 
-/* Load the households whose village starts with `prefix` ("" = all). */
+static int hh_cmp(const void *x, const void *y)
+{
+	const struct hh_info *a = x, *b = y;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* Load the households whose village starts with `prefix` ("" = all),
+ * sorted by id (read in table order, sorted here if need be: an ORDER BY
+ * would have SQLite sort the whole county). */
 static int hh_table_load(const struct engine *e, struct db *db, const char *prefix,
 			 struct hh_table *t, char *err, size_t errlen)
 {
-	struct db_stmt *st = db_prepare(db, "SELECT id, village_code, hh_no, phone FROM household "
-					    "WHERE village_code >= :lo AND village_code < :hi ORDER BY "
-					    "id");
-	int step;
+	struct db_stmt *st;
+	int step, sorted = 1;
 	buf_init(&t->arena, 0);
-	db_bind_prefix(st, ":lo", ":hi", prefix);
+	if (*prefix) {
+		st = db_prepare(db, "SELECT id, village_code, hh_no, phone FROM household WHERE "
+				    "village_code >= :lo AND village_code < :hi");
+		db_bind_prefix(st, ":lo", ":hi", prefix);
+	} else {
+		st = db_prepare(db, "SELECT id, village_code, hh_no, phone FROM household");
+	}
 	while ((step = db_step(st)) == DB_ROW) {
 		struct hh_info *h;
 		const char *s;
 		ALLOC_GROW(t->v, t->n + 1, t->alloc);
 		h = &t->v[t->n++];
 		h->id = db_col_int(st, 0);
-		snprintf(h->village, sizeof(h->village), "%s", db_col_text(st, 1));
+		if (t->n > 1 && h->id < h[-1].id)
+			sorted = 0;
+		copy_cut(h->village, sizeof(h->village), db_col_text(st, 1));
 		h->in = in_region(e, h->village);
 		s = db_col_text(st, 2);
 		h->hh_no = t->arena.len;
@@ -936,6 +789,8 @@ static int hh_table_load(const struct engine *e, struct db *db, const char *pref
 		snprintf(err, errlen, "%s", db_errmsg(db));
 		return -1;
 	}
+	if (!sorted)
+		qsort(t->v, t->n, sizeof(*t->v), hh_cmp);
 	return 0;
 }
 
@@ -1100,13 +955,22 @@ out:
 	return rc;
 }
 
+/* A household with a phone, by the phone's hash, for grouping. */
+struct phone_ref {
+	uint64_t hash;
+	const struct hh_info *h;
+};
+
 static int phone_cmp(const void *x, const void *y, void *arg)
 {
-	const char *phone_arena = arg;
-	const struct hh_info *a = *(const struct hh_info *const *)x;
-	const struct hh_info *b = *(const struct hh_info *const *)y;
-	int c = strcmp(phone_arena + a->phone, phone_arena + b->phone);
-	return c ? c : a->id < b->id ? -1 : a->id > b->id;
+	const struct phone_ref *a = x, *b = y;
+	const char *arena = arg;
+	int c;
+	if (a->hash != b->hash)
+		return a->hash < b->hash ? -1 : 1;
+	if ((c = strcmp(arena + a->h->phone, arena + b->h->phone)))
+		return c;
+	return a->h->id < b->h->id ? -1 : a->h->id > b->h->id;
 }
 
 /* Households whose 户联系电话 another household also gives, anywhere. */
@@ -1114,7 +978,7 @@ static int run_shared_phone(const struct engine *e, struct db *db, struct check_
 			    char *err, size_t errlen)
 {
 	struct hh_table t = { 0 };
-	struct hh_info **p = NULL;
+	struct phone_ref *p = NULL;
 	struct buf why = BUF_INIT;
 	long n = 0;
 	int d = e->bdef[BI_SHARED_PHONE];
@@ -1122,19 +986,23 @@ static int run_shared_phone(const struct engine *e, struct db *db, struct check_
 	if (hh_table_load(e, db, "", &t, err, errlen))
 		return -1;
 	p = xcalloc(t.n + 1, sizeof(*p));
-	for (long i = 0; i < t.n; i++)
-		if (t.arena.buf[t.v[i].phone])
-			p[n++] = &t.v[i];
+	for (long i = 0; i < t.n; i++) {
+		const char *phone = t.arena.buf + t.v[i].phone;
+		if (!*phone)
+			continue;
+		p[n].hash = fnv(0xCBF29CE484222325ull, phone, strlen(phone));
+		p[n++].h = &t.v[i];
+	}
 	qsort_r(p, n, sizeof(*p), phone_cmp, t.arena.buf);
 	for (long i = 0; i < n;) {
 		long j = i + 1;
-		const char *phone = t.arena.buf + p[i]->phone;
-		while (j < n && !strcmp(t.arena.buf + p[j]->phone, phone))
+		const char *phone = t.arena.buf + p[i].h->phone;
+		while (j < n && p[j].hash == p[i].hash && !strcmp(t.arena.buf + p[j].h->phone, phone))
 			j++;
 		for (long k = i; j - i > 1 && k < j; k++) {
 			char masked[24];
 			int others = 0;
-			if (!p[k]->in)
+			if (!p[k].h->in)
 				continue;
 			mask_phone(phone, masked);
 			buf_reset(&why);
@@ -1146,11 +1014,11 @@ static int run_shared_phone(const struct engine *e, struct db *db, struct check_
 					buf_addstr(&why, " 等");
 					break;
 				}
-				buf_addf(&why, "%s%s", others ? "、" : "", t.arena.buf + p[o]->hh_no);
+				buf_addf(&why, "%s%s", others ? "、" : "", t.arena.buf + p[o].h->hh_no);
 				others++;
 			}
 			buf_addstr(&why, " 相同");
-			check_hits_add(hits, d, p[k]->id, 0, why.buf);
+			check_hits_add(hits, d, p[k].h->id, 0, why.buf);
 		}
 		i = j;
 	}
@@ -1185,12 +1053,6 @@ static void *worker(void *arg)
 	struct pool *p = arg;
 	char err[512] = "";
 	struct db *db = p->shared ? p->shared : db_open(p->target, 0, err, sizeof(err));
-	struct memo *memos = xcalloc(p->e->n + 1, sizeof(*memos));
-	/* LIUBAO_CHECK_MEMO=0 evaluates every rule on every member (tests
-	 * compare the two) */
-	const char *memo_env = getenv("LIUBAO_CHECK_MEMO");
-	for (int i = 0; memo_env && !strcmp(memo_env, "0") && i < p->e->n; i++)
-		memos[i].off = 1;
 	for (;;) {
 		struct job *j;
 		double t0;
@@ -1212,13 +1074,10 @@ static void *worker(void *arg)
 		else if (j->builtin == BI_SHARED_PHONE)
 			j->failed = run_shared_phone(p->e, db, &j->hits, j->err, sizeof(j->err)) < 0;
 		else
-			j->failed = run_piece(p->e, db, j->a, j->b, memos, &j->hits, j->err,
+			j->failed = run_piece(p->e, db, j->a, j->b, &j->hits, j->err,
 					      sizeof(j->err)) < 0;
 		j->millis = (mono_seconds() - t0) * 1000;
 	}
-	for (int i = 0; i < p->e->n; i++)
-		memo_release(&memos[i]);
-	free(memos);
 	if (db && !p->shared)
 		db_close(db);
 	return NULL;
@@ -1262,8 +1121,6 @@ int check_evaluate(struct db *db, struct check_def *defs, int n, const char *und
 	member_sql(&e.u, *under != 0, &sql);
 	e.m_sql = xstrdup(sql.buf);
 	buf_release(&sql);
-	if (getenv("LIUBAO_CHECK_SQL"))
-		fprintf(stderr, "%s;\n%s;\n", e.hh_sql, e.m_sql);
 
 	/* the pieces of the household-id range */
 	if (any_pass) {
@@ -1346,6 +1203,6 @@ int check_evaluate(struct db *db, struct check_def *defs, int n, const char *und
 	free(jobs);
 	free(e.hh_sql);
 	free(e.m_sql);
-	usage_release(&e.u, n);
+	usage_release(&e.u);
 	return rc;
 }
