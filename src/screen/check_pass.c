@@ -5,8 +5,9 @@
  * and member fields via registry/check.c, the code lists) and the rule
  * checks through the rule language's evaluator (rule_test() on every
  * household or member, rule_eval() and rule_explain() on the hits) — plus
- * the built-ins that compare a household with the whole registry, each a
- * query of its own.
+ * the built-ins that compare a household with others (the same person in
+ * two households of a township, the same phone anywhere), each a job that
+ * reads the households and members once and groups them in memory.
  *
  * A rule check reads its values through the catalogue's SQL (check_catalog()),
  * so it sees exactly what the same rule compiled to SQL would see: the
@@ -1137,6 +1138,17 @@ int check_evaluate(struct db *db, struct check_def *defs, int n, const char *und
 		}
 		db_done(st);
 	}
+	/* the jobs that read the whole township or registry first: the pieces
+	 * then fill the threads while they run */
+	for (int bi = 0; bi < NR_BUILTINS; bi++) {
+		if (!check_builtins[bi].sql || e.bdef[bi] < 0)
+			continue;
+		ALLOC_GROW(jobs, nj + 1, alloc);
+		memset(&jobs[nj], 0, sizeof(jobs[nj]));
+		jobs[nj].builtin = bi;
+		nj++;
+	}
+
 	if (hi >= lo) {
 		int64_t span = hi - lo + 1, pieces = span < CHECK_PIECES ? span : CHECK_PIECES;
 		for (int64_t k = 0; k < pieces; k++) {
@@ -1148,15 +1160,6 @@ int check_evaluate(struct db *db, struct check_def *defs, int n, const char *und
 			nj++;
 		}
 	}
-	for (int bi = 0; bi < NR_BUILTINS; bi++) {
-		if (!check_builtins[bi].sql || e.bdef[bi] < 0)
-			continue;
-		ALLOC_GROW(jobs, nj + 1, alloc);
-		memset(&jobs[nj], 0, sizeof(jobs[nj]));
-		jobs[nj].builtin = bi;
-		nj++;
-	}
-
 	memset(&p, 0, sizeof(p));
 	p.e = &e;
 	p.target = db_target(db);
