@@ -4,8 +4,8 @@
  * three-valued logic included, so that both paths agree; see rules.h.
  * Every node is evaluated (no short cut), so every explain slot has a
  * value whether or not the rule fires; rule_test(), which fills no slots,
- * stops at the side of AND / OR and the member of any() / all() that
- * decides. */
+ * stops at the side of AND / OR, the item of IN and the member of any() /
+ * all() that decides. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -274,7 +274,14 @@ static struct rule_value eval_node(struct ev *e, int n)
 		a = eval(e, x->a);
 		for (int i = 0; i < x->nr_args; i++) {
 			int item = r->args[x->args + i];
-			b = eval(e, item);
+			const struct node *it = &r->nodes[item];
+			/* rule_test(): NULL on the left, or a match, decides */
+			if (!e->res && (a.null || found))
+				break;
+			if ((it->op == N_CODE || it->op == N_NUM) && it->slot < 0)
+				b = num_value(it->num); /* a literal: no call */
+			else
+				b = eval(e, item);
 			if (b.null)
 				saw_null = 1;
 			else if (!a.null && !compare(&r->nodes[x->a], &a, &b))

@@ -222,8 +222,8 @@ int rule_eval(const struct rule *r, const struct rule_ctx *ctx, int member,
 void rule_result_release(struct rule_result *res);
 /* The truth of `r` on the household or member `ctx` describes, as
  * rule_eval() finds it, without filling explain slots or allocating
- * anything, and stopping at the operand of AND / OR or the member of
- * any() / all() that decides: for a first pass over many records,
+ * anything, and stopping at the operand of AND / OR, the item of IN or
+ * the member of any() / all() that decides: for a first pass over many records,
  * rule_eval() then explains the hits.  Returns enum rule_truth, or -1 when
  * get() failed or a parameter is missing (reported with error()); a value
  * that was not needed is not read. */

@@ -163,11 +163,41 @@ static const struct rule_field extra_fields[] = {
 };
 
 static const struct rule_join extra_joins[] = {
-	{ "mx", "LEFT JOIN (SELECT household_id, sum(CASE WHEN category = 42 AND (end_date IS NULL "
-		"OR end_date >= :today) THEN 1 ELSE 0 END) AS public_jobs, sum(CASE WHEN category "
-		"= 40 THEN 1 ELSE 0 END) AS employment, sum(CASE WHEN category = 39 THEN 1 ELSE 0 "
-		"END) AS industry, sum(CASE WHEN category = 48 THEN 1 ELSE 0 END) AS welfare FROM "
-		"measure GROUP BY household_id) mx ON mx.household_id = h.id" },
+	{ "mx", "LEFT JOIN (SELECT household_id, count(*) AS total, sum(CASE WHEN category IN (39, "
+		"40, 41, 42) THEN 1 ELSE 0 END) AS dev, sum(CASE WHEN item = 4801 THEN 1 ELSE 0 END) "
+		"AS dibao, sum(CASE WHEN item = 4802 THEN 1 ELSE 0 END) AS tekun, sum(CASE WHEN item "
+		"= 4805 THEN 1 ELSE 0 END) AS disability, sum(CASE WHEN category = 42 AND (end_date "
+		"IS NULL OR end_date >= :today) THEN 1 ELSE 0 END) AS public_jobs, sum(CASE WHEN "
+		"category = 40 THEN 1 ELSE 0 END) AS employment, sum(CASE WHEN category = 39 THEN 1 "
+		"ELSE 0 END) AS industry, sum(CASE WHEN category = 48 THEN 1 ELSE 0 END) AS welfare "
+		"FROM measure GROUP BY household_id) mx ON mx.household_id = h.id" },
+};
+
+/* The monitoring catalogue's measure fields are subqueries, one look-up per
+ * household each; over a county the checks read the same counts from the
+ * grouped join above.  A field is swapped only while its SQL is exactly the
+ * text below, so a changed definition is never replaced by a stale one. */
+static const struct {
+	const char *name, *monitor_sql, *sql;
+} measure_overrides[] = {
+	{ "dev_measures",
+	  "(SELECT count(*) FROM measure x WHERE x.household_id = h.id AND x.category IN (39, 40, "
+	  "41, 42))",
+	  "coalesce(mx.dev, 0)" },
+	{ "measures", "(SELECT count(*) FROM measure x WHERE x.household_id = h.id)",
+	  "coalesce(mx.total, 0)" },
+	{ "measure_dibao",
+	  "(CASE WHEN EXISTS (SELECT 1 FROM measure x WHERE x.household_id = h.id AND x.item = "
+	  "4801) THEN 1 ELSE 0 END)",
+	  "(CASE WHEN coalesce(mx.dibao, 0) > 0 THEN 1 ELSE 0 END)" },
+	{ "measure_tekun",
+	  "(CASE WHEN EXISTS (SELECT 1 FROM measure x WHERE x.household_id = h.id AND x.item = "
+	  "4802) THEN 1 ELSE 0 END)",
+	  "(CASE WHEN coalesce(mx.tekun, 0) > 0 THEN 1 ELSE 0 END)" },
+	{ "measure_disability",
+	  "(CASE WHEN EXISTS (SELECT 1 FROM measure x WHERE x.household_id = h.id AND x.item = "
+	  "4805) THEN 1 ELSE 0 END)",
+	  "(CASE WHEN coalesce(mx.disability, 0) > 0 THEN 1 ELSE 0 END)" },
 };
 
 static struct rule_catalog catalog;
@@ -183,6 +213,11 @@ static void catalog_build(void)
 	catalog_fields = xcalloc(nf, sizeof(*catalog_fields));
 	memcpy(catalog_fields, m->fields, m->nr_fields * sizeof(*catalog_fields));
 	memcpy(catalog_fields + m->nr_fields, extra_fields, sizeof(extra_fields));
+	for (int i = 0; i < m->nr_fields; i++)
+		for (size_t k = 0; k < ARRAY_SIZE(measure_overrides); k++)
+			if (!strcmp(catalog_fields[i].name, measure_overrides[k].name) &&
+			    !strcmp(catalog_fields[i].sql, measure_overrides[k].monitor_sql))
+				catalog_fields[i].sql = measure_overrides[k].sql;
 	catalog_joins = xcalloc(nj, sizeof(*catalog_joins));
 	if (m->nr_joins)
 		memcpy(catalog_joins, m->joins, m->nr_joins * sizeof(*catalog_joins));
