@@ -45,6 +45,7 @@ struct usage {
 	int nr_hh;
 	int *m_fields;	/* the same for member fields */
 	int nr_m;
+	int *m_col;	/* per member slot: its column in the member query */
 };
 
 struct probe {
@@ -97,6 +98,7 @@ static void usage_find(struct usage *u, const struct check_def *defs, int n,
 
 static void usage_release(struct usage *u)
 {
+	free(u->m_col);
 	free(u->slot);
 	free(u->hh_fields);
 	free(u->m_fields);
@@ -155,14 +157,34 @@ static void household_sql(const struct usage *u, int region, struct buf *sql)
 	buf_release(&cols);
 }
 
-static void member_sql(const struct usage *u, int region, struct buf *sql)
+/* The member query's own columns, in MC_ order: a member field whose SQL is
+ * one of them is read from it rather than selected twice. */
+static const char *const member_cols[MC_FIELDS] = {
+	"m.household_id", "m.id", "m.name", "m.id_number", "m.relation", "m.sex",
+	"m.birth_date", "m.ethnicity", "m.education", "m.school_status", "m.health",
+	"m.disability", "m.labor_skill", "m.work_status", "m.ins_resident_med",
+	"m.ins_employee_med", "m.ins_critical", "m.ins_pension", "m.dibao", "m.tekun", "m.phone",
+};
+
+/* Writes the query and fills u->m_col. */
+static void member_sql(struct usage *u, int region, struct buf *sql)
 {
-	buf_addstr(sql, "SELECT m.household_id, m.id, m.name, m.id_number, m.relation, m.sex, "
-			"m.birth_date, m.ethnicity, m.education, m.school_status, m.health, "
-			"m.disability, m.labor_skill, m.work_status, m.ins_resident_med, "
-			"m.ins_employee_med, m.ins_critical, m.ins_pension, m.dibao, m.tekun, m.phone");
-	for (int i = 0; i < u->nr_m; i++)
-		buf_addf(sql, ",\n  %s", u->cat->fields[u->m_fields[i]].sql);
+	int extra = 0;
+	buf_addstr(sql, "SELECT ");
+	for (int c = 0; c < MC_FIELDS; c++)
+		buf_addf(sql, "%s%s", c ? ", " : "", member_cols[c]);
+	u->m_col = xcalloc(u->nr_m + 1, sizeof(*u->m_col));
+	for (int i = 0; i < u->nr_m; i++) {
+		const char *f = u->cat->fields[u->m_fields[i]].sql;
+		u->m_col[i] = -1;
+		for (int c = 0; c < MC_FIELDS && u->m_col[i] < 0; c++)
+			if (!strcmp(f, member_cols[c]))
+				u->m_col[i] = c;
+		if (u->m_col[i] < 0) {
+			u->m_col[i] = MC_FIELDS + extra++;
+			buf_addf(sql, ",\n  %s", f);
+		}
+	}
 	buf_addf(sql, "\nFROM %s", u->cat->member_from);
 	if (region)
 		buf_addstr(sql, " JOIN household h ON h.id = m.household_id");
@@ -185,6 +207,8 @@ struct engine {
 	struct rule_param_value params[2];
 	char *hh_sql, *m_sql; /* interned by db_prepare_text */
 	int bdef[NR_BUILTINS]; /* the def of each built-in in this run, or -1 */
+	int *rules;	       /* the defs of the rule checks this run evaluates */
+	int nr_rules;
 };
 
 /* A value read from a column, text kept in `arena` at an offset (stored
@@ -520,11 +544,10 @@ static int rules_household(struct piece_state *ps)
 {
 	const struct engine *e = ps->e;
 	struct rule_ctx ctx = { ps, ps->nm, eval_get, e->params, 2 };
-	for (int i = 0; i < e->n; i++) {
+	for (int k = 0; k < e->nr_rules; k++) {
+		int i = e->rules[k];
 		const struct check_def *d = &e->defs[i];
 		int first, last;
-		if (!d->run || !d->rule)
-			continue;
 		first = d->scope == RULE_MEMBER ? 0 : -1;
 		last = d->scope == RULE_MEMBER ? ps->nm - 1 : -1;
 		for (int m = first; m <= last; m++) {
@@ -703,7 +726,7 @@ static int run_piece(const struct engine *e, struct db *db, int64_t a, int64_t b
 			m->rec.tekun = col_code(st, MC_TEKUN);
 			for (int k = 0; k < u->nr_m; k++) {
 				const struct rule_field *f = &u->cat->fields[u->m_fields[k]];
-				read_value(st, MC_FIELDS + k, f->type, &ps.mv[ps.nm * u->nr_m + k],
+				read_value(st, u->m_col[k], f->type, &ps.mv[ps.nm * u->nr_m + k],
 					   &ps.marena);
 			}
 			ps.nm++;
@@ -1107,9 +1130,12 @@ int check_evaluate(struct db *db, struct check_def *defs, int n, const char *und
 	e.params[1] = (struct rule_param_value){ "today", { 0, 0, today } };
 	for (int i = 0; i < NR_BUILTINS; i++)
 		e.bdef[i] = -1;
+	e.rules = xcalloc(n + 1, sizeof(*e.rules));
 	for (int i = 0; i < n; i++) {
 		if (!defs[i].run)
 			continue;
+		if (defs[i].rule)
+			e.rules[e.nr_rules++] = i;
 		if (defs[i].builtin >= 0)
 			e.bdef[defs[i].builtin] = i;
 		if (defs[i].rule || (defs[i].builtin >= 0 && !check_builtins[defs[i].builtin].sql))
@@ -1206,6 +1232,7 @@ int check_evaluate(struct db *db, struct check_def *defs, int n, const char *und
 	free(jobs);
 	free(e.hh_sql);
 	free(e.m_sql);
+	free(e.rules);
 	usage_release(&e.u);
 	return rc;
 }
