@@ -38,18 +38,19 @@ printf 'data: %s households, %s members; %s checks enabled (of %s)\n' \
 
 run() { # label, args...
   local label=$1; shift
-  local t0 t1
-  t0=$(date +%s.%N)
-  "$bin" check --db "$db" --year "$year" "$@" > "$out/check-$label.txt"
-  t1=$(date +%s.%N)
-  printf '%-34s %6.2f s   %s\n' "$label" "$(echo "$t1 - $t0" | bc)" "$(tail -1 "$out/check-$label.txt")"
+  /usr/bin/time -f '%e %U %S' -o "$out/check.time" \
+    "$bin" check --db "$db" --year "$year" "$@" > "$out/check-$label.txt"
+  read -r wall user sys < "$out/check.time"
+  printf '%-34s %6.2f s wall  %6.2f s CPU   %s\n' "$label" "$wall" "$(echo "$user + $sys" | bc)" \
+    "$(tail -1 "$out/check-$label.txt")"
 }
 printf '\n'
 run "dry run (evaluate only)" --dry-run
 run "first run (all findings stored)"
 run "rerun (findings refreshed)"
-printf '\nslowest own queries (SQL built-ins):\n'
-grep ' ms ' "$out/check-rerun (findings refreshed).txt" | sort -t'条' -k1,1 | sed 's/^/  /' || true
+LIUBAO_CHECK_THREADS=1 run "rerun, one thread"
+printf '\nthe township- and registry-wide built-ins (own jobs):\n'
+grep ' ms ' "$out/check-rerun (findings refreshed).txt" | sed 's/^/  /' || true
 printf 'findings by check (first run):\n'
 grep -v ' 0 条' "$out/check-first run (all findings stored).txt" | grep ' 条' | sed 's/^/  /' | head -40
 printf 'load average during the run: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
