@@ -2,8 +2,11 @@
 -- on a working day, as the three county-wide accounts load_setup.py made.
 --   35 %  household page            GET /api/v1/households/:id (10 % of all as the
 --                                   村级信息员, who sees full 身份证号: an audited read)
---   25 %  household search          GET /api/v1/households?q=…|region=… (surnames,
---                                   pinyin initials, 身份证号 tails, townships)
+--   25 %  household search          GET /api/v1/households?… : a township's list (1/5),
+--                                   a surname within a village (1/5), county-wide the
+--                                   first two characters of a name, three pinyin
+--                                   initials, a 身份证号's last 4 digits or a 户编号
+--                                   (3/5; terms drawn from the district by load_setup.py)
 --   10 %  a household's visits or timeline
 --   15 %  visit written             POST /api/v1/households/:id/visits
 --    5 %  case queue                GET /api/v1/cases?limit=20 (乡镇审核)
@@ -23,8 +26,6 @@ id = 1
 counts = { page = 0, search = 0, sub = 0, visit = 0, queue = 0, case = 0 }
 errors, samples = 0, {}
 
-local terms = { "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "wj", "lm", "zh", "chen",
-	"1234", "0021", "5678", "610926198" }
 
 local function urlencode(s)
 	return (s:gsub("[^%w%-_%.~]", function(c) return string.format("%%%02X", string.byte(c)) end))
@@ -69,11 +70,14 @@ request = function()
 		return wrk.format("GET", "/api/v1/households/" .. household(), auth(tok))
 	elseif r <= 60 then
 		counts.search = counts.search + 1
-		local p
-		if math.random(4) == 1 then
+		local p, k = nil, math.random(10)
+		if k <= 2 then -- a township's list
 			p = "region=" .. cfg.towns[math.random(#cfg.towns)] .. "&limit=20"
-		else
-			p = "q=" .. urlencode(terms[math.random(#terms)]) .. "&limit=20"
+		elseif k <= 4 then -- a surname within a village (a village cadre's search)
+			p = "region=" .. cfg.villages[math.random(#cfg.villages)] .. "&q="
+				.. urlencode(cfg.surnames[math.random(#cfg.surnames)]) .. "&limit=20"
+		else -- a name's first two characters, initials, an ID tail or a 户编号, county-wide
+			p = "q=" .. urlencode(cfg.terms[math.random(#cfg.terms)]) .. "&limit=20"
 		end
 		return wrk.format("GET", "/api/v1/households?" .. p, auth(cfg.dept))
 	elseif r <= 70 then

@@ -74,13 +74,33 @@ def tokens(bin_, db, port, out):
         "SELECT code FROM region WHERE level = 4 AND code LIKE '610926%' ORDER BY code")]
     cases = con.execute("SELECT id, step FROM monitor_case WHERE kind = 1 AND state = 'active' "
                         "AND step IN (1, 2) ORDER BY id").fetchall()
+    # search terms as users type them: the first two characters of a name,
+    # three pinyin initials, the last 4 digits of a 身份证号, a whole 户编号
+    # (drawn from members spread over the district, the same each run)
+    sample = con.execute("SELECT m.name, m.name_py, m.id_number, h.hh_no FROM member m JOIN "
+                         "household h ON h.id = m.household_id WHERE m.id % 997 = 0 "
+                         "ORDER BY m.id LIMIT 100").fetchall()
+    terms = []
+    for name, py, idn, hh_no in sample:
+        terms += [name[:2], (py or "")[:3], idn[-4:], hh_no]
+    terms = [t for t in terms if t]
+    villages = [r[0] for r in con.execute(
+        "SELECT code FROM region WHERE level = 5 AND code LIKE '610926%' ORDER BY code")]
+    surnames = [r[0] for r in con.execute(
+        "SELECT substr(name, 1, 1) FROM member GROUP BY 1 ORDER BY count(*) DESC LIMIT 20")]
     con.close()
+
+    def lua_strings(xs):
+        return ", ".join('"%s"' % x.replace("\\", "\\\\").replace('"', '\\"') for x in xs)
     with open(out, "w") as f:
         f.write("return {\n")
         f.write('  dept = "%s", clerk = "%s", reviewer = "%s",\n' %
                 (tok["load.dept"], tok["load.clerk"], tok["load.reviewer"]))
         f.write("  hh_lo = %d, hh_hi = %d,\n" % (lo, hi))
-        f.write("  towns = {%s},\n" % ", ".join('"%s"' % t for t in towns))
+        f.write("  towns = {%s},\n" % lua_strings(towns))
+        f.write("  villages = {%s},\n" % lua_strings(villages))
+        f.write("  terms = {%s},\n" % lua_strings(terms))
+        f.write("  surnames = {%s},\n" % lua_strings(surnames))
         f.write("  cases = {%s},\n" % ", ".join("{%d, %d}" % c for c in cases))
         f.write("}\n")
     print("%d households (%d..%d), %d townships, %d cases at 入户核查 or 信息比对" %
