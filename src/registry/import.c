@@ -1791,8 +1791,9 @@ static int write_error_workbook(struct import_state *s, struct row_source *src, 
 	xs = xlsx_sheet_open(src->x, src->sheet, XLSX_FILL_MERGED, err);
 	if (!xs)
 		return -1;
-	fd = open(s->o->reject_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
+	fd = s->o->reject_out ? -1
+			      : open(s->o->reject_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 && !s->o->reject_out) {
 		buf_addf(err, "无法写入 '%s'：%s", s->o->reject_path, strerror(errno));
 		xlsx_sheet_close(xs);
 		return -1;
@@ -1807,10 +1808,11 @@ static int write_error_workbook(struct import_state *s, struct row_source *src, 
 		if (s->col_of_field[c] >= 0 && (c == C_IDN || c == C_HH_NO || c == C_VILLAGE))
 			cols[s->col_of_field[c]].width = 21;
 	cols[note_col].width = 60;
-	t = table_open(TABLE_XLSX, fd, NULL, xlsx_sheet_name(src->x, src->sheet), cols, note_col + 1,
-		       NULL, err);
+	t = table_open(TABLE_XLSX, fd, s->o->reject_out, xlsx_sheet_name(src->x, src->sheet), cols,
+		       note_col + 1, NULL, err);
 	if (!t) {
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		free(cols);
 		xlsx_sheet_close(xs);
 		return -1;
@@ -1881,7 +1883,7 @@ static int write_error_workbook(struct import_state *s, struct row_source *src, 
 	xlsx_sheet_close(xs);
 	if (table_close(t, err))
 		rc = -1;
-	if (close(fd) && rc >= 0) {
+	if (fd >= 0 && close(fd) && rc >= 0) {
 		buf_addf(err, "写入 '%s' 失败：%s", s->o->reject_path, strerror(errno));
 		rc = -1;
 	}
@@ -2257,7 +2259,7 @@ int registry_import(struct db *db, enum import_kind kind, const char *path,
 	if (s.problems_listed > MAX_LISTED)
 		buf_addf(&res->report, "……另有 %ld 条问题未列出\n", s.problems_listed - MAX_LISTED);
 	/* a workbook's problems go back into a copy of it, whatever happens next */
-	if (src.is_xlsx && res->bad_rows && o->reject_path) {
+	if (src.is_xlsx && res->bad_rows && (o->reject_path || o->reject_out)) {
 		buf_reset(&err);
 		if (write_error_workbook(&s, &src, &err)) {
 			buf_addf(&res->report, "无法写出标注错误的工作簿：%s\n", err.buf);

@@ -10,7 +10,13 @@
  * a large one 202 with the job, which GET /api/v1/imports/:id then reports
  * (phase, percent, and the result when finished).  Jobs live in memory
  * (the last JOBS_KEPT), visible only to the user who started them.  A
- * writing import puts its audit row in the import's own transaction. */
+ * writing import puts its audit row in the import's own transaction.
+ *
+ * When an Excel upload has bad rows, the job keeps the annotated copy of
+ * the workbook the CLI writes (bad cells on red, a 错误原因 column), and
+ * GET /api/v1/imports/:id/annotated.xlsx hands it back to the uploader
+ * (audited like an export); older copies are dropped once they hold more
+ * than ANNOTATED_BYTES together. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +25,13 @@
 
 #include "auth/auth.h"
 #include "base/jw.h"
+#include "base/table.h"
 #include "base/util.h"
 #include "registry/registry.h"
 
 #define JOBS_KEPT 32
+/* Annotated workbooks kept, in bytes, beyond the newest one */
+#define ANNOTATED_BYTES (64u << 20)
 /* How long POST waits for the job before answering 202: 1500 ms, or
  * $LIUBAO_IMPORT_WAIT_MS (tests set 0 to see the job path). */
 static long job_wait_ms(void)
@@ -52,6 +61,8 @@ struct import_job {
 	long done, total;
 	int rc;                 /* registry_import()'s result */
 	struct import_result res; /* read only once state != JOB_RUNNING */
+	struct buf annotated;   /* the annotated workbook ("" = none or dropped) */
+	int annotated_dropped;  /* had one, dropped to keep memory bounded */
 };
 
 static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -64,6 +75,7 @@ static void job_free(struct import_job *j)
 	if (!j)
 		return;
 	import_result_release(&j->res);
+	buf_release(&j->annotated);
 	free(j->data);
 	free(j->target);
 	free(j);
@@ -125,6 +137,27 @@ static int job_audit(void *arg, struct db *db)
 	return rc;
 }
 
+/* Keep the annotated workbooks other than `keep`'s under ANNOTATED_BYTES
+ * together: the oldest are dropped (caller holds jobs_lock). */
+static void drop_old_annotated(const struct import_job *keep)
+{
+	for (;;) {
+		size_t bytes = 0;
+		int oldest = -1;
+		for (int i = 0; i < JOBS_KEPT; i++) {
+			if (!jobs[i] || !jobs[i]->annotated.len || jobs[i] == keep)
+				continue;
+			bytes += jobs[i]->annotated.len;
+			if (oldest < 0 || jobs[i]->id < jobs[oldest]->id)
+				oldest = i;
+		}
+		if (bytes <= ANNOTATED_BYTES || oldest < 0)
+			return;
+		buf_release(&jobs[oldest]->annotated);
+		jobs[oldest]->annotated_dropped = 1;
+	}
+}
+
 static void *job_run(void *arg)
 {
 	struct import_job *j = arg;
@@ -140,13 +173,18 @@ static void *job_run(void *arg)
 		o.data = j->data;
 		o.len = j->len;
 		o.scope = j->who.scope;
+		o.reject_out = &j->annotated;
 		o.on_progress = job_progress;
 		o.before_commit = job_audit;
 		o.arg = j;
 		rc = registry_import(db, j->kind, "上传的文件", &o, &j->res);
 		db_close(db);
 	}
+	if (!j->res.rejects_written)
+		buf_release(&j->annotated); /* none, or a half-written one */
 	pthread_mutex_lock(&jobs_lock);
+	if (j->annotated.len)
+		drop_old_annotated(j);
 	free(j->data);
 	j->data = NULL;
 	j->rc = rc;
@@ -228,6 +266,15 @@ static void job_write(struct jw *w, const struct import_job *j)
 		}
 		jw_array_end(w);
 		jw_kstr(w, "report", r->report.buf);
+		/* the workbook with the bad cells marked, for an Excel upload with bad rows */
+		if (j->annotated.len) {
+			char url[80];
+			snprintf(url, sizeof(url), "/api/v1/imports/%lld/annotated.xlsx",
+				 (long long)j->id);
+			jw_kstr(w, "annotated_url", url);
+		} else {
+			jw_knull(w, "annotated_url");
+		}
 		jw_object_end(w);
 	}
 	jw_object_end(w);
@@ -359,18 +406,30 @@ static void api_import_start(struct http_request *req, struct http_response *res
 	pthread_mutex_unlock(&jobs_lock);
 }
 
+/* The job `id` of the caller, or NULL (caller holds jobs_lock).  A job
+ * belongs to the user who started it, under the scope they had then. */
+static struct import_job *own_job(struct http_request *req, int64_t id)
+{
+	for (int i = 0; i < JOBS_KEPT; i++) {
+		struct import_job *j = jobs[i];
+		if (j && j->id == id && j->who.user_id == req->principal->user_id &&
+		    !strcmp(j->who.scope, req->principal->scope))
+			return j;
+	}
+	return NULL;
+}
+
 static void api_import_get(struct http_request *req, struct http_response *res)
 {
 	int64_t id;
 	int found = 0;
 	if (!parse_int64(req->path_params[0], &id)) {
+		struct import_job *j;
 		pthread_mutex_lock(&jobs_lock);
-		for (int i = 0; i < JOBS_KEPT && !found; i++) {
-			struct import_job *j = jobs[i];
-			if (j && j->id == id && j->who.user_id == req->principal->user_id) {
-				reply_job(res, 200, j);
-				found = 1;
-			}
+		j = own_job(req, id);
+		if (j) {
+			reply_job(res, 200, j);
+			found = 1;
 		}
 		pthread_mutex_unlock(&jobs_lock);
 	}
@@ -379,10 +438,53 @@ static void api_import_get(struct http_request *req, struct http_response *res)
 				 JOBS_KEPT);
 }
 
+/* GET /api/v1/imports/:id/annotated.xlsx — the uploaded workbook with the
+ * bad cells on red and the problems in a last column, to fix in Excel and
+ * upload again.  Audited as an export (it holds the file's 身份证号). */
+static void api_import_annotated(struct http_request *req, struct http_response *res)
+{
+	static const char *const params[] = { NULL };
+	struct import_job *j = NULL;
+	int64_t id;
+	if (http_refuse_unknown_params(req, res, params))
+		return;
+	pthread_mutex_lock(&jobs_lock);
+	if (!parse_int64(req->path_params[0], &id))
+		j = own_job(req, id);
+	if (!j) {
+		http_reply_error(res, 404, "E_NOT_FOUND", NULL,
+				 "找不到该导入任务（任务只保留最近 %d 个）", JOBS_KEPT);
+	} else if (j->state == JOB_RUNNING) {
+		http_reply_error(res, 409, "E_BUSY", NULL, "导入任务还在进行，完成后才能下载标注错误的工作簿");
+	} else if (!j->annotated.len) {
+		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "%s",
+				 j->annotated_dropped
+					 ? "标注错误的工作簿已不再保留（只保留最近的），请重新上传文件检查"
+					 : "该导入没有标注错误的工作簿（只有 Excel 文件且有错误行时才生成）");
+	} else {
+		char ascii[64], utf8[96];
+		res->status = 200;
+		res->content_type = table_mime(TABLE_XLSX);
+		buf_reset(&res->body);
+		buf_add(&res->body, j->annotated.buf, j->annotated.len);
+		snprintf(ascii, sizeof(ascii), "import-%lld-errors.xlsx", (long long)j->id);
+		snprintf(utf8, sizeof(utf8), "导入%lld-标注错误.xlsx", (long long)j->id);
+		registry_attachment(res, ascii, utf8);
+		req->audit.sensitive = 1;
+		http_audit_note(req, "import", j->id, NULL, NULL);
+		snprintf(req->audit.detail, sizeof(req->audit.detail),
+			 "下载标注错误的工作簿（导入任务 %lld，%s台账，%ld 行中 %ld 行有错误）",
+			 (long long)j->id, kind_title(j->kind), j->res.rows, j->res.bad_rows);
+	}
+	pthread_mutex_unlock(&jobs_lock);
+}
+
 const struct route registry_import_routes[] = {
 	{ "POST", "/api/v1/imports", api_import_start, ROUTE_WRITE | ROUTE_OWN_TX | ROUTE_UPLOAD,
 	  "household.write", "上传 CSV 或 Excel 台账导入户或家庭成员（dry_run=1 只校验）" },
 	{ "GET", "/api/v1/imports/:id", api_import_get, 0, "household.write",
 	  "导入任务的进度和逐行结果" },
+	{ "GET", "/api/v1/imports/:id/annotated.xlsx", api_import_annotated, 0, "household.write",
+	  "下载标注错误的工作簿（Excel 导入有错误行时）" },
 	{ NULL },
 };

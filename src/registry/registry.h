@@ -219,6 +219,7 @@ struct import_opts {
 	const char *reject_path; /* CSV: rejected rows with a 错误原因 column (with skip_bad);
 				  * xlsx: a copy of the sheet with bad cells marked, written
 				  * whenever a row is bad */
+	struct buf *reject_out;  /* xlsx: that annotated copy appended here instead (the web) */
 	int progress;            /* print progress to stderr */
 	int dry_run;             /* validate only */
 	int today;               /* YYYYMMDD for birth-date checks; 0 = today */

@@ -378,6 +378,8 @@ def _setup_fixtures(c):
     c.notice_out = make_notice(c, c.other_village)
     c.jobs = {}
     c.job_other = make_job(c, c.tester)
+    c.ajobs = {}
+    c.ajob_other = make_annotated_job(c, c.tester)
     c.spare = {}
     c.watch = Watch(c.db)
 
@@ -559,6 +561,61 @@ def make_job(c, u):
     return expect(r, 202 if r.status == 202 else 200, "import job")["id"]
 
 
+def import_xlsx_bad(village):
+    """A members workbook (.xlsx bytes, written by hand) of one household in
+    `village` whose 身份证号 is wrong: refused, with an annotated copy."""
+    import zipfile
+    rows = [["户编号", "行政区划代码", "姓名", "证件号码", "与户主关系"],
+            ["AUTHX%05d" % next(_hh), village, "张建国", "610926197003151234", "户主"]]
+
+    def cell(r, ci, v):
+        return ('<c r="%s%d" t="inlineStr"><is><t>%s</t></is></c>' % (chr(65 + ci), r, v))
+    sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxml'
+             'formats.org/spreadsheetml/2006/main"><sheetData>' +
+             "".join('<row r="%d">%s</row>' % (ri + 1, "".join(cell(ri + 1, ci, v)
+                                                               for ci, v in enumerate(row)))
+                     for ri, row in enumerate(rows)) + "</sheetData></worksheet>")
+    ns = "http://schemas.openxmlformats.org"
+    files = {
+        "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="%s/package/'
+        '2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxml'
+        'formats-package.relationships+xml"/><Default Extension="xml" ContentType="application/'
+        'xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxml'
+        'formats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/'
+        'worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+        'spreadsheetml.worksheet+xml"/></Types>' % ns,
+        "_rels/.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="%s/package/'
+        '2006/relationships"><Relationship Id="rId1" Type="%s/officeDocument/2006/relationships/'
+        'officeDocument" Target="xl/workbook.xml"/></Relationships>' % (ns, ns),
+        "xl/workbook.xml": '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="%s/'
+        'spreadsheetml/2006/main" xmlns:r="%s/officeDocument/2006/relationships"><sheets>'
+        '<sheet name="成员" sheetId="1" r:id="rId1"/></sheets></workbook>' % (ns, ns),
+        "xl/_rels/workbook.xml.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships '
+        'xmlns="%s/package/2006/relationships"><Relationship Id="rId1" Type="%s/officeDocument/'
+        '2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+        % (ns, ns),
+        "xl/worksheets/sheet1.xml": sheet,
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    return out.getvalue()
+
+
+def make_annotated_job(c, u):
+    """A finished import job of user `u` with an annotated workbook."""
+    r = call(c.s, "POST", "/api/v1/imports?kind=members&dry_run=1", import_xlsx_bad(c.village),
+             token=u.token)
+    job = expect(r, 202 if r.status == 202 else 200, "xlsx import job")
+    while job["status"] == "running":
+        time.sleep(0.2)
+        job = expect(call(c.s, "GET", "/api/v1/imports/%d" % job["id"], token=u.token), 200,
+                     "import job")
+    assert job["result"]["annotated_url"], job
+    return job["id"]
+
+
 def make_done_case(c, village=None):
     """A case approved at the county step (state done), inserted directly on
     a new household: the workflow leading there is test_cases.py's."""
@@ -718,6 +775,7 @@ MATRIX = {
     # refused in its report), the 公告 (a county approver's), the totals
     ("POST", "/api/v1/imports"): (WRITERS, OK200, OK200),
     ("GET", "/api/v1/imports/:id"): (WRITERS, OK200, NF),   # out: another user's job
+    ("GET", "/api/v1/imports/:id/annotated.xlsx"): (WRITERS, OK200, NF),   # (the same)
     ("GET", "/api/v1/notices"): (READERS, OK200, None),
     ("POST", "/api/v1/notices"): (READERS, step(county_approver=OK201),
                                   step(county_approver=(422, "E_NOT_FOUND"))),
@@ -969,6 +1027,15 @@ def _b_import_get(c, u, where, fresh):
     return Req("GET", "/api/v1/imports/%d" % job, None, u.token)
 
 
+def _b_import_annotated(c, u, where, fresh):
+    job = c.ajob_other
+    if where == "in" and u.role in WRITERS:
+        if u.login not in c.ajobs:
+            c.ajobs[u.login] = make_annotated_job(c, u)
+        job = c.ajobs[u.login]
+    return Req("GET", "/api/v1/imports/%d/annotated.xlsx" % job, None, u.token)
+
+
 def _b_notice_create(c, u, where, fresh):
     case = c.done_out if where == "out" else make_done_case(c) if fresh else c.done_in
     return Req("POST", "/api/v1/notices", {"case_ids": [case]}, u.token)
@@ -1120,6 +1187,7 @@ BUILD = {
         {"state": "已核实-无风险", "note": "入户核实"}, u.token),
     ("POST", "/api/v1/imports"): _b_import,
     ("GET", "/api/v1/imports/:id"): _b_import_get,
+    ("GET", "/api/v1/imports/:id/annotated.xlsx"): _b_import_annotated,
     ("GET", "/api/v1/notices"): _b_get("/api/v1/notices"),
     ("POST", "/api/v1/notices"): _b_notice_create,
     ("GET", "/api/v1/notices/:id"): lambda c, u, where, fresh: Req(
@@ -1632,6 +1700,7 @@ INJECT = {
     # the upload's body is a file, not JSON: only its parameters are injected
     ("POST", "/api/v1/imports"): dict(actor="village_clerk", query=["kind", "dry_run", "skip_bad"]),
     ("GET", "/api/v1/imports/:id"): dict(actor="village_clerk"),
+    ("GET", "/api/v1/imports/:id/annotated.xlsx"): dict(actor="village_clerk"),
     ("GET", "/api/v1/notices"): dict(actor="village_clerk", query=["kind", "limit", "cursor"]),
     ("POST", "/api/v1/notices"): dict(actor="county_approver", json=["case_ids", "phone"],
                                       tables={"case_notice", "case_notice_item", "case_event"},
@@ -1772,6 +1841,11 @@ class Injector:
             return str(c.feed_batch_in)
         if p.startswith("/api/v1/feed-hits/"):
             return str(c.feed_hit_in)
+        if p.startswith("/api/v1/imports/") and p.endswith("/annotated.xlsx"):
+            clerk = c.users["village_clerk"]
+            if clerk.login not in c.ajobs:
+                c.ajobs[clerk.login] = make_annotated_job(c, clerk)
+            return str(c.ajobs[clerk.login])
         if p.startswith("/api/v1/imports/"):
             clerk = c.users["village_clerk"]
             if clerk.login not in c.jobs:

@@ -684,7 +684,7 @@ def test_web_upload_of_a_workbook():
                              headers={"Content-Type": "application/vnd.openxmlformats-"
                                       "officedocument.spreadsheetml.sheet"})
         eq(st, 200, "upload: %s" % b)
-        eq(query(db, "SELECT name FROM member ORDER BY id"), [("张大山",), ("李秀英",)], "imported")
+        eq(query(db, "SELECT name FROM member ORDER BY id"), [("张大山",), ("李秀英",)], "imported: %s" % b)
         bad = [good[0], ["H962", "610926100002", "王老五", h2, "户主", "健康"],
                ["H963", VILLAGE, "张小红", c1, "户主", "慢性病"]]
         before = snapshot(db)
@@ -694,6 +694,53 @@ def test_web_upload_of_a_workbook():
         eq(snapshot(db), before, "refused upload writes nothing")
         text = json.dumps(b, ensure_ascii=False)
         expect_in(text, "不在您的管辖范围内", "长期慢性病", what="problems of the upload")
+        # the annotated copy of the uploaded workbook, for its uploader only
+        url = b["result"]["annotated_url"]
+        eq(url, "/api/v1/imports/%d/annotated.xlsx" % b["id"], "annotated_url")
+        st, body, h = s.get(url, token=clerk, raw=True)
+        eq(st, 200, "annotated download: %s" % body[:300])
+        eq(h["content-type"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+           "xlsx type")
+        expect_in(h["content-disposition"], "attachment", "import-%d-errors.xlsx" % b["id"],
+                  what="file name")
+        path = tmp_path("up_bad.errors.xlsx")
+        with open(path, "wb") as f:
+            f.write(body)
+        cells, _ = read_sheet(path)
+        eq(cells["G1"][0], "错误原因（liubao 导入检查）", "note column header")
+        red = {ref for ref, (_, st_) in cells.items()
+               if st_ and ref[0] in "ABCDEF" and ref[1:] != "1"}
+        eq(red, {"B2", "F3"}, "the out-of-scope village and the near-miss label are marked")
+        expect_in(cells["G2"][0], "不在您的管辖范围内", what="row 2 note")
+        expect_in(cells["G3"][0], "长期慢性病", what="row 3 note")
+        eq((cells["D2"][0], cells["D3"][0]), (h2, c1), "the file's values copied")
+        rows = query(db, "SELECT detail, target_type, target_id FROM audit_log WHERE action = "
+                     "'GET /api/v1/imports/:id/annotated.xlsx' ORDER BY id")
+        eq(len(rows), 1, "the download is audited: %s" % rows)
+        expect_in(rows[0][0], "下载标注错误的工作簿", "2 行中 2 行有错误", what="audit detail")
+        eq(rows[0][1:], ("import", b["id"]), "audit target")
+        # another user of the same village, an unknown job, a bad parameter, no permission
+        other = s.make_user("up.other", "village_clerk", VILLAGE)
+        dept = s.make_user("up.dept", "dept_user", "610926")
+        st, e, _ = s.get(url, token=other)
+        eq((st, e["error"]["code"]), (404, "E_NOT_FOUND"), "someone else's job")
+        st, e, _ = s.get("/api/v1/imports/99999/annotated.xlsx", token=clerk)
+        eq(st, 404, "no such job")
+        st, e, _ = s.get(url + "?full=1", token=clerk)
+        eq(st, 400, "unknown parameter: %s" % e)
+        st, e, _ = s.get(url, token=dept)
+        eq((st, e["error"]["code"]), (403, "E_FORBIDDEN"), "no import permission")
+        # a good workbook and a bad CSV have no annotated copy
+        st, b2, _ = s.request("POST", "/api/v1/imports?kind=members&dry_run=1",
+                              open(tmp_path("up.xlsx"), "rb").read(), token=clerk)
+        eq((st, b2["result"]["annotated_url"]), (200, None), "a good workbook")
+        st, e, _ = s.get("/api/v1/imports/%d/annotated.xlsx" % b2["id"], token=clerk)
+        eq(st, 404, "no copy for a good workbook")
+        csv_bad = "户编号,行政区划代码,姓名,证件号码,与户主关系\nH964,%s,赵六,123,户主\n" % VILLAGE
+        st, b3, _ = s.request("POST", "/api/v1/imports?kind=members", csv_bad.encode(),
+                              token=clerk)
+        eq((b3["result"]["bad_rows"], b3["result"]["annotated_url"]), (1, None), "a CSV")
+        eq(query(db, "SELECT count(*) FROM member"), [(2,)], "nothing written since")
     finally:
         s.stop()
 

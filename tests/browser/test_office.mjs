@@ -1,6 +1,7 @@
 // test_office.mjs — browser tests of the office (PC) pages: the 乡镇审核 queue
 // (approve one case, send one back with a reason), the CSV ledger import
-// (the per-row error table for bad 身份证号, then a clean import), the 县级审定
+// (the per-row error table for bad 身份证号, then a clean import), an Excel
+// import with a bad row (the annotated workbook downloaded), the 县级审定
 // approval and the publication of the 公告 with the totals, and the
 // administrator's rule edit with its preview count (equal to the API's) and
 // a monitoring line in 元.  Cases are brought to the township step through
@@ -8,6 +9,7 @@
 // week back (LIUBAO_TODAY) so that the 公示 period is over.
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
 import { BIN, DEMO_PASSWORD, DIVISION, adminPage, base, db, login, newPage, snap, test } from './lib.mjs';
 
 const CLERK = 'cun.xinxiyuan';
@@ -220,6 +222,87 @@ test('office: CSV import shows the per-row errors for bad 身份证号, then imp
     assert.equal(found.items[0].members, 2);
   }
   await snap(page, 'office-import-done');
+});
+
+// A workbook (.xlsx bytes) of one sheet, inline strings, in a stored zip.
+function xlsx(rows) {
+  const esc = (v) => String(v).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const col = (i) => String.fromCharCode(65 + i);
+  const ns = 'http://schemas.openxmlformats.org';
+  const files = {
+    '[Content_Types].xml': `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="${ns}/package/2006/content-types">` +
+      '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>' +
+      '<Default Extension="xml" ContentType="application/xml"/>' +
+      '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>' +
+      '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
+    '_rels/.rels': `<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="${ns}/package/2006/relationships">` +
+      `<Relationship Id="rId1" Type="${ns}/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>`,
+    'xl/workbook.xml': `<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="${ns}/spreadsheetml/2006/main" ` +
+      `xmlns:r="${ns}/officeDocument/2006/relationships"><sheets><sheet name="成员" sheetId="1" r:id="rId1"/></sheets></workbook>`,
+    'xl/_rels/workbook.xml.rels': `<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="${ns}/package/2006/relationships">` +
+      `<Relationship Id="rId1" Type="${ns}/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>`,
+    'xl/worksheets/sheet1.xml': `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="${ns}/spreadsheetml/2006/main"><sheetData>` +
+      rows.map((r, ri) => `<row r="${ri + 1}">` + r.map((v, ci) =>
+        `<c r="${col(ci)}${ri + 1}" t="inlineStr"><is><t>${esc(v)}</t></is></c>`).join('') + '</row>').join('') +
+      '</sheetData></worksheet>',
+  };
+  const local = [];
+  const central = [];
+  let off = 0;
+  for (const [name, text] of Object.entries(files)) {
+    const n = Buffer.from(name);
+    const d = Buffer.from(text);
+    const crc = zlib.crc32(d);
+    const h = Buffer.alloc(30);
+    h.writeUInt32LE(0x04034b50, 0); h.writeUInt16LE(20, 4); h.writeUInt16LE(0x800, 6);
+    h.writeUInt32LE(crc, 14); h.writeUInt32LE(d.length, 18); h.writeUInt32LE(d.length, 22);
+    h.writeUInt16LE(n.length, 26);
+    const c = Buffer.alloc(46);
+    c.writeUInt32LE(0x02014b50, 0); c.writeUInt16LE(20, 4); c.writeUInt16LE(20, 6); c.writeUInt16LE(0x800, 8);
+    c.writeUInt32LE(crc, 16); c.writeUInt32LE(d.length, 20); c.writeUInt32LE(d.length, 24);
+    c.writeUInt16LE(n.length, 28); c.writeUInt32LE(off, 42);
+    local.push(h, n, d);
+    central.push(c, n);
+    off += 30 + n.length + d.length;
+  }
+  const cd = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(central.length / 2, 8); end.writeUInt16LE(central.length / 2, 10);
+  end.writeUInt32LE(cd.length, 12); end.writeUInt32LE(off, 16);
+  return Buffer.concat([...local, cd, end]);
+}
+
+test('office: an Excel import with bad rows offers the workbook back with the bad cells marked', async () => {
+  const village = await clerkVillage();
+  const hh = 'IMX' + String(Date.now() % 100000).padStart(5, '0');
+  const head = person('男');
+  const bad = person('女');
+  const wrong = bad.slice(0, 17) + (bad[17] === '0' ? '1' : '0');
+  const book = xlsx([['户编号', '行政区划代码', '姓名', '证件号码', '与户主关系'],
+    [hh, village, '孙志强', head, '户主'], [hh, village, '周桂兰', wrong, '配偶']]);
+  const page = await newPage();
+  await login(page, TOWNSHIP);
+  await page.goto('/import.html');
+  await page.getByLabel('台账类型').selectOption('members');
+  await page.getByLabel('台账文件').setInputFiles({ name: '老县镇成员台账.xlsx',
+    mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: book });
+  await page.getByRole('button', { name: '检查文件' }).click();
+  await page.locator('#result-msg.error', { hasText: '数据库未作任何修改' }).waitFor();
+  const link = page.getByRole('link', { name: '下载标注错误的工作簿' });
+  await link.waitFor();
+  await snap(page, 'office-import-xlsx-annotated');
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  assert.match(download.suggestedFilename(), /标注错误\.xlsx$/);
+  const file = await download.path();
+  // the copy: the wrong 身份证号 on red, the problem named in the last column
+  const sheet = execFileSync('python3', ['-c', 'import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1])' +
+    '.read("xl/worksheets/sheet1.xml").decode())', file], { encoding: 'utf8' });
+  assert.match(sheet, /错误原因（liubao 导入检查）/);
+  assert.ok(sheet.includes(wrong), 'the file\'s values copied');
+  assert.match(sheet, /校验位错误/);
+  const style = (ref) => (sheet.match(new RegExp('<c r="' + ref + '"[^>]* s="(\\d+)"')) || [])[1];
+  assert.ok(style('D3') && style('D3') !== style('D2'), 'D3 (the wrong 身份证号) is marked, D2 is not');
+  assert.equal((await ok(TOWNSHIP, 'GET', '/api/v1/households?q=' + hh)).items.length, 0, 'nothing written');
 });
 
 // ---- 县级审定 and 公告 ---------------------------------------------------------------

@@ -2,7 +2,8 @@
 // /api/v1/imports (XMLHttpRequest, for its upload progress), the server
 // checks it whole (and writes it unless only checking), and a large file
 // is followed through GET /api/v1/imports/:id until it is done.  The
-// per-row report comes back as a table of 行号 / 列 / 值 / 问题.
+// per-row report comes back as a table of 行号 / 列 / 值 / 问题, and for an
+// Excel file with bad rows a link to the workbook with those cells marked.
 import { ApiError, api, can, csrf, h, loginUrl, num, say, session, table } from './common.js';
 
 const me = await session();
@@ -123,7 +124,14 @@ function showResult(job) {
       ['类型', (p) => (p.warning ? '警告' : '错误')],
     ], rows, '逐行检查结果');
     for (const [i, p] of rows.entries()) if (!p.warning) t.tBodies[0].rows[i].classList.add('bad');
-    $('problems').append(h('h3', null, '逐行检查结果'), t);
+    $('problems').append(h('h3', null, '逐行检查结果'));
+    if (r.annotated_url) {
+      // an Excel upload: the user's own workbook with the bad cells on red
+      $('problems').append(h('p', { class: 'annotated' },
+        h('a', { href: r.annotated_url, download: '' }, '下载标注错误的工作簿'),
+        '（您上传的 Excel 文件，有错误的单元格标红，最后一列写明问题；在 Excel 中改正后重新导入）'));
+    }
+    $('problems').append(t);
     if (r.problems_total > r.problems.length) {
       $('problems').append(h('p', { class: 'status' }, '另有 ' + num(r.problems_total - r.problems.length) + ' 条问题未列出，请先改正以上问题'));
     }
