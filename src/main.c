@@ -1465,6 +1465,8 @@ static int feed_load_cli(struct db *db, const char *feed, const char *path)
 	if (isatty(2))
 		o.progress = feed_progress;
 	feed_report_init(&r);
+	if (data.len > 16u << 20)
+		db_tune_bulk(db); /* a big file: a page cache fit for the bulk write */
 	rc = screen_feed_load(db, &o, &r);
 	if (rc < 0) {
 		error("%s", r.message.buf);

@@ -1134,13 +1134,48 @@ out:
 
 /* ---- writing ---------------------------------------------------------------------- */
 
+/* v as JSON: amounts in whole 分 (the usual case) written by hand, the same
+ * digits "%.15g" gives them; anything else through snprintf. */
+static void format_num(char out[64], double v)
+{
+	double c = nearbyint(v * 100);
+	if (fabs(v) < 1e13 && c / 100 == v) {
+		char tmp[24];
+		int n = 0, neg = c < 0;
+		uint64_t u = (uint64_t)(neg ? -c : c), frac = u % 100;
+		u /= 100;
+		do
+			tmp[n++] = (char)('0' + u % 10);
+		while ((u /= 10));
+		char *o = out;
+		if (neg)
+			*o++ = '-';
+		while (n)
+			*o++ = tmp[--n];
+		if (frac) {
+			*o++ = '.';
+			*o++ = (char)('0' + frac / 10);
+			if (frac % 10)
+				*o++ = (char)('0' + frac % 10);
+		}
+		*o = 0;
+		return;
+	}
+	snprintf(out, 64, "%.15g", v);
+}
+
 static void add_json_num(struct buf *b, const char *key, double v)
 {
 	char num[64];
 	if (isnan(v))
 		return;
-	snprintf(num, sizeof(num), "%.15g", v);
-	buf_addf(b, "%s\"%s\":%s", b->len > 1 ? "," : "", key, num);
+	format_num(num, v);
+	if (b->len > 1)
+		buf_addch(b, ',');
+	buf_addch(b, '"');
+	buf_addstr(b, key);
+	buf_addstr(b, "\":");
+	buf_addstr(b, num);
 }
 
 /* The batch's own totals of person p as JSON (what a later batch adds to). */
@@ -1164,9 +1199,22 @@ static void person_json(struct load *l, const struct person *p, const double *ow
 	(void)p;
 }
 
+struct member_ref {
+	int64_t member_id;
+	int person;
+};
+
+static int cmp_member_ref(const void *a, const void *b)
+{
+	const struct member_ref *x = a, *y = b;
+	return (x->member_id > y->member_id) - (x->member_id < y->member_id);
+}
+
 static int write_batch(struct load *l, struct hit *hits, int nr_hits, double **own_num,
 		       const char ***own_text)
 {
+	struct member_ref *order = NULL;
+	int nr_order = 0;
 	struct feed_def *d = &l->def;
 	struct feed_report *r = l->r;
 	struct db_stmt *st;
@@ -1215,12 +1263,18 @@ static int write_batch(struct load *l, struct hit *hits, int nr_hits, double **o
 	r->batch_id = bid;
 	progress(l, "写入", 0.0);
 
-	/* the batch's per-person totals */
+	/* the batch's per-person totals, in member order: the index on
+	 * member_id then grows page after page instead of at random */
+	order = xmalloc(sizeof(*order) * (l->nr_people ? l->nr_people : 1));
+	for (int i = 0; i < l->nr_people; i++)
+		if (l->people[i].match == 1)
+			order[nr_order++] = (struct member_ref){ l->people[i].member_id, i };
+	if (nr_order)
+		qsort(order, (size_t)nr_order, sizeof(*order), cmp_member_ref);
 	cp = db_copy_begin(l->db, "feed_total", "batch_id, member_id, household_id, rows, vals");
-	for (int i = 0; i < l->nr_people; i++) {
+	for (int k = 0; k < nr_order; k++) {
+		int i = order[k].person;
 		struct person *p = &l->people[i];
-		if (p->match != 1)
-			continue;
 		person_json(l, p, own_num[i], own_text[i], &js);
 		db_copy_int(cp, bid);
 		db_copy_int(cp, p->member_id);
@@ -1322,9 +1376,11 @@ static int write_batch(struct load *l, struct hit *hits, int nr_hits, double **o
 		goto dberr;
 	progress(l, "写入", 1.0);
 	buf_release(&js);
+	free(order);
 	return 0;
 dberr:
 	buf_release(&js);
+	free(order);
 	return fail(l, "E_DB", "保存失败：%s", db_errmsg(l->db));
 }
 
