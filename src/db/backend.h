@@ -37,7 +37,7 @@ struct db_ops {
 	const char *(*col_text)(struct db_stmt *st, int col);
 	int64_t (*run_insert)(struct db_stmt *st);
 	int64_t (*changes)(struct db *db);
-	void (*tune_bulk)(struct db *db);
+	void (*tune_bulk)(struct db *db, size_t cache_bytes);
 	/* db_defer_indexes; *restore from xmalloc. */
 	int (*defer_indexes)(struct db *db, const char *tables, char **restore);
 	/* Bulk load: start appending rows of `ncols` columns (names in

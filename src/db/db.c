@@ -205,7 +205,12 @@ int db_readonly(struct db *db)
 
 void db_tune_bulk(struct db *db)
 {
-	db->ops->tune_bulk(db);
+	db->ops->tune_bulk(db, (size_t)256 << 20);
+}
+
+void db_tune_bulk_cache(struct db *db, size_t bytes)
+{
+	db->ops->tune_bulk(db, bytes);
 }
 
 int db_defer_indexes(struct db *db, const char *tables, char **restore)

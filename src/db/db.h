@@ -163,8 +163,12 @@ int db_backup(const char *target, const char *out, int force, char *errbuf, size
  * `force`).  Returns 0, or -1 with a Chinese message in errbuf. */
 int db_restore(const char *in, const char *target, int force, char *errbuf, size_t errlen);
 
-/* Ready the connection for one large write (SQLite: a bigger page cache). */
+/* Ready the connection for one large write (SQLite: a bigger page cache,
+ * 256 MiB). */
 void db_tune_bulk(struct db *db);
+/* The same with a page cache of `bytes` (SQLite), for a caller that holds
+ * much in memory itself and keeps the process under a budget. */
+void db_tune_bulk_cache(struct db *db, size_t bytes);
 /* Before a bulk load into tables that are still empty: on PostgreSQL, drop
  * the foreign keys and the plain (non-constraint) indexes of `tables`
  * (comma-separated names) and set *restore to the SQL that re-creates them

@@ -815,9 +815,10 @@ static int64_t pg_run_insert(struct db_stmt *base)
 	return rc < 0 ? rc : id;
 }
 
-static void pg_tune_bulk(struct db *base)
+static void pg_tune_bulk(struct db *base, size_t cache_bytes)
 {
 	(void)base;
+	(void)cache_bytes;
 }
 
 /* Read the definitions from the catalog, drop, and return the re-creating

@@ -356,9 +356,11 @@ static int64_t sq_run_insert(struct db_stmt *base)
 	return rc < 0 ? rc : sqlite3_last_insert_rowid(SQ(base->db)->h);
 }
 
-static void sq_tune_bulk(struct db *base)
+static void sq_tune_bulk(struct db *base, size_t cache_bytes)
 {
-	sq_exec(base, "PRAGMA cache_size = -262144"); /* 256 MiB for the bulk write */
+	char sql[64];
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%zu", cache_bytes >> 10); /* in KiB */
+	sq_exec(base, sql);
 }
 
 static int sq_defer_indexes(struct db *base, const char *tables, char **restore)

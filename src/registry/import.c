@@ -2113,12 +2113,66 @@ fail:
 	return -1;
 }
 
+/* Before the write: drop what only the checks needed (hashes, row and line
+ * numbers, per-cell problems, stored look-ups), so that the database's
+ * page cache can grow into it.  The write needs groups, members, m_next and
+ * the string arena. */
+static void release_checks(struct import_state *s)
+{
+	free(s->id_hash);
+	free(s->group_hash);
+	free(s->m_group);
+	free(s->m_line);
+	free(s->m_bad);
+	free(s->row_start);
+	free(s->row_end);
+	free(s->row_group);
+	free(s->row_line);
+	free(s->cprobs);
+	buf_release(&s->cprob_text);
+	s->id_hash = s->group_hash = s->m_group = s->row_group = NULL;
+	s->m_line = s->row_line = NULL;
+	s->m_bad = NULL;
+	s->row_start = s->row_end = NULL;
+	s->cprobs = NULL;
+	s->id_hash_size = s->group_hash_size = 0;
+	s->nr_cprobs = s->alloc_cprobs = 0;
+	s->alloc_m_group = s->alloc_m_line = s->alloc_m_bad = 0;
+	s->alloc_rows_s = s->alloc_rows_e = s->alloc_row_group = s->alloc_row_line = 0;
+	for (int i = 0; i < s->nr_stored; i++) {
+		free(s->stored[i].hh_no);
+		free(s->stored[i].name);
+	}
+	free(s->stored);
+	free(s->stored_of);
+	s->stored = NULL;
+	s->stored_of = NULL;
+	s->nr_stored = s->alloc_stored = 0;
+}
+
+/* The import's memory budget on SQLite: what it holds of the file for the
+ * write and the page cache of the bulk write share IMPORT_BUDGET, so that
+ * a million members import in under 200 MB (the page cache filled by a
+ * growing registry was most of the old 450 MB).  The cache gets at least
+ * BULK_CACHE_MIN; a small file gets nearly the whole budget. */
+#define IMPORT_BUDGET ((size_t)168 << 20)
+#define BULK_CACHE_MIN ((size_t)16 << 20)
+
+static size_t bulk_cache_bytes(const struct import_state *s)
+{
+	size_t held = (size_t)s->nr_groups * sizeof(*s->groups) +
+		      (size_t)s->nr_members * (sizeof(*s->members) + sizeof(*s->m_next)) +
+		      s->strings.len;
+	size_t room = held < IMPORT_BUDGET ? IMPORT_BUDGET - held : 0;
+	return room < BULK_CACHE_MIN ? BULK_CACHE_MIN : room;
+}
+
 static int write_all(struct import_state *s)
 {
 	long done = 0;
 	if (db_is_server(s->db))
 		return write_all_staged(s);
-	db_tune_bulk(s->db);
+	db_tune_bulk_cache(s->db, bulk_cache_bytes(s));
 	if (db_begin(s->db))
 		return error("无法开始写入：%s", db_errmsg(s->db));
 	for (int g = 0; g < s->nr_groups; g++) {
@@ -2280,6 +2334,12 @@ int registry_import(struct db *db, enum import_kind kind, const char *path,
 			goto out;
 		res->rejects_written = 1;
 	}
+	/* the file has been read and checked: free the reader (a CSV's text,
+	 * a workbook's shared strings) and the checks' state before writing */
+	src_close(&src);
+	src_open_ok = 0;
+	s.src = NULL;
+	release_checks(&s);
 	rc = write_all(&s) ? -1 : 0;
 out:
 	if (src_open_ok)
