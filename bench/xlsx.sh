@@ -5,9 +5,10 @@
 # Data: the demo district with HOUSEHOLDS households (default 300,000, about
 # 1,000,000 members; shared with bench/import.sh through bench/out).  Each
 # step is timed with /usr/bin/time -v, which also gives the peak resident
-# memory (max RSS):
+# memory (max RSS) and the CPU time (user + system); the load average as
+# each step ends says how shared the machine was:
 #   1. liubao export members --output members.csv
-#   2. liubao export members --output members.xlsx     (libxlsxwriter, constant memory)
+#   2. liubao export members --output members.xlsx     (base/xlsxw, constant memory)
 #   3. liubao import members members.csv  into a fresh database (full validation)
 #   4. liubao import members members.xlsx into a fresh database (full validation)
 # and checks that both imports hold exactly the source registry (the CSV
@@ -42,7 +43,8 @@ run() {
          for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s}' "$log")
   rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "$log")
   cpu=$(awk -F': ' '/User time/ {u = $2} /System time/ {s = $2} END {printf "%.1f", u + s}' "$log")
-  printf '%-28s %8.2f s  %6s MB max RSS  %6s s CPU\n' "$label" "$secs" "$rss" "$cpu"
+  load=$(cut -d' ' -f1 /proc/loadavg)   # the machine's 1-minute load as the step ends
+  printf '%-28s %8.2f s  %6s MB max RSS  %6s s CPU  load %s\n' "$label" "$secs" "$rss" "$cpu" "$load"
 }
 
 fresh() { # a database with the county's regions
