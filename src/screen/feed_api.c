@@ -337,7 +337,7 @@ static void api_feed_param_put(struct http_request *req, struct http_response *r
 	json_t *val, *yr, *rg, *bs;
 	char region[13] = "", now[20];
 	const char *scope = req->principal->scope;
-	int known = 0;
+	int known = 0, rc;
 	int64_t year = 0;
 	struct db_stmt *st;
 	struct jw w;
@@ -387,7 +387,9 @@ static void api_feed_param_put(struct http_request *req, struct http_response *r
 	db_bind_text(st, ":n", req->path_params[1]);
 	db_bind_int(st, ":y", year);
 	db_bind_text(st, ":r", region);
-	if (db_run(st))
+	rc = db_run(st);
+	db_done(st);
+	if (rc)
 		goto dberr;
 	st = db_prepare(req->db, "INSERT INTO feed_param(feed_id, name, year, region, value, basis, "
 				 "updated_at, updated_by) VALUES (:f, :n, :y, :r, :v, :b, :now, :by)");
@@ -399,7 +401,9 @@ static void api_feed_param_put(struct http_request *req, struct http_response *r
 	db_bind_text(st, ":b", bs ? json_string_value(bs) : "");
 	db_bind_text(st, ":now", now);
 	db_bind_text(st, ":by", req->principal->login);
-	if (db_run(st))
+	rc = db_run(st);
+	db_done(st);
+	if (rc)
 		goto dberr;
 	audit(req, "feed_param", 0, NULL,
 			json_pack("{s:s, s:s, s:I, s:s, s:f}", "feed", d.id, "name",
@@ -851,7 +855,7 @@ static void api_hit_feedback(struct http_request *req, struct http_response *res
 	int64_t id = path_int(req, 0);
 	char old_state[32] = "", now[20], today[11];
 	struct db_stmt *st;
-	int found = 0, ok = 0;
+	int found = 0, ok = 0, rc;
 	struct jw w;
 	if (http_refuse_unknown_fields(res, req->json, fields))
 		return;
@@ -889,7 +893,9 @@ static void api_hit_feedback(struct http_request *req, struct http_response *res
 	db_bind_text(st, ":by", req->principal->login);
 	db_bind_text(st, ":now", now);
 	db_bind_int(st, ":id", id);
-	if (db_run(st)) {
+	rc = db_run(st);
+	db_done(st);
+	if (rc) {
 		http_reply_error(res, 500, "E_DB", NULL, "保存失败：%s", db_errmsg(req->db));
 		return;
 	}
