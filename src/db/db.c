@@ -53,7 +53,20 @@ int db_is_server(struct db *db)
 
 int db_exec(struct db *db, const char *sql)
 {
+	db_read_end(db);
 	return db->ops->exec(db, sql);
+}
+
+void db_read_begin(struct db *db)
+{
+	if (db->ops->read_begin && !db->depth && !db->snapshot)
+		db->ops->read_begin(db);
+}
+
+void db_read_end(struct db *db)
+{
+	if (db->snapshot)
+		db->ops->read_end(db);
 }
 
 /* Interned SQL texts for db_prepare_text(): open addressing on a hash. */
@@ -203,18 +216,36 @@ int db_readonly(struct db *db)
 	return db->readonly;
 }
 
+int db_analyze(struct db *db, int if_never)
+{
+	if (db_is_server(db))
+		return if_never ? 0 : db_exec(db, "ANALYZE");
+	if (if_never) {
+		struct db_stmt *st = db_prepare(db, "SELECT 1 FROM sqlite_master WHERE type = "
+						    "'table' AND name = 'sqlite_stat1'");
+		int rc = db_step(st);
+		db_done(st);
+		if (rc != DB_DONE)
+			return rc == DB_ROW ? 0 : -1;
+	}
+	return db_exec(db, "PRAGMA analysis_limit = 1000; ANALYZE; PRAGMA analysis_limit = 0");
+}
+
 void db_tune_bulk(struct db *db)
 {
+	db_read_end(db);
 	db->ops->tune_bulk(db, (size_t)256 << 20);
 }
 
 void db_tune_bulk_cache(struct db *db, size_t bytes)
 {
+	db_read_end(db);
 	db->ops->tune_bulk(db, bytes);
 }
 
 int db_defer_indexes(struct db *db, const char *tables, char **restore)
 {
+	db_read_end(db);
 	return db->ops->defer_indexes(db, tables, restore);
 }
 
@@ -226,6 +257,7 @@ int db_defer_indexes(struct db *db, const char *tables, char **restore)
 static int begin(struct db *db, const char *sql, const char *file, int line)
 {
 	if (db->depth == 0) {
+		db_read_end(db);
 		if (db->ops->exec(db, sql))
 			return -1;
 		db->doomed = 0;
@@ -296,6 +328,7 @@ void db_bind_prefix(struct db_stmt *st, const char *lo_name, const char *hi_name
 
 void db_set_durable(struct db *db, int durable)
 {
+	db_read_end(db);
 	if (!strcmp(db->ops->name, "sqlite"))
 		db->ops->exec(db, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
 	else
@@ -370,6 +403,48 @@ int db_migrate(struct db *db, const char *module, const struct db_migration *m, 
 	return 0;
 }
 
+int db_next_ids(struct db *db, const char *table, long n, int64_t *ids)
+{
+	struct db_stmt *st;
+	long k = 0;
+	int rc;
+	if (n <= 0)
+		return 0;
+	if (db_is_server(db)) {
+		st = db_prepare(db, "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM "
+				    "generate_series(1, :n)");
+		db_bind_text(st, ":t", table);
+		db_bind_int(st, ":n", n);
+		while ((rc = db_step(st)) == DB_ROW && k < n)
+			ids[k++] = db_col_int(st, 0);
+		db_done(st);
+		return rc < 0 || k != n ? -1 : 0;
+	}
+	if (!db->depth)
+		die("db_next_ids outside a transaction");
+	/* the table name cannot be bound: it must be a plain identifier */
+	for (const char *p = table; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || *p == '_'))
+			die("db_next_ids: bad table name '%s'", table);
+	{
+		char *sql = xstrfmt("SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name "
+				    "= '%s'), 0), coalesce((SELECT max(id) FROM %s), 0))",
+				    table, table);
+		int64_t last = 0;
+		st = db_prepare_text(db, sql);
+		free(sql);
+		rc = db_step(st);
+		if (rc == DB_ROW)
+			last = db_col_int(st, 0);
+		db_done(st);
+		if (rc != DB_ROW)
+			return -1;
+		for (k = 0; k < n; k++)
+			ids[k] = last + 1 + k;
+	}
+	return 0;
+}
+
 /* ---- bulk load --------------------------------------------------------------- */
 
 #define COPY_MAX_COLS 64
@@ -385,6 +460,7 @@ struct db_copy {
 struct db_copy *db_copy_begin(struct db *db, const char *table, const char *columns)
 {
 	struct db_copy *c = xcalloc(1, sizeof(*c));
+	db_read_end(db);
 	c->db = db;
 	c->ncols = 1;
 	for (const char *p = columns; *p; p++)

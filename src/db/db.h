@@ -113,6 +113,16 @@ void db_rollback(struct db *db);
 void db_set_durable(struct db *db, int durable);
 /* Nesting depth (0 = no transaction). */
 int db_depth(struct db *db);
+/* A read snapshot: the statements run until db_read_end() see one state of
+ * the database and take its read lock once instead of once each (SQLite;
+ * a no-op on PostgreSQL, where BEGIN and COMMIT would cost a round trip
+ * each).  Whatever may write — db_begin(), db_exec(), a statement that is
+ * not read-only — ends the snapshot first and runs as it would without one,
+ * so a snapshot never becomes a write transaction.  No-op inside a
+ * transaction or an open snapshot. */
+void db_read_begin(struct db *db);
+/* End the read snapshot, if one is open. */
+void db_read_end(struct db *db);
 
 /* Numbered schema migrations, each run in its own transaction; the applied
  * version per module is stored in table schema_version. */
@@ -163,6 +173,13 @@ int db_backup(const char *target, const char *out, int force, char *errbuf, size
  * `force`).  Returns 0, or -1 with a Chinese message in errbuf. */
 int db_restore(const char *in, const char *target, int force, char *errbuf, size_t errlen);
 
+/* Refresh the planner's statistics, after a bulk load or before queries
+ * that depend on them (which table a join starts from): SQLite ANALYZE,
+ * sampling at most 1,000 rows per index (about a second for a million
+ * members); PostgreSQL ANALYZE.  With `if_never`, only when this SQLite
+ * database has never been analyzed (PostgreSQL's autovacuum keeps its own
+ * statistics).  0 or -1. */
+int db_analyze(struct db *db, int if_never);
 /* Ready the connection for one large write (SQLite: a bigger page cache,
  * 256 MiB). */
 void db_tune_bulk(struct db *db);
@@ -179,6 +196,14 @@ void db_tune_bulk_cache(struct db *db, size_t bytes);
  * yet.  On SQLite *restore is "".  Returns 0, or -1 (*restore NULL); the
  * caller frees *restore. */
 int db_defer_indexes(struct db *db, const char *tables, char **restore);
+
+/* Reserve `n` new values of `table`'s integer key "id" for rows the caller
+ * then inserts with explicit ids (db_copy_* cannot return generated keys):
+ * PostgreSQL takes them from the column's sequence (one round trip; not
+ * necessarily consecutive), SQLite continues after the largest id ever
+ * used (AUTOINCREMENT's rule), which holds only inside a write transaction
+ * — call it inside one, on both.  Fills ids[0..n-1]; 0 or -1. */
+int db_next_ids(struct db *db, const char *table, long n, int64_t *ids);
 
 /* Bulk load: append rows to `table`'s `columns` (comma-separated names) —
  * COPY on PostgreSQL, a prepared INSERT per row on SQLite.  Add each row's

@@ -32,6 +32,7 @@ struct sq_db {
 	struct db base;
 	sqlite3 *h;
 	struct sq_stmt *cache[STMT_CACHE];
+	sqlite3_stmt *begin_st, *commit_st; /* read snapshots; prepared on first use */
 };
 
 static const struct db_ops sqlite_ops;
@@ -198,6 +199,8 @@ static void sq_close(struct db *base)
 			free(db->cache[i]);
 		}
 	}
+	sqlite3_finalize(db->begin_st);
+	sqlite3_finalize(db->commit_st);
 	if (sqlite3_close(db->h) == SQLITE_BUSY) {
 		/* a statement was never returned with db_done(): say which, and
 		 * close anyway, so the WAL is checkpointed and removed */
@@ -313,9 +316,41 @@ static int step_result(int rc)
 	return DB_ERROR;
 }
 
+/* A deferred BEGIN: the first statement takes the read lock and keeps it
+ * until sq_read_end's COMMIT. */
+static void sq_read_begin(struct db *base)
+{
+	struct sq_db *db = SQ(base);
+	if (!db->begin_st &&
+	    sqlite3_prepare_v3(db->h, "BEGIN", -1, SQLITE_PREPARE_PERSISTENT, &db->begin_st, NULL))
+		return;
+	if (sqlite3_step(db->begin_st) == SQLITE_DONE)
+		base->snapshot = 1;
+	sqlite3_reset(db->begin_st);
+}
+
+static void sq_read_end(struct db *base)
+{
+	struct sq_db *db = SQ(base);
+	int rc = SQLITE_ERROR;
+	base->snapshot = 0;
+	if (db->commit_st || !sqlite3_prepare_v3(db->h, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT,
+						 &db->commit_st, NULL)) {
+		rc = sqlite3_step(db->commit_st);
+		sqlite3_reset(db->commit_st);
+	}
+	if (rc != SQLITE_DONE && !sqlite3_get_autocommit(db->h))
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
 static int sq_step(struct db_stmt *base)
 {
-	int rc = sqlite3_step(ST(base)->s);
+	int rc;
+	/* a write never joins a read snapshot: end it, and write as usual */
+	if (base->db->snapshot && !sqlite3_stmt_busy(ST(base)->s) &&
+	    !sqlite3_stmt_readonly(ST(base)->s))
+		sq_read_end(base->db);
+	rc = sqlite3_step(ST(base)->s);
 	if (rc == SQLITE_ROW)
 		return DB_ROW;
 	if (rc == SQLITE_DONE)
@@ -449,4 +484,6 @@ static const struct db_ops sqlite_ops = {
 	.copy_begin = sq_copy_begin,
 	.copy_row = sq_copy_row,
 	.copy_end = sq_copy_end,
+	.read_begin = sq_read_begin,
+	.read_end = sq_read_end,
 };

@@ -416,9 +416,17 @@ static void run_route(struct http_request *req, struct http_response *res);
 
 void http_dispatch(struct http_request *req, struct http_response *res)
 {
+	/* a read request sees one snapshot, session check included, and takes
+	 * the read lock once (whatever writes — an audit row, say — ends the
+	 * snapshot first) */
+	int snapshot = req->db && !is_state_changing(req->method);
 	if (req->db)
 		db_fault_clear(req->db);
+	if (snapshot)
+		db_read_begin(req->db);
 	run_route(req, res);
+	if (snapshot)
+		db_read_end(req->db);
 	/* a failure caused by the storage is answered as such */
 	if (res->status >= 400)
 		reply_fault(req, res);
