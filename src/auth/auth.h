@@ -110,7 +110,11 @@ extern long auth_session_idle_seconds, auth_session_max_seconds;
 int auth_session_create(struct db *db, int64_t user_id, const char *addr, const char *agent,
 			char token[64], char csrf[64]);
 /* Resolve a token into a principal (checks expiry and that the user is not
- * disabled; refreshes last use).  1 valid, 0 invalid, -1 error. */
+ * disabled; refreshes last use at most once a minute).  Each thread keeps
+ * the sessions it resolved and serves them again while the database's auth
+ * epoch is unchanged (a one-row read instead of the sessions-users join; see
+ * session.c), so a change made anywhere is seen on the next call.  1 valid,
+ * 0 invalid, -1 error. */
 int auth_session_resolve(struct db *db, const char *token, struct principal *p);
 /* End the session with id `session_id`, or every session of `user_id` when
  * session_id is 0. */

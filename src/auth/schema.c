@@ -58,6 +58,26 @@
 	"CREATE INDEX audit_target ON audit_log(target_type, target_id, id);\n" \
 	"CREATE INDEX audit_at ON audit_log(at);\n"
 
+/* Migration 2: the auth epoch behind the session cache (session.c).  Any
+ * change that can end a session or alter what it resolves to bumps the
+ * counter in the same transaction — from this process, another one (the
+ * command line) or SQL typed by hand — so a cached session is trusted only
+ * while the counter still reads what it read when the session was cached.
+ * Refreshing last_seen (forward) is the one session update that does not
+ * count. */
+#define AUTH_EPOCH_TABLE \
+	"CREATE TABLE auth_epoch(\n" \
+	"  id INTEGER PRIMARY KEY CHECK (id = 1), -- one row\n" \
+	"  n INTEGER NOT NULL -- bumped by the triggers below\n" \
+	");\n" \
+	"INSERT INTO auth_epoch(id, n) VALUES(1, 0);\n"
+#define AUTH_EPOCH_BUMP "UPDATE auth_epoch SET n = n + 1 WHERE id = 1"
+#define AUTH_EPOCH_SESSION_CHANGED \
+	"NEW.last_seen < OLD.last_seen OR NEW.token_hash <> OLD.token_hash OR " \
+	"NEW.user_id <> OLD.user_id OR NEW.csrf <> OLD.csrf OR NEW.created_at <> OLD.created_at"
+#define AUTH_EPOCH_USER_COLUMNS \
+	"login, name, role, scope_code, department, password_hash, must_change_password, disabled"
+
 static const struct db_migration auth_migrations[] = {
 	{ 1, "users, sessions, login locks, audit log",
 	  AUTH_TABLES_1
@@ -76,6 +96,42 @@ static const struct db_migration auth_migrations[] = {
 	  "$$;\n"
 	  "CREATE TRIGGER audit_no_update_delete BEFORE UPDATE OR DELETE ON audit_log\n"
 	  "  FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();\n" },
+	{ 2, "auth epoch: a counter bumped by every change that can end or alter a session",
+	  AUTH_EPOCH_TABLE
+	  "CREATE TRIGGER auth_epoch_session_delete AFTER DELETE ON sessions BEGIN\n"
+	  "  " AUTH_EPOCH_BUMP ";\n"
+	  "END;\n"
+	  "CREATE TRIGGER auth_epoch_session_update AFTER UPDATE ON sessions\n"
+	  "  WHEN " AUTH_EPOCH_SESSION_CHANGED " BEGIN\n"
+	  "  " AUTH_EPOCH_BUMP ";\n"
+	  "END;\n"
+	  "CREATE TRIGGER auth_epoch_user_update AFTER UPDATE OF " AUTH_EPOCH_USER_COLUMNS
+	  " ON users BEGIN\n"
+	  "  " AUTH_EPOCH_BUMP ";\n"
+	  "END;\n"
+	  "CREATE TRIGGER auth_epoch_user_delete AFTER DELETE ON users BEGIN\n"
+	  "  " AUTH_EPOCH_BUMP ";\n"
+	  "END;\n",
+	  /* PostgreSQL: deferred constraint triggers, so the counter's row is
+	   * locked only at commit, after every other lock the transaction takes
+	   * (a logout racing a password change cannot deadlock on it) */
+	  AUTH_EPOCH_TABLE
+	  "CREATE FUNCTION auth_epoch_bump() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+	  "BEGIN\n"
+	  "  " AUTH_EPOCH_BUMP ";\n"
+	  "  RETURN NULL;\n"
+	  "END;\n"
+	  "$$;\n"
+	  "CREATE CONSTRAINT TRIGGER auth_epoch_session_delete AFTER DELETE ON sessions\n"
+	  "  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION auth_epoch_bump();\n"
+	  "CREATE CONSTRAINT TRIGGER auth_epoch_session_update AFTER UPDATE ON sessions\n"
+	  "  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (" AUTH_EPOCH_SESSION_CHANGED ")\n"
+	  "  EXECUTE FUNCTION auth_epoch_bump();\n"
+	  "CREATE CONSTRAINT TRIGGER auth_epoch_user_update AFTER UPDATE OF "
+	  AUTH_EPOCH_USER_COLUMNS " ON users\n"
+	  "  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION auth_epoch_bump();\n"
+	  "CREATE CONSTRAINT TRIGGER auth_epoch_user_delete AFTER DELETE ON users\n"
+	  "  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION auth_epoch_bump();\n" },
 };
 
 int auth_migrate(struct db *db)

@@ -52,21 +52,76 @@ int auth_session_create(struct db *db, int64_t user_id, const char *addr, const 
 	return rc < 0 ? -1 : 0;
 }
 
+/* ---- the session cache ------------------------------------------------------
+ * Resolving a token costs a query joining sessions and users on every
+ * request.  Each worker thread keeps the sessions it resolved, keyed by the
+ * token's hash, and trusts them while the database's auth epoch (table
+ * auth_epoch, bumped in the same transaction by every change that can end
+ * or alter a session: logout, disabling, a role, scope or password change,
+ * hand-written SQL — see schema.c) still reads what it read when the
+ * entries were cached.  So a session dies on the next request in every
+ * process, and a request costs a one-row read instead of the join.  Expiry
+ * is checked from the cached times on every use. */
+
+#define SESSION_CACHE_SLOTS 512 /* direct-mapped by the token hash; a power of two */
+
+struct cached_session {
+	char th[65];           /* token hash (hex); "" = empty slot */
+	int64_t created, seen; /* sessions.created_at and last_seen as last read/written */
+	struct principal p;    /* what the session resolves to (via_cookie unset) */
+};
+
+struct session_cache {
+	struct db *db;    /* the connection the entries were read through */
+	int64_t epoch;    /* auth_epoch.n when they were */
+	struct cached_session *slots;
+};
+
+static __thread struct session_cache session_cache;
+
+/* The current auth epoch, or -1 if the database failed. */
+static int64_t auth_epoch(struct db *db)
+{
+	struct db_stmt *st = db_prepare(db, "SELECT n FROM auth_epoch WHERE id = 1");
+	int64_t n = -1;
+	int rc = db_step(st);
+	if (rc == DB_ROW)
+		n = db_col_int(st, 0);
+	else if (rc == DB_DONE)
+		n = 0;
+	db_done(st);
+	return n;
+}
+
+/* The cache slot for `th`, emptied first when the cache belongs to another
+ * connection or an older epoch. */
+static struct cached_session *cache_slot(struct db *db, int64_t epoch, const char th[65])
+{
+	struct session_cache *c = &session_cache;
+	unsigned idx = 0;
+	if (!c->slots)
+		c->slots = xcalloc(SESSION_CACHE_SLOTS, sizeof(*c->slots));
+	if (c->db != db || c->epoch != epoch) {
+		for (int i = 0; i < SESSION_CACHE_SLOTS; i++)
+			c->slots[i].th[0] = '\0';
+		c->db = db;
+		c->epoch = epoch;
+	}
+	for (int i = 0; i < 4; i++) /* the hash is uniform: its first hex digits will do */
+		idx = idx * 16 + (unsigned)(th[i] <= '9' ? th[i] - '0' : th[i] - 'a' + 10);
+	return &c->slots[idx % SESSION_CACHE_SLOTS];
+}
+
 enum { SC_ID, SC_USER, SC_CSRF, SC_CREATED, SC_SEEN, SC_LOGIN, SC_NAME, SC_ROLE, SC_SCOPE,
        SC_DEPT, SC_MUST };
 
-int auth_session_resolve(struct db *db, const char *token, struct principal *p)
+/* Read the session with token hash `th` from the database into `e` (its
+ * times and principal, whatever they are).  1 found with a usable scope,
+ * 0 not, -1 error. */
+static int session_read(struct db *db, const char th[65], struct cached_session *e)
 {
 	struct db_stmt *st;
-	char th[65];
-	time_t now = time(NULL);
 	int rc, ok = 0;
-	int64_t sid = 0, seen = 0;
-	size_t tl = strlen(token);
-
-	if (tl < 20 || tl > 64)
-		return 0;
-	token_hash(token, th);
 	st = db_prepare(db, "SELECT s.id, s.user_id, s.csrf, s.created_at, s.last_seen, u.login, "
 			    "u.name, u.role, u.scope_code, u.department, u.must_change_password "
 			    "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = "
@@ -75,16 +130,16 @@ int auth_session_resolve(struct db *db, const char *token, struct principal *p)
 	rc = db_step(st);
 	if (rc == DB_ROW) {
 		char scope[13];
-		sid = db_col_int(st, SC_ID);
-		seen = db_col_int(st, SC_SEEN);
+		struct principal *p = &e->p;
 		/* a stored scope that names no region level (edited by hand, say)
 		 * fails closed: "" would mean the whole system */
-		if (now - db_col_int(st, SC_CREATED) < auth_session_max_seconds &&
-		    now - seen < auth_session_idle_seconds &&
-		    !auth_scope_prefix(db_col_text(st, SC_SCOPE), scope)) {
-			memset(p, 0, sizeof(*p));
+		if (!auth_scope_prefix(db_col_text(st, SC_SCOPE), scope)) {
+			memset(e, 0, sizeof(*e));
+			memcpy(e->th, th, sizeof(e->th));
+			e->created = db_col_int(st, SC_CREATED);
+			e->seen = db_col_int(st, SC_SEEN);
 			p->user_id = db_col_int(st, SC_USER);
-			p->session_id = sid;
+			p->session_id = db_col_int(st, SC_ID);
 			snprintf(p->csrf, sizeof(p->csrf), "%s", db_col_text(st, SC_CSRF));
 			snprintf(p->login, sizeof(p->login), "%s", db_col_text(st, SC_LOGIN));
 			snprintf(p->name, sizeof(p->name), "%s", db_col_text(st, SC_NAME));
@@ -96,19 +151,57 @@ int auth_session_resolve(struct db *db, const char *token, struct principal *p)
 		}
 	}
 	db_done(st);
-	if (rc < 0)
+	return rc < 0 ? -1 : ok;
+}
+
+/* 1 if the session of `e` is past its idle or absolute lifetime at `now`. */
+static int session_expired(const struct cached_session *e, time_t now)
+{
+	return now - e->created >= auth_session_max_seconds ||
+	       now - e->seen >= auth_session_idle_seconds;
+}
+
+int auth_session_resolve(struct db *db, const char *token, struct principal *p)
+{
+	struct cached_session *e, fresh;
+	struct db_stmt *st;
+	char th[65];
+	time_t now = time(NULL);
+	int64_t epoch;
+	size_t tl = strlen(token);
+
+	if (tl < 20 || tl > 64)
+		return 0;
+	token_hash(token, th);
+	/* the epoch is read before the session: a change committed in between
+	 * leaves the entry tagged with the older epoch, so it is read again */
+	if ((epoch = auth_epoch(db)) < 0)
 		return -1;
-	if (ok && now - seen >= (auth_session_idle_seconds < 240 ? auth_session_idle_seconds / 4 : 60) &&
+	e = cache_slot(db, epoch, th);
+	if (strcmp(e->th, th) || session_expired(e, now)) {
+		/* not cached, or it looks idle here while another process may
+		 * have kept it alive: ask the database */
+		int rc = session_read(db, th, &fresh);
+		if (rc <= 0 || session_expired(&fresh, now)) {
+			if (!strcmp(e->th, th))
+				e->th[0] = '\0';
+			return rc < 0 ? -1 : 0;
+		}
+		*e = fresh;
+	}
+	*p = e->p;
+	if (now - e->seen >= (auth_session_idle_seconds < 240 ? auth_session_idle_seconds / 4 : 60) &&
 	    !db_depth(db)) {
 		/* refresh the idle clock at most once a minute (a write per request
 		 * would serialise every reader on the database lock) */
 		st = db_prepare(db, "UPDATE sessions SET last_seen = :now WHERE id = :id");
 		db_bind_int(st, ":now", now);
-		db_bind_int(st, ":id", sid);
-		db_run(st);
+		db_bind_int(st, ":id", p->session_id);
+		if (db_run(st) == 0)
+			e->seen = now;
 		db_done(st);
 	}
-	return ok;
+	return 1;
 }
 
 int auth_session_end(struct db *db, int64_t session_id, int64_t user_id)

@@ -120,7 +120,8 @@ def tables(db):
     if is_pg(db):
         sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
     else:
-        sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+        # sqlite_stat1 and kin are the planner's statistics (ANALYZE), not data
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_stat%'"
     return {r[0] for r in query(db, sql)}
 
 
@@ -303,11 +304,12 @@ class Server:
 
 
 # Tables that record activity rather than data: a refused request may still
-# (and should) leave an audit row or a login failure behind.
+# (and should) leave an audit row or a login failure behind; auth_epoch counts
+# changes to sessions and users for the servers' session caches.
 # The report module's summary is derived from the data and rebuilt by reads
 # when stale, so it is left out the same way.
 ACTIVITY_TABLES = {"audit_log", "sessions", "login_lock", "sqlite_sequence", "schema_version",
-                   "report_cell", "report_state"}
+                   "report_cell", "report_state", "auth_epoch"}
 
 
 def snapshot(db, include_activity=False):

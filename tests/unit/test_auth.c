@@ -366,3 +366,80 @@ TEST(auth_dispatcher_enforces_preconditions_in_order)
 	http_route_tables = saved_tables;
 	http_hooks = saved_hooks;
 }
+
+/* ---- the session cache ------------------------------------------------------ */
+
+/* A session resolved once is served from the worker's cache, but any change
+ * that can end or alter it — made on another connection (another process,
+ * the command line, SQL by hand) — is seen on the next resolve, through the
+ * auth epoch; refreshing last_seen is not such a change. */
+TEST(auth_session_cache_follows_other_connections)
+{
+	char path[256], err[256], token[64], csrf[64];
+	struct db *a, *b;
+	struct principal p;
+	struct db_stmt *st;
+	int64_t epoch0 = -1, epoch1 = -2;
+	snprintf(path, sizeof(path), "%s/session-cache.db", unit_tmpdir());
+	a = db_open(path, 1, err, sizeof(err));
+	if (!CHECK(a != NULL))
+		return;
+	CHECK_INT(auth_migrate(a), 0);
+	b = db_open(path, 0, err, sizeof(err));
+	if (!CHECK(b != NULL))
+		return;
+	CHECK_INT(db_exec(b, "INSERT INTO users(id, login, name, scope_code, role, password_hash, "
+			     "must_change_password, created_at, updated_at, password_changed_at) "
+			     "VALUES(1, 'cache.user', '缓存', '610926000000', 'dept_user', 'x', 0, "
+			     "'2026-01-01', '2026-01-01', '2026-01-01')"), 0);
+	CHECK_INT(auth_session_create(b, 1, "127.0.0.1", "unit", token, csrf), 0);
+	CHECK_INT(auth_session_resolve(a, token, &p), 1);
+	CHECK_STR(p.name, "缓存");
+	CHECK_STR(p.scope, "610926");
+	CHECK_STR(p.csrf, csrf);
+	/* served again (cached): the same principal */
+	memset(&p, 0, sizeof(p));
+	CHECK_INT(auth_session_resolve(a, token, &p), 1);
+	CHECK_STR(p.login, "cache.user");
+	/* the idle clock's refresh does not count as a change */
+	st = db_prepare(b, "SELECT n FROM auth_epoch");
+	if (db_step(st) == DB_ROW)
+		epoch0 = db_col_int(st, 0);
+	db_done(st);
+	CHECK_INT(db_exec(b, "UPDATE sessions SET last_seen = last_seen + 5"), 0);
+	st = db_prepare(b, "SELECT n FROM auth_epoch");
+	if (db_step(st) == DB_ROW)
+		epoch1 = db_col_int(st, 0);
+	db_done(st);
+	CHECK_INT(epoch1, epoch0);
+	/* a change by hand on the other connection is seen at once */
+	CHECK_INT(db_exec(b, "UPDATE users SET name = '改名' WHERE id = 1"), 0);
+	CHECK_INT(auth_session_resolve(a, token, &p), 1);
+	CHECK_STR(p.name, "改名");
+	CHECK_INT(db_exec(b, "UPDATE users SET scope_code = '61092610' WHERE id = 1"), 0);
+	CHECK_INT(auth_session_resolve(a, token, &p), 0); /* a scope of no level fails closed */
+	CHECK_INT(db_exec(b, "UPDATE users SET scope_code = '610926100000' WHERE id = 1"), 0);
+	CHECK_INT(auth_session_resolve(a, token, &p), 1);
+	CHECK_STR(p.scope, "610926100");
+	/* disabled elsewhere: the cached session dies */
+	CHECK_INT(db_exec(b, "UPDATE users SET disabled = 1 WHERE id = 1"), 0);
+	CHECK_INT(auth_session_resolve(a, token, &p), 0);
+	CHECK_INT(db_exec(b, "UPDATE users SET disabled = 0 WHERE id = 1"), 0);
+	CHECK_INT(auth_session_resolve(a, token, &p), 1);
+	/* ended elsewhere (logout in another process) */
+	CHECK_INT(auth_session_end(b, 0, 1), 0);
+	CHECK_INT(auth_session_resolve(a, token, &p), 0);
+	/* expiry is checked on cached sessions too */
+	CHECK_INT(auth_session_create(b, 1, "127.0.0.1", "unit", token, csrf), 0);
+	CHECK_INT(auth_session_resolve(a, token, &p), 1);
+	{
+		long saved = auth_session_max_seconds;
+		auth_session_max_seconds = 0;
+		CHECK_INT(auth_session_resolve(a, token, &p), 0);
+		auth_session_max_seconds = saved;
+	}
+	CHECK_INT(auth_session_resolve(a, token, &p), 1);
+	CHECK_INT(auth_session_resolve(a, "no-such-token-at-all-here", &p), 0);
+	db_close(b);
+	db_close(a);
+}
