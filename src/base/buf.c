@@ -72,7 +72,8 @@ void buf_setlen(struct buf *b, size_t len)
 
 void buf_add(struct buf *b, const void *data, size_t len)
 {
-	buf_grow(b, len);
+	if (len >= b->alloc - b->len) /* overflow-safe: alloc > len once allocated */
+		buf_grow(b, len);
 	memcpy(b->buf + b->len, data, len);
 	b->len += len;
 	b->buf[b->len] = '\0';
@@ -81,13 +82,6 @@ void buf_add(struct buf *b, const void *data, size_t len)
 void buf_addstr(struct buf *b, const char *s)
 {
 	buf_add(b, s, strlen(s));
-}
-
-void buf_addch(struct buf *b, int c)
-{
-	buf_grow(b, 1);
-	b->buf[b->len++] = (char)c;
-	b->buf[b->len] = '\0';
 }
 
 void buf_vaddf(struct buf *b, const char *fmt, va_list ap)

@@ -28,7 +28,14 @@ void buf_setlen(struct buf *b, size_t len);
 #define buf_reset(b) buf_setlen((b), 0)
 void buf_add(struct buf *b, const void *data, size_t len);
 void buf_addstr(struct buf *b, const char *s);
-void buf_addch(struct buf *b, int c);
+/* Inline: JSON and CSV writers call it for every delimiter. */
+static inline void buf_addch(struct buf *b, int c)
+{
+	if (b->len + 1 >= b->alloc)
+		buf_grow(b, 1);
+	b->buf[b->len++] = (char)c;
+	b->buf[b->len] = '\0';
+}
 void buf_addf(struct buf *b, const char *fmt, ...) ATTR_PRINTF(2, 3);
 void buf_vaddf(struct buf *b, const char *fmt, va_list ap);
 /* Append `s` with CSV quoting when it contains a comma, quote, CR or LF. */

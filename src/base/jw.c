@@ -87,14 +87,61 @@ static int utf8_seq(const unsigned char *s)
 	return 0;
 }
 
+/* 1 if byte c may be copied into a JSON string as it is (printable ASCII
+ * other than the quote and the backslash). */
+static int plain_ascii(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
 void jw_escape(struct buf *b, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	buf_addch(b, '"');
+	size_t n = strlen(str);
+	char *o;
+	/* fast path: room for the string and its quotes is made once, and
+	 * bytes that need no escaping (printable ASCII, valid UTF-8) are copied
+	 * until the end or the first byte that needs care */
+	buf_grow(b, n + 2);
+	o = b->buf + b->len;
+	*o++ = '"';
+	for (;;) {
+		if (plain_ascii(*s)) {
+			*o++ = (char)*s++;
+		} else if (*s >= 0x80) {
+			int k = utf8_seq(s);
+			if (!k)
+				break;
+			memcpy(o, s, k);
+			o += k;
+			s += k;
+		} else {
+			break;
+		}
+	}
+	if (!*s) {
+		*o++ = '"';
+		*o = '\0';
+		b->len = o - b->buf;
+		return;
+	}
+	*o = '\0';
+	b->len = o - b->buf;
+	/* slow path, from the first byte that needs escaping */
 	while (*s) {
 		const unsigned char *run = s;
-		while (*s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\')
-			s++;
+		for (;;) {
+			if (plain_ascii(*s)) {
+				s++;
+			} else if (*s >= 0x80) {
+				int k = utf8_seq(s);
+				if (!k)
+					break;
+				s += k;
+			} else {
+				break;
+			}
+		}
 		if (s > run)
 			buf_add(b, run, s - run);
 		if (!*s)
@@ -111,14 +158,9 @@ void jw_escape(struct buf *b, const char *str)
 			buf_addch(b, '\\');
 			buf_addch(b, *s++);
 		} else {
-			int n = utf8_seq(s);
-			if (n) {
-				buf_add(b, s, n);
-				s += n;
-			} else {
-				buf_addstr(b, "\xef\xbf\xbd");
-				s++;
-			}
+			/* an invalid UTF-8 byte */
+			buf_addstr(b, "\xef\xbf\xbd");
+			s++;
 		}
 	}
 	buf_addch(b, '"');
@@ -135,8 +177,15 @@ void jw_str(struct jw *w, const char *s)
 
 void jw_int(struct jw *w, int64_t v)
 {
+	char d[24], *p = d + sizeof(d);
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
 	sep(w);
-	buf_addf(w->out, "%" PRId64, v);
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--p = '-';
+	buf_add(w->out, p, d + sizeof(d) - p);
 }
 
 void jw_bool(struct jw *w, int v)

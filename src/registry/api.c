@@ -84,13 +84,31 @@ void registry_mask_phone(const char *p, char out[24])
 	}
 }
 
-/* Write a member object; full 身份证号 and phone unless `masked`. */
-static void member_write(struct jw *w, const struct member_rec *m, int masked)
+/* The age on `today` (YYYYMMDD) of someone born on `birth` (YYYY-MM-DD,
+ * as stored; other shapes are read leniently), or -1 if it is no date. */
+static int age_of(const char *birth, int today)
+{
+	int y, mo, d;
+	if (strlen(birth) == 10 && birth[4] == '-' && birth[7] == '-' &&
+	    strspn(birth, "0123456789") == 4 && strspn(birth + 5, "0123456789") == 2 &&
+	    strspn(birth + 8, "0123456789") == 2) {
+		y = (birth[0] - '0') * 1000 + (birth[1] - '0') * 100 + (birth[2] - '0') * 10 +
+		    (birth[3] - '0');
+		mo = (birth[5] - '0') * 10 + (birth[6] - '0');
+		d = (birth[8] - '0') * 10 + (birth[9] - '0');
+		return idcard_age(y, mo, d, today);
+	}
+	if (sscanf(birth, "%d-%d-%d", &y, &mo, &d) == 3)
+		return idcard_age(y, mo, d, today);
+	return -1;
+}
+
+/* Write a member object; full 身份证号 and phone unless `masked`.  `today`
+ * (YYYYMMDD, from idcard_today()) gives the age. */
+static void member_write(struct jw *w, const struct member_rec *m, int masked, int today)
 {
 	char idm[19], ph[24];
-	int y, mo, d, age = -1;
-	if (sscanf(m->birth_date, "%d-%d-%d", &y, &mo, &d) == 3)
-		age = idcard_age(y, mo, d, idcard_today());
+	int age = age_of(m->birth_date, today);
 	if (masked) {
 		idcard_mask(m->id_number, idm);
 		registry_mask_phone(m->phone, ph);
@@ -143,7 +161,7 @@ static json_t *member_json(const struct member_rec *m, int masked)
 	struct buf b = BUF_INIT;
 	struct jw w;
 	jw_init(&w, &b);
-	member_write(&w, m, masked);
+	member_write(&w, m, masked, idcard_today());
 	return written_json(&b);
 }
 
@@ -156,7 +174,7 @@ static void reply_member(struct http_response *res, int status, const struct mem
 	res->content_type = "application/json; charset=utf-8";
 	buf_reset(&res->body);
 	jw_init(&w, &res->body);
-	member_write(&w, m, masked);
+	member_write(&w, m, masked, idcard_today());
 	if (hh_no) {
 		/* reopen the object to add the household number */
 		buf_setlen(&res->body, res->body.len - 1);
@@ -199,28 +217,18 @@ static void audit_reveal(struct http_request *req, const char *type, int64_t id)
 }
 
 /* Write the household with its village and township names and members;
- * 身份证号 and phones masked when `masked`.  Returns 0 or -1. */
-static int household_write(struct http_request *req, struct jw *w, const struct household_rec *h,
-			   int masked)
+ * 身份证号 and phones masked when `masked`. */
+static void household_write(struct jw *w, const struct household_detail *d, int masked)
 {
-	struct db_stmt *st;
-	struct member_rec *ms = NULL;
-	int alloc = 0, n;
-	char township[13], ph[24];
-	snprintf(township, sizeof(township), "%.9s000", h->village_code);
+	const struct household_rec *h = &d->h;
+	char ph[24];
+	int today = idcard_today();
 	jw_object(w);
 	jw_kint(w, "id", h->id);
 	jw_kstr(w, "hh_no", h->hh_no);
 	jw_kstr(w, "village_code", h->village_code);
-	st = db_prepare(req->db, "SELECT (SELECT name FROM region WHERE code = :v), (SELECT name "
-				 "FROM region WHERE code = :t)");
-	db_bind_text(st, ":v", h->village_code);
-	db_bind_text(st, ":t", township);
-	if (db_step(st) == DB_ROW) {
-		jw_kstr(w, "village_name", db_col_text(st, 0));
-		jw_kstr(w, "township_name", db_col_text(st, 1));
-	}
-	db_done(st);
+	jw_kstr(w, "village_name", d->village_name);
+	jw_kstr(w, "township_name", d->township_name);
 	jw_kstr(w, "address", h->address);
 	if (masked)
 		registry_mask_phone(h->phone, ph);
@@ -231,37 +239,49 @@ static int household_write(struct http_request *req, struct jw *w, const struct 
 	jw_kbool(w, "masked", masked);
 	jw_key(w, "members");
 	jw_array(w);
-	n = registry_members_of(req->db, h->id, &ms, &alloc);
-	for (int i = 0; i < n; i++)
-		member_write(w, &ms[i], masked);
+	for (int i = 0; i < d->nr_members; i++)
+		member_write(w, &d->members[i], masked, today);
 	jw_array_end(w);
 	jw_object_end(w);
-	free(ms);
-	return n < 0 ? -1 : 0;
 }
 
-/* The household as a jansson value (for the audit log). */
-static json_t *household_with_members(struct http_request *req, const struct household_rec *h,
-				      int masked)
+/* Household `id` as a jansson value, unmasked, read as it now stands (for
+ * the audit log); NULL if it cannot be read. */
+static json_t *household_with_members(struct http_request *req, int64_t id)
 {
+	struct household_detail d = { 0 };
 	struct buf b = BUF_INIT;
 	struct jw w;
-	jw_init(&w, &b);
-	household_write(req, &w, h, masked);
-	return written_json(&b);
+	json_t *j = NULL;
+	if (registry_household_detail(req->db, id, "", &d) == 1) {
+		jw_init(&w, &b);
+		household_write(&w, &d, 0);
+		j = written_json(&b);
+	}
+	household_detail_release(&d);
+	buf_release(&b);
+	return j;
 }
 
-/* Answer with the household object. */
+/* Answer with household `id` as it now stands (inside the caller's scope). */
 static void reply_household(struct http_request *req, struct http_response *res, int status,
-			    const struct household_rec *h, int masked)
+			    int64_t id, int masked)
 {
+	struct household_detail d = { 0 };
 	struct jw w;
-	res->status = status;
-	res->content_type = "application/json; charset=utf-8";
-	buf_reset(&res->body);
-	jw_init(&w, &res->body);
-	if (household_write(req, &w, h, masked))
+	int rc = registry_household_detail(req->db, id, scope_of(req), &d);
+	if (rc < 0) {
 		http_reply_error(res, 500, "E_DB", NULL, "读取失败：%s", db_errmsg(req->db));
+	} else if (!rc) {
+		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该户（或不在您的管辖范围内）");
+	} else {
+		res->status = status;
+		res->content_type = "application/json; charset=utf-8";
+		buf_reset(&res->body);
+		jw_init(&w, &res->body);
+		household_write(&w, &d, masked);
+	}
+	household_detail_release(&d);
 }
 
 /* ---- JSON input ---------------------------------------------------------------- */
@@ -963,15 +983,17 @@ static void api_households_list(struct http_request *req, struct http_response *
 	free(rows);
 }
 
+/* GET /api/v1/households/:id — one query: the household, its region names
+ * and its members, within the caller's scope. */
 static void api_household_get(struct http_request *req, struct http_response *res)
 {
-	struct household_rec h;
 	int64_t id = path_id(req, res);
-	if (id < 0 || load_household_scoped(req, res, id, &h) != 1)
+	int full = sees_full_ids(req);
+	if (id < 0)
 		return;
-	if (sees_full_ids(req))
+	reply_household(req, res, 200, id, !full);
+	if (full && res->status == 200)
 		audit_reveal(req, "household", id);
-	reply_household(req, res, 200, &h, !sees_full_ids(req));
 }
 
 static int hh_no_taken(struct http_request *req, const char *hh_no, int64_t except)
@@ -1019,8 +1041,8 @@ static void api_household_create(struct http_request *req, struct http_response 
 		return;
 	if (structure_bad(req, res, id))
 		return;
-	http_audit_note(req, "household", id, NULL, household_with_members(req, &h, 0));
-	reply_household(req, res, 201, &h, !sees_full_ids(req));
+	http_audit_note(req, "household", id, NULL, household_with_members(req, id));
+	reply_household(req, res, 201, id, !sees_full_ids(req));
 	{
 		char loc[64];
 		snprintf(loc, sizeof(loc), "/api/v1/households/%lld", (long long)id);
@@ -1036,7 +1058,7 @@ static void api_household_update(struct http_request *req, struct http_response 
 	json_t *members, *before;
 	if (id < 0 || load_household_scoped(req, res, id, &h) != 1)
 		return;
-	before = household_with_members(req, &h, 0);
+	before = household_with_members(req, id);
 	http_audit_note(req, "household", id, before, NULL);
 	check_known(&p, req->json, household_fields, "户信息");
 	household_from_json(&p, req->json, &h, 0);
@@ -1060,8 +1082,8 @@ static void api_household_update(struct http_request *req, struct http_response 
 		return;
 	if (structure_bad(req, res, id))
 		return;
-	http_audit_note(req, "household", id, json_incref(before), household_with_members(req, &h, 0));
-	reply_household(req, res, 200, &h, !sees_full_ids(req));
+	http_audit_note(req, "household", id, json_incref(before), household_with_members(req, id));
+	reply_household(req, res, 200, id, !sees_full_ids(req));
 }
 
 static void api_household_delete(struct http_request *req, struct http_response *res)
@@ -1071,7 +1093,7 @@ static void api_household_delete(struct http_request *req, struct http_response 
 	int64_t id = path_id(req, res);
 	if (id < 0 || load_household_scoped(req, res, id, &h) != 1)
 		return;
-	http_audit_note(req, "household", id, household_with_members(req, &h, 0), NULL);
+	http_audit_note(req, "household", id, household_with_members(req, id), NULL);
 	st = db_prepare(req->db, "DELETE FROM household WHERE id = :id");
 	db_bind_int(st, ":id", id);
 	if (db_run(st) < 0) {

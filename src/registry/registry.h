@@ -122,6 +122,21 @@ int registry_member_load(struct db *db, int64_t id, struct member_rec *out);
  * answer 404 for both), -1 error. */
 int registry_household_load_scoped(struct db *db, int64_t id, const char *scope,
 				   struct household_rec *out);
+/* A household as its detail view shows it. */
+struct household_detail {
+	struct household_rec h;
+	char village_name[64], township_name[64]; /* "" when the region is unknown */
+	struct member_rec *members; /* ordered by relation, id */
+	int nr_members, alloc_members;
+};
+/* Read household `id` with its village and township names and its members
+ * in one query, if its village lies under region prefix `scope` ("" =
+ * everywhere): 1 found and in scope, 0 not found or outside, -1 error.  The
+ * member array is reused across calls; household_detail_release() frees it
+ * (start from a zeroed struct). */
+int registry_household_detail(struct db *db, int64_t id, const char *scope,
+			      struct household_detail *d);
+void household_detail_release(struct household_detail *d);
 /* Load the members of household `hh_id` (ordered by relation, id) into a
  * growing array; returns the count or -1. */
 int registry_members_of(struct db *db, int64_t hh_id, struct member_rec **arr, int *alloc);

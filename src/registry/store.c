@@ -224,30 +224,36 @@ enum {
 	MC_PHONE
 };
 
-static void read_member(struct db_stmt *st, struct member_rec *m)
+/* Read the member whose MEMBER_COLUMNS start at column `base` of `st`. */
+static void read_member_at(struct db_stmt *st, int base, struct member_rec *m)
 {
 	member_rec_init(m);
-	m->id = db_col_int(st, MC_ID);
-	m->household_id = db_col_int(st, MC_HH);
-	copy_text(m->name, sizeof(m->name), db_col_text(st, MC_NAME));
-	copy_text(m->id_number, sizeof(m->id_number), db_col_text(st, MC_IDN));
-	m->relation = (int)col_code(st, MC_REL);
-	m->sex = (int)col_code(st, MC_SEX);
-	copy_text(m->birth_date, sizeof(m->birth_date), db_col_text(st, MC_BIRTH));
-	m->ethnicity = (int)col_code(st, MC_ETH);
-	m->education = (int)col_code(st, MC_EDU);
-	m->school_status = (int)col_code(st, MC_SCHOOL);
-	m->health = (int)col_code(st, MC_HEALTH);
-	m->disability = (int)col_code(st, MC_DIS);
-	m->labor_skill = (int)col_code(st, MC_LABOR);
-	m->work_status = (int)col_code(st, MC_WORK);
-	m->ins_resident_med = (int)col_code(st, MC_IRM);
-	m->ins_employee_med = (int)col_code(st, MC_IEM);
-	m->ins_critical = (int)col_code(st, MC_ICR);
-	m->ins_pension = (int)col_code(st, MC_IPE);
-	m->dibao = (int)col_code(st, MC_DIBAO);
-	m->tekun = (int)col_code(st, MC_TEKUN);
-	copy_text(m->phone, sizeof(m->phone), db_col_text(st, MC_PHONE));
+	m->id = db_col_int(st, base + MC_ID);
+	m->household_id = db_col_int(st, base + MC_HH);
+	copy_text(m->name, sizeof(m->name), db_col_text(st, base + MC_NAME));
+	copy_text(m->id_number, sizeof(m->id_number), db_col_text(st, base + MC_IDN));
+	m->relation = (int)col_code(st, base + MC_REL);
+	m->sex = (int)col_code(st, base + MC_SEX);
+	copy_text(m->birth_date, sizeof(m->birth_date), db_col_text(st, base + MC_BIRTH));
+	m->ethnicity = (int)col_code(st, base + MC_ETH);
+	m->education = (int)col_code(st, base + MC_EDU);
+	m->school_status = (int)col_code(st, base + MC_SCHOOL);
+	m->health = (int)col_code(st, base + MC_HEALTH);
+	m->disability = (int)col_code(st, base + MC_DIS);
+	m->labor_skill = (int)col_code(st, base + MC_LABOR);
+	m->work_status = (int)col_code(st, base + MC_WORK);
+	m->ins_resident_med = (int)col_code(st, base + MC_IRM);
+	m->ins_employee_med = (int)col_code(st, base + MC_IEM);
+	m->ins_critical = (int)col_code(st, base + MC_ICR);
+	m->ins_pension = (int)col_code(st, base + MC_IPE);
+	m->dibao = (int)col_code(st, base + MC_DIBAO);
+	m->tekun = (int)col_code(st, base + MC_TEKUN);
+	copy_text(m->phone, sizeof(m->phone), db_col_text(st, base + MC_PHONE));
+}
+
+static void read_member(struct db_stmt *st, struct member_rec *m)
+{
+	read_member_at(st, 0, m);
 }
 
 int registry_member_load(struct db *db, int64_t id, struct member_rec *m)
@@ -274,6 +280,76 @@ int registry_members_of(struct db *db, int64_t hh_id, struct member_rec **arr, i
 	}
 	db_done(st);
 	return rc < 0 ? -1 : n;
+}
+
+void household_detail_release(struct household_detail *d)
+{
+	free(d->members);
+	d->members = NULL;
+	d->nr_members = d->alloc_members = 0;
+}
+
+/* Columns of the detail query: the household, its two region names, then
+ * MEMBER_COLUMNS of each member (NULL when it has none). */
+enum { DC_ID, DC_NO, DC_VILLAGE, DC_ADDRESS, DC_PHONE, DC_TYPE, DC_RELOCATED, DC_SITE,
+       DC_VILLAGE_NAME, DC_TOWNSHIP_NAME, DC_MEMBER };
+
+int registry_household_detail(struct db *db, int64_t id, const char *scope,
+			      struct household_detail *d)
+{
+	struct db_stmt *st = db_prepare(
+		db, "SELECT h.id, h.hh_no, h.village_code, h.address, h.phone, h.hh_type, "
+		    "h.relocated, h.relocation_site, v.name, t.name, m.id, m.household_id, m.name, "
+		    "m.id_number, m.relation, m.sex, m.birth_date, m.ethnicity, m.education, "
+		    "m.school_status, m.health, m.disability, m.labor_skill, m.work_status, "
+		    "m.ins_resident_med, m.ins_employee_med, m.ins_critical, m.ins_pension, m.dibao, "
+		    "m.tekun, m.phone FROM household h LEFT JOIN region v ON v.code = "
+		    "h.village_code LEFT JOIN region t ON t.code = substr(h.village_code, 1, 9) || "
+		    "'000' LEFT JOIN member m ON m.household_id = h.id WHERE h.id = :id AND "
+		    "h.village_code >= :lo AND h.village_code < :hi");
+	struct household_rec *h = &d->h;
+	int rc, found = 0;
+	d->nr_members = 0;
+	d->village_name[0] = d->township_name[0] = '\0';
+	db_bind_int(st, ":id", id);
+	db_bind_prefix(st, ":lo", ":hi", scope ? scope : "");
+	while ((rc = db_step(st)) == DB_ROW) {
+		if (!found) {
+			found = 1;
+			household_rec_init(h);
+			h->id = db_col_int(st, DC_ID);
+			copy_text(h->hh_no, sizeof(h->hh_no), db_col_text(st, DC_NO));
+			copy_text(h->village_code, sizeof(h->village_code), db_col_text(st, DC_VILLAGE));
+			copy_text(h->address, sizeof(h->address), db_col_text(st, DC_ADDRESS));
+			copy_text(h->phone, sizeof(h->phone), db_col_text(st, DC_PHONE));
+			h->hh_type = (int)col_code(st, DC_TYPE);
+			h->relocated = (int)db_col_int(st, DC_RELOCATED);
+			copy_text(h->relocation_site, sizeof(h->relocation_site),
+				  db_col_text(st, DC_SITE));
+			copy_text(d->village_name, sizeof(d->village_name),
+				  db_col_text(st, DC_VILLAGE_NAME));
+			copy_text(d->township_name, sizeof(d->township_name),
+				  db_col_text(st, DC_TOWNSHIP_NAME));
+		}
+		if (db_col_is_null(st, DC_MEMBER + MC_ID))
+			continue;
+		ALLOC_GROW(d->members, d->nr_members + 1, d->alloc_members);
+		read_member_at(st, DC_MEMBER, &d->members[d->nr_members++]);
+	}
+	db_done(st);
+	/* order by relation, id here: a handful of rows, and an ORDER BY would
+	 * cost SQLite a temporary b-tree per request */
+	for (int i = 1; i < d->nr_members; i++) {
+		struct member_rec m = d->members[i];
+		int j = i;
+		for (; j > 0 && (d->members[j - 1].relation > m.relation ||
+				 (d->members[j - 1].relation == m.relation &&
+				  d->members[j - 1].id > m.id));
+		     j--)
+			d->members[j] = d->members[j - 1];
+		d->members[j] = m;
+	}
+	return rc < 0 ? -1 : found;
 }
 
 int registry_household_load_scoped(struct db *db, int64_t id, const char *scope,
