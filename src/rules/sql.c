@@ -15,6 +15,12 @@
 
 static void emit(const struct rule *r, int n, struct buf *o);
 
+static int is_ident_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_';
+}
+
 static void emit_cast(const struct rule *r, int n, const char *type, struct buf *o)
 {
 	buf_addstr(o, "CAST(");
@@ -208,6 +214,20 @@ static int emit_count_exists(const struct rule *r, const struct node *x, struct 
 	return 1;
 }
 
+/* 1 if `sql` contains `word` (upper case) as a whole word, in any case. */
+static int contains_word(const char *sql, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *s = sql; *s; s++) {
+		size_t i = 0;
+		while (i < n && s[i] && (s[i] == word[i] || s[i] == word[i] + ('a' - 'A')))
+			i++;
+		if (i == n && !is_ident_char(s[n]) && (s == sql || !is_ident_char(s[-1])))
+			return 1;
+	}
+	return 0;
+}
+
 /* A rough cost of evaluating node n once per household: aggregates (a
  * subquery each) dominate. */
 static int cost(const struct rule *r, int n)
@@ -227,6 +247,12 @@ static int cost(const struct rule *r, int n)
 	case N_SUM:
 		c = 1000 + 10 * c;
 		break;
+	case N_FIELD:
+		/* a field the catalogue computes with a subquery (a count of
+		 * measures, say) costs as much as an aggregate */
+		if (contains_word(x->field->sql, "SELECT"))
+			c = 1000;
+		break;
 	case N_AGE:
 	case N_MONTHS:
 		c += 10;
@@ -242,6 +268,26 @@ static void emit_list(const struct rule *r, const struct node *x, struct buf *o)
 			buf_addstr(o, ", ");
 		emit(r, r->args[x->args + i], o);
 	}
+}
+
+/* The index of node x in r->nodes. */
+static int n_index(const struct rule *r, const struct node *x)
+{
+	return (int)(x - r->nodes);
+}
+
+/* Append to terms[] the operands of the chain of `op` (N_AND or N_OR) that
+ * starts at node n, left to right; a chain longer than `max` keeps its tail
+ * nested in the last term. */
+static void collect_terms(const struct rule *r, int n, int op, int *terms, int *nr, int max)
+{
+	const struct node *x = &r->nodes[n];
+	if (x->op == op && *nr < max - 1) {
+		collect_terms(r, x->a, op, terms, nr, max - 1);
+		collect_terms(r, x->b, op, terms, nr, max);
+		return;
+	}
+	terms[(*nr)++] = n;
 }
 
 static const char *const sql_ops[] = {
@@ -287,15 +333,29 @@ static void emit(const struct rule *r, int n, struct buf *o)
 		break;
 	case N_AND:
 	case N_OR: {
-		/* cheap operand first: engines evaluate in the order written
-		 * and stop early; AND and OR commute in three-valued logic */
-		int a = x->a, b = x->b;
-		if (cost(r, b) < cost(r, a))
-			a = x->b, b = x->a;
+		/* cheap terms first: engines evaluate in the order written and
+		 * stop early; AND and OR commute in three-valued logic, so a
+		 * chain a AND (b AND c) is flattened and its terms sorted by
+		 * cost (stable), wherever the parser nested them */
+		int terms[64], costs[64], nt = 0;
+		collect_terms(r, n_index(r, x), x->op, terms, &nt, 64);
+		for (int i = 0; i < nt; i++)
+			costs[i] = cost(r, terms[i]);
+		for (int i = 1; i < nt; i++) {
+			int t = terms[i], c = costs[i], j = i;
+			for (; j > 0 && costs[j - 1] > c; j--) {
+				terms[j] = terms[j - 1];
+				costs[j] = costs[j - 1];
+			}
+			terms[j] = t;
+			costs[j] = c;
+		}
 		buf_addch(o, '(');
-		emit(r, a, o);
-		buf_addf(o, " %s ", sql_ops[x->op]);
-		emit(r, b, o);
+		for (int i = 0; i < nt; i++) {
+			if (i)
+				buf_addf(o, " %s ", sql_ops[x->op]);
+			emit(r, terms[i], o);
+		}
 		buf_addch(o, ')');
 		break;
 	}
@@ -474,6 +534,105 @@ static int uses_alias(const char *text, const char *alias)
 	return 0;
 }
 
+/* ---- joins the rule cannot do without ------------------------------------------
+ * The catalogue's joins are LEFT JOINs on a unique key: a household without
+ * the joined row (no income summary for the year, say) reads NULL in the
+ * join's columns.  When the rule cannot be TRUE for such a household, the
+ * join may be an inner join, which lets the planner start from the joined
+ * table when it is the smaller one (SQLite does not see this itself through
+ * an OR, as in (户类型 = … and 合规自付支出 >= …) or (…)). */
+
+/* 1 if field f's SQL is NULL whenever the row of join `alias` is missing:
+ * it mentions the alias and is built only from columns, literals, casts and
+ * arithmetic — no CASE, COALESCE, subquery or test of NULL, which can turn
+ * a missing row into a value. */
+static int strict_in(const struct rule_field *f, const char *alias)
+{
+	static const char *const lenient[] = { "CASE", "WHEN", "COALESCE", "IFNULL", "NULLIF",
+					       "SELECT", "EXISTS", "IS", "NOT", "OR", "AND",
+					       "NULL", "IIF", NULL };
+	if (f->scope != RULE_HOUSEHOLD || !uses_alias(f->sql, alias))
+		return 0;
+	for (int i = 0; lenient[i]; i++)
+		if (contains_word(f->sql, lenient[i]))
+			return 0;
+	return 1;
+}
+
+/* What node n can be when the row of join `alias` is missing. */
+struct missing {
+	int null;      /* surely NULL */
+	int not_true;  /* surely not TRUE (FALSE or NULL) */
+	int not_false; /* surely not FALSE (TRUE or NULL) */
+};
+
+static struct missing when_missing(const struct rule *r, int n, const char *alias)
+{
+	const struct node *x = &r->nodes[n];
+	struct missing m = { 0, 0, 0 }, a, b;
+	switch (x->op) {
+	case N_FIELD:
+		m.null = strict_in(x->field, alias);
+		break;
+	case N_NEG:
+	case N_ABS:
+	case N_HAS:
+	case N_IN:
+	case N_NOTIN:
+		m.null = when_missing(r, x->a, alias).null;
+		break;
+	case N_ADD:
+	case N_SUB:
+	case N_MUL:
+	case N_DIV:
+	case N_EQ:
+	case N_NE:
+	case N_LT:
+	case N_LE:
+	case N_GT:
+	case N_GE:
+	case N_AGE:
+	case N_MONTHS:
+	case N_MIN:
+	case N_MAX:
+		m.null = when_missing(r, x->a, alias).null || when_missing(r, x->b, alias).null;
+		break;
+	case N_COALESCE:
+		m.null = 1;
+		for (int i = 0; i < x->nr_args && m.null; i++)
+			m.null = when_missing(r, r->args[x->args + i], alias).null;
+		break;
+	case N_ISNULL:
+		m.not_false = when_missing(r, x->a, alias).null;
+		break;
+	case N_NOTNULL:
+		m.not_true = when_missing(r, x->a, alias).null;
+		break;
+	case N_AND:
+		a = when_missing(r, x->a, alias);
+		b = when_missing(r, x->b, alias);
+		m.not_true = a.not_true || b.not_true;
+		m.not_false = a.not_false && b.not_false;
+		break;
+	case N_OR:
+		a = when_missing(r, x->a, alias);
+		b = when_missing(r, x->b, alias);
+		m.not_true = a.not_true && b.not_true;
+		m.not_false = a.not_false || b.not_false;
+		break;
+	case N_NOT:
+		a = when_missing(r, x->a, alias);
+		m.not_true = a.not_false;
+		m.not_false = a.not_true;
+		break;
+	default: /* literals, parameters, aggregates (never NULL) */
+		break;
+	}
+	if (m.null)
+		m.not_true = m.not_false = 1;
+	return m;
+}
+
 void rule_to_sql(const struct rule *r, const char *extra_where, struct buf *sql)
 {
 	const struct rule_catalog *c = r->cat;
@@ -492,10 +651,16 @@ void rule_to_sql(const struct rule *r, const char *extra_where, struct buf *sql)
 		buf_addf(sql, ", %s", c->member_id);
 	buf_add(sql, cols.buf, cols.len);
 	buf_addf(sql, "\nFROM %s", c->household_from);
-	for (int j = 0; j < c->nr_joins; j++)
-		if (uses_alias(cols.buf, c->joins[j].alias) ||
-		    uses_alias(where.buf, c->joins[j].alias))
-			buf_addf(sql, "\n%s", c->joins[j].sql);
+	for (int j = 0; j < c->nr_joins; j++) {
+		const char *join = c->joins[j].sql;
+		if (!uses_alias(cols.buf, c->joins[j].alias) &&
+		    !uses_alias(where.buf, c->joins[j].alias))
+			continue;
+		if (starts_with(join, "LEFT JOIN ") &&
+		    when_missing(r, r->root, c->joins[j].alias).not_true)
+			join += 5; /* "JOIN …" */
+		buf_addf(sql, "\n%s", join);
+	}
 	if (member)
 		buf_addf(sql, "\nJOIN %s ON %s", c->member_from, c->member_link);
 	buf_addstr(sql, "\nWHERE ");
