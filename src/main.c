@@ -309,6 +309,8 @@ static int cmd_demo(const struct command *c, int argc, const char **argv)
 		db_close(db);
 		return 1;
 	}
+	if (db_analyze(db, 0)) /* the planner's statistics for the new rows */
+		warning("cannot analyze %s: %s", opt_db, db_errmsg(db));
 	auth_print_demo_logins(db, stderr);
 	db_close(db);
 	fprintf(stderr, "已生成演示区县 %s：%ld 户，用时 %.1f 秒\n", county, opt_households,
@@ -504,6 +506,8 @@ static int cmd_import(const struct command *c, int argc, const char **argv)
 	import_result_init(&res);
 	t0 = mono_seconds();
 	rc = registry_import(db, kind, pos[1], &o, &res);
+	if (rc == 0 && res.written && db_analyze(db, 0)) /* statistics for the new rows */
+		warning("cannot analyze %s: %s", opt_db, db_errmsg(db));
 	if (!(rc == 0 && ia.written)) { /* refused, dry run or failed: audited on its own */
 		char *detail = import_detail(&ia, &res, 0);
 		audit_cli(db, kind == IMPORT_MEMBERS ? "cli import members" : "cli import households",

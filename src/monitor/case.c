@@ -388,6 +388,282 @@ fail:
 	return -1;
 }
 
+/* ---- many alerts at once (screening) ------------------------------------------------
+ * monitor_alert_add_many() gives the result of monitor_alert_add() called for
+ * each evidence in turn, with a fixed number of statements instead of four
+ * or five per evidence: the open alerts and their evidence are read once,
+ * the merging is done in memory, and new rows go in through db_copy (COPY on
+ * PostgreSQL, where a statement per evidence cost a round trip each). */
+
+/* An open-addressing map from int64 keys (> 0) to indexes. */
+struct id_map {
+	int64_t *keys;
+	long *vals;
+	size_t size; /* a power of two */
+};
+
+static void id_map_init(struct id_map *m, size_t expect)
+{
+	m->size = 64;
+	while (m->size < expect * 2)
+		m->size *= 2;
+	m->keys = xcalloc(m->size, sizeof(*m->keys));
+	m->vals = xcalloc(m->size, sizeof(*m->vals));
+}
+
+static void id_map_release(struct id_map *m)
+{
+	free(m->keys);
+	free(m->vals);
+}
+
+/* The slot of `key`: holding it, or empty where it goes. */
+static size_t id_map_slot(const struct id_map *m, int64_t key)
+{
+	size_t i = (size_t)((uint64_t)key * 0x9E3779B97F4A7C15ull >> 20) & (m->size - 1);
+	while (m->keys[i] && m->keys[i] != key)
+		i = (i + 1) & (m->size - 1);
+	return i;
+}
+
+/* A set of strings, for the evidence already on an alert. */
+struct str_set {
+	char **items;
+	size_t size, count; /* size a power of two */
+};
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Add `s` (copied); 1 if it was new, 0 if already there. */
+static int str_set_add(struct str_set *t, const char *s)
+{
+	size_t i;
+	if ((t->count + 1) * 2 > t->size) {
+		size_t n = t->size ? t->size * 2 : 1024;
+		char **items = xcalloc(n, sizeof(*items));
+		for (size_t k = 0; k < t->size; k++) {
+			if (!t->items[k])
+				continue;
+			for (i = str_hash(t->items[k]) & (n - 1); items[i]; i = (i + 1) & (n - 1))
+				;
+			items[i] = t->items[k];
+		}
+		free(t->items);
+		t->items = items;
+		t->size = n;
+	}
+	for (i = str_hash(s) & (t->size - 1); t->items[i]; i = (i + 1) & (t->size - 1))
+		if (!strcmp(t->items[i], s))
+			return 0;
+	t->items[i] = xstrdup(s);
+	t->count++;
+	return 1;
+}
+
+static void str_set_release(struct str_set *t)
+{
+	for (size_t i = 0; i < t->size; i++)
+		free(t->items[i]);
+	free(t->items);
+}
+
+/* The dedup key of evidence on alert `alert` (an id, or -1 - index of an
+ * alert created in this call). */
+static void evidence_key(struct buf *k, int64_t alert, const char *source, int version,
+			 const char *explain)
+{
+	buf_reset(k);
+	buf_addf(k, "%lld\x1f%s\x1f%d\x1f%s", (long long)alert, source, version, explain);
+}
+
+/* One household's alert as it stands during the call. */
+struct alert_state {
+	int64_t id;        /* existing alert id, or 0 for one created here */
+	long created;      /* index among the created alerts, when id is 0 */
+	struct buf types;  /* risk types, merged */
+	int channels;      /* bitmask of 1 << channel */
+	int touched;       /* an existing alert that got evidence: update it */
+};
+
+int monitor_alert_add_many(struct db *db, const struct alert_evidence *ev, long n)
+{
+	struct id_map hh;
+	struct alert_state *as = NULL;
+	long nr_as = 0, alloc_as = 0, nr_created = 0, *keep = NULL, nr_keep = 0;
+	struct str_set seen = { 0 };
+	struct buf key = BUF_INIT, merged = BUF_INIT;
+	struct db_stmt *st;
+	struct db_copy *cp;
+	int64_t *new_ids = NULL;
+	char now[20];
+	int rc = -1;
+
+	if (n <= 0)
+		return 0;
+	now_utc_text(now);
+	id_map_init(&hh, (size_t)n);
+	/* the households' open alerts: the latest open or in-case one of each */
+	for (long i = 0; i < n; i++) {
+		size_t k = id_map_slot(&hh, ev[i].household_id);
+		hh.keys[k] = ev[i].household_id;
+		hh.vals[k] = -1;
+	}
+	st = db_prepare(db, "SELECT household_id, id, risk_types, channels FROM alert WHERE status "
+			    "IN ('open', 'case') ORDER BY household_id, id");
+	while ((rc = db_step(st)) == DB_ROW) {
+		size_t k = id_map_slot(&hh, db_col_int(st, 0));
+		struct alert_state *a;
+		if (!hh.keys[k])
+			continue;
+		if (hh.vals[k] < 0) {
+			ALLOC_GROW(as, nr_as + 1, alloc_as);
+			hh.vals[k] = nr_as++;
+			buf_init(&as[hh.vals[k]].types, 0);
+		}
+		a = &as[hh.vals[k]]; /* ids ascend: the last one read is the latest */
+		a->id = db_col_int(st, 1);
+		a->created = -1;
+		buf_reset(&a->types);
+		buf_addstr(&a->types, db_col_text(st, 2));
+		a->channels = (int)db_col_int(st, 3);
+		a->touched = 0;
+	}
+	db_done(st);
+	if (rc < 0)
+		goto out;
+	/* the evidence those alerts already have */
+	if (nr_as) {
+		struct id_map mine;
+		id_map_init(&mine, (size_t)nr_as);
+		for (long i = 0; i < nr_as; i++)
+			mine.keys[id_map_slot(&mine, as[i].id)] = as[i].id;
+		st = db_prepare(db, "SELECT e.alert_id, e.source, e.source_version, e.explain FROM "
+				    "alert_evidence e JOIN alert a ON a.id = e.alert_id WHERE a.status "
+				    "IN ('open', 'case')");
+		while ((rc = db_step(st)) == DB_ROW) {
+			int64_t aid = db_col_int(st, 0);
+			if (mine.keys[id_map_slot(&mine, aid)] != aid)
+				continue;
+			evidence_key(&key, aid, db_col_text(st, 1), (int)db_col_int(st, 2),
+				     db_col_text(st, 3));
+			str_set_add(&seen, key.buf);
+		}
+		db_done(st);
+		id_map_release(&mine);
+		if (rc < 0)
+			goto out;
+	}
+	/* each evidence in turn, as monitor_alert_add() would take it */
+	keep = xcalloc(n, sizeof(*keep));
+	for (long i = 0; i < n; i++) {
+		const struct alert_evidence *e = &ev[i];
+		size_t k = id_map_slot(&hh, e->household_id);
+		struct alert_state *a;
+		if (hh.vals[k] < 0) {
+			ALLOC_GROW(as, nr_as + 1, alloc_as);
+			hh.vals[k] = nr_as;
+			a = &as[nr_as++];
+			a->id = 0;
+			a->created = nr_created++;
+			buf_init(&a->types, 0);
+			merge_codes(e->risk_types, "", &a->types);
+			a->channels = 1 << e->channel;
+			a->touched = 0;
+			evidence_key(&key, -1 - a->created, e->source, e->source_version,
+				     e->explain);
+			str_set_add(&seen, key.buf);
+		} else {
+			a = &as[hh.vals[k]];
+			evidence_key(&key, a->id ? a->id : -1 - a->created, e->source,
+				     e->source_version, e->explain);
+			if (!str_set_add(&seen, key.buf))
+				continue; /* already there: not repeated */
+			merge_codes(a->types.buf, e->risk_types, &merged);
+			buf_reset(&a->types);
+			buf_addstr(&a->types, merged.buf);
+			a->channels |= 1 << e->channel;
+			a->touched = a->id != 0;
+		}
+		keep[nr_keep++] = i;
+	}
+	/* the new alerts, with ids reserved so that their evidence can name them */
+	new_ids = xcalloc(nr_created + 1, sizeof(*new_ids));
+	if (db_next_ids(db, "alert", nr_created, new_ids))
+		goto fail;
+	cp = db_copy_begin(db, "alert", "id, household_id, status, channels, risk_types, "
+					"first_at, last_at");
+	for (long i = 0; i < n; i++) {
+		size_t k = id_map_slot(&hh, ev[i].household_id);
+		struct alert_state *a = &as[hh.vals[k]];
+		if (a->id || a->created < 0)
+			continue;
+		db_copy_int(cp, new_ids[a->created]);
+		db_copy_int(cp, ev[i].household_id);
+		db_copy_text(cp, "open");
+		db_copy_int(cp, a->channels);
+		db_copy_text(cp, a->types.buf);
+		db_copy_text(cp, now);
+		db_copy_text(cp, now);
+		db_copy_row(cp);
+		a->id = new_ids[a->created]; /* written: later evidence finds it by id */
+		a->created = -1;
+	}
+	if (db_copy_end(cp, 0))
+		goto fail;
+	/* the alerts that were there and got evidence */
+	for (long i = 0; i < nr_as; i++) {
+		if (!as[i].touched)
+			continue;
+		st = db_prepare(db, "UPDATE alert SET channels = :ch, risk_types = :rt, last_at = "
+				    ":now WHERE id = :a");
+		db_bind_int(st, ":ch", as[i].channels);
+		db_bind_text(st, ":rt", as[i].types.buf);
+		db_bind_text(st, ":now", now);
+		db_bind_int(st, ":a", as[i].id);
+		rc = db_run(st);
+		db_done(st);
+		if (rc < 0)
+			goto fail;
+	}
+	cp = db_copy_begin(db, "alert_evidence", "alert_id, channel, source, source_version, "
+						 "risk_types, explain, created_at, created_by");
+	for (long j = 0; j < nr_keep; j++) {
+		const struct alert_evidence *e = &ev[keep[j]];
+		db_copy_int(cp, as[hh.vals[id_map_slot(&hh, e->household_id)]].id);
+		db_copy_int(cp, e->channel);
+		db_copy_text(cp, e->source);
+		db_copy_int(cp, e->source_version);
+		db_copy_text(cp, e->risk_types ? e->risk_types : "");
+		db_copy_text(cp, e->explain);
+		db_copy_text(cp, now);
+		db_copy_int_or_null(cp, e->created_by > 0 ? e->created_by : -1);
+		db_copy_row(cp);
+	}
+	if (db_copy_end(cp, 0))
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	rc = -1;
+out:
+	for (long i = 0; i < nr_as; i++)
+		buf_release(&as[i].types);
+	free(as);
+	free(keep);
+	free(new_ids);
+	id_map_release(&hh);
+	str_set_release(&seen);
+	buf_release(&key);
+	buf_release(&merged);
+	return rc < 0 ? -1 : 0;
+}
+
 /* ---- lights ------------------------------------------------------------------------ */
 
 /* 红黄绿灯 for a step due on `due` (YYYY-MM-DD or ""), seen on `today`:

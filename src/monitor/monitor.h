@@ -323,6 +323,11 @@ struct alert_evidence {
  * explanation on the same open alert is not added twice).  Runs inside the
  * caller's transaction.  Returns the alert id, or -1. */
 int64_t monitor_alert_add(struct db *db, const struct alert_evidence *e);
+/* monitor_alert_add() for each of ev[0..n-1] in turn, with the same result,
+ * in a fixed number of statements (screening raises tens of thousands).
+ * Runs inside the caller's transaction (it must be one: new alert ids are
+ * reserved with db_next_ids).  0 or -1. */
+int monitor_alert_add_many(struct db *db, const struct alert_evidence *ev, long n);
 
 /* Risk types (风险类型, brief §1.4) and monitored-household categories. */
 extern const struct code_list code_risk_type;

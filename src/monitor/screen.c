@@ -458,65 +458,13 @@ out:
 	return n;
 }
 
-struct screen_state {
-	struct db *db;
-	int64_t run_id;
-	const struct rule_row *row;
-	int year;
-	long alerts;
-};
-
-static int on_hit(void *opaque, int64_t hh, int64_t mid, const char *explain)
-{
-	struct screen_state *s = opaque;
-	struct db_stmt *st = db_prepare(s->db, "INSERT INTO rule_hit(run_id, rule_id, rule_version, "
-					       "household_id, member_id, year, explain) VALUES(:run, "
-					       ":rid, :v, :h, :m, :y, :x)");
-	int rc;
-	db_bind_int(st, ":run", s->run_id);
-	db_bind_text(st, ":rid", s->row->id);
-	db_bind_int(st, ":v", s->row->version);
-	db_bind_int(st, ":h", hh);
-	db_bind_int_or_null(st, ":m", mid > 0 ? mid : -1);
-	db_bind_int(st, ":y", s->year);
-	db_bind_text(st, ":x", explain);
-	rc = db_run(st);
-	db_done(st);
-	if (rc < 0)
-		return -1;
-	if (!strcmp(s->row->kind, "risk")) {
-		struct alert_evidence e = { 0 };
-		char rt[8] = "", *why;
-		int monitoring;
-		st = db_prepare(s->db, "SELECT 1 FROM monitored WHERE household_id = :h AND status = "
-				       "'monitoring'");
-		db_bind_int(st, ":h", hh);
-		monitoring = db_step(st) == DB_ROW;
-		db_done(st);
-		if (monitoring) /* already in the workflow: the hit is kept, no new lead */
-			return 0;
-		if (s->row->risk_type)
-			snprintf(rt, sizeof(rt), "%d", s->row->risk_type);
-		why = xstrfmt("%s：%s", s->row->title, explain);
-		e.household_id = hh;
-		e.channel = ALERT_RULE;
-		e.source = s->row->id;
-		e.source_version = s->row->version;
-		e.risk_types = rt;
-		e.explain = why;
-		rc = monitor_alert_add(s->db, &e) < 0 ? -1 : 0;
-		free(why);
-		if (rc)
-			return -1;
-		s->alerts++;
-	}
-	return 0;
-}
-
 /* Screening runs in two phases: the rules' queries run in parallel on
  * separate read connections (one per core), collecting hits in memory; then
  * one transaction on the caller's connection stores the hits and raises the
- * alerts.  Readers never wait for the writer and the write stays atomic. */
+ * alerts.  Readers never wait for the writer and the write stays atomic.
+ * The write is set-based: the hits go in through db_copy (COPY on
+ * PostgreSQL) and the alerts through monitor_alert_add_many(), so its cost
+ * does not grow with a round trip per hit. */
 struct rule_hits {
 	long n, alloc;
 	int64_t *hh, *member;
@@ -585,6 +533,93 @@ static void *screen_worker(void *arg)
 	return NULL;
 }
 
+/* Phase 2: store every rule's hits under run `run_id` and raise an alert
+ * (with the hit as evidence) for each hit of a risk rule on a household
+ * not already being monitored; *alerts counts those evidences.  Runs in
+ * the caller's transaction.  0 or -1. */
+static int store_hits(struct db *db, int64_t run_id, int year, const struct rule_row *rows,
+		      const struct screen_job *job, long *alerts)
+{
+	struct alert_evidence *ev = NULL;
+	char (*rt)[8] = xcalloc(job->n + 1, sizeof(*rt));
+	char **why = NULL;
+	long nr_ev = 0, alloc_ev = 0, alloc_why = 0;
+	int64_t *monitoring = NULL;
+	long nr_mon = 0, alloc_mon = 0;
+	struct db_copy *cp;
+	struct db_stmt *st;
+	int rc = -1;
+
+	cp = db_copy_begin(db, "rule_hit", "run_id, rule_id, rule_version, household_id, "
+					   "member_id, year, explain");
+	for (int i = 0; i < job->n; i++) {
+		const struct rule_hits *h = &job->hits[i];
+		if (!job->rules[i])
+			continue;
+		for (long k = 0; k < h->n; k++) {
+			db_copy_int(cp, run_id);
+			db_copy_text(cp, rows[i].id);
+			db_copy_int(cp, rows[i].version);
+			db_copy_int(cp, h->hh[k]);
+			db_copy_int_or_null(cp, h->member[k] > 0 ? h->member[k] : -1);
+			db_copy_int(cp, year);
+			db_copy_text(cp, h->why[k]);
+			db_copy_row(cp);
+		}
+	}
+	if (db_copy_end(cp, 0))
+		goto out;
+	/* households already in the workflow get no new lead (their hits stay) */
+	st = db_prepare(db, "SELECT household_id FROM monitored WHERE status = 'monitoring' "
+			    "ORDER BY household_id");
+	while ((rc = db_step(st)) == DB_ROW) {
+		ALLOC_GROW(monitoring, nr_mon + 1, alloc_mon);
+		monitoring[nr_mon++] = db_col_int(st, 0);
+	}
+	db_done(st);
+	if (rc < 0)
+		goto out;
+	for (int i = 0; i < job->n; i++) {
+		const struct rule_hits *h = &job->hits[i];
+		if (!job->rules[i] || strcmp(rows[i].kind, "risk"))
+			continue;
+		if (rows[i].risk_type)
+			snprintf(rt[i], sizeof(rt[i]), "%d", rows[i].risk_type);
+		for (long k = 0; k < h->n; k++) {
+			long lo = 0, hi = nr_mon;
+			while (lo < hi) { /* binary search of the sorted ids */
+				long mid = (lo + hi) / 2;
+				if (monitoring[mid] < h->hh[k])
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo < nr_mon && monitoring[lo] == h->hh[k])
+				continue;
+			ALLOC_GROW(ev, nr_ev + 1, alloc_ev);
+			ALLOC_GROW(why, nr_ev + 1, alloc_why);
+			why[nr_ev] = xstrfmt("%s：%s", rows[i].title, h->why[k]);
+			ev[nr_ev] = (struct alert_evidence){ .household_id = h->hh[k],
+							     .channel = ALERT_RULE,
+							     .source = rows[i].id,
+							     .source_version = rows[i].version,
+							     .risk_types = rt[i],
+							     .explain = why[nr_ev] };
+			nr_ev++;
+		}
+	}
+	rc = monitor_alert_add_many(db, ev, nr_ev);
+	*alerts = nr_ev;
+out:
+	for (long k = 0; k < nr_ev; k++)
+		free(why[k]);
+	free(why);
+	free(ev);
+	free(rt);
+	free(monitoring);
+	return rc < 0 ? -1 : 0;
+}
+
 /* Worker threads for screening: $LIUBAO_SCREEN_THREADS, default 2 (the
  * machine's cores), at most 16. */
 static int screen_threads(void)
@@ -603,12 +638,18 @@ int monitor_screen(struct db *db, const char *under, int year, const char *by,
 	struct db_stmt *st;
 	char now[20];
 	double t0 = mono_seconds();
-	struct screen_state s = { 0 };
+	int64_t run_id = 0;
+	long alerts = 0;
 	struct screen_job job;
 	pthread_t tids[16];
 
 	memset(rep, 0, sizeof(*rep));
 	buf_init(&rep->text, 0);
+	/* the rules' joins need the planner to know which tables are small
+	 * (monitored households, measures): without statistics SQLite starts
+	 * from the 300,000 households for every rule */
+	if (db_analyze(db, 1))
+		warning("cannot analyze the database: %s", db_errmsg(db));
 	n = load_rules(db, year, 0, &rows, &alloc);
 	memset(&job, 0, sizeof(job));
 	job.target = db_target(db);
@@ -665,27 +706,23 @@ int monitor_screen(struct db *db, const char *under, int year, const char *by,
 		db_bind_int(st, ":y", year);
 		db_bind_text(st, ":r", under);
 		db_bind_text(st, ":by", by ? by : "");
-		s.run_id = db_run_insert(st);
+		run_id = db_run_insert(st);
 		db_done(st);
-		s.db = db;
-		s.year = year;
+		if (run_id < 0 || store_hits(db, run_id, year, rows, &job, &alerts)) {
+			db_rollback(db);
+			rc = error("保存筛查命中失败：%s", db_errmsg(db));
+			goto out;
+		}
 	}
 	for (int i = 0; i < n; i++) {
 		if (!job.rules[i])
 			continue;
-		s.row = &rows[i];
-		for (long k = 0; !dry_run && k < job.hits[i].n; k++)
-			if (on_hit(&s, job.hits[i].hh[k], job.hits[i].member[k], job.hits[i].why[k])) {
-				db_rollback(db);
-				rc = error("保存规则 %s 的命中失败：%s", rows[i].id, db_errmsg(db));
-				goto out;
-			}
 		rep->rules++;
 		rep->hits += job.hits[i].n;
 		buf_addf(&rep->text, "%-5s v%-2d %6ld 户  %7.0f ms  %s\n", rows[i].id, rows[i].version,
 			 job.hits[i].n, job.hits[i].millis, rows[i].title);
 	}
-	rep->alerts = s.alerts;
+	rep->alerts = alerts;
 	rep->seconds = mono_seconds() - t0;
 	if (!dry_run) {
 		now_utc_text(now);
@@ -696,10 +733,10 @@ int monitor_screen(struct db *db, const char *under, int year, const char *by,
 		db_bind_int(st, ":h", rep->hits);
 		db_bind_int(st, ":a", rep->alerts);
 		db_bind_int(st, ":ms", (int64_t)(rep->seconds * 1000));
-		db_bind_int(st, ":id", s.run_id);
+		db_bind_int(st, ":id", run_id);
 		db_run(st);
 		db_done(st);
-		rep->run_id = s.run_id;
+		rep->run_id = run_id;
 		if (db_commit(db))
 			rc = error("无法保存筛查结果：%s", db_errmsg(db));
 	}

@@ -294,6 +294,57 @@ def test_screen_stores_hits_with_explanations_and_raises_alerts():
     assert any(x["rule_id"] == "M001" for x in b["items"]), b
 
 
+def check_alerts_match_hits(run_id):
+    """What screening wrote, checked against its hits: every hit of a risk rule
+    on a household not being monitored is evidence on the household's open
+    alert, no alert has the same evidence twice, and an alert's risk types and
+    channels are what its evidence adds up to."""
+    hits = query(db(), "SELECT h.household_id, d.title || '：' || h.explain, h.rule_id, "
+                 "h.rule_version FROM rule_hit h JOIN rule_def d ON d.id = h.rule_id AND "
+                 "d.version = h.rule_version WHERE h.run_id = ? AND d.kind = 'risk' AND "
+                 "h.household_id NOT IN (SELECT household_id FROM monitored WHERE status = "
+                 "'monitoring') ORDER BY h.id", (run_id,))
+    assert hits, "risk hits"
+    latest = dict(query(db(), "SELECT household_id, max(id) FROM alert WHERE status IN "
+                        "('open', 'case') GROUP BY household_id ORDER BY household_id"))
+    ev = {}
+    for aid, src, ver, why, rt, ch in query(
+            db(), "SELECT e.alert_id, e.source, e.source_version, e.explain, e.risk_types, "
+            "e.channel FROM alert_evidence e JOIN alert a ON a.id = e.alert_id WHERE a.status "
+            "IN ('open', 'case') ORDER BY e.id"):
+        key = (aid, src, ver, why)
+        assert key not in ev, ("evidence repeated", key)
+        ev[key] = (rt, ch)
+    for hh, why, rid, ver in hits:
+        assert hh in latest, ("no open alert", hh, rid)
+        assert (latest[hh], rid, ver, why) in ev, ("hit without evidence", hh, rid, why)
+    for aid, rt, ch in query(db(), "SELECT id, risk_types, channels FROM alert WHERE status = "
+                             "'open' ORDER BY id"):
+        mine = [v for k, v in ev.items() if k[0] == aid]
+        want = {c for t, _ in mine for c in t.split(",") if c}
+        eq(set(c for c in rt.split(",") if c), want, "risk types of alert %d" % aid)
+        for _, c in mine:
+            assert ch & (1 << c), ("channel", aid, ch, c)
+
+
+def test_screen_alerts_match_hits():
+    """Screening stores hits and alerts set-based; the result must be what one
+    statement per hit gave: a first run, a run of another year that adds
+    evidence to the alerts of the first (and merges their risk types), and a
+    repeat that adds nothing."""
+    server()
+    added = []
+    for year in ("2025", "2026", "2026"):
+        n0 = query(db(), "SELECT count(*) FROM alert_evidence")[0][0]
+        p = cli("screen", "--db", db(), "--year", year, check=0)
+        assert "共 18 条规则" in p.stdout, p.stdout + p.stderr
+        check_alerts_match_hits(query(db(), "SELECT max(id) FROM rule_run")[0][0])
+        added.append(query(db(), "SELECT count(*) FROM alert_evidence")[0][0] - n0)
+    assert added[1] > 0, ("another year's incomes explain hits anew", added)
+    eq(added[2], 0, "a repeated screening adds no evidence")
+    cli("screen", "--db", db(), "--year", "2025", check=0)  # later tests read the 2025 run
+
+
 def test_rule_versions_preview_and_syntax_errors():
     s = server()
     st, b, _ = s.post("/api/v1/rules/preview", {"expression": "人均纯收入 < 监测线", "year": 2025})
