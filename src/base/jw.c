@@ -55,14 +55,6 @@ void jw_array_end(struct jw *w)
 	buf_addch(w->out, ']');
 }
 
-void jw_key(struct jw *w, const char *key)
-{
-	sep(w);
-	jw_escape(w->out, key);
-	buf_addch(w->out, ':');
-	w->after_key = 1;
-}
-
 /* Length of the valid UTF-8 sequence at s, or 0 if invalid. */
 static int utf8_seq(const unsigned char *s)
 {
@@ -102,7 +94,8 @@ void jw_escape(struct buf *b, const char *str)
 	/* fast path: room for the string and its quotes is made once, and
 	 * bytes that need no escaping (printable ASCII, valid UTF-8) are copied
 	 * until the end or the first byte that needs care */
-	buf_grow(b, n + 2);
+	if (n + 2 >= b->alloc - b->len)
+		buf_grow(b, n + 2);
 	o = b->buf + b->len;
 	*o++ = '"';
 	for (;;) {
@@ -164,6 +157,29 @@ void jw_escape(struct buf *b, const char *str)
 		}
 	}
 	buf_addch(b, '"');
+}
+
+void jw_key(struct jw *w, const char *key)
+{
+	size_t n = strlen(key), i = 0;
+	struct buf *b = w->out;
+	sep(w);
+	/* keys are short ASCII names: written in one go when nothing in them
+	 * needs escaping */
+	while (i < n && plain_ascii((unsigned char)key[i]))
+		i++;
+	if (i == n) {
+		if (n + 3 >= b->alloc - b->len)
+			buf_grow(b, n + 3);
+		b->buf[b->len] = '"';
+		memcpy(b->buf + b->len + 1, key, n);
+		memcpy(b->buf + b->len + 1 + n, "\":", 3); /* with the NUL */
+		b->len += n + 3;
+	} else {
+		jw_escape(b, key);
+		buf_addch(b, ':');
+	}
+	w->after_key = 1;
 }
 
 void jw_str(struct jw *w, const char *s)

@@ -321,7 +321,9 @@ void db_bind_prefix(struct db_stmt *st, const char *lo_name, const char *hi_name
 		    const char *prefix)
 {
 	char hi[32];
-	snprintf(hi, sizeof(hi), "%.30s:", prefix);
+	size_t n = strnlen(prefix, 30);
+	memcpy(hi, prefix, n);
+	memcpy(hi + n, ":", 2);
 	db_bind_text(st, lo_name, prefix);
 	db_bind_text(st, hi_name, hi);
 }

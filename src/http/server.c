@@ -75,9 +75,15 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_re
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
-	r = MHD_create_response_from_buffer(res->body.len, res->body.buf, MHD_RESPMEM_MUST_COPY);
-	if (!r)
+	/* the body's memory goes to libmicrohttpd (freed with free() once sent)
+	 * rather than being copied */
+	size_t len;
+	char *body = buf_detach(&res->body, &len);
+	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
 		return MHD_NO;
+	}
 	MHD_add_response_header(r, "Content-Type", res->content_type);
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");

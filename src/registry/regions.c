@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/csv.h"
 #include "base/util.h"
@@ -32,6 +33,63 @@ int registry_region_exists(struct db *db, const char *code)
 	db_bind_text(st, ":c", code);
 	rc = db_step(st);
 	db_done(st);
+	return rc == DB_ROW;
+}
+
+/* Region names for detail views, cached per thread: a name is read from the
+ * database at most once a minute per code, so a renamed region (a new
+ * yearly code table loaded by `liubao regions import`) shows its new name
+ * within a minute.  Direct-mapped by a hash of the code. */
+#define REGION_NAME_SLOTS 1024
+#define REGION_NAME_SECONDS 60
+
+struct region_name_slot {
+	char code[13];
+	char name[64];
+	time_t read_at;
+};
+
+static __thread struct region_name_cache {
+	struct db *db; /* the connection the names came through */
+	struct region_name_slot *slots;
+} region_names;
+
+int registry_region_name(struct db *db, const char *code, char out[64])
+{
+	struct region_name_cache *c = &region_names;
+	struct region_name_slot *e;
+	struct db_stmt *st;
+	time_t now = time(NULL);
+	uint64_t h = 1469598103934665603ull;
+	int rc;
+	out[0] = '\0';
+	if (strlen(code) != 12)
+		return 0;
+	if (!c->slots)
+		c->slots = xcalloc(REGION_NAME_SLOTS, sizeof(*c->slots));
+	if (c->db != db) {
+		memset(c->slots, 0, REGION_NAME_SLOTS * sizeof(*c->slots));
+		c->db = db;
+	}
+	for (const char *p = code; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	e = &c->slots[h % REGION_NAME_SLOTS];
+	if (!strcmp(e->code, code) && now - e->read_at < REGION_NAME_SECONDS &&
+	    now >= e->read_at) {
+		memcpy(out, e->name, 64);
+		return 1;
+	}
+	st = db_prepare(db, "SELECT name FROM region WHERE code = :c");
+	db_bind_text(st, ":c", code);
+	rc = db_step(st);
+	if (rc == DB_ROW)
+		snprintf(out, 64, "%s", db_col_text(st, 0));
+	db_done(st);
+	if (rc < 0)
+		return -1;
+	memcpy(e->code, code, 13);
+	memcpy(e->name, out, 64);
+	e->read_at = now;
 	return rc == DB_ROW;
 }
 

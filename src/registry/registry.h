@@ -98,6 +98,10 @@ int registry_region_exists(struct db *db, const char *code);
  * a principal's scope) into out[n]: "平利县", a village with its township
  * "锦屏社区（老县镇）", "全部" for "", "" when unknown. */
 void registry_region_display(struct db *db, const char *prefix, char *out, size_t n);
+/* The name of region `code` (12 digits) into out[64]: 1 found, 0 not ("" in
+ * out), -1 error.  For display: names are cached per thread for up to a
+ * minute (a detail view should not pay two index look-ups for them). */
+int registry_region_name(struct db *db, const char *code, char out[64]);
 
 /* What a save did. */
 enum save_result { SAVE_UNCHANGED = 0, SAVE_INSERTED = 1, SAVE_UPDATED = 2 };
@@ -129,9 +133,9 @@ struct household_detail {
 	struct member_rec *members; /* ordered by relation, id */
 	int nr_members, alloc_members;
 };
-/* Read household `id` with its village and township names and its members
- * in one query, if its village lies under region prefix `scope` ("" =
- * everywhere): 1 found and in scope, 0 not found or outside, -1 error.  The
+/* Read household `id` and its members in one query, with its village and
+ * township names (registry_region_name), if its village lies under region
+ * prefix `scope` ("" = everywhere): 1 found and in scope, 0 not found or outside, -1 error.  The
  * member array is reused across calls; household_detail_release() frees it
  * (start from a zeroed struct). */
 int registry_household_detail(struct db *db, int64_t id, const char *scope,

@@ -289,23 +289,22 @@ void household_detail_release(struct household_detail *d)
 	d->nr_members = d->alloc_members = 0;
 }
 
-/* Columns of the detail query: the household, its two region names, then
- * MEMBER_COLUMNS of each member (NULL when it has none). */
+/* Columns of the detail query: the household, then MEMBER_COLUMNS of each
+ * member (NULL when it has none). */
 enum { DC_ID, DC_NO, DC_VILLAGE, DC_ADDRESS, DC_PHONE, DC_TYPE, DC_RELOCATED, DC_SITE,
-       DC_VILLAGE_NAME, DC_TOWNSHIP_NAME, DC_MEMBER };
+       DC_MEMBER };
 
 int registry_household_detail(struct db *db, int64_t id, const char *scope,
 			      struct household_detail *d)
 {
 	struct db_stmt *st = db_prepare(
 		db, "SELECT h.id, h.hh_no, h.village_code, h.address, h.phone, h.hh_type, "
-		    "h.relocated, h.relocation_site, v.name, t.name, m.id, m.household_id, m.name, "
+		    "h.relocated, h.relocation_site, m.id, m.household_id, m.name, "
 		    "m.id_number, m.relation, m.sex, m.birth_date, m.ethnicity, m.education, "
 		    "m.school_status, m.health, m.disability, m.labor_skill, m.work_status, "
 		    "m.ins_resident_med, m.ins_employee_med, m.ins_critical, m.ins_pension, m.dibao, "
-		    "m.tekun, m.phone FROM household h LEFT JOIN region v ON v.code = "
-		    "h.village_code LEFT JOIN region t ON t.code = substr(h.village_code, 1, 9) || "
-		    "'000' LEFT JOIN member m ON m.household_id = h.id WHERE h.id = :id AND "
+		    "m.tekun, m.phone FROM household h LEFT JOIN member m ON m.household_id = "
+		    "h.id WHERE h.id = :id AND "
 		    "h.village_code >= :lo AND h.village_code < :hi");
 	struct household_rec *h = &d->h;
 	int rc, found = 0;
@@ -326,10 +325,6 @@ int registry_household_detail(struct db *db, int64_t id, const char *scope,
 			h->relocated = (int)db_col_int(st, DC_RELOCATED);
 			copy_text(h->relocation_site, sizeof(h->relocation_site),
 				  db_col_text(st, DC_SITE));
-			copy_text(d->village_name, sizeof(d->village_name),
-				  db_col_text(st, DC_VILLAGE_NAME));
-			copy_text(d->township_name, sizeof(d->township_name),
-				  db_col_text(st, DC_TOWNSHIP_NAME));
 		}
 		if (db_col_is_null(st, DC_MEMBER + MC_ID))
 			continue;
@@ -337,6 +332,16 @@ int registry_household_detail(struct db *db, int64_t id, const char *scope,
 		read_member_at(st, DC_MEMBER, &d->members[d->nr_members++]);
 	}
 	db_done(st);
+	if (found) {
+		char township[13] = "";
+		if (strlen(h->village_code) == 12) {
+			memcpy(township, h->village_code, 9);
+			memcpy(township + 9, "000", 4);
+		}
+		if (registry_region_name(db, h->village_code, d->village_name) < 0 ||
+		    registry_region_name(db, township, d->township_name) < 0)
+			rc = -1;
+	}
 	/* order by relation, id here: a handful of rows, and an ORDER BY would
 	 * cost SQLite a temporary b-tree per request */
 	for (int i = 1; i < d->nr_members; i++) {
