@@ -254,6 +254,18 @@ void auth_lock_fail(struct db *db, const char *key, int threshold)
 	time_t now = time(NULL);
 	int64_t failures = 0, last = 0, locked = 0;
 	int64_t until = 0;
+	/* read-modify-write under the row's lock: on PostgreSQL concurrent
+	 * failures (parallel guesses) would otherwise read the same count and
+	 * lose increments; SQLite's write lock already serialises them */
+	st = db_prepare(db, "INSERT INTO login_lock(key, failures, last_failure, locked_until) "
+			    "VALUES(:k, 0, 0, 0) ON CONFLICT(key) DO NOTHING");
+	db_bind_text(st, ":k", key);
+	db_run(st);
+	db_done(st);
+	st = db_prepare(db, "UPDATE login_lock SET failures = failures WHERE key = :k");
+	db_bind_text(st, ":k", key);
+	db_run(st);
+	db_done(st);
 	st = db_prepare(db, "SELECT failures, last_failure, locked_until FROM login_lock "
 			    "WHERE key = :k");
 	db_bind_text(st, ":k", key);
