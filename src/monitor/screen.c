@@ -111,15 +111,18 @@ static const struct rule_field monitor_fields[] = {
 	  "41, 42))", NULL, "项" },
 	{ "measures", "帮扶措施数", RULE_HOUSEHOLD, RULE_NUM,
 	  "(SELECT count(*) FROM measure x WHERE x.household_id = h.id)", NULL, "项" },
+	/* "h.id IN (uncorrelated subquery)": the set of households with such a
+	 * measure is built once per query, where EXISTS would look up the
+	 * measures of every household (a sixth of the time over 300,000) */
 	{ "measure_dibao", "享受低保措施", RULE_HOUSEHOLD, RULE_BOOL,
-	  "(CASE WHEN EXISTS (SELECT 1 FROM measure x WHERE x.household_id = h.id AND x.item = "
-	  "4801) THEN 1 ELSE 0 END)", NULL, NULL },
+	  "(CASE WHEN h.id IN (SELECT x.household_id FROM measure x WHERE x.item = 4801) THEN 1 "
+	  "ELSE 0 END)", NULL, NULL },
 	{ "measure_tekun", "享受特困供养措施", RULE_HOUSEHOLD, RULE_BOOL,
-	  "(CASE WHEN EXISTS (SELECT 1 FROM measure x WHERE x.household_id = h.id AND x.item = "
-	  "4802) THEN 1 ELSE 0 END)", NULL, NULL },
+	  "(CASE WHEN h.id IN (SELECT x.household_id FROM measure x WHERE x.item = 4802) THEN 1 "
+	  "ELSE 0 END)", NULL, NULL },
 	{ "measure_disability", "享受残疾人补贴措施", RULE_HOUSEHOLD, RULE_BOOL,
-	  "(CASE WHEN EXISTS (SELECT 1 FROM measure x WHERE x.household_id = h.id AND x.item = "
-	  "4805) THEN 1 ELSE 0 END)", NULL, NULL },
+	  "(CASE WHEN h.id IN (SELECT x.household_id FROM measure x WHERE x.item = 4805) THEN 1 "
+	  "ELSE 0 END)", NULL, NULL },
 	/* member */
 	{ "relation", "与户主关系", RULE_MEMBER, RULE_CODE, "m.relation", &code_relation, NULL },
 	{ "sex", "性别", RULE_MEMBER, RULE_CODE, "m.sex", &code_sex, NULL },
@@ -165,6 +168,7 @@ static const struct rule_catalog monitor_catalog = {
 	"birth_date",
 	monitor_joins,
 	ARRAY_SIZE(monitor_joins),
+	"m.household_id",
 };
 
 /* The FROM clause with every join, for reading one household's values. */

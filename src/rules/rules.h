@@ -129,6 +129,10 @@ struct rule_catalog {
 					* without an argument, e.g. "birth_date"; may be NULL */
 	const struct rule_join *joins; /* optional joins after household_from, or NULL */
 	int nr_joins;
+	const char *member_household;  /* the member column naming its household, e.g.
+					* "m.household_id", or NULL: lets rule_to_sql()
+					* test any(member, e) as "household_id IN (SELECT
+					* … WHERE e)" when every household is read */
 };
 
 /* An optional join of the catalogue: rule_to_sql() appends it only when the

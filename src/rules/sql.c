@@ -7,6 +7,7 @@
  * C and SQLite do.  Aggregates over members are correlated subqueries on
  * the catalogue's member_link, so an index on it serves them.  Also the
  * binding of :p_ parameters and the reading of explain columns. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
@@ -14,6 +15,12 @@
 #include "rules/node.h"
 
 static void emit(const struct rule *r, int n, struct buf *o);
+
+/* Set by rule_to_sql() while it writes the WHERE clause: any_as_in[n] is 1
+ * for the any(member, e) nodes that are written as an uncorrelated IN (see
+ * mark_any_as_in).  Thread-local: rules compile to SQL on several threads
+ * at once. */
+static __thread char *any_as_in;
 
 static int is_ident_char(char c)
 {
@@ -226,6 +233,39 @@ static int contains_word(const char *sql, const char *word)
 			return 1;
 	}
 	return 0;
+}
+
+/* 1 if node n reads a household field (inside an aggregate, that makes
+ * it correlated with the household). */
+static int reads_household(const struct rule *r, int n)
+{
+	const struct node *x = &r->nodes[n];
+	if ((x->op == N_FIELD) && x->field->scope == RULE_HOUSEHOLD)
+		return 1;
+	if (x->a >= 0 && reads_household(r, x->a))
+		return 1;
+	if (x->b >= 0 && reads_household(r, x->b))
+		return 1;
+	for (int i = 0; i < x->nr_args; i++)
+		if (reads_household(r, r->args[x->args + i]))
+			return 1;
+	return 0;
+}
+
+/* Mark in `out` the any() nodes that every household reaches: those under
+ * nothing but OR and NOT from the root.  Under an AND, a cheaper term may
+ * leave few households for the any() (C008: only those with a 低保
+ * measure), and looking up their members beats building the whole set. */
+static void mark_any_as_in(const struct rule *r, int n, char *out)
+{
+	const struct node *x = &r->nodes[n];
+	if (x->op == N_ANY)
+		out[n] = 1;
+	else if (x->op == N_OR || x->op == N_NOT) {
+		mark_any_as_in(r, x->a, out);
+		if (x->b >= 0)
+			mark_any_as_in(r, x->b, out);
+	}
 }
 
 /* A rough cost of evaluating node n once per household: aggregates (a
@@ -468,6 +508,16 @@ static void emit(const struct rule *r, int n, struct buf *o)
 		buf_addstr(o, " END)");
 		break;
 	case N_ANY:
+		if (any_as_in && any_as_in[n] && !reads_household(r, x->a)) {
+			/* the households with such a member, found in one pass
+			 * over the members: SQLite builds the set once, where
+			 * EXISTS would look up every household's members */
+			buf_addf(o, "(%s IN (SELECT %s FROM %s WHERE ", r->cat->household_id,
+				 r->cat->member_household, r->cat->member_from);
+			emit(r, x->a, o);
+			buf_addstr(o, "))");
+			break;
+		}
 		buf_addstr(o, "(EXISTS (");
 		emit_members(r, "1", o);
 		buf_addstr(o, " AND ");
@@ -643,7 +693,23 @@ void rule_to_sql(const struct rule *r, const char *extra_where, struct buf *sql)
 		buf_addstr(&cols, ",\n  ");
 		emit_slot(r, i, &cols);
 	}
+	/* a rule that needs a joined row (a monitored household, say) starts
+	 * from that table's few rows, where EXISTS per household is cheaper;
+	 * one that reads every household tests its any() as a set */
+	if (!member && c->member_household) {
+		int every = 1;
+		for (int j = 0; j < c->nr_joins && every; j++)
+			if (starts_with(c->joins[j].sql, "LEFT JOIN ") &&
+			    when_missing(r, r->root, c->joins[j].alias).not_true)
+				every = 0;
+		if (every) {
+			any_as_in = xcalloc(r->nr_nodes, 1);
+			mark_any_as_in(r, r->root, any_as_in);
+		}
+	}
 	emit(r, r->root, &where);
+	free(any_as_in);
+	any_as_in = NULL;
 	if (extra_where && *extra_where)
 		buf_addf(&where, "\n  AND (%s)", extra_where);
 	buf_addf(sql, "SELECT %s", c->household_id);

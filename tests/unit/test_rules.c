@@ -52,7 +52,7 @@ static const struct rule_join toy_joins[] = {
 
 static const struct rule_catalog toy = {
     toy_fields, NR_TOY_FIELDS, "household h", "h.id", "member m", "m.household_id = h.id",
-    "m.id",	"birth_date",  toy_joins,     1,
+    "m.id",	"birth_date",  toy_joins,     1, "m.household_id",
 };
 
 static struct rule *compile(const char *expr)
@@ -950,6 +950,17 @@ static const char *const household_exprs[] = {
     "(size not in (1, $n)) is null and size > 2",
     "coalesce($n, size) > 2 and min(size, $n) is null and $p",
     "($p and $q) is null and not ($q or false) is not null and size = 2",
+    /* joins made inner when the rule cannot be true without their row, and
+     * any() written as a set when every household reaches it */
+    "(hh_type = '脱贫户' and medical >= 5000) or (hh_type != '脱贫户' and medical >= 20000)",
+    "not any(member, health has '残疾')",
+    "water_ok = false or not any(member, student)",
+    "medical > 1000 or any(member, age() > 70)",
+    "wage is null or any(member, income is null)",
+    "not (wage is not null) and size > 1",
+    "coalesce(wage, 0) = 0 and size > 2",
+    "not (medical < 3000 or wage is null) and any(member, student)",
+    "-wage < -5000 and abs(medical) in (0, 100, 2500)",
 };
 
 static const char *const member_exprs[] = {
