@@ -462,19 +462,21 @@ out:
 	return n;
 }
 
-/* Screening runs in two phases: the rules' queries run in parallel on
- * separate read connections (one per core), collecting hits in memory; then
- * one transaction on the caller's connection stores the hits and raises the
- * alerts.  Readers never wait for the writer and the write stays atomic.
- * The write is set-based: the hits go in through db_copy (COPY on
- * PostgreSQL) and the alerts through monitor_alert_add_many(), so its cost
- * does not grow with a round trip per hit. */
+/* Screening: the rules' queries run in parallel on separate read
+ * connections (one per core), collecting hits in memory, while one
+ * transaction on the caller's connection stores each rule's hits as soon as
+ * the rule has run and, at the end, raises the alerts.  Readers never wait
+ * for the writer and the write stays atomic.  The write is set-based: the
+ * hits go in through db_copy (COPY on PostgreSQL) and the alerts through
+ * monitor_alert_add_many(), so its cost does not grow with a round trip per
+ * hit. */
 struct rule_hits {
 	long n, alloc;
 	int64_t *hh, *member;
 	char **why;
 	double millis;
 	int failed;          /* the query failed */
+	int done;            /* the rule has run (or failed): its hits may be stored */
 	char err[256];
 };
 
@@ -488,6 +490,7 @@ struct screen_job {
 	const char *under;
 	int year;
 	pthread_mutex_t lock;
+	pthread_cond_t ran;  /* signalled whenever a rule is done */
 };
 
 static int collect(void *opaque, int64_t hh, int64_t mid, const char *explain)
@@ -518,31 +521,51 @@ static void *screen_worker(void *arg)
 		pthread_mutex_unlock(&j->lock);
 		if (i < 0)
 			break;
-		if (!j->rules[i])
-			continue;
-		if (!db) {
+		if (!j->rules[i]) {
+			/* did not compile: nothing to run */
+		} else if (!db) {
 			j->hits[i].failed = 1;
 			snprintf(j->hits[i].err, sizeof(j->hits[i].err), "%.200s", err);
-			continue;
+		} else {
+			t1 = mono_seconds();
+			if (run_rule_sql(db, j->rules[i], j->under, j->year, collect, &j->hits[i],
+					 -1) < 0) {
+				j->hits[i].failed = 1;
+				snprintf(j->hits[i].err, sizeof(j->hits[i].err), "%s", db_errmsg(db));
+			}
+			j->hits[i].millis = (mono_seconds() - t1) * 1000;
 		}
-		t1 = mono_seconds();
-		if (run_rule_sql(db, j->rules[i], j->under, j->year, collect, &j->hits[i], -1) < 0) {
-			j->hits[i].failed = 1;
-			snprintf(j->hits[i].err, sizeof(j->hits[i].err), "%s", db_errmsg(db));
-		}
-		j->hits[i].millis = (mono_seconds() - t1) * 1000;
+		pthread_mutex_lock(&j->lock);
+		j->hits[i].done = 1;
+		pthread_cond_broadcast(&j->ran);
+		pthread_mutex_unlock(&j->lock);
 	}
 	if (db && !j->shared)
 		db_close(db);
 	return NULL;
 }
 
-/* Phase 2: store every rule's hits under run `run_id` and raise an alert
- * (with the hit as evidence) for each hit of a risk rule on a household
- * not already being monitored; *alerts counts those evidences.  Runs in
- * the caller's transaction.  0 or -1. */
-static int store_hits(struct db *db, int64_t run_id, int year, const struct rule_row *rows,
-		      const struct screen_job *job, long *alerts)
+/* Append rule `row`'s hits `h` to the rule_hit copy `cp` (run `run_id`). */
+static void copy_hits(struct db_copy *cp, int64_t run_id, int year, const struct rule_row *row,
+		      const struct rule_hits *h)
+{
+	for (long k = 0; k < h->n; k++) {
+		db_copy_int(cp, run_id);
+		db_copy_text(cp, row->id);
+		db_copy_int(cp, row->version);
+		db_copy_int(cp, h->hh[k]);
+		db_copy_int_or_null(cp, h->member[k] > 0 ? h->member[k] : -1);
+		db_copy_int(cp, year);
+		db_copy_text(cp, h->why[k]);
+		db_copy_row(cp);
+	}
+}
+
+/* Raise an alert (the hit as evidence) for each hit of a risk rule on a
+ * household not already being monitored; *alerts counts those evidences.
+ * Runs in the caller's transaction.  0 or -1. */
+static int raise_alerts(struct db *db, const struct rule_row *rows, const struct screen_job *job,
+			long *alerts)
 {
 	struct alert_evidence *ev = NULL;
 	char (*rt)[8] = xcalloc(job->n + 1, sizeof(*rt));
@@ -550,29 +573,9 @@ static int store_hits(struct db *db, int64_t run_id, int year, const struct rule
 	long nr_ev = 0, alloc_ev = 0, alloc_why = 0;
 	int64_t *monitoring = NULL;
 	long nr_mon = 0, alloc_mon = 0;
-	struct db_copy *cp;
 	struct db_stmt *st;
-	int rc = -1;
+	int rc;
 
-	cp = db_copy_begin(db, "rule_hit", "run_id, rule_id, rule_version, household_id, "
-					   "member_id, year, explain");
-	for (int i = 0; i < job->n; i++) {
-		const struct rule_hits *h = &job->hits[i];
-		if (!job->rules[i])
-			continue;
-		for (long k = 0; k < h->n; k++) {
-			db_copy_int(cp, run_id);
-			db_copy_text(cp, rows[i].id);
-			db_copy_int(cp, rows[i].version);
-			db_copy_int(cp, h->hh[k]);
-			db_copy_int_or_null(cp, h->member[k] > 0 ? h->member[k] : -1);
-			db_copy_int(cp, year);
-			db_copy_text(cp, h->why[k]);
-			db_copy_row(cp);
-		}
-	}
-	if (db_copy_end(cp, 0))
-		goto out;
 	/* households already in the workflow get no new lead (their hits stay) */
 	st = db_prepare(db, "SELECT household_id FROM monitored WHERE status = 'monitoring' "
 			    "ORDER BY household_id");
@@ -645,7 +648,9 @@ int monitor_screen(struct db *db, const char *under, int year, const char *by,
 	int64_t run_id = 0;
 	long alerts = 0;
 	struct screen_job job;
+	struct db_copy *cp;
 	pthread_t tids[16];
+	int threaded, started = 0, in_tx = 0;
 
 	memset(rep, 0, sizeof(*rep));
 	buf_init(&rep->text, 0);
@@ -664,6 +669,7 @@ int monitor_screen(struct db *db, const char *under, int year, const char *by,
 	job.rules = xcalloc(n + 1, sizeof(*job.rules));
 	job.hits = xcalloc(n + 1, sizeof(*job.hits));
 	pthread_mutex_init(&job.lock, NULL);
+	pthread_cond_init(&job.ran, NULL);
 	for (int i = 0; i < n; i++) {
 		struct rule_error err;
 		job.rules[i] = rule_compile(&monitor_catalog, rows[i].scope, rows[i].expr, &err);
@@ -673,36 +679,23 @@ int monitor_screen(struct db *db, const char *under, int year, const char *by,
 			rep->failed++;
 		}
 	}
-	/* phase 1: the queries, in parallel (a database inside a transaction
-	 * must be read through the caller's own connection) */
-	if (db_depth(db) || nthreads == 1) {
+	/* The queries run in parallel on read connections of their own, one
+	 * per core; this connection meanwhile opens the write transaction and
+	 * stores each rule's hits as soon as the rule has run, so the writing
+	 * overlaps the remaining queries (a database already inside a
+	 * transaction must be read through the caller's connection: then the
+	 * queries run first, here, and the writing follows). */
+	threaded = !db_depth(db) && nthreads > 1;
+	if (!threaded) {
 		job.shared = db;
 		screen_worker(&job);
-	} else {
-		int started = 0;
-		for (int t = 0; t < nthreads; t++)
-			if (!pthread_create(&tids[t], NULL, screen_worker, &job))
-				started++;
-		for (int t = 0; t < started; t++)
-			pthread_join(tids[t], NULL);
-		if (!started) {
-			job.shared = db;
-			screen_worker(&job);
-		}
 	}
-	for (int i = 0; i < n; i++)
-		if (job.hits[i].failed) {
-			rc = error("规则 %s 筛查失败：%s", rows[i].id, job.hits[i].err);
-			goto out;
-		}
-	if (flags & SCREEN_PROGRESS)
-		fprintf(stderr, "筛查：%d 条规则已运行，写入结果……\n", n);
-	/* phase 2: store hits and raise alerts in one transaction */
 	if (!dry_run) {
 		if (db_begin(db)) {
 			rc = error("无法开始筛查：%s", db_errmsg(db));
 			goto out;
 		}
+		in_tx = 1;
 		now_utc_text(now);
 		st = db_prepare(db, "INSERT INTO rule_run(started_at, year, region, by_login) "
 				    "VALUES(:now, :y, :r, :by)");
@@ -712,11 +705,50 @@ int monitor_screen(struct db *db, const char *under, int year, const char *by,
 		db_bind_text(st, ":by", by ? by : "");
 		run_id = db_run_insert(st);
 		db_done(st);
-		if (run_id < 0 || store_hits(db, run_id, year, rows, &job, &alerts)) {
-			db_rollback(db);
-			rc = error("保存筛查命中失败：%s", db_errmsg(db));
+		if (run_id < 0) {
+			rc = error("保存筛查批次失败：%s", db_errmsg(db));
 			goto out;
 		}
+	}
+	if (threaded) {
+		for (int t = 0; t < nthreads; t++)
+			if (!pthread_create(&tids[t], NULL, screen_worker, &job))
+				started++;
+		if (!started) {
+			job.shared = db;
+			screen_worker(&job);
+		}
+	}
+	cp = dry_run ? NULL
+		     : db_copy_begin(db, "rule_hit", "run_id, rule_id, rule_version, household_id, "
+						     "member_id, year, explain");
+	for (int i = 0; i < n && !rc; i++) {
+		pthread_mutex_lock(&job.lock);
+		while (!job.hits[i].done)
+			pthread_cond_wait(&job.ran, &job.lock);
+		pthread_mutex_unlock(&job.lock);
+		if (job.hits[i].failed)
+			rc = error("规则 %s 筛查失败：%s", rows[i].id, job.hits[i].err);
+		else if (cp && job.rules[i])
+			copy_hits(cp, run_id, year, &rows[i], &job.hits[i]);
+	}
+	if (rc) {
+		/* stop the workers at the next rule and wait for them */
+		pthread_mutex_lock(&job.lock);
+		job.next = job.n;
+		pthread_mutex_unlock(&job.lock);
+	}
+	for (int t = 0; t < started; t++)
+		pthread_join(tids[t], NULL);
+	if (cp && db_copy_end(cp, rc != 0) && !rc)
+		rc = error("保存筛查命中失败：%s", db_errmsg(db));
+	if (rc)
+		goto out;
+	if (flags & SCREEN_PROGRESS)
+		fprintf(stderr, "筛查：%d 条规则已运行，生成线索……\n", n);
+	if (!dry_run && raise_alerts(db, rows, &job, &alerts)) {
+		rc = error("生成线索失败：%s", db_errmsg(db));
+		goto out;
 	}
 	for (int i = 0; i < n; i++) {
 		if (!job.rules[i])
@@ -741,10 +773,13 @@ int monitor_screen(struct db *db, const char *under, int year, const char *by,
 		db_run(st);
 		db_done(st);
 		rep->run_id = run_id;
+		in_tx = 0;
 		if (db_commit(db))
 			rc = error("无法保存筛查结果：%s", db_errmsg(db));
 	}
 out:
+	if (in_tx)
+		db_rollback(db);
 	for (int i = 0; i < n; i++) {
 		rule_free(job.rules[i]);
 		for (long k = 0; k < job.hits[i].n; k++)
@@ -756,6 +791,7 @@ out:
 	free(job.rules);
 	free(job.hits);
 	pthread_mutex_destroy(&job.lock);
+	pthread_cond_destroy(&job.ran);
 	free_rules(rows, n);
 	return rc;
 }
