@@ -47,17 +47,17 @@ struct db_ops {
 	void *(*copy_begin)(struct db *db, const char *table, const char *columns, int ncols);
 	int (*copy_row)(void *h, const struct db_value *v, int n);
 	int (*copy_end)(void *h, int abort);
-	/* db_read_begin / db_read_end; NULL where snapshots cost more than
-	 * they save (PostgreSQL).  read_end is called only while one is open. */
-	void (*read_begin)(struct db *db);
-	void (*read_end)(struct db *db);
+	/* db_snapshot_begin / db_snapshot_end; NULL where snapshots cost more than
+	 * they save (PostgreSQL).  snapshot_end is called only while one is open. */
+	void (*snapshot_begin)(struct db *db);
+	void (*snapshot_end)(struct db *db);
 };
 
 struct db {
 	const struct db_ops *ops;
 	char *target;           /* as given to db_open (xstrdup) */
 	int depth;              /* transaction nesting; >0 while BEGIN..COMMIT runs */
-	int snapshot;           /* a read snapshot (db_read_begin) is open */
+	int snapshot;           /* a read snapshot (db_snapshot_begin) is open */
 	int doomed;             /* a nested rollback happened */
 	const char *begin_file; /* where the outermost transaction began */
 	int begin_line;

@@ -53,20 +53,20 @@ int db_is_server(struct db *db)
 
 int db_exec(struct db *db, const char *sql)
 {
-	db_read_end(db);
+	db_snapshot_end(db);
 	return db->ops->exec(db, sql);
 }
 
-void db_read_begin(struct db *db)
+void db_snapshot_begin(struct db *db)
 {
-	if (db->ops->read_begin && !db->depth && !db->snapshot)
-		db->ops->read_begin(db);
+	if (db->ops->snapshot_begin && !db->depth && !db->snapshot)
+		db->ops->snapshot_begin(db);
 }
 
-void db_read_end(struct db *db)
+void db_snapshot_end(struct db *db)
 {
 	if (db->snapshot)
-		db->ops->read_end(db);
+		db->ops->snapshot_end(db);
 }
 
 /* Interned SQL texts for db_prepare_text(): open addressing on a hash. */
@@ -233,19 +233,19 @@ int db_analyze(struct db *db, int if_never)
 
 void db_tune_bulk(struct db *db)
 {
-	db_read_end(db);
+	db_snapshot_end(db);
 	db->ops->tune_bulk(db, (size_t)256 << 20);
 }
 
 void db_tune_bulk_cache(struct db *db, size_t bytes)
 {
-	db_read_end(db);
+	db_snapshot_end(db);
 	db->ops->tune_bulk(db, bytes);
 }
 
 int db_defer_indexes(struct db *db, const char *tables, char **restore)
 {
-	db_read_end(db);
+	db_snapshot_end(db);
 	return db->ops->defer_indexes(db, tables, restore);
 }
 
@@ -257,7 +257,7 @@ int db_defer_indexes(struct db *db, const char *tables, char **restore)
 static int begin(struct db *db, const char *sql, const char *file, int line)
 {
 	if (db->depth == 0) {
-		db_read_end(db);
+		db_snapshot_end(db);
 		if (db->ops->exec(db, sql))
 			return -1;
 		db->doomed = 0;
@@ -330,7 +330,7 @@ void db_bind_prefix(struct db_stmt *st, const char *lo_name, const char *hi_name
 
 void db_set_durable(struct db *db, int durable)
 {
-	db_read_end(db);
+	db_snapshot_end(db);
 	if (!strcmp(db->ops->name, "sqlite"))
 		db->ops->exec(db, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
 	else
@@ -462,7 +462,7 @@ struct db_copy {
 struct db_copy *db_copy_begin(struct db *db, const char *table, const char *columns)
 {
 	struct db_copy *c = xcalloc(1, sizeof(*c));
-	db_read_end(db);
+	db_snapshot_end(db);
 	c->db = db;
 	c->ncols = 1;
 	for (const char *p = columns; *p; p++)

@@ -113,16 +113,16 @@ void db_rollback(struct db *db);
 void db_set_durable(struct db *db, int durable);
 /* Nesting depth (0 = no transaction). */
 int db_depth(struct db *db);
-/* A read snapshot: the statements run until db_read_end() see one state of
+/* A read snapshot: the statements run until db_snapshot_end() see one state of
  * the database and take its read lock once instead of once each (SQLite;
  * a no-op on PostgreSQL, where BEGIN and COMMIT would cost a round trip
  * each).  Whatever may write — db_begin(), db_exec(), a statement that is
  * not read-only — ends the snapshot first and runs as it would without one,
  * so a snapshot never becomes a write transaction.  No-op inside a
  * transaction or an open snapshot. */
-void db_read_begin(struct db *db);
+void db_snapshot_begin(struct db *db);
 /* End the read snapshot, if one is open. */
-void db_read_end(struct db *db);
+void db_snapshot_end(struct db *db);
 
 /* Numbered schema migrations, each run in its own transaction; the applied
  * version per module is stored in table schema_version. */

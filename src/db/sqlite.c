@@ -317,8 +317,8 @@ static int step_result(int rc)
 }
 
 /* A deferred BEGIN: the first statement takes the read lock and keeps it
- * until sq_read_end's COMMIT. */
-static void sq_read_begin(struct db *base)
+ * until sq_snapshot_end's COMMIT. */
+static void sq_snapshot_begin(struct db *base)
 {
 	struct sq_db *db = SQ(base);
 	if (!db->begin_st &&
@@ -329,7 +329,7 @@ static void sq_read_begin(struct db *base)
 	sqlite3_reset(db->begin_st);
 }
 
-static void sq_read_end(struct db *base)
+static void sq_snapshot_end(struct db *base)
 {
 	struct sq_db *db = SQ(base);
 	int rc = SQLITE_ERROR;
@@ -349,7 +349,7 @@ static int sq_step(struct db_stmt *base)
 	/* a write never joins a read snapshot: end it, and write as usual */
 	if (base->db->snapshot && !sqlite3_stmt_busy(ST(base)->s) &&
 	    !sqlite3_stmt_readonly(ST(base)->s))
-		sq_read_end(base->db);
+		sq_snapshot_end(base->db);
 	rc = sqlite3_step(ST(base)->s);
 	if (rc == SQLITE_ROW)
 		return DB_ROW;
@@ -484,6 +484,6 @@ static const struct db_ops sqlite_ops = {
 	.copy_begin = sq_copy_begin,
 	.copy_row = sq_copy_row,
 	.copy_end = sq_copy_end,
-	.read_begin = sq_read_begin,
-	.read_end = sq_read_end,
+	.snapshot_begin = sq_snapshot_begin,
+	.snapshot_end = sq_snapshot_end,
 };

@@ -423,10 +423,10 @@ void http_dispatch(struct http_request *req, struct http_response *res)
 	if (req->db)
 		db_fault_clear(req->db);
 	if (snapshot)
-		db_read_begin(req->db);
+		db_snapshot_begin(req->db);
 	run_route(req, res);
 	if (snapshot)
-		db_read_end(req->db);
+		db_snapshot_end(req->db);
 	/* a failure caused by the storage is answered as such */
 	if (res->status >= 400)
 		reply_fault(req, res);

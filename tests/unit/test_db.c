@@ -443,7 +443,7 @@ TEST(db_migrations_pick_the_dialect)
 	on_each_backend("migrations", migrations);
 }
 
-/* Read snapshots: reads see one state until db_read_end; a write — a
+/* Read snapshots: reads see one state until db_snapshot_end; a write — a
  * statement that is not read-only, db_exec, db_begin — ends the snapshot
  * first and then runs as it would without one (committed at once). */
 static void snapshots(struct db *db)
@@ -455,9 +455,9 @@ static void snapshots(struct db *db)
 	CHECK_INT(db_exec(db, "INSERT INTO snap(id, v) VALUES(1, 'a')"), 0);
 	if (db_is_server(db)) {
 		/* a no-op on PostgreSQL: nothing to check but that it is harmless */
-		db_read_begin(db);
+		db_snapshot_begin(db);
 		CHECK_INT(db_depth(db), 0);
-		db_read_end(db);
+		db_snapshot_end(db);
 		CHECK_INT(db_exec(db, "DROP TABLE snap"), 0);
 		return;
 	}
@@ -465,7 +465,7 @@ static void snapshots(struct db *db)
 	other = db_open(path, 0, err, sizeof(err));
 	if (!CHECK(other != NULL))
 		return;
-	db_read_begin(db);
+	db_snapshot_begin(db);
 	CHECK_INT(db_depth(db), 0); /* not a transaction for the nesting rules */
 	st = db_prepare(db, "SELECT count(*) FROM snap");
 	CHECK_INT(db_step(st), DB_ROW);
@@ -486,20 +486,20 @@ static void snapshots(struct db *db)
 	CHECK_INT(db_step(st), DB_ROW);
 	CHECK_INT(db_col_int(st, 0), 3); /* visible elsewhere: committed */
 	db_done(st);
-	db_read_end(db); /* nothing open any more: harmless */
+	db_snapshot_end(db); /* nothing open any more: harmless */
 	/* db_begin inside a snapshot ends it and begins a write transaction */
-	db_read_begin(db);
+	db_snapshot_begin(db);
 	st = db_prepare(db, "SELECT count(*) FROM snap");
 	CHECK_INT(db_step(st), DB_ROW);
 	db_done(st);
 	CHECK_INT(db_begin(db), 0);
 	CHECK_INT(db_exec(db, "DELETE FROM snap WHERE id = 3"), 0);
 	CHECK_INT(db_commit(db), 0);
-	/* db_read_begin inside a transaction does nothing */
+	/* db_snapshot_begin inside a transaction does nothing */
 	CHECK_INT(db_begin(db), 0);
-	db_read_begin(db);
+	db_snapshot_begin(db);
 	CHECK_INT(db_exec(db, "DELETE FROM snap WHERE id = 2"), 0);
-	db_read_end(db);
+	db_snapshot_end(db);
 	CHECK_INT(db_depth(db), 1);
 	CHECK_INT(db_commit(db), 0);
 	st = db_prepare(other, "SELECT count(*) FROM snap");
