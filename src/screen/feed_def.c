@@ -411,7 +411,7 @@ static void build_catalog(struct feed_def *d)
 		d->field_of[n++] = (struct feed_field_src){ FS_PARAM, p };
 	}
 	d->catalog = (struct rule_catalog){ d->fields, n, "feed f", "f.id", NULL, NULL, NULL,
-					    NULL, NULL, 0 };
+					    NULL, NULL, 0, NULL };
 }
 
 int feed_def_parse(const char *json_text, struct feed_def *d, struct buf *err)
