@@ -14,7 +14,8 @@
 #include "base/util.h"
 #include "db/backend.h"
 
-#define STMT_CACHE 256
+#define STMT_CACHE_BITS 10 /* 1,024 slots: the program has a few hundred SQL texts */
+#define STMT_CACHE (1 << STMT_CACHE_BITS)
 
 #define PARAM_CACHE 32
 
@@ -221,7 +222,7 @@ static unsigned slot_of(const char *key)
 	uintptr_t p = (uintptr_t)key;
 	p ^= p >> 17;
 	p *= 0x9E3779B97F4A7C15ull;
-	return (unsigned)(p >> 56) % STMT_CACHE;
+	return (unsigned)(p >> (64 - STMT_CACHE_BITS));
 }
 
 static struct db_stmt *sq_prepare(struct db *base, const char *sql)

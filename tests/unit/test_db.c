@@ -564,3 +564,28 @@ TEST(db_next_ids_for_copied_rows)
 {
 	on_each_backend("next-ids", next_ids);
 }
+
+/* More distinct statements than the statement cache holds: those left out
+ * of it still run, including PostgreSQL's guess of a NULL parameter's type
+ * (":x IS NULL OR col = :x", where the server cannot infer it). */
+static void beyond_cache(struct db *db)
+{
+	int bad = 0;
+	for (int i = 0; i < 1100; i++) {
+		char *sql = xstrfmt("SELECT %d WHERE (:x IS NULL OR 'a' = :x) AND (:n IS NULL OR "
+				    "%d = :n)", i, i);
+		struct db_stmt *st = db_prepare_text(db, sql);
+		free(sql);
+		db_bind_null(st, ":x");
+		db_bind_text(st, ":n", NULL);
+		if (db_step(st) != DB_ROW || db_col_int(st, 0) != i)
+			bad++;
+		db_done(st);
+	}
+	CHECK_INT(bad, 0);
+}
+
+TEST(db_statements_beyond_the_cache)
+{
+	on_each_backend("beyond-cache", beyond_cache);
+}
