@@ -185,6 +185,33 @@ static int emit_age_cmp(const struct rule *r, const struct node *x, struct buf *
 	return 1;
 }
 
+/* 1 if node n is a yes/no field of the catalogue (an integer 0/1 or NULL
+ * column, written "(col <> 0)" as a SQL boolean). */
+static int is_bool_column(const struct rule *r, int n)
+{
+	const struct node *x = &r->nodes[n];
+	return x->op == N_FIELD && x->type == RULE_BOOL;
+}
+
+/* A yes/no field compared with TRUE or FALSE as the column's own test —
+ * "col <> 0" or "col = 0" rather than "(col <> 0) = FALSE" — the same in
+ * three-valued logic, simpler for the engine.  Returns 1 if it emitted. */
+static int emit_bool_cmp(const struct rule *r, const struct node *x, struct buf *o)
+{
+	int f = x->a, k = x->b, yes;
+	if ((x->op != N_EQ && x->op != N_NE))
+		return 0;
+	if (r->nodes[f].op == N_BOOL) {
+		f = x->b;
+		k = x->a;
+	}
+	if (!is_bool_column(r, f) || r->nodes[k].op != N_BOOL)
+		return 0;
+	yes = (r->nodes[k].num != 0) == (x->op == N_EQ);
+	buf_addf(o, "((%s) %s 0)", r->nodes[f].field->sql, yes ? "<>" : "=");
+	return 1;
+}
+
 /* count(member, e) compared with 0 or 1 so that only "none" or "some"
  * matters: = 0, < 1, <= 0 become NOT EXISTS, and > 0, >= 1, <> 0 EXISTS,
  * which stop at the first matching member.  Returns 1 if it emitted. */
@@ -414,7 +441,7 @@ static void emit(const struct rule *r, int n, struct buf *o)
 	case N_LE:
 	case N_GT:
 	case N_GE:
-		if (emit_age_cmp(r, x, o) || emit_count_exists(r, x, o))
+		if (emit_age_cmp(r, x, o) || emit_count_exists(r, x, o) || emit_bool_cmp(r, x, o))
 			break;
 		buf_addch(o, '(');
 		emit(r, x->a, o);
@@ -445,7 +472,10 @@ static void emit(const struct rule *r, int n, struct buf *o)
 	case N_ISNULL:
 	case N_NOTNULL:
 		buf_addch(o, '(');
-		emit(r, x->a, o);
+		if (is_bool_column(r, x->a)) /* "(x <> 0) IS NULL" is "x IS NULL" */
+			buf_addf(o, "(%s)", r->nodes[x->a].field->sql);
+		else
+			emit(r, x->a, o);
 		buf_addstr(o, x->op == N_ISNULL ? " IS NULL)" : " IS NOT NULL)");
 		break;
 	case N_HAS:

@@ -961,6 +961,10 @@ static const char *const household_exprs[] = {
     "coalesce(wage, 0) = 0 and size > 2",
     "not (medical < 3000 or wage is null) and any(member, student)",
     "-wage < -5000 and abs(medical) in (0, 100, 2500)",
+    /* yes/no fields against TRUE and FALSE, either side, and their NULLs */
+    "any(member, student = true) and water_ok != false",
+    "water_ok = true or false = water_ok or water_ok != true",
+    "water_ok is not null and not (water_ok != false) and any(member, false != student)",
 };
 
 static const char *const member_exprs[] = {
