@@ -187,16 +187,16 @@ static const struct {
 	{ "measures", "(SELECT count(*) FROM measure x WHERE x.household_id = h.id)",
 	  "coalesce(mx.total, 0)" },
 	{ "measure_dibao",
-	  "(CASE WHEN EXISTS (SELECT 1 FROM measure x WHERE x.household_id = h.id AND x.item = "
-	  "4801) THEN 1 ELSE 0 END)",
+	  "(CASE WHEN h.id IN (SELECT x.household_id FROM measure x WHERE x.item = 4801) THEN 1 "
+	  "ELSE 0 END)",
 	  "(CASE WHEN coalesce(mx.dibao, 0) > 0 THEN 1 ELSE 0 END)" },
 	{ "measure_tekun",
-	  "(CASE WHEN EXISTS (SELECT 1 FROM measure x WHERE x.household_id = h.id AND x.item = "
-	  "4802) THEN 1 ELSE 0 END)",
+	  "(CASE WHEN h.id IN (SELECT x.household_id FROM measure x WHERE x.item = 4802) THEN 1 "
+	  "ELSE 0 END)",
 	  "(CASE WHEN coalesce(mx.tekun, 0) > 0 THEN 1 ELSE 0 END)" },
 	{ "measure_disability",
-	  "(CASE WHEN EXISTS (SELECT 1 FROM measure x WHERE x.household_id = h.id AND x.item = "
-	  "4805) THEN 1 ELSE 0 END)",
+	  "(CASE WHEN h.id IN (SELECT x.household_id FROM measure x WHERE x.item = 4805) THEN 1 "
+	  "ELSE 0 END)",
 	  "(CASE WHEN coalesce(mx.disability, 0) > 0 THEN 1 ELSE 0 END)" },
 };
 
