@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth/auth.h"
@@ -684,13 +685,27 @@ static int cmd_restore(const struct command *c, int argc, const char **argv)
 	struct db *db;
 	struct db_stmt *st;
 	long hh = 0, mem = 0;
+	int64_t before = -1;
+	struct stat sb;
 	if (parse_options(c, argc, argv, pos, 1) != 1) {
 		print_usage(stderr, c);
 		return 2;
 	}
+	/* the auth epoch of the database being replaced (a server may be using
+	 * it, with sessions cached against that epoch) */
+	if (starts_with(opt_db, "postgresql://") || starts_with(opt_db, "postgres://") ||
+	    (!stat(opt_db, &sb) && sb.st_size > 0)) {
+		if ((db = db_open(opt_db, 0, err, sizeof(err)))) {
+			if (!db_readonly(db))
+				before = auth_epoch_peek(db);
+			db_close(db);
+		}
+	}
 	if (db_restore(pos[0], opt_db, opt_force, err, sizeof(err)))
 		return error("恢复失败：%s", err) ? 1 : 1;
 	db = open_db(opt_db, 0);
+	if (auth_epoch_advance(db, before))
+		warning("cannot advance the auth epoch of %s: %s", opt_db, db_errmsg(db));
 	st = db_prepare(db, "SELECT (SELECT count(*) FROM household), (SELECT count(*) FROM member)");
 	if (db_step(st) == DB_ROW) {
 		hh = (long)db_col_int(st, 0);

@@ -119,6 +119,15 @@ int auth_session_resolve(struct db *db, const char *token, struct principal *p);
 /* End the session with id `session_id`, or every session of `user_id` when
  * session_id is 0. */
 int auth_session_end(struct db *db, int64_t session_id, int64_t user_id);
+/* The auth epoch of a database that may predate it or not be liubao's at
+ * all: -1 when it has none (nothing to compare with). */
+int64_t auth_epoch_peek(struct db *db);
+/* After the database was replaced wholesale (liubao restore): move its auth
+ * epoch past `before`, the epoch the replaced database had (-1 if none), so
+ * that a server's session cache filled from the old one trusts none of its
+ * entries — a session made after the backup would otherwise still resolve
+ * while the restored counter happens to read the same.  0 or -1. */
+int auth_epoch_advance(struct db *db, int64_t before);
 /* The dispatcher hook. */
 int auth_authenticate(struct http_request *req);
 

@@ -204,6 +204,32 @@ int auth_session_resolve(struct db *db, const char *token, struct principal *p)
 	return 1;
 }
 
+int64_t auth_epoch_peek(struct db *db)
+{
+	struct db_stmt *st;
+	int64_t n = 0;
+	st = db_prepare(db, db_is_server(db)
+				    ? "SELECT count(*) FROM information_schema.tables WHERE table_name = "
+				      "'auth_epoch' AND table_schema = current_schema()"
+				    : "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
+				      "'auth_epoch'");
+	if (db_step(st) == DB_ROW)
+		n = db_col_int(st, 0);
+	db_done(st);
+	return n == 1 ? auth_epoch(db) : -1;
+}
+
+int auth_epoch_advance(struct db *db, int64_t before)
+{
+	struct db_stmt *st = db_prepare(db, "UPDATE auth_epoch SET n = CASE WHEN n > :before THEN "
+					    "n ELSE :before END + 1 WHERE id = 1");
+	int rc;
+	db_bind_int(st, ":before", before);
+	rc = db_run(st);
+	db_done(st);
+	return rc < 0 ? -1 : 0;
+}
+
 int auth_session_end(struct db *db, int64_t session_id, int64_t user_id)
 {
 	struct db_stmt *st;
