@@ -138,14 +138,46 @@ export function pad12(code) {
   return (code + '000000000000').slice(0, 12);
 }
 
-function renderHeader(me) {
-  for (const a of document.querySelectorAll('[data-perm]')) a.hidden = !can(me, a.dataset.perm);
-  // links for certain roles (a queue only they act on): data-roles="role1 role2"
-  for (const a of document.querySelectorAll('[data-roles]')) a.hidden = !a.dataset.roles.split(' ').includes(me.role);
-  for (const a of document.querySelectorAll('nav a')) {
-    if (a.getAttribute('href') === location.pathname || (location.pathname === '/' && a.getAttribute('href') === '/index.html'))
-      a.setAttribute('aria-current', 'page');
+// The main menu of every office page (web/*.html hold an empty
+// <nav id="nav">): [href, title, permission or null, roles or null].  A
+// link shows when the user has the permission (src/auth/roles.c) or, for a
+// queue only some roles act on, the role.  Each link gets the id
+// "nav-" + its page's name (nav-users, nav-v for the 工作台 …).
+export const NAV = [
+  ['/v/', '工作台', 'household.read'],
+  ['/index.html', '户籍查询', null],
+  ['/dashboard.html', '领导驾驶舱', 'stats.read'],
+  ['/feeds.html', '部门数据', 'feed.load'],
+  ['/review.html', '待办审核', null, ['township_reviewer', 'county_approver']],
+  ['/county.html', '审定与公告', null, ['county_approver']],
+  ['/import.html', '台账导入', 'household.write'],
+  ['/rules.html', '规则与监测线', 'monitor.config'],
+  ['/users.html', '用户管理', 'user.manage'],
+  ['/audit.html', '审计日志', 'audit.read'],
+  ['/password.html', '修改密码', null],
+];
+
+// The links of NAV that user `me` sees.
+export function navLinks(me) {
+  return NAV.filter(([, , perm, roles]) => (!perm || can(me, perm)) && (!roles || roles.includes(me.role)));
+}
+
+function renderNav(me) {
+  const nav = document.getElementById('nav');
+  if (!nav) return;
+  const here = location.pathname === '/' ? '/index.html' : location.pathname;
+  nav.textContent = '';
+  for (const [href, title] of navLinks(me)) {
+    const id = 'nav-' + (href.replace(/^\/|\.html$|\/$/g, '') || 'v');
+    nav.append(h('a', { href, id, 'aria-current': href === here ? 'page' : null }, title));
   }
+}
+
+function renderHeader(me) {
+  renderNav(me);
+  // anything else shown by permission or role: data-perm="x", data-roles="r1 r2"
+  for (const a of document.querySelectorAll('[data-perm]')) a.hidden = !can(me, a.dataset.perm);
+  for (const a of document.querySelectorAll('[data-roles]')) a.hidden = !a.dataset.roles.split(' ').includes(me.role);
   const who = document.getElementById('who');
   if (who) {
     who.textContent = '';

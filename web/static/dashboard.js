@@ -9,7 +9,7 @@
 // CSP: ECharts draws on canvas and sets styles through the CSSOM, which
 // style-src 'self' allows; its HTML tooltips would write style attributes,
 // so every tooltip here uses renderMode 'richText' (drawn on the canvas).
-import { ApiError, api, can, h, session } from './common.js';
+import { ApiError, api, can, h, money, session } from './common.js';
 
 const me = await session();
 const echarts = window.echarts;
@@ -26,7 +26,7 @@ const COLORS = {
 };
 
 const fmt = (n) => Number(n || 0).toLocaleString('zh-CN');
-const yuan = (fen) => (Number(fen || 0) / 100).toLocaleString('zh-CN', { maximumFractionDigits: 2 }) + ' 元';
+const yuan = (fen) => money(fen || 0); // common.js: "8,700 元", "8,700.50 元"
 
 const charts = {};
 let current = null; // the last answer shown

@@ -3,16 +3,12 @@
 // upload progress bar), show the per-row report as a table, the batch history
 // (GET /api/v1/feed-batches) and the warnings pushed to villages
 // (GET /api/v1/feed-hits).  The server decides; the page checks as you type.
-import { ApiError, api, h, say, session, table } from './common.js';
+import { ApiError, api, h, localTime, num, say, session, table } from './common.js';
 
 const me = await session();
 const $ = (id) => document.getElementById(id);
 let feeds = [];
 let batchCursor = null;
-
-function num(n) {
-  return Number(n).toLocaleString('zh-CN');
-}
 
 function feedOf(id) {
   return feeds.find((f) => f.id === id);
@@ -123,7 +119,7 @@ const BATCH_COLUMNS = [
   ['批次', (b) => String(b.id)],
   ['数据类型', (b) => b.feed_title],
   ['所属期', (b) => b.period],
-  ['导入时间', (b) => b.loaded_at],
+  ['导入时间', (b) => localTime(b.loaded_at)],
   ['导入人', (b) => b.login],
   ['行数', (b) => num(b.rows)],
   ['匹配', (b) => num(b.matched_rows)],

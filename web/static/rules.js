@@ -6,7 +6,7 @@
 // beside what the saved version hits — saving always shows the preview
 // first.  Monitoring lines: list, add, change, delete (/api/v1/monitor-lines),
 // amounts typed and shown in 元.
-import { api, h, money, num, say, session, table, yuanToFen } from './common.js';
+import { api, h, localTime, money, num, say, session, table, yuanToFen } from './common.js';
 
 const me = await session();
 const $ = (id) => document.getElementById(id);
@@ -155,7 +155,7 @@ async function showVersions(id) {
     ['名称', (v) => v.title],
     ['表达式', (v) => h('code', null, v.expression)],
     ['状态', (v) => (v.enabled ? '启用' : '停用')],
-    ['保存时间', (v) => v.created_at],
+    ['保存时间', (v) => localTime(v.created_at)],
     ['保存人', (v) => v.created_by],
   ], d.versions, '规则 ' + id + ' 的各版本'));
 }
