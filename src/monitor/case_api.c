@@ -410,8 +410,15 @@ static json_t *case_json(struct http_request *req, const struct case_rec *c)
 #define CASE_LIGHT_RED "(c.step_due <> '' AND c.step_due < :today)"
 #define CASE_LIGHT_YELLOW "(c.step_due <> '' AND c.step_due >= :today AND c.step_due <= :warn)"
 #define CASE_LIGHT_GREEN "(c.step_due = '' OR c.step_due > :warn)"
-/* the sort key of sort=due: the step's deadline, cases without one last */
-#define CASE_DUE_KEY "(CASE WHEN c.step_due = '' THEN '9999-12-31' ELSE c.step_due END)"
+/* the sort key of sort=due: the step's deadline, cases without one last.
+ * Written as the expression of index case_due (monitor.notice migration 2)
+ * for a county or wider, where the page is read in that index's order and
+ * no sort is needed; a township's or village's few hundred cases are found
+ * by case_village and sorted, so for them the same value is written so that
+ * SQLite does not match it with case_due (it would walk every case of the
+ * county in deadline order to find a village's). */
+#define CASE_DUE_KEY_WIDE "(CASE WHEN c.step_due = '' THEN '9999-12-31' ELSE c.step_due END)"
+#define CASE_DUE_KEY_NARROW "(CASE WHEN c.step_due <> '' THEN c.step_due ELSE '9999-12-31' END)"
 enum { CL_ID, CL_HH, CL_KIND, CL_STEP, CL_STATE, CL_OPENED, CL_STARTED, CL_DUE, CL_TOTAL_DUE,
        CL_MODE, CL_CLOSED, CL_ALERT, CL_HH_NO, CL_VILLAGE, CL_VILLAGE_NAME, CL_HEAD };
 
@@ -494,6 +501,7 @@ static void api_cases(struct http_request *req, struct http_response *res)
 	int64_t limit = 50, cursor = 0;
 	char cur_due[11] = "", next[40] = "";
 	int by_due = sort && !strcmp(sort, "due"), n = 0, rc, bad = 0;
+	const char *due_key;
 	struct buf sql = BUF_INIT;
 	struct db_stmt *st;
 	struct jw w;
@@ -553,6 +561,7 @@ static void api_cases(struct http_request *req, struct http_response *res)
 	}
 	monitor_today_text(f.today);
 	monitor_light_warn_day(req->db, f.today, f.warn);
+	due_key = strlen(f.prefix) < 9 ? CASE_DUE_KEY_WIDE : CASE_DUE_KEY_NARROW;
 
 	/* the page: ids first, then their households and head names */
 	buf_addstr(&sql, "SELECT c.id, c.household_id, c.kind, c.step, c.state, c.opened_at, "
@@ -565,14 +574,20 @@ static void api_cases(struct http_request *req, struct http_response *res)
 		buf_addstr(&sql, !strcmp(f.light, "red")      ? " AND " CASE_LIGHT_RED
 				 : !strcmp(f.light, "yellow") ? " AND " CASE_LIGHT_YELLOW
 							      : " AND " CASE_LIGHT_GREEN);
-	if (cursor)
-		buf_addstr(&sql, by_due ? " AND (" CASE_DUE_KEY " > :cdue OR (" CASE_DUE_KEY
-					  " = :cdue AND c.id > :cur))"
-					: " AND c.id > :cur");
-	buf_addstr(&sql, by_due ? " ORDER BY " CASE_DUE_KEY ", c.id" : " ORDER BY c.id");
+	if (cursor && by_due)
+		buf_addf(&sql, " AND (%s > :cdue OR (%s = :cdue AND c.id > :cur))", due_key, due_key);
+	else if (cursor)
+		buf_addstr(&sql, " AND c.id > :cur");
+	if (by_due)
+		buf_addf(&sql, " ORDER BY %s, c.id", due_key);
+	else
+		buf_addstr(&sql, " ORDER BY c.id");
 	buf_addstr(&sql, " LIMIT :n) k JOIN monitor_case c ON c.id = k.id JOIN household h ON h.id = "
 			 "c.household_id LEFT JOIN region r ON r.code = h.village_code");
-	buf_addstr(&sql, by_due ? " ORDER BY " CASE_DUE_KEY ", c.id" : " ORDER BY c.id");
+	if (by_due)
+		buf_addf(&sql, " ORDER BY %s, c.id", due_key);
+	else
+		buf_addstr(&sql, " ORDER BY c.id");
 	st = db_prepare_text(req->db, sql.buf);
 	case_bind(st, &f);
 	if (!strcmp(f.light, "red") || !strcmp(f.light, "yellow"))

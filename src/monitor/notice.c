@@ -41,6 +41,147 @@ static const struct db_migration notice_migrations[] = {
 	  "  PRIMARY KEY(notice_id, case_id)\n"
 	  ");\n",
 	  NULL },
+	/* the totals page (GET /api/v1/case-totals) reads counts kept per
+	 * village by triggers instead of grouping every case and monitored
+	 * household per request; the county-wide queue sorted by deadline
+	 * reads its page from case_due in order */
+	{ 2, "case and monitored-household counts per village, cases by deadline",
+	  "CREATE TABLE case_count(\n"
+	  "  what TEXT NOT NULL,          -- monitor_case.state, or 'monitored:' || monitored.status\n"
+	  "  village_code TEXT NOT NULL,  -- the row's own copy of its household's village\n"
+	  "  kind INTEGER NOT NULL,       -- case kind (0 for monitored households)\n"
+	  "  step INTEGER NOT NULL,       -- active cases: the step, else 0\n"
+	  "  closed_year TEXT NOT NULL,   -- closed cases: substr(closed_at, 1, 4), else ''\n"
+	  "  noticed INTEGER NOT NULL,    -- monitor_case.noticed (0 for monitored households)\n"
+	  "  n INTEGER NOT NULL,\n"
+	  "  PRIMARY KEY(what, village_code, kind, step, closed_year, noticed)\n"
+	  ") WITHOUT ROWID;\n"
+	  "ALTER TABLE monitor_case ADD COLUMN noticed INTEGER NOT NULL DEFAULT 0;\n"
+	  "  -- 1 while the case is in a 公告 (case_notice_item), kept by triggers\n"
+	  "UPDATE monitor_case SET noticed = 1 WHERE id IN (SELECT case_id FROM case_notice_item);\n"
+	  "INSERT INTO case_count(what, village_code, kind, step, closed_year, noticed, n)\n"
+	  "  SELECT state, village_code, kind, CASE WHEN state = 'active' THEN step ELSE 0 END,\n"
+	  "         CASE WHEN state = 'active' THEN '' ELSE substr(closed_at, 1, 4) END, noticed, count(*)\n"
+	  "  FROM monitor_case GROUP BY 1, 2, 3, 4, 5, 6;\n"
+	  "INSERT INTO case_count(what, village_code, kind, step, closed_year, noticed, n)\n"
+	  "  SELECT 'monitored:' || status, village_code, 0, 0, '', 0, count(*) FROM monitored GROUP BY 1, 2;\n"
+	  "-- every change adds +1 for the new row and -1 for the old one (upserts, so\n"
+	  "-- that the order of these and the village-copying triggers does not matter)\n"
+	  "CREATE TRIGGER case_count_insert AFTER INSERT ON monitor_case BEGIN\n"
+	  "  INSERT INTO case_count(what, village_code, kind, step, closed_year, noticed, n)\n"
+	  "    VALUES(NEW.state, NEW.village_code, NEW.kind, CASE WHEN NEW.state = 'active' THEN NEW.step ELSE 0 END,\n"
+	  "           CASE WHEN NEW.state = 'active' THEN '' ELSE substr(NEW.closed_at, 1, 4) END, NEW.noticed, 1)\n"
+	  "    ON CONFLICT(what, village_code, kind, step, closed_year, noticed) DO UPDATE SET n = n + (1);\n"
+	  "END;\n"
+	  "CREATE TRIGGER case_count_delete AFTER DELETE ON monitor_case BEGIN\n"
+	  "  INSERT INTO case_count(what, village_code, kind, step, closed_year, noticed, n)\n"
+	  "    VALUES(OLD.state, OLD.village_code, OLD.kind, CASE WHEN OLD.state = 'active' THEN OLD.step ELSE 0 END,\n"
+	  "           CASE WHEN OLD.state = 'active' THEN '' ELSE substr(OLD.closed_at, 1, 4) END, OLD.noticed, -1)\n"
+	  "    ON CONFLICT(what, village_code, kind, step, closed_year, noticed) DO UPDATE SET n = n + (-1);\n"
+	  "END;\n"
+	  "CREATE TRIGGER case_count_update AFTER UPDATE OF village_code, state, kind, step, closed_at, noticed\n"
+	  "  ON monitor_case BEGIN\n"
+	  "  INSERT INTO case_count(what, village_code, kind, step, closed_year, noticed, n)\n"
+	  "    VALUES(OLD.state, OLD.village_code, OLD.kind, CASE WHEN OLD.state = 'active' THEN OLD.step ELSE 0 END,\n"
+	  "           CASE WHEN OLD.state = 'active' THEN '' ELSE substr(OLD.closed_at, 1, 4) END, OLD.noticed, -1)\n"
+	  "    ON CONFLICT(what, village_code, kind, step, closed_year, noticed) DO UPDATE SET n = n + (-1);\n"
+	  "  INSERT INTO case_count(what, village_code, kind, step, closed_year, noticed, n)\n"
+	  "    VALUES(NEW.state, NEW.village_code, NEW.kind, CASE WHEN NEW.state = 'active' THEN NEW.step ELSE 0 END,\n"
+	  "           CASE WHEN NEW.state = 'active' THEN '' ELSE substr(NEW.closed_at, 1, 4) END, NEW.noticed, 1)\n"
+	  "    ON CONFLICT(what, village_code, kind, step, closed_year, noticed) DO UPDATE SET n = n + (1);\n"
+	  "END;\n"
+	  "CREATE TRIGGER monitored_count_insert AFTER INSERT ON monitored BEGIN\n"
+	  "  INSERT INTO case_count(what, village_code, kind, step, closed_year, noticed, n)\n"
+	  "    VALUES('monitored:' || NEW.status, NEW.village_code, 0, 0, '', 0, 1)\n"
+	  "    ON CONFLICT(what, village_code, kind, step, closed_year, noticed) DO UPDATE SET n = n + (1);\n"
+	  "END;\n"
+	  "CREATE TRIGGER monitored_count_delete AFTER DELETE ON monitored BEGIN\n"
+	  "  INSERT INTO case_count(what, village_code, kind, step, closed_year, noticed, n)\n"
+	  "    VALUES('monitored:' || OLD.status, OLD.village_code, 0, 0, '', 0, -1)\n"
+	  "    ON CONFLICT(what, village_code, kind, step, closed_year, noticed) DO UPDATE SET n = n + (-1);\n"
+	  "END;\n"
+	  "CREATE TRIGGER monitored_count_update AFTER UPDATE OF village_code, status ON monitored BEGIN\n"
+	  "  INSERT INTO case_count(what, village_code, kind, step, closed_year, noticed, n)\n"
+	  "    VALUES('monitored:' || OLD.status, OLD.village_code, 0, 0, '', 0, -1)\n"
+	  "    ON CONFLICT(what, village_code, kind, step, closed_year, noticed) DO UPDATE SET n = n + (-1);\n"
+	  "  INSERT INTO case_count(what, village_code, kind, step, closed_year, noticed, n)\n"
+	  "    VALUES('monitored:' || NEW.status, NEW.village_code, 0, 0, '', 0, 1)\n"
+	  "    ON CONFLICT(what, village_code, kind, step, closed_year, noticed) DO UPDATE SET n = n + (1);\n"
+	  "END;\n"
+	  "CREATE TRIGGER case_noticed_insert AFTER INSERT ON case_notice_item BEGIN\n"
+	  "  UPDATE monitor_case SET noticed = 1 WHERE id = NEW.case_id;\n"
+	  "END;\n"
+	  "CREATE TRIGGER case_noticed_delete AFTER DELETE ON case_notice_item BEGIN\n"
+	  "  UPDATE monitor_case SET noticed = 0 WHERE id = OLD.case_id;\n"
+	  "END;\n"
+	  "CREATE INDEX case_due ON monitor_case(state, (CASE WHEN step_due = '' THEN '9999-12-31' ELSE step_due END),\n"
+	  "  id, village_code, step_due);\n",
+	  "CREATE TABLE case_count(\n"
+	  "  what TEXT NOT NULL,          -- monitor_case.state, or 'monitored:' || monitored.status\n"
+	  "  village_code TEXT NOT NULL,  -- the row's own copy of its household's village\n"
+	  "  kind INTEGER NOT NULL,       -- case kind (0 for monitored households)\n"
+	  "  step INTEGER NOT NULL,       -- active cases: the step, else 0\n"
+	  "  closed_year TEXT NOT NULL,   -- closed cases: substr(closed_at, 1, 4), else ''\n"
+	  "  noticed INTEGER NOT NULL,    -- monitor_case.noticed (0 for monitored households)\n"
+	  "  n INTEGER NOT NULL,\n"
+	  "  PRIMARY KEY(what, village_code, kind, step, closed_year, noticed)\n"
+	  ");\n"
+	  "ALTER TABLE monitor_case ADD COLUMN noticed INTEGER NOT NULL DEFAULT 0;\n"
+	  "  -- 1 while the case is in a 公告 (case_notice_item), kept by triggers\n"
+	  "UPDATE monitor_case SET noticed = 1 WHERE id IN (SELECT case_id FROM case_notice_item);\n"
+	  "INSERT INTO case_count(what, village_code, kind, step, closed_year, noticed, n)\n"
+	  "  SELECT state, village_code, kind, CASE WHEN state = 'active' THEN step ELSE 0 END,\n"
+	  "         CASE WHEN state = 'active' THEN '' ELSE substr(closed_at, 1, 4) END, noticed, count(*)\n"
+	  "  FROM monitor_case GROUP BY 1, 2, 3, 4, 5, 6;\n"
+	  "INSERT INTO case_count(what, village_code, kind, step, closed_year, noticed, n)\n"
+	  "  SELECT 'monitored:' || status, village_code, 0, 0, '', 0, count(*) FROM monitored GROUP BY 1, 2;\n"
+	  "CREATE FUNCTION liubao_case_count() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+	  "BEGIN\n"
+	  "  IF TG_OP <> 'INSERT' THEN\n"
+	  "    INSERT INTO case_count(what, village_code, kind, step, closed_year, noticed, n)\n"
+	  "      VALUES(OLD.state, OLD.village_code, OLD.kind, CASE WHEN OLD.state = 'active' THEN OLD.step ELSE 0 END,\n"
+	  "             CASE WHEN OLD.state = 'active' THEN '' ELSE substr(OLD.closed_at, 1, 4) END, OLD.noticed, -1)\n"
+	  "      ON CONFLICT(what, village_code, kind, step, closed_year, noticed) DO UPDATE SET n = case_count.n + (-1);\n"
+	  "  END IF;\n"
+	  "  IF TG_OP <> 'DELETE' THEN\n"
+	  "    INSERT INTO case_count(what, village_code, kind, step, closed_year, noticed, n)\n"
+	  "      VALUES(NEW.state, NEW.village_code, NEW.kind, CASE WHEN NEW.state = 'active' THEN NEW.step ELSE 0 END,\n"
+	  "             CASE WHEN NEW.state = 'active' THEN '' ELSE substr(NEW.closed_at, 1, 4) END, NEW.noticed, 1)\n"
+	  "      ON CONFLICT(what, village_code, kind, step, closed_year, noticed) DO UPDATE SET n = case_count.n + (1);\n"
+	  "  END IF;\n"
+	  "  RETURN NULL;\n"
+	  "END $$;\n"
+	  "CREATE TRIGGER case_count AFTER INSERT OR DELETE OR UPDATE OF village_code, state, kind, step, closed_at, noticed\n"
+	  "  ON monitor_case FOR EACH ROW EXECUTE FUNCTION liubao_case_count();\n"
+	  "CREATE FUNCTION liubao_monitored_count() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+	  "BEGIN\n"
+	  "  IF TG_OP <> 'INSERT' THEN\n"
+	  "    INSERT INTO case_count(what, village_code, kind, step, closed_year, noticed, n)\n"
+	  "      VALUES('monitored:' || OLD.status, OLD.village_code, 0, 0, '', 0, -1)\n"
+	  "      ON CONFLICT(what, village_code, kind, step, closed_year, noticed) DO UPDATE SET n = case_count.n + (-1);\n"
+	  "  END IF;\n"
+	  "  IF TG_OP <> 'DELETE' THEN\n"
+	  "    INSERT INTO case_count(what, village_code, kind, step, closed_year, noticed, n)\n"
+	  "      VALUES('monitored:' || NEW.status, NEW.village_code, 0, 0, '', 0, 1)\n"
+	  "      ON CONFLICT(what, village_code, kind, step, closed_year, noticed) DO UPDATE SET n = case_count.n + (1);\n"
+	  "  END IF;\n"
+	  "  RETURN NULL;\n"
+	  "END $$;\n"
+	  "CREATE TRIGGER monitored_count AFTER INSERT OR DELETE OR UPDATE OF village_code, status\n"
+	  "  ON monitored FOR EACH ROW EXECUTE FUNCTION liubao_monitored_count();\n"
+	  "CREATE FUNCTION liubao_case_noticed() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+	  "BEGIN\n"
+	  "  IF TG_OP = 'INSERT' THEN\n"
+	  "    UPDATE monitor_case SET noticed = 1 WHERE id = NEW.case_id;\n"
+	  "  ELSE\n"
+	  "    UPDATE monitor_case SET noticed = 0 WHERE id = OLD.case_id;\n"
+	  "  END IF;\n"
+	  "  RETURN NULL;\n"
+	  "END $$;\n"
+	  "CREATE TRIGGER case_noticed AFTER INSERT OR DELETE ON case_notice_item\n"
+	  "  FOR EACH ROW EXECUTE FUNCTION liubao_case_noticed();\n"
+	  "CREATE INDEX case_due ON monitor_case(state, (CASE WHEN step_due = '' THEN '9999-12-31' ELSE step_due END),\n"
+	  "  id, village_code, step_due);\n" },
 };
 
 int monitor_notice_migrate(struct db *db)
@@ -473,9 +614,10 @@ static void total_write(struct jw *w, const struct total_row *t)
 /* GET /api/v1/case-totals — per region one level below the caller's scope
  * (townships for a county user, villages for a township user): cases
  * waiting by the level that must act, overdue ones, cases closed this year
- * by outcome, approvals not yet announced, and households monitored.  Each
- * count reads the cases' or monitored households' own copy of the village
- * (indexes case_village, monitored_village), never the household table. */
+ * by outcome, approvals not yet announced, and households monitored.  The
+ * counts come from case_count, kept per village by triggers on the cases,
+ * the monitored households and the 公告 items; only the overdue cases are
+ * read one by one (their light depends on today). */
 static void api_case_totals(struct http_request *req, struct http_response *res)
 {
 	static const char *const params[] = { NULL };
@@ -486,14 +628,13 @@ static void api_case_totals(struct http_request *req, struct http_response *res)
 	size_t sl = strlen(scope);
 	int len = child_len[sl > 12 ? 12 : sl], level = level_of[len], n = 0, alloc = 0;
 	struct total_row *rows = NULL, all = { .code = "" };
-	char today[11], year0[11], warn[11];
+	char today[11], year0[5];
 	struct db_stmt *st;
 	struct jw w;
 	if (http_refuse_unknown_params(req, res, params))
 		return;
 	monitor_today_text(today);
-	monitor_light_warn_day(req->db, today, warn);
-	snprintf(year0, sizeof(year0), "%.4s-01-01", today);
+	snprintf(year0, sizeof(year0), "%.4s", today);
 	/* every region of the level, even those with nothing to count */
 	st = db_prepare(req->db, "SELECT code, name FROM region WHERE code >= :lo AND code < :hi AND "
 				 "level = :lv ORDER BY code");
@@ -507,30 +648,42 @@ static void api_case_totals(struct http_request *req, struct http_response *res)
 		n++;
 	}
 	db_done(st);
-	/* counted per village (the index's order), added up per region in C */
-	st = db_prepare(req->db, "SELECT c.village_code, c.kind, c.step, count(*), sum(CASE WHEN "
-				 "c.step_due <> '' AND c.step_due < :today THEN 1 ELSE 0 END) FROM "
-				 "monitor_case c WHERE c.state = 'active' AND c.village_code >= :lo AND "
-				 "c.village_code < :hi GROUP BY c.village_code, c.kind, c.step");
-	db_bind_text(st, ":today", today);
+	/* counted per village from case_count (kept by triggers, monitor.notice
+	 * migration 2), added up per region in C */
+	st = db_prepare(req->db, "SELECT village_code, kind, step, sum(n) FROM case_count WHERE what = "
+				 "'active' AND village_code >= :lo AND village_code < :hi GROUP BY "
+				 "village_code, kind, step");
 	db_bind_prefix(st, ":lo", ":hi", scope);
 	while (db_step(st) == DB_ROW) {
 		struct total_row *t = total_find(rows, n, db_col_text(st, 0), len);
 		int nsteps, step = (int)db_col_int(st, 2);
 		const struct case_step_def *d = monitor_case_steps((int)db_col_int(st, 1), &nsteps);
 		int slot = step >= 1 && step <= nsteps ? role_slot(d[step - 1].role) : 0;
-		for (struct total_row *x = t ? t : &all; x; x = x == &all ? NULL : &all) {
+		for (struct total_row *x = t ? t : &all; x; x = x == &all ? NULL : &all)
 			x->waiting[slot] += db_col_int(st, 3);
-			x->red += db_col_int(st, 4);
-		}
 	}
 	db_done(st);
-	st = db_prepare(req->db, "SELECT c.village_code, c.kind, c.state, sum(CASE WHEN "
-				 "c.closed_at >= :y0 THEN 1 ELSE 0 END), sum(CASE WHEN c.state = 'done' "
-				 "AND NOT EXISTS (SELECT 1 FROM case_notice_item i WHERE i.case_id = "
-				 "c.id) THEN 1 ELSE 0 END) FROM monitor_case c WHERE c.state IN ('done', "
-				 "'rejected') AND c.village_code >= :lo AND c.village_code < :hi GROUP "
-				 "BY c.village_code, c.kind, c.state");
+	/* overdue: only the overdue cases are read (index case_due; a step
+	 * without a deadline sorts as 9999-12-31, i.e. never overdue) */
+	st = db_prepare(req->db, "SELECT c.village_code, count(*) FROM monitor_case c WHERE c.state = "
+				 "'active' AND (CASE WHEN c.step_due = '' THEN '9999-12-31' ELSE "
+				 "c.step_due END) < :today AND c.village_code >= :lo AND c.village_code "
+				 "< :hi GROUP BY c.village_code");
+	db_bind_text(st, ":today", today);
+	db_bind_prefix(st, ":lo", ":hi", scope);
+	while (db_step(st) == DB_ROW) {
+		struct total_row *t = total_find(rows, n, db_col_text(st, 0), len);
+		for (struct total_row *x = t ? t : &all; x; x = x == &all ? NULL : &all)
+			x->red += db_col_int(st, 1);
+	}
+	db_done(st);
+	/* closed this year (closed_at >= 'YYYY-01-01' is closed_year >= 'YYYY'),
+	 * and approved cases in no 公告 yet */
+	st = db_prepare(req->db, "SELECT village_code, kind, what, sum(CASE WHEN closed_year >= :y0 THEN "
+				 "n ELSE 0 END), sum(CASE WHEN what = 'done' AND noticed = 0 THEN n "
+				 "ELSE 0 END) FROM case_count WHERE what IN ('done', 'rejected') AND "
+				 "village_code >= :lo AND village_code < :hi GROUP BY village_code, "
+				 "kind, what");
 	db_bind_text(st, ":y0", year0);
 	db_bind_prefix(st, ":lo", ":hi", scope);
 	while (db_step(st) == DB_ROW) {
@@ -547,9 +700,9 @@ static void api_case_totals(struct http_request *req, struct http_response *res)
 		}
 	}
 	db_done(st);
-	st = db_prepare(req->db, "SELECT m.village_code, count(*) FROM monitored m WHERE m.status "
-				 "= 'monitoring' AND m.village_code >= :lo AND m.village_code < :hi "
-				 "GROUP BY m.village_code");
+	st = db_prepare(req->db, "SELECT village_code, sum(n) FROM case_count WHERE what = "
+				 "'monitored:monitoring' AND village_code >= :lo AND village_code < :hi "
+				 "GROUP BY village_code");
 	db_bind_prefix(st, ":lo", ":hi", scope);
 	while (db_step(st) == DB_ROW) {
 		struct total_row *t = total_find(rows, n, db_col_text(st, 0), len);

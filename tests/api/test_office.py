@@ -434,6 +434,78 @@ def test_county_notice_publication_and_totals():
     eq(sum(x["identified"] for x in tv["items"]), row2["identified"], "villages add up")
 
 
+TALLY_RECOUNT = (
+    "SELECT what, village_code, kind, step, closed_year, noticed, sum(n) FROM ("
+    " SELECT state AS what, village_code, kind, CASE WHEN state = 'active' THEN step ELSE 0 END AS step,"
+    " CASE WHEN state = 'active' THEN '' ELSE substr(closed_at, 1, 4) END AS closed_year,"
+    " CASE WHEN EXISTS (SELECT 1 FROM case_notice_item i WHERE i.case_id = c.id) THEN 1 ELSE 0 END"
+    " AS noticed, 1 AS n FROM monitor_case c"
+    " UNION ALL SELECT 'monitored:' || status, village_code, 0, 0, '', 0, 1 FROM monitored) x"
+    " GROUP BY what, village_code, kind, step, closed_year, noticed")
+
+
+def live_totals(prefix, y0, day):
+    """What GET /api/v1/case-totals answers for a township, counted from the
+    cases and monitored households themselves (the queries it used before
+    it read case_count)."""
+    one = lambda sql, *a: query(db(), sql, (prefix + "%",) + a)[0][0] or 0
+    return {
+        "waiting": one("SELECT count(*) FROM monitor_case WHERE state = 'active' AND village_code LIKE ?"),
+        "red": one("SELECT count(*) FROM monitor_case WHERE state = 'active' AND village_code LIKE ? "
+                   "AND step_due <> '' AND step_due < ?", day),
+        "identified": one("SELECT count(*) FROM monitor_case WHERE state = 'done' AND kind = 1 AND "
+                          "village_code LIKE ? AND closed_at >= ?", y0),
+        "eliminated": one("SELECT count(*) FROM monitor_case WHERE state = 'done' AND kind = 2 AND "
+                          "village_code LIKE ? AND closed_at >= ?", y0),
+        "rejected": one("SELECT count(*) FROM monitor_case WHERE state = 'rejected' AND "
+                        "village_code LIKE ? AND closed_at >= ?", y0),
+        "to_notice": one("SELECT count(*) FROM monitor_case c WHERE state = 'done' AND village_code LIKE ? "
+                         "AND NOT EXISTS (SELECT 1 FROM case_notice_item i WHERE i.case_id = c.id)"),
+        "monitoring": one("SELECT count(*) FROM monitored WHERE status = 'monitoring' AND village_code LIKE ?"),
+    }
+
+
+def check_totals(s, what):
+    tally = sorted(r for r in query(db(), "SELECT what, village_code, kind, step, closed_year, noticed, "
+                                    "n FROM case_count WHERE n <> 0"))
+    eq(tally, sorted(query(db(), TALLY_RECOUNT)), "case_count equals a recount " + what)
+    st, t, _ = s.get("/api/v1/case-totals", **as_("county"))
+    eq(st, 200, "totals")
+    for row in t["items"]:
+        got = {k: row[k] for k in ("red", "identified", "eliminated", "rejected", "to_notice", "monitoring")}
+        got["waiting"] = sum(row["waiting"].values())
+        eq(got, live_totals(row["code"], t["today"][:4] + "-01-01", t["today"]), row["name"] + " " + what)
+
+
+def test_case_totals_equal_live_counts():
+    """The totals come from case_count, kept by triggers: after cases are
+    opened, advanced, approved, announced, after a household moves to another
+    township and after one is deleted, they equal the live counts."""
+    s = server()
+    check_totals(s, "at the start")
+    a = case_at_county(s, "clerk", "office.town", village(TOWNSHIP))
+    b = case_at_county(s, "clerk", "office.town", village(TOWNSHIP))
+    check_totals(s, "with cases at the county step")
+    for cid in (a, b):
+        st, r, _ = s.post("/api/v1/cases/%d/advance" % cid, FINAL, **as_("county"))
+        eq((st, r["state"]), (200, "done"), "approved")
+    check_totals(s, "after approval")
+    st, r, _ = s.post("/api/v1/notices", {"case_ids": [a]}, **as_("county"))
+    eq(st, 201, "published: %s" % r)
+    check_totals(s, "after a 公告")
+    hh_a, hh_b = (query(db(), "SELECT household_id FROM monitor_case WHERE id = ?", (c,))[0][0] for c in (a, b))
+    st, r, _ = s.put("/api/v1/households/%d" % hh_a, {"village_code": village(OTHER)})
+    eq(st, 200, "move: %s" % r)
+    check_totals(s, "after a move")
+    st, r, _ = s.request("DELETE", "/api/v1/households/%d" % hh_b)
+    if st == 200 or st == 204:
+        check_totals(s, "after a deletion")
+    # a township's queue sorted by deadline (the narrow form of the sort key)
+    st, full, _ = s.get("/api/v1/cases?limit=500&sort=due", **as_("township"))
+    keys = [(x["step_due"] or "9999-12-31", x["id"]) for x in full["items"]]
+    eq(keys, sorted(keys), "a township's queue sorted by deadline")
+
+
 def test_rule_preview_counts_households():
     s = server()
     st, b, _ = s.post("/api/v1/rules/preview", {"expression": "age() >= 60", "scope": "member"})
