@@ -70,6 +70,44 @@ static const struct db_migration check_migrations[] = {
 	  "CREATE INDEX check_finding_household ON check_finding(household_id, state);\n"
 	  "CREATE INDEX check_finding_state ON check_finding(state, check_id);\n",
 	  NULL },
+	/* the findings list (GET /api/v1/check-findings) filters and sorts by
+	 * village: a copy of the household's on the finding, kept by triggers
+	 * (as monitor_case's), lets a page and its count come from an index
+	 * instead of a household look-up per finding of the scope */
+	{ 2, "findings carry their household's village",
+	  "ALTER TABLE check_finding ADD COLUMN village_code TEXT NOT NULL DEFAULT '';\n"
+	  "  -- household.village_code, copied by the triggers below\n"
+	  "UPDATE check_finding SET village_code = coalesce((SELECT h.village_code FROM household h\n"
+	  "  WHERE h.id = check_finding.household_id), '');\n"
+	  "CREATE INDEX check_finding_village ON check_finding(state, village_code, id);\n"
+	  "CREATE TRIGGER check_finding_village_on_insert AFTER INSERT ON check_finding BEGIN\n"
+	  "  UPDATE check_finding SET village_code = coalesce((SELECT h.village_code FROM household h\n"
+	  "    WHERE h.id = NEW.household_id), '') WHERE id = NEW.id;\n"
+	  "END;\n"
+	  "CREATE TRIGGER check_finding_village_moves AFTER UPDATE OF village_code ON household\n"
+	  "  WHEN OLD.village_code IS NOT NEW.village_code BEGIN\n"
+	  "  UPDATE check_finding SET village_code = NEW.village_code WHERE household_id = NEW.id;\n"
+	  "END;\n",
+	  "ALTER TABLE check_finding ADD COLUMN village_code TEXT NOT NULL DEFAULT '';\n"
+	  "UPDATE check_finding SET village_code = coalesce((SELECT h.village_code FROM household h\n"
+	  "  WHERE h.id = check_finding.household_id), '');\n"
+	  "CREATE INDEX check_finding_village ON check_finding(state, village_code, id);\n"
+	  "CREATE FUNCTION liubao_finding_village() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+	  "BEGIN\n"
+	  "  NEW.village_code := coalesce((SELECT h.village_code FROM household h\n"
+	  "    WHERE h.id = NEW.household_id), '');\n"
+	  "  RETURN NEW;\n"
+	  "END $$;\n"
+	  "CREATE TRIGGER check_finding_village_on_insert BEFORE INSERT ON check_finding\n"
+	  "  FOR EACH ROW EXECUTE FUNCTION liubao_finding_village();\n"
+	  "CREATE FUNCTION liubao_finding_village_moves() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+	  "BEGIN\n"
+	  "  UPDATE check_finding SET village_code = NEW.village_code WHERE household_id = NEW.id;\n"
+	  "  RETURN NULL;\n"
+	  "END $$;\n"
+	  "CREATE TRIGGER check_finding_village_moves AFTER UPDATE OF village_code ON household\n"
+	  "  FOR EACH ROW WHEN (OLD.village_code IS DISTINCT FROM NEW.village_code)\n"
+	  "  EXECUTE FUNCTION liubao_finding_village_moves();\n" },
 };
 
 /* ---- groups and built-ins ------------------------------------------------------ */

@@ -550,11 +550,47 @@ static int group_param(struct http_request *req, struct http_response *res, cons
 	return 0;
 }
 
-#define FINDING_FILTER                                                                             \
-	"h.village_code >= :lo AND h.village_code < :hi AND (:state = '' OR f.state = :state) AND " \
-	"(:check IS NULL OR f.check_id = :check) AND (:g IS NULL OR f.check_id IN (SELECT id FROM " \
-	"check_def WHERE grp = :g)) AND (:sev IS NULL OR d.severity = :sev) AND (:hh IS NULL OR "   \
-	"f.household_id = :hh)"
+/* The filters of a findings list.  The scope is the finding's own copy of
+ * its household's village (screen.check migration 2), and the WHERE clause
+ * holds only the conditions a request uses (an "(:x IS NULL OR …)"
+ * alternative would keep SQLite from seeking the index and from counting
+ * from it alone): with state=open or closed and no other filter, a page is
+ * read in the order of index check_finding_village and the count from that
+ * index only. */
+struct finding_filter {
+	const char *lo, *state, *check, *group, *sev;
+	int64_t hh; /* -1 = any */
+};
+
+static void finding_where(struct buf *sql, const struct finding_filter *f)
+{
+	buf_addstr(sql, "f.village_code >= :lo AND f.village_code < :hi");
+	if (*f->state)
+		buf_addstr(sql, " AND f.state = :state");
+	if (f->check)
+		buf_addstr(sql, " AND f.check_id = :check");
+	if (f->group)
+		buf_addstr(sql, " AND f.check_id IN (SELECT id FROM check_def WHERE grp = :g)");
+	if (f->sev)
+		buf_addstr(sql, " AND d.severity = :sev");
+	if (f->hh >= 0)
+		buf_addstr(sql, " AND f.household_id = :hh");
+}
+
+static void finding_bind(struct db_stmt *st, const struct finding_filter *f)
+{
+	db_bind_prefix(st, ":lo", ":hi", f->lo);
+	if (*f->state)
+		db_bind_text(st, ":state", f->state);
+	if (f->check)
+		db_bind_text(st, ":check", f->check);
+	if (f->group)
+		db_bind_text(st, ":g", f->group);
+	if (f->sev)
+		db_bind_text(st, ":sev", f->sev);
+	if (f->hh >= 0)
+		db_bind_int(st, ":hh", f->hh);
+}
 
 /* GET /api/v1/check-findings — findings by village (then id), filtered by
  * region, check, group, severity, state and household, cursor-paginated. */
@@ -567,6 +603,8 @@ static void api_findings(struct http_request *req, struct http_response *res)
 	const char *cursor = http_query(req, "cursor"), *count = http_query(req, "count");
 	char lo[13], cur_village[13] = "", last_village[13] = "";
 	int64_t limit, hh = -1, cur_id = 0, last_id = 0;
+	struct finding_filter ff;
+	struct buf sql = BUF_INIT;
 	struct db_stmt *st;
 	struct jw w;
 	int n = 0, rc;
@@ -598,15 +636,14 @@ static void api_findings(struct http_request *req, struct http_response *res)
 		memcpy(cur_village, cursor, 12);
 	}
 	effective_prefix(req, region, lo);
-	st = db_prepare(req->db, "SELECT " FINDING_COLUMNS " FROM " FINDING_FROM " WHERE "
-				 FINDING_FILTER " AND (h.village_code > :cv OR (h.village_code = :cv "
-				 "AND f.id > :cid)) ORDER BY h.village_code, f.id LIMIT :limit");
-	db_bind_prefix(st, ":lo", ":hi", lo);
-	db_bind_text(st, ":state", state);
-	db_bind_text(st, ":check", check && *check ? check : NULL);
-	db_bind_text(st, ":g", group);
-	db_bind_text(st, ":sev", sev && *sev ? sev : NULL);
-	db_bind_int_or_null(st, ":hh", hh);
+	ff = (struct finding_filter){ lo, state, check && *check ? check : NULL, group,
+				      sev && *sev ? sev : NULL, hh };
+	buf_addstr(&sql, "SELECT " FINDING_COLUMNS " FROM " FINDING_FROM " WHERE ");
+	finding_where(&sql, &ff);
+	buf_addstr(&sql, " AND (f.village_code > :cv OR (f.village_code = :cv AND f.id > :cid)) "
+			 "ORDER BY f.village_code, f.id LIMIT :limit");
+	st = db_prepare_text(req->db, sql.buf);
+	finding_bind(st, &ff);
 	db_bind_text(st, ":cv", cur_village);
 	db_bind_int(st, ":cid", cur_id);
 	db_bind_int(st, ":limit", limit + 1);
@@ -627,6 +664,7 @@ static void api_findings(struct http_request *req, struct http_response *res)
 	db_done(st);
 	if (rc < 0) {
 		http_reply_error(res, 500, "E_DB", NULL, "查询失败：%s", db_errmsg(req->db));
+		buf_release(&sql);
 		return;
 	}
 	jw_array_end(&w);
@@ -639,22 +677,26 @@ static void api_findings(struct http_request *req, struct http_response *res)
 		jw_null(&w);
 	}
 	if (count && (!strcmp(count, "1") || !strcmp(count, "true"))) {
-		st = db_prepare(req->db, "SELECT count(*) FROM " FINDING_FROM " WHERE " FINDING_FILTER);
-		db_bind_prefix(st, ":lo", ":hi", lo);
-		db_bind_text(st, ":state", state);
-		db_bind_text(st, ":check", check && *check ? check : NULL);
-		db_bind_text(st, ":g", group);
-		db_bind_text(st, ":sev", sev && *sev ? sev : NULL);
-		db_bind_int_or_null(st, ":hh", hh);
+		/* without the joins that cannot change the count (the household,
+		 * its village's and the member's names; the check only for severity) */
+		buf_reset(&sql);
+		buf_addstr(&sql, ff.sev ? "SELECT count(*) FROM check_finding f LEFT JOIN check_def d "
+					  "ON d.id = f.check_id AND d.version = f.check_version WHERE "
+					: "SELECT count(*) FROM check_finding f WHERE ");
+		finding_where(&sql, &ff);
+		st = db_prepare_text(req->db, sql.buf);
+		finding_bind(st, &ff);
 		rc = db_step(st);
 		jw_kint(&w, "total", rc == DB_ROW ? db_col_int(st, 0) : 0);
 		db_done(st);
 		if (rc != DB_ROW) {
 			http_reply_error(res, 500, "E_DB", NULL, "查询失败：%s", db_errmsg(req->db));
+			buf_release(&sql);
 			return;
 		}
 	}
 	jw_object_end(&w);
+	buf_release(&sql);
 }
 
 /* GET /api/v1/check-findings/summary — findings counted per village (with

@@ -773,6 +773,28 @@ def test_demo_district_ships_with_findings():
     assert query(a, "SELECT count(*) FROM check_run")[0][0] == 1
 
 
+def test_findings_follow_their_household_to_another_village():
+    """The list's scope is the finding's copy of its household's village
+    (kept by triggers): it equals the household's, also after a move."""
+    c, s = C(), server()
+    stale = "SELECT count(*) FROM check_finding f JOIN household h ON h.id = f.household_id " \
+            "WHERE f.village_code <> h.village_code"
+    eq(query(c.db, stale)[0][0], 0, "copies equal the households' villages")
+    # a household with a finding that the registry lets move (some fixtures
+    # are deliberately invalid households, which a PUT refuses)
+    for (hh,) in query(c.db, "SELECT DISTINCT f.household_id FROM check_finding f JOIN household h "
+                             "ON h.id = f.household_id WHERE h.village_code LIKE ? ORDER BY 1",
+                       (TOWNSHIP + "%",)):
+        st, b, _ = s.put("/api/v1/households/%d" % hh, {"village_code": c.v3})
+        if st == 200:
+            break
+    eq(st, 200, "move: %s" % b)
+    eq(query(c.db, stale)[0][0], 0, "copies moved along")
+    st, b, _ = s.get("/api/v1/check-findings?state=all&count=1&region=" + c.v3)
+    assert hh in {x["household_id"] for x in b["items"]}, b["items"][:3]
+    st, b, _ = s.get("/api/v1/check-findings?state=all&limit=500", token=tok("town"))
+    assert hh not in {x["household_id"] for x in b["items"]}, "left the township"
+
 def teardown():
     if "s" in _server:
         _server["s"].stop()
