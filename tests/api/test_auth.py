@@ -1529,7 +1529,7 @@ LINE_FIELDS = ["year", "region", "amount", "basis", "source", "assumed", "id", "
 LINE_IGNORED = ["id", "region_name", "updated_at"]
 RULE_FIELDS = ["id", "title", "kind", "severity", "risk_type", "scope", "expression", "enabled",
                "valid_from"]
-CASE_TABLES = {"monitor_case", "case_event", "alert"}
+CASE_TABLES = {"monitor_case", "case_event", "alert", "case_count"}  # case_count: kept by triggers
 CHECK_FIELDS = ["id", "group", "severity", "scope", "title", "advice", "expression", "enabled"]
 
 # (method, pattern) → what can be injected and what a success may change:
@@ -1703,7 +1703,8 @@ INJECT = {
     ("GET", "/api/v1/imports/:id/annotated.xlsx"): dict(actor="village_clerk"),
     ("GET", "/api/v1/notices"): dict(actor="village_clerk", query=["kind", "limit", "cursor"]),
     ("POST", "/api/v1/notices"): dict(actor="county_approver", json=["case_ids", "phone"],
-                                      tables={"case_notice", "case_notice_item", "case_event"},
+                                      tables={"case_notice", "case_notice_item", "case_event",
+                                              "monitor_case", "case_count"},
                                       fresh="done_case"),
     ("GET", "/api/v1/notices/:id"): dict(actor="village_clerk"),
     ("GET", "/api/v1/case-totals"): dict(actor="village_clerk"),
