@@ -412,9 +412,10 @@ static json_t *case_json(struct http_request *req, const struct case_rec *c)
 #define CASE_LIGHT_GREEN "(c.step_due = '' OR c.step_due > :warn)"
 /* the sort key of sort=due: the step's deadline, cases without one last.
  * Written as the expression of index case_due (monitor.notice migration 2)
- * for a county or wider, where the page is read in that index's order and
- * no sort is needed; a township's or village's few hundred cases are found
- * by case_village and sorted, so for them the same value is written so that
+ * for a county or wider without a filter on kind or step, where the page is
+ * read in that index's order and no sort is needed; a township's or
+ * village's few hundred cases are found by case_village, and a role's steps
+ * by case_step, and sorted, so for them the same value is written so that
  * SQLite does not match it with case_due (it would walk every case of the
  * county in deadline order to find a village's). */
 #define CASE_DUE_KEY_WIDE "(CASE WHEN c.step_due = '' THEN '9999-12-31' ELSE c.step_due END)"
@@ -561,7 +562,9 @@ static void api_cases(struct http_request *req, struct http_response *res)
 	}
 	monitor_today_text(f.today);
 	monitor_light_warn_day(req->db, f.today, f.warn);
-	due_key = strlen(f.prefix) < 9 ? CASE_DUE_KEY_WIDE : CASE_DUE_KEY_NARROW;
+	/* a role's queue (mine, kind, step) seeks its steps in case_step instead */
+	due_key = strlen(f.prefix) < 9 && !f.mine && !f.kind && !f.step ? CASE_DUE_KEY_WIDE
+									 : CASE_DUE_KEY_NARROW;
 
 	/* the page: ids first, then their households and head names */
 	buf_addstr(&sql, "SELECT c.id, c.household_id, c.kind, c.step, c.state, c.opened_at, "
