@@ -145,7 +145,9 @@ static void drop_old_annotated(const struct import_job *keep)
 		size_t bytes = 0;
 		int oldest = -1;
 		for (int i = 0; i < JOBS_KEPT; i++) {
-			if (!jobs[i] || !jobs[i]->annotated.len || jobs[i] == keep)
+			/* a running job's buffer belongs to its thread until it ends */
+			if (!jobs[i] || jobs[i]->state == JOB_RUNNING || jobs[i] == keep ||
+			    !jobs[i]->annotated.len)
 				continue;
 			bytes += jobs[i]->annotated.len;
 			if (oldest < 0 || jobs[i]->id < jobs[oldest]->id)
