@@ -319,8 +319,11 @@ def snapshot(db, include_activity=False):
     for name in sorted(tables(db)):
         if name in ACTIVITY_TABLES and not include_activity:
             continue
-        out[name] = [tuple(r) for r in
-                     con.execute("SELECT * FROM \"%s\" ORDER BY 1" % name).fetchall()]
+        # sorted here as well: rows that tie on the first column (a table
+        # without an id of its own) come back in any order on PostgreSQL
+        out[name] = sorted((tuple(r) for r in
+                            con.execute("SELECT * FROM \"%s\" ORDER BY 1" % name).fetchall()),
+                           key=repr)
     con.close()
     return out
 
