@@ -435,10 +435,17 @@ struct case_filter {
 	char today[11], warn[11];
 };
 
-/* Append the WHERE clause of filter `f` (without light and cursor). */
-static void case_where(struct buf *sql, const struct case_filter *f)
+/* Append the WHERE clause of filter `f` (without light and cursor).  With
+ * `by_due_index`, the scope is written so that no index can use it (the
+ * value is the same): a county-wide list is then read from case_due in
+ * deadline order, which SQLite would otherwise trade, once it has table
+ * statistics, for a range of case_village and a sort of every case. */
+static void case_where(struct buf *sql, const struct case_filter *f, int by_due_index)
 {
-	buf_addstr(sql, "WHERE c.state = :state AND c.village_code >= :lo AND c.village_code < :hi");
+	buf_addstr(sql, by_due_index ? "WHERE c.state = :state AND c.village_code || '' >= :lo AND "
+				       "c.village_code || '' < :hi"
+				     : "WHERE c.state = :state AND c.village_code >= :lo AND "
+				       "c.village_code < :hi");
 	if (f->kind)
 		buf_addstr(sql, " AND c.kind = :kind");
 	if (f->step)
@@ -503,6 +510,7 @@ static void api_cases(struct http_request *req, struct http_response *res)
 	char cur_due[11] = "", next[40] = "";
 	int by_due = sort && !strcmp(sort, "due"), n = 0, rc, bad = 0;
 	const char *due_key;
+	int wide;
 	struct buf sql = BUF_INIT;
 	struct db_stmt *st;
 	struct jw w;
@@ -563,8 +571,8 @@ static void api_cases(struct http_request *req, struct http_response *res)
 	monitor_today_text(f.today);
 	monitor_light_warn_day(req->db, f.today, f.warn);
 	/* a role's queue (mine, kind, step) seeks its steps in case_step instead */
-	due_key = strlen(f.prefix) < 9 && !f.mine && !f.kind && !f.step ? CASE_DUE_KEY_WIDE
-									 : CASE_DUE_KEY_NARROW;
+	wide = strlen(f.prefix) < 9 && !f.mine && !f.kind && !f.step;
+	due_key = wide ? CASE_DUE_KEY_WIDE : CASE_DUE_KEY_NARROW;
 
 	/* the page: ids first, then their households and head names */
 	buf_addstr(&sql, "SELECT c.id, c.household_id, c.kind, c.step, c.state, c.opened_at, "
@@ -572,7 +580,7 @@ static void api_cases(struct http_request *req, struct http_response *res)
 			 "c.alert_id, h.hh_no, h.village_code, r.name, (SELECT name FROM member x "
 			 "WHERE x.household_id = h.id AND x.relation = 1 ORDER BY x.id LIMIT 1) FROM "
 			 "(SELECT c.id FROM monitor_case c ");
-	case_where(&sql, &f);
+	case_where(&sql, &f, wide && by_due);
 	if (*f.light)
 		buf_addstr(&sql, !strcmp(f.light, "red")      ? " AND " CASE_LIGHT_RED
 				 : !strcmp(f.light, "yellow") ? " AND " CASE_LIGHT_YELLOW
@@ -653,7 +661,7 @@ static void api_cases(struct http_request *req, struct http_response *res)
 		int64_t total = 0, lights[3] = { 0, 0, 0 };
 		buf_reset(&sql);
 		buf_addf(&sql, "SELECT %s, count(*) FROM monitor_case c ", due_key);
-		case_where(&sql, &f);
+		case_where(&sql, &f, wide);
 		buf_addf(&sql, " GROUP BY %s", due_key);
 		st = db_prepare_text(req->db, sql.buf);
 		case_bind(st, &f);
