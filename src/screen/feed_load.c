@@ -1199,6 +1199,23 @@ static void person_json(struct load *l, const struct person *p, const double *ow
 	(void)p;
 }
 
+/* A hit of an earlier batch of the year (feed_hit), looked up by
+ * (member, rule). */
+struct hit_prev {
+	int64_t member_id;
+	char rule[32];
+	int64_t id;
+	int pending; /* still 待核实 */
+};
+
+static int cmp_hit_prev(const void *a, const void *b)
+{
+	const struct hit_prev *x = a, *y = b;
+	if (x->member_id != y->member_id)
+		return x->member_id < y->member_id ? -1 : 1;
+	return strcmp(x->rule, y->rule);
+}
+
 struct member_ref {
 	int64_t member_id;
 	int person;
@@ -1308,60 +1325,119 @@ static int write_batch(struct load *l, struct hit *hits, int nr_hits, double **o
 		goto dberr;
 
 	/* hits: one per (feed, rule, year, person); a later batch updates the
-	 * values of one not yet verified */
-	for (int h = 0; h < nr_hits; h++) {
-		struct person *p = &l->people[hits[h].person];
-		struct feed_rule *fr = &d->rules[hits[h].rule];
-		int64_t hit_id = 0, alert_id;
-		char state[32] = "";
-		char source[80];
-		struct alert_evidence ev;
-		st = db_prepare(l->db, "SELECT id, state FROM feed_hit WHERE feed_id = :f AND rule_id = "
-				       ":r AND year = :y AND member_id = :m");
+	 * values of one not yet verified.  The year's earlier hits of this feed
+	 * are read at once, the alerts raised in one go (one per household,
+	 * merged with what is open), then each hit written. */
+	if (nr_hits) {
+		struct keymap alert_of = { 0 }; /* household → index into alert_ids */
+		int64_t *alert_ids = xcalloc((size_t)nr_hits, sizeof(*alert_ids));
+		int nr_alert_ids = 0;
+		struct hit_prev *prev = NULL;
+		struct alert_evidence *ev = xcalloc((size_t)nr_hits, sizeof(*ev));
+		char (*sources)[80] = xcalloc((size_t)nr_hits, sizeof(*sources));
+		int64_t *hit_ids = xcalloc((size_t)nr_hits, sizeof(*hit_ids));
+		long nr_prev = 0, alloc_prev = 0, nr_ev = 0;
+		int failed = 0;
+		/* earlier hits of the year: member → its hits (rule, id, state) */
+		st = db_prepare(l->db, "SELECT member_id, rule_id, id, state FROM feed_hit WHERE "
+				       "feed_id = :f AND year = :y ORDER BY member_id, id");
 		db_bind_text(st, ":f", d->id);
-		db_bind_text(st, ":r", fr->id);
 		db_bind_int(st, ":y", l->year);
-		db_bind_int(st, ":m", p->member_id);
-		if (db_step(st) == DB_ROW) {
-			hit_id = db_col_int(st, 0);
-			snprintf(state, sizeof(state), "%s", db_col_text(st, 1));
+		while ((rc = db_step(st)) == DB_ROW) {
+			struct hit_prev *hp;
+			ALLOC_GROW(prev, nr_prev + 1, alloc_prev);
+			hp = &prev[nr_prev++];
+			hp->member_id = db_col_int(st, 0);
+			snprintf(hp->rule, sizeof(hp->rule), "%s", db_col_text(st, 1));
+			hp->id = db_col_int(st, 2);
+			hp->pending = !strcmp(db_col_text(st, 3), "待核实");
 		}
 		db_done(st);
-		if (hit_id && strcmp(state, "待核实"))
-			continue; /* verified already: the village's answer stands */
-		snprintf(source, sizeof(source), "%s/%s", d->id, fr->id);
-		ev = (struct alert_evidence){ p->household_id, ALERT_DEPT, source, fr->version,
-					      fr->risk_types, hits[h].explain, l->o->user_id };
-		alert_id = monitor_alert_add(l->db, &ev);
-		if (alert_id < 0)
-			goto dberr;
-		alerts++;
-		if (hit_id) {
-			st = db_prepare(l->db, "UPDATE feed_hit SET explain = :e, batch_id = :b, "
-					       "rule_version = :v, alert_id = :a WHERE id = :id");
-			db_bind_int(st, ":id", hit_id);
-		} else {
-			st = db_prepare(l->db, "INSERT INTO feed_hit(feed_id, rule_id, rule_version, "
-					       "batch_id, year, member_id, household_id, alert_id, "
-					       "explain, state, due_on, created_at) VALUES (:f, :r, :v, "
-					       ":b, :y, :m, :hh, :a, :e, '待核实', :due, :now)");
-			db_bind_text(st, ":f", d->id);
-			db_bind_text(st, ":r", fr->id);
-			db_bind_int(st, ":y", l->year);
-			db_bind_int(st, ":m", p->member_id);
-			db_bind_int(st, ":hh", p->household_id);
-			db_bind_text(st, ":due", due);
-			db_bind_text(st, ":now", now);
+		failed = rc < 0;
+		if (nr_prev)
+			qsort(prev, (size_t)nr_prev, sizeof(*prev), cmp_hit_prev);
+		for (int h = 0; h < nr_hits && !failed; h++) {
+			struct person *p = &l->people[hits[h].person];
+			struct feed_rule *fr = &d->rules[hits[h].rule];
+			struct hit_prev key = { .member_id = p->member_id }, *hp;
+			snprintf(key.rule, sizeof(key.rule), "%s", fr->id);
+			hp = nr_prev ? bsearch(&key, prev, (size_t)nr_prev, sizeof(*prev), cmp_hit_prev)
+				     : NULL;
+			if (hp && !hp->pending) {
+				hit_ids[h] = -1; /* verified already: the village's answer stands */
+				continue;
+			}
+			hit_ids[h] = hp ? hp->id : 0;
+			snprintf(sources[h], sizeof(sources[h]), "%s/%s", d->id, fr->id);
+			ev[nr_ev++] = (struct alert_evidence){ p->household_id, ALERT_DEPT, sources[h],
+							       fr->version, fr->risk_types,
+							       hits[h].explain, l->o->user_id };
 		}
-		db_bind_text(st, ":e", hits[h].explain);
-		db_bind_int(st, ":b", bid);
-		db_bind_int(st, ":v", fr->version);
-		db_bind_int(st, ":a", alert_id);
-		rc = db_run(st);
-		db_done(st);
-		if (rc)
+		if (!failed && monitor_alert_add_many(l->db, ev, nr_ev))
+			failed = 1;
+		alerts = nr_ev;
+		/* each household's open alert, which now holds the evidence */
+		if (!failed && nr_ev) {
+			for (long i = 0; i < nr_ev; i++) {
+				int *slot = keymap_slot(&alert_of, (uint64_t)ev[i].household_id);
+				if (*slot < 0)
+					*slot = nr_alert_ids++;
+			}
+			st = db_prepare(l->db, "SELECT household_id, id FROM alert WHERE status IN "
+					       "('open', 'case') ORDER BY household_id, id");
+			while ((rc = db_step(st)) == DB_ROW) {
+				int i = keymap_get(&alert_of, (uint64_t)db_col_int(st, 0));
+				if (i >= 0)
+					alert_ids[i] = db_col_int(st, 1); /* ids ascend: the latest */
+			}
+			db_done(st);
+			failed = rc < 0;
+		}
+		for (int h = 0; h < nr_hits && !failed; h++) {
+			struct person *p = &l->people[hits[h].person];
+			struct feed_rule *fr = &d->rules[hits[h].rule];
+			int64_t alert_id;
+			int ai;
+			if (hit_ids[h] < 0)
+				continue;
+			ai = keymap_get(&alert_of, (uint64_t)p->household_id);
+			alert_id = ai >= 0 ? alert_ids[ai] : 0;
+			if (hit_ids[h]) {
+				st = db_prepare(l->db, "UPDATE feed_hit SET explain = :e, batch_id = :b, "
+						       "rule_version = :v, alert_id = :a WHERE id = :id");
+				db_bind_int(st, ":id", hit_ids[h]);
+			} else {
+				st = db_prepare(l->db, "INSERT INTO feed_hit(feed_id, rule_id, rule_version, "
+						       "batch_id, year, member_id, household_id, alert_id, "
+						       "explain, state, due_on, created_at) VALUES (:f, :r, :v, "
+						       ":b, :y, :m, :hh, :a, :e, '待核实', :due, :now)");
+				db_bind_text(st, ":f", d->id);
+				db_bind_text(st, ":r", fr->id);
+				db_bind_int(st, ":y", l->year);
+				db_bind_int(st, ":m", p->member_id);
+				db_bind_int(st, ":hh", p->household_id);
+				db_bind_text(st, ":due", due);
+				db_bind_text(st, ":now", now);
+			}
+			db_bind_text(st, ":e", hits[h].explain);
+			db_bind_int(st, ":b", bid);
+			db_bind_int(st, ":v", fr->version);
+			db_bind_int_or_null(st, ":a", alert_id > 0 ? alert_id : -1);
+			rc = db_run(st);
+			db_done(st);
+			if (rc)
+				failed = 1;
+			else
+				r->hits++;
+		}
+		keymap_release(&alert_of);
+		free(alert_ids);
+		free(prev);
+		free(ev);
+		free(sources);
+		free(hit_ids);
+		if (failed)
 			goto dberr;
-		r->hits++;
 	}
 	r->alerts = alerts;
 	st = db_prepare(l->db, "UPDATE feed_batch SET hits = :h, alerts = :a, millis = :ms WHERE id = "
