@@ -8,19 +8,33 @@
 #include "base/util.h"
 #include "http/page.h"
 
+/* the office pages' menu (web/static/common.js NAV), with the search page */
 const struct page_nav_item page_nav[] = {
-	{ "/v/", "工作台", "household.read" },
-	{ "/v/search", "查找农户", "household.read" },
-	{ "/", "户籍查询", "household.read" },
-	{ "/users.html", "用户管理", "user.manage" },
-	{ "/audit.html", "审计日志", "audit.read" },
-	{ "/password.html", "修改密码", NULL },
-	{ NULL, NULL, NULL },
+	{ "/v/", "工作台", "household.read", NULL },
+	{ "/v/search", "查找农户", "household.read", NULL },
+	{ "/", "户籍查询", "household.read", NULL },
+	{ "/dashboard.html", "领导驾驶舱", "stats.read", NULL },
+	{ "/feeds.html", "部门数据", "feed.load", NULL },
+	{ "/review.html", "待办审核", NULL, " township_reviewer county_approver " },
+	{ "/county.html", "审定与公告", NULL, " county_approver " },
+	{ "/import.html", "台账导入", "household.write", NULL },
+	{ "/rules.html", "规则与监测线", "monitor.config", NULL },
+	{ "/users.html", "用户管理", "user.manage", NULL },
+	{ "/audit.html", "审计日志", "audit.read", NULL },
+	{ "/password.html", "修改密码", NULL, NULL },
+	{ NULL, NULL, NULL, NULL },
 };
 
-static int may(const struct principal *p, const char *perm)
+static int may(const struct principal *p, const struct page_nav_item *n)
 {
-	return !perm || (p && http_hooks.permitted && http_hooks.permitted(p, perm));
+	char role[64];
+	if (n->roles) {
+		if (!p)
+			return 0;
+		snprintf(role, sizeof(role), " %s ", p->role);
+		return strstr(n->roles, role) != NULL;
+	}
+	return !n->perm || (p && http_hooks.permitted && http_hooks.permitted(p, n->perm));
 }
 
 void page_begin(struct http_request *req, struct http_response *res, const char *title,
@@ -53,7 +67,7 @@ void page_begin(struct http_request *req, struct http_response *res, const char 
 		html_addf(b, "<header class=\"top\">\n<a class=\"brand\" href=\"/v/\">六保</a>\n"
 			     "<nav aria-label=\"主菜单\">");
 		for (const struct page_nav_item *n = page_nav; n->href; n++) {
-			if (!may(p, n->perm))
+			if (!may(p, n))
 				continue;
 			html_addf(b, "<a href=\"%a\"", n->href);
 			if (o->nav && !strcmp(o->nav, n->href))

@@ -42,6 +42,7 @@ struct page_nav_item {
 	const char *href;  /* "/v/" */
 	const char *label; /* "工作台" */
 	const char *perm;  /* "household.read", or NULL */
+	const char *roles; /* " township_reviewer county_approver ": only these roles, or NULL */
 };
 extern const struct page_nav_item page_nav[]; /* ends with href NULL */
 

@@ -1,8 +1,9 @@
 // test_nav.mjs — the main menu is the same on every office page (web/*.html
 // hold an empty <nav id="nav">; web/static/common.js NAV fills it by the
-// user's permissions and role): for an administrator, a county approver and
-// an auditor, every page shows the same links in the same order, the
-// expected ones for the role, with the page's own link marked as current.
+// user's permissions and role; the server-rendered /v/ pages have the same
+// list in src/http/page.c): for an administrator, a county approver and an
+// auditor, every page shows the same links in the same order, the expected
+// ones for the role, with the page's own link marked as current.
 import assert from 'node:assert/strict';
 import { adminPage, login, newPage, test } from './lib.mjs';
 
@@ -35,6 +36,14 @@ for (const who of Object.keys(EXPECTED)) {
     } else {
       page = await newPage();
       await login(page, who);
+    }
+    // the server-rendered pages (/v/…) show the same menu, with their search page
+    if (who !== 'shenji') {
+      await page.goto('/v/');
+      const v = await page.locator('header.top nav a').allTextContents();
+      const want = EXPECTED[who].slice();
+      want.splice(1, 0, '查找农户');
+      assert.deepEqual(v.map((t) => t.trim()), want, 'menu of /v/ for ' + who);
     }
     for (const [asked, shown, links] of await menus(page)) {
       assert.deepEqual(links.map((l) => l[0]), EXPECTED[who], 'menu of ' + asked + ' for ' + who);
