@@ -99,6 +99,14 @@ __attribute__((format(printf, 3, 4))) static int fail(struct parser *p, size_t o
 	va_end(ap);
 	p->err->offset = off;
 	p->err->column = col;
+	/* a long quoted name may not fit: cut before a whole character, so the
+	 * message stays valid UTF-8 (it goes into JSON answers) */
+	if (msg.len >= sizeof(p->err->msg)) {
+		size_t n = sizeof(p->err->msg) - 1;
+		while (n && ((unsigned char)msg.buf[n] & 0xC0) == 0x80)
+			n--;
+		buf_setlen(&msg, n);
+	}
 	snprintf(p->err->msg, sizeof(p->err->msg), "%s", msg.buf);
 	buf_release(&msg);
 	return -1;
@@ -107,7 +115,9 @@ __attribute__((format(printf, 3, 4))) static int fail(struct parser *p, size_t o
 /* ---- characters ---- */
 
 /* Decode the UTF-8 character at s[i] (n bytes left); store its length in
- * *clen.  Returns the code point, or -1 for malformed input. */
+ * *clen.  Returns the code point, or -1 for malformed input (a bad or
+ * truncated sequence, an overlong form, a surrogate, or a code point above
+ * U+10FFFF). */
 static long decode(const char *s, size_t n, int *clen)
 {
 	const unsigned char *u = (const unsigned char *)s;
@@ -119,7 +129,7 @@ static long decode(const char *s, size_t n, int *clen)
 		return c;
 	if (c >= 0xF0 && c < 0xF8)
 		extra = 3, c &= 0x07;
-	else if (c >= 0xE0)
+	else if (c >= 0xE0 && c < 0xF0)
 		extra = 2, c &= 0x0F;
 	else if (c >= 0xC2 && c < 0xE0)
 		extra = 1, c &= 0x1F;
@@ -132,6 +142,9 @@ static long decode(const char *s, size_t n, int *clen)
 			return -1;
 		c = (c << 6) | (u[k] & 0x3F);
 	}
+	if ((extra == 2 && (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF))) ||
+	    (extra == 3 && (c < 0x10000 || c > 0x10FFFF)))
+		return -1;
 	*clen = extra + 1;
 	return c;
 }
@@ -1358,6 +1371,15 @@ struct rule *rule_compile(const struct rule_catalog *cat, int scope, const char 
 	if (p.len > MAX_EXPR_BYTES) {
 		fail(&p, 0, "表达式太长（最多 %d 字节）", MAX_EXPR_BYTES);
 		goto fail;
+	}
+	/* names, strings and messages quoting them must all be valid UTF-8 */
+	for (size_t i = 0; i < p.len;) {
+		int clen;
+		if (decode(p.s + i, p.len - i, &clen) < 0) {
+			fail(&p, i, "表达式不是有效的 UTF-8 文本");
+			goto fail;
+		}
+		i += clen;
 	}
 	if (next(&p))
 		goto fail;

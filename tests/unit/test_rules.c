@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/csv.h"
 #include "db/db.h"
 #include "registry/codes.h"
 #include "rules/rules.h"
@@ -254,6 +255,12 @@ TEST(rules_compile_errors)
 	     "has 一次只能判断一个标签，多个请用 or 连接"},
 	    /* characters */
 	    {"size # 1", 6, "无法识别的字符“#”"},
+	    /* bytes that are not UTF-8, in a string or a name (found by fuzzing:
+	     * a code point above U+10FFFF was taken as part of a name) */
+	    {"hh_no = '\xf6\x92\x92\x95'", 10, "表达式不是有效的 UTF-8 文本"},
+	    {"size > 1 and \xe0\x80\x80", 14, "表达式不是有效的 UTF-8 文本"},
+	    {"户\xed\xa0\x80 > 1", 2, "表达式不是有效的 UTF-8 文本"},
+	    {"\xff\xbf\xbf > 1", 1, "表达式不是有效的 UTF-8 文本"},
 	    {"hh_no = “abc”", 9, "字符串请用英文单引号括起，如 '户主'"},
 	    {"size == 1", 6, "相等请写“=”，不是“==”"},
 	    {"size is 1", 9, "“is”后应为 null 或 not null"},
@@ -1062,6 +1069,23 @@ static void compile_anything(const char *expr)
 	if (!CHECK(err.offset <= strlen(expr) && err.column >= 1 &&
 		   !strncmp(err.msg, "第 ", strlen("第 "))))
 		printf("    %s → %zu %d %s\n", expr, err.offset, err.column, err.msg);
+}
+
+/* A message quoting a long name is cut before a whole character. */
+TEST(rules_long_messages_stay_utf8)
+{
+	struct buf b = BUF_INIT;
+	struct rule_error err;
+	struct rule *r;
+	for (int i = 0; i < 300; i++)
+		buf_addstr(&b, "字");
+	buf_addstr(&b, " > 1");
+	r = rule_compile(&toy, RULE_HOUSEHOLD, b.buf, &err);
+	CHECK(!r);
+	CHECK(strlen(err.msg) > 400);
+	CHECK(utf8_valid(err.msg, strlen(err.msg)));
+	rule_free(r);
+	buf_release(&b);
 }
 
 TEST(rules_hostile_input)
