@@ -414,6 +414,18 @@ static int reply_fault(struct http_request *req, struct http_response *res)
 
 static void run_route(struct http_request *req, struct http_response *res);
 
+/* 1 if `s` is an HTTP token (RFC 9110 tchar), as a method must be. */
+static int is_token(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      strchr("!#$%&'*+-.^_`|~", *s)))
+			return 0;
+	return 1;
+}
+
 void http_dispatch(struct http_request *req, struct http_response *res)
 {
 	/* a read request sees one snapshot, session check included, and takes
@@ -437,8 +449,15 @@ void http_dispatch(struct http_request *req, struct http_response *res)
 static void run_route(struct http_request *req, struct http_response *res)
 {
 	int path_matched;
-	const struct route *r = http_route_find(req, &path_matched);
+	const struct route *r;
 
+	/* libmicrohttpd passes any method through, and the 405 answer names it:
+	 * bytes that are not UTF-8 there made the answer fail to encode */
+	if (!is_token(req->method)) {
+		refuse(req, res, 400, "E_BAD_METHOD", "请求方法无效");
+		return;
+	}
+	r = http_route_find(req, &path_matched);
 	if (!r) {
 		if (path_matched) {
 			char msg[64];

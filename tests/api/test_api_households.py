@@ -995,6 +995,27 @@ def test_unknown_route_404_and_wrong_method_405():
             raise AssertionError("405 message does not name %s: %s" % (method, err["message"]))
 
 
+def test_method_that_is_not_a_token_400():
+    # found by tests/fuzz/fuzz_http: the 405 answer named a method that was
+    # not UTF-8, and the answer failed to encode (500)
+    import socket
+    srv = api()
+    for method in (b"\x82GET", b"G\xe5\xbc\xa0T", b'GE"T'):
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        s.sendall(method + b" /api/v1/me HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                  b"Authorization: Bearer " + srv.token.encode() + b"\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        head, _, body = data.partition(b"\r\n\r\n")
+        eq(head.split(b"\r\n")[0], b"HTTP/1.1 400 Bad Request", repr(method))
+        eq(json.loads(body.decode())["error"]["code"], "E_BAD_METHOD", repr(method))
+
+
 def test_non_utf8_query_bytes_400():
     for qs in ("q=%FF", "q=%C0%AF", "region=%ED%A0%80", "q=%E4%B8", "q=%"):
         expect_error("GET", "/api/v1/households?" + qs, None, 400)
