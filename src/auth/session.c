@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "auth/auth.h"
+#include "base/csv.h"
 #include "base/util.h"
 
 long auth_session_idle_seconds = 30 * 60;
@@ -29,11 +30,29 @@ static void random_token(char out[64])
 	sodium_bin2base64(out, 64, b, sizeof(b), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
+/* The User-Agent as stored with a session: "" unless it is UTF-8 (the
+ * header is the client's to fill, and PostgreSQL refuses text that is not
+ * UTF-8), at most 255 bytes, cut before a whole character. */
+static void clean_agent(const char *agent, char out[256])
+{
+	size_t n = agent ? strlen(agent) : 0;
+	out[0] = '\0';
+	if (!n || !utf8_valid(agent, n))
+		return;
+	if (n > 255) {
+		n = 255;
+		while (n && ((unsigned char)agent[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(out, agent, n);
+	out[n] = '\0';
+}
+
 int auth_session_create(struct db *db, int64_t user_id, const char *addr, const char *agent,
 			char token[64], char csrf[64])
 {
 	struct db_stmt *st;
-	char th[65];
+	char th[65], ua[256];
 	time_t now = time(NULL);
 	int rc;
 	if (sodium_init() < 0)
@@ -48,7 +67,8 @@ int auth_session_create(struct db *db, int64_t user_id, const char *addr, const 
 	db_bind_text(st, ":csrf", csrf);
 	db_bind_int(st, ":now", now);
 	db_bind_text(st, ":addr", addr ? addr : "");
-	db_bind_text(st, ":ua", agent ? agent : "");
+	clean_agent(agent, ua);
+	db_bind_text(st, ":ua", ua);
 	rc = db_run(st);
 	db_done(st);
 	return rc < 0 ? -1 : 0;

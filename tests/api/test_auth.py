@@ -2291,6 +2291,20 @@ def test_session_tokens_and_cookies():
                      401, "E_AUTH", repr(bad))
 
 
+def test_login_with_any_user_agent():
+    # the User-Agent is stored with the session: PostgreSQL refused one that
+    # was not UTF-8, and the login failed with 500
+    c = C()
+    for ua in (b"\xff\xfe Mozilla", "浏览器/1.0".encode(), "张".encode() * 400, b""):
+        r = call(c.s, "POST", "/api/v1/login", {"login": "m.leader", "password": PW},
+                 headers={"User-Agent": ua})
+        tok = expect(r, 200, "login with User-Agent %r" % ua[:20])["token"]
+        expect(call(c.s, "GET", "/api/v1/me", token=tok), 200, "session of %r" % ua[:20])
+    stored = [row[0] for row in query(c.db, "SELECT user_agent FROM sessions")]
+    assert all(len(u.encode()) <= 255 for u in stored), max(stored, key=len)
+    assert "浏览器/1.0" in stored and ("张" * 85) in stored, stored
+
+
 def test_session_idle_and_absolute_expiry():
     s = Server(new_db("sessions.db"), extra=["--session-idle", "2", "--session-max", "5"],
                login=None)
