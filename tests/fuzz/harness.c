@@ -214,7 +214,34 @@ static const char *token_of(const char *t, const struct fuzz_account **acct)
 	return t;
 }
 
-void fuzz_check_response(const char *method, const char *path, const struct http_response *res)
+/* Walk `j` for the scope and masking promises (see harness.h). */
+static void check_values(const char *method, const char *path, const struct principal *p,
+			 int id_full, json_t *j)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+	if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			check_values(method, path, p, id_full, v);
+		return;
+	}
+	if (!json_is_object(j))
+		return;
+	json_object_foreach(j, key, v) {
+		const char *s = json_string_value(v);
+		if (s && !strcmp(key, "village_code") && !starts_with(s, p->scope))
+			fuzz_fail("%s %s: %s (scope %s) was shown village %s", method, path, p->login,
+				  p->scope, s);
+		if (s && strstr(key, "id_number") && !id_full && *s && !strstr(s, "********"))
+			fuzz_fail("%s %s: %s (no %s) was shown the full 身份证号 %s", method, path,
+				  p->login, PERM_ID_FULL, s);
+		check_values(method, path, p, id_full, v);
+	}
+}
+
+void fuzz_check_response(const char *method, const char *path, const struct principal *p,
+			 const struct http_response *res)
 {
 	json_error_t jerr;
 	json_t *j, *e;
@@ -235,6 +262,8 @@ void fuzz_check_response(const char *method, const char *path, const struct http
 			fuzz_fail("%s %s: the %d answer lacks {\"error\":{code,message}}: %.300s",
 				  method, path, res->status, res->body.buf);
 	}
+	if (p)
+		check_values(method, path, p, auth_permitted(p, PERM_ID_FULL), j);
 	json_decref(j);
 }
 
@@ -293,7 +322,7 @@ int fuzz_serve(const struct fuzz_request *fr)
 		fuzz_rollback();
 	}
 out:
-	fuzz_check_response(req.method, path.buf, &res);
+	fuzz_check_response(req.method, path.buf, req.principal, &res);
 	status = res.status;
 	http_request_release(&req);
 	http_response_release(&res);

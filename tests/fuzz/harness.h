@@ -61,10 +61,14 @@ struct fuzz_request {
 int fuzz_serve(const struct fuzz_request *fr);
 
 /* Abort unless `res` is a well-formed answer: a status from 200 to 499
- * (a 5xx answer to any input is a bug here: the database is in memory and
+ * (a 5xx answer to any input is a bug here: the database is private and
  * never busy), a JSON body that parses when the type says JSON, and the
- * error shape {"error":{"code":…,"message":…}} on every 4xx. */
-void fuzz_check_response(const char *method, const char *path, const struct http_response *res);
+ * error shape {"error":{"code":…,"message":…}} on every 4xx.  When `p`
+ * (the caller, may be NULL) has a region scope, every "village_code" in
+ * the answer must lie inside it; when it may not see full 身份证号, every
+ * "id_number" must be masked. */
+void fuzz_check_response(const char *method, const char *path, const struct principal *p,
+			 const struct http_response *res);
 
 /* Print "fuzz: <reason>" and abort(). */
 void fuzz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
