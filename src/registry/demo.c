@@ -372,7 +372,8 @@ static void plan_add(struct hh_plan *h, int rel, int sex, int age, int surname, 
 /* Age between 60 and 92, most in the 60s and 70s. */
 static int elderly_age(struct rng *r)
 {
-	return 60 + rng_below(r, 20) + rng_below(r, 13);
+	int a = rng_below(r, 20);
+	return 60 + a + rng_below(r, 13);
 }
 
 /* A head of `sex` and `age`; sets the surnames children take. */
@@ -393,10 +394,12 @@ static void plan_spouse(struct rng *r, struct hh_plan *h)
 {
 	const struct person *head = &h->p[0];
 	int sex = head->sex == SEX_MALE ? SEX_FEMALE : SEX_MALE;
-	int d = rng_range(r, -2, 6) + (rng_chance(r, 100) ? rng_below(r, 8) : 0);
+	int d = rng_range(r, -2, 6);
+	d += rng_chance(r, 100) ? rng_below(r, 8) : 0;
 	int age = head->sex == SEX_MALE ? head->age - d : head->age + d;
 	age = clamp(age, sex == SEX_FEMALE ? 20 : 22, 97);
-	plan_add(h, DEMO_REL_SPOUSE, sex, age, pick_surname(r), rng_chance(r, 50));
+	int moved_in = rng_chance(r, 50);
+	plan_add(h, DEMO_REL_SPOUSE, sex, age, pick_surname(r), moved_in);
 }
 
 /* The ages of the mother and father of the head's children: the couple's, or
@@ -451,7 +454,7 @@ static void plan_parents(struct rng *r, struct hh_plan *h, int which)
 static void plan_married_child(struct rng *r, struct hh_plan *h, int gk, int lo, int hi)
 {
 	int son = !rng_chance(r, 150);
-	int c_age = hi - rng_below(r, 8), s_age, m, f, glo, ghi, gsurname, i, age;
+	int c_age = hi - rng_below(r, 8), s_age, m, f, glo, ghi, gsurname, i, age, moved_in;
 	if (c_age < 22)
 		c_age = 22;
 	if (c_age < lo)
@@ -459,15 +462,16 @@ static void plan_married_child(struct rng *r, struct hh_plan *h, int gk, int lo,
 	if (son) {
 		plan_add(h, DEMO_REL_SON, SEX_MALE, c_age, h->child_surname, 0);
 		s_age = clamp(c_age - rng_range(r, -2, 5), 20, 97);
-		plan_add(h, DEMO_REL_SON_WIFE, SEX_FEMALE, s_age, pick_surname(r), rng_chance(r, 50));
+		moved_in = rng_chance(r, 50);
+		plan_add(h, DEMO_REL_SON_WIFE, SEX_FEMALE, s_age, pick_surname(r), moved_in);
 		gsurname = h->child_surname;
 		m = s_age;
 		f = c_age;
 	} else {
 		plan_add(h, DEMO_REL_DAUGHTER, SEX_FEMALE, c_age, h->child_surname, 0);
 		s_age = clamp(c_age + rng_range(r, -2, 5), 22, 97);
-		plan_add(h, DEMO_REL_DAUGHTER_HUSB, SEX_MALE, s_age, pick_surname(r),
-			 rng_chance(r, 150));
+		moved_in = rng_chance(r, 150);
+		plan_add(h, DEMO_REL_DAUGHTER_HUSB, SEX_MALE, s_age, pick_surname(r), moved_in);
 		gsurname = rng_chance(r, 500) ? h->child_surname : h->p[h->n - 1].surname;
 		m = c_age;
 		f = s_age;
@@ -523,8 +527,9 @@ static void plan_household(struct rng *r, int hh_type, struct hh_plan *h)
 		int head_age, g_age, male, rel;
 		switch (rng_weighted(r, forms2, 5)) {
 		case 0: /* older couple whose children have set up their own 户 */
-			plan_head(r, h, rng_chance(r, 50) ? SEX_FEMALE : SEX_MALE,
-				  rng_range(r, 45, 62) + rng_below(r, 20));
+			head_age = rng_range(r, 45, 62);
+			head_age += rng_below(r, 20);
+			plan_head(r, h, rng_chance(r, 50) ? SEX_FEMALE : SEX_MALE, head_age);
 			plan_spouse(r, h);
 			break;
 		case 1: /* young couple */
@@ -532,8 +537,8 @@ static void plan_household(struct rng *r, int hh_type, struct hh_plan *h)
 			plan_spouse(r, h);
 			break;
 		case 2: /* widowed parent and an unmarried adult child */
-			plan_head(r, h, rng_chance(r, 600) ? SEX_FEMALE : SEX_MALE,
-				  rng_range(r, 50, 85));
+			head_age = rng_range(r, 50, 85);
+			plan_head(r, h, rng_chance(r, 600) ? SEX_FEMALE : SEX_MALE, head_age);
 			head_age = h->p[0].age;
 			male = rng_chance(r, 750);
 			plan_add(h, male ? DEMO_REL_SON : DEMO_REL_DAUGHTER,
@@ -542,8 +547,8 @@ static void plan_household(struct rng *r, int hh_type, struct hh_plan *h)
 				 h->child_surname, 0);
 			break;
 		case 3: /* grandparent looking after a left-behind grandchild (留守儿童) */
-			plan_head(r, h, rng_chance(r, 450) ? SEX_FEMALE : SEX_MALE,
-				  rng_range(r, 55, 78));
+			head_age = rng_range(r, 55, 78);
+			plan_head(r, h, rng_chance(r, 450) ? SEX_FEMALE : SEX_MALE, head_age);
 			head_age = h->p[0].age;
 			g_age = rng_range(r, head_age - 75 > 3 ? head_age - 75 : 3,
 					  head_age - 40 < 16 ? head_age - 40 : 16);
@@ -559,8 +564,8 @@ static void plan_household(struct rng *r, int hh_type, struct hh_plan *h)
 			}
 			break;
 		default: /* unmarried son keeping his old mother or father */
-			plan_head(r, h, rng_chance(r, 150) ? SEX_FEMALE : SEX_MALE,
-				  rng_range(r, 30, 58));
+			head_age = rng_range(r, 30, 58);
+			plan_head(r, h, rng_chance(r, 150) ? SEX_FEMALE : SEX_MALE, head_age);
 			plan_parents(r, h, rng_chance(r, 700) ? 2 : 1);
 			break;
 		}
@@ -576,7 +581,7 @@ static void plan_household(struct rng *r, int hh_type, struct hh_plan *h)
 		static const int forms5[4] = { 180, 600, 200, 20 };
 		static const int forms6[4] = { 50, 750, 200, 0 };
 		const int *forms = size == 3 ? forms3 : size == 4 ? forms4 : size == 5 ? forms5 : forms6;
-		int couple = rng_chance(r, 880), head_sex, r_slots;
+		int couple = rng_chance(r, 880), head_sex, r_slots, age;
 		form = rng_weighted(r, forms, 4);
 
 		if (couple)
@@ -586,13 +591,16 @@ static void plan_household(struct rng *r, int hh_type, struct hh_plan *h)
 
 		switch (form) {
 		case 0: /* nuclear: parents and children */
-			plan_head(r, h, head_sex, rng_range(r, 26, 40) + rng_below(r, 14));
+			age = rng_range(r, 26, 40);
+			plan_head(r, h, head_sex, age + rng_below(r, 14));
 			break;
 		case 1: /* stem: married child, spouse, grandchildren */
-			plan_head(r, h, head_sex, rng_range(r, 50, 64) + rng_below(r, 14));
+			age = rng_range(r, 50, 64);
+			plan_head(r, h, head_sex, age + rng_below(r, 14));
 			break;
 		case 2: /* with the head's parents */
-			plan_head(r, h, head_sex, rng_range(r, 28, 40) + rng_below(r, 16));
+			age = rng_range(r, 28, 40);
+			plan_head(r, h, head_sex, age + rng_below(r, 16));
 			break;
 		default: /* with an unmarried brother or sister */
 			plan_head(r, h, head_sex, rng_range(r, 28, 50));

@@ -42,8 +42,10 @@ struct person {
 static void stranger(uint64_t *s, char out[19])
 {
 	char s17[40];
-	snprintf(s17, sizeof(s17), "610925%04d%02d%02d%03d", 1950 + pick(s, 50), 1 + pick(s, 12),
-		 1 + pick(s, 28), pick(s, 1000));
+	/* one draw per statement: the order of a call's arguments is unspecified */
+	int seq = pick(s, 1000), day = 1 + pick(s, 28), month = 1 + pick(s, 12);
+	int year = 1950 + pick(s, 50);
+	snprintf(s17, sizeof(s17), "610925%04d%02d%02d%03d", year, month, day, seq);
 	s17[17] = '\0';
 	memcpy(out, s17, 17);
 	out[17] = idcard_check_char(s17);
@@ -126,7 +128,8 @@ int screen_feed_demo(struct db *db, const char *county, int year, uint64_t seed)
 			struct person *q = &p[i];
 			int chance = q->age >= 60 ? 14 : 6; /* per mille a month */
 			double total, self;
-			int day;
+			int day, out;
+			const char *hospital;
 			if (pick(&s, 1000) >= chance)
 				continue;
 			total = 2000 + pick(&s, 18000);
@@ -134,9 +137,10 @@ int screen_feed_demo(struct db *db, const char *county, int year, uint64_t seed)
 			if (pick(&s, 12) == 0)
 				total *= 6, self *= 6; /* a serious illness */
 			day = 1 + pick(&s, 20);
+			hospital = hospitals[pick(&s, (int)ARRAY_SIZE(hospitals))];
+			out = day + 1 + pick(&s, 7);
 			buf_addf(&t, "%s,%s,%d-%02d-%02d,%d-%02d-%02d,%s,%.2f,%.2f\n", q->id, q->name,
-				 year, mo, day, year, mo, day + 1 + pick(&s, 7),
-				 hospitals[pick(&s, (int)ARRAY_SIZE(hospitals))], total, self);
+				 year, mo, day, year, mo, out, hospital, total, self);
 		}
 		for (int k = 0; k < 3; k++) {
 			char id[19];
@@ -156,10 +160,12 @@ int screen_feed_demo(struct db *db, const char *county, int year, uint64_t seed)
 		int listed = q->dibao == 1 || q->tekun == 1;
 		if (!listed && q->relation == 1 && extra < 3 && pick(&s, 200) == 0)
 			listed = 1, extra++;
-		if (listed)
+		if (listed) {
+			int amount = q->tekun == 1 ? 780 : 420 + 10 * pick(&s, 10);
+			int month = 1 + pick(&s, months), from = year - pick(&s, 5);
 			buf_addf(&t, "%s,%s,%s,%d-%02d-01,%d\n", q->id, q->name,
-				 q->tekun == 1 ? "特困" : "低保", year - pick(&s, 5), 1 + pick(&s, months),
-				 q->tekun == 1 ? 780 : 420 + 10 * pick(&s, 10));
+				 q->tekun == 1 ? "特困" : "低保", from, month, amount);
+		}
 	}
 	if (!rc)
 		rc = load(db, "minzheng_dibao", period, &t);
@@ -170,8 +176,9 @@ int screen_feed_demo(struct db *db, const char *county, int year, uint64_t seed)
 		static const char *const grades[] = { "A", "B", "B", "B", "C", "D" };
 		if (p[i].relation != 1 || pick(&s, 150))
 			continue;
-		buf_addf(&t, "%s,%s,%s,%d-%02d-%02d\n", p[i].id, p[i].name, grades[pick(&s, 6)], year,
-			 1 + pick(&s, months), 1 + pick(&s, 28));
+		int day = 1 + pick(&s, 28), month = 1 + pick(&s, months);
+		const char *grade = grades[pick(&s, 6)];
+		buf_addf(&t, "%s,%s,%s,%d-%02d-%02d\n", p[i].id, p[i].name, grade, year, month, day);
 	}
 	if (!rc)
 		rc = load(db, "zhujian_weifang", period, &t);
@@ -183,8 +190,10 @@ int screen_feed_demo(struct db *db, const char *county, int year, uint64_t seed)
 		static const char *const grades[] = { "一级", "二级", "三级", "四级" };
 		if (pick(&s, 250))
 			continue;
-		buf_addf(&t, "%s,%s,%s,%s,%d-%02d-%02d\n", p[i].id, p[i].name, kinds[pick(&s, 6)],
-			 grades[pick(&s, 4)], year, 1 + pick(&s, months), 1 + pick(&s, 28));
+		int day = 1 + pick(&s, 28), month = 1 + pick(&s, months);
+		const char *grade = grades[pick(&s, 4)], *kind = kinds[pick(&s, 6)];
+		buf_addf(&t, "%s,%s,%s,%s,%d-%02d-%02d\n", p[i].id, p[i].name, kind, grade, year, month,
+			 day);
 	}
 	if (!rc)
 		rc = load(db, "canlian_cert", period, &t);
@@ -194,9 +203,10 @@ int screen_feed_demo(struct db *db, const char *county, int year, uint64_t seed)
 	for (int i = 0; i < n && !rc; i++) {
 		if (p[i].age < 15 || p[i].age > 18 || pick(&s, 8))
 			continue;
-		buf_addf(&t, "%s,%s,%s,%d-%d,%d\n", p[i].id, p[i].name,
-			 pick(&s, 2) ? "平利中学" : "平利县职业教育中心", year - 1, year,
-			 2000 + 500 * pick(&s, 26));
+		int self_pay = 2000 + 500 * pick(&s, 26);
+		const char *school = pick(&s, 2) ? "平利中学" : "平利县职业教育中心";
+		buf_addf(&t, "%s,%s,%s,%d-%d,%d\n", p[i].id, p[i].name, school, year - 1, year,
+			 self_pay);
 	}
 	if (!rc)
 		rc = load(db, "jiaoyu_selfpay", period, &t);
