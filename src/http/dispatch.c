@@ -460,8 +460,9 @@ static void run_route(struct http_request *req, struct http_response *res)
 	r = http_route_find(req, &path_matched);
 	if (!r) {
 		if (path_matched) {
-			char msg[64];
-			snprintf(msg, sizeof(msg), "此地址不支持 %s 方法", req->method);
+			char msg[128];
+			/* a long method would be cut, perhaps inside 方法 */
+			snprintf(msg, sizeof(msg), "此地址不支持 %.40s 方法", req->method);
 			refuse(req, res, 405, "E_METHOD", msg);
 		} else {
 			refuse(req, res, 404, "E_NOT_FOUND", "找不到该地址");

@@ -1000,7 +1000,7 @@ def test_method_that_is_not_a_token_400():
     # not UTF-8, and the answer failed to encode (500)
     import socket
     srv = api()
-    for method in (b"\x82GET", b"G\xe5\xbc\xa0T", b'GE"T'):
+    for method in (b"\x82GET", b"G\xe5\xbc\xa0T", b'GE"T', b"PO" + b"_" * 37 + b"ST"):
         s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
         s.sendall(method + b" /api/v1/me HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                   b"Authorization: Bearer " + srv.token.encode() + b"\r\n\r\n")
@@ -1012,6 +1012,12 @@ def test_method_that_is_not_a_token_400():
             data += chunk
         s.close()
         head, _, body = data.partition(b"\r\n\r\n")
+        if b"_" in method:
+            # a token, but long: the 405 answer names it cut short, not cut
+            # inside a character (found by fuzz_http: that answer was a 500)
+            eq(head.split(b"\r\n")[0], b"HTTP/1.1 405 Method Not Allowed", repr(method))
+            eq(json.loads(body.decode())["error"]["code"], "E_METHOD", repr(method))
+            continue
         eq(head.split(b"\r\n")[0], b"HTTP/1.1 400 Bad Request", repr(method))
         eq(json.loads(body.decode())["error"]["code"], "E_BAD_METHOD", repr(method))
 
