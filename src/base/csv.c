@@ -79,6 +79,16 @@ int utf8_valid(const char *s, size_t len)
 	return utf8_prefix((const unsigned char *)s, len) == len;
 }
 
+int utf8_cut(const char *s, int max)
+{
+	int n = max > 0 ? (int)strnlen(s, (size_t)max) : 0;
+	if (n < max)
+		return n; /* all of it fits */
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
 /* Number of LF bytes in [p, end). */
 static long count_lf(const char *p, const char *end)
 {

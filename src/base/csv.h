@@ -50,5 +50,9 @@ const char *csv_encoding_name(enum csv_encoding e);
 
 /* True if `s` (len bytes) is valid UTF-8 (no overlongs, no surrogates). */
 int utf8_valid(const char *s, size_t len);
+/* The length of the longest prefix of `s` of at most `max` bytes that does
+ * not end inside a UTF-8 character: quote a long value as "%.*s" with
+ * utf8_cut(v, 40), v — "%.40s" may cut a character in two. */
+int utf8_cut(const char *s, int max);
 
 #endif

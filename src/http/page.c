@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/csv.h"
 #include "base/html.h"
 #include "base/util.h"
 #include "http/page.h"
@@ -168,7 +169,8 @@ int page_refuse_unknown_params(struct http_request *req, struct http_response *r
 			ok = !strcmp(allowed[k], req->query[i].key);
 		if (!ok) {
 			char msg[160];
-			snprintf(msg, sizeof(msg), "不认识查询参数“%.64s”", req->query[i].key);
+			snprintf(msg, sizeof(msg), "不认识查询参数“%.*s”",
+				 utf8_cut(req->query[i].key, 64), req->query[i].key);
 			page_error(req, res, 400, msg);
 			return 1;
 		}

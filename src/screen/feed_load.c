@@ -267,9 +267,17 @@ static void add_issue(struct load *l, int kind, long line, long nr_rows, const c
 		      const char *idn, const char *name, int64_t household_id, const char *fmt, ...)
 	ATTR_PRINTF(9, 10);
 
+/* Copy `src` into dst[n]; text that does not fit is cut before a whole
+ * UTF-8 character, so a long value quoted from the file stays valid text. */
+static void copy_cut(char *dst, size_t n, const char *src)
+{
+	snprintf(dst, n, "%.*s", utf8_cut(src, (int)n - 1), src);
+}
+
 static void add_issue(struct load *l, int kind, long line, long nr_rows, const char *column,
 		      const char *idn, const char *name, int64_t household_id, const char *fmt, ...)
 {
+	struct buf msg = BUF_INIT;
 	struct feed_report *r = l->r;
 	int max = l->o->max_issues > 0 ? l->o->max_issues : 100000;
 	struct feed_issue *is;
@@ -284,13 +292,15 @@ static void add_issue(struct load *l, int kind, long line, long nr_rows, const c
 	is->line = line;
 	is->nr_rows = nr_rows;
 	is->household_id = household_id;
-	snprintf(is->column, sizeof(is->column), "%s", column ? column : "");
+	copy_cut(is->column, sizeof(is->column), column ? column : "");
 	if (idn && strlen(idn) == 18)
 		idcard_mask(idn, is->id_masked);
-	snprintf(is->name, sizeof(is->name), "%s", name ? name : "");
+	copy_cut(is->name, sizeof(is->name), name ? name : "");
 	va_start(ap, fmt);
-	vsnprintf(is->message, sizeof(is->message), fmt, ap);
+	buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
+	copy_cut(is->message, sizeof(is->message), msg.buf);
+	buf_release(&msg);
 }
 
 static void progress(struct load *l, const char *stage, double frac)
@@ -609,7 +619,7 @@ static int read_rows(struct load *l, struct csv_reader *cr, struct buf *err)
 		ist = p ? IDCARD_OK : idcard_parse(raw_id, l->today_int, &id);
 		if (ist != IDCARD_OK) {
 			add_issue(l, FEED_ISSUE_BAD, cr->line + l->line_base, 1, d->cols[d->id_col].title, NULL, name,
-				  0, "“%.40s”：%s", raw_id, idcard_strerror(ist));
+				  0, "“%.*s”：%s", utf8_cut(raw_id, 40), raw_id, idcard_strerror(ist));
 			l->r->bad_rows++;
 			continue;
 		}
@@ -630,12 +640,12 @@ static int read_rows(struct load *l, struct csv_reader *cr, struct buf *err)
 			}
 			if (col->type == FEED_NUM && parse_num(v, &vals[c])) {
 				add_issue(l, FEED_ISSUE_BAD, cr->line + l->line_base, 1, col->title, id.number, name, 0,
-					  "“%s”应为金额或数字，而不是“%.40s”", col->title, v);
+					  "“%s”应为金额或数字，而不是“%.*s”", col->title, utf8_cut(v, 40), v);
 				bad = 1;
 			} else if (col->type == FEED_DATE && parse_date(v, dates[c])) {
 				add_issue(l, FEED_ISSUE_BAD, cr->line + l->line_base, 1, col->title, id.number, name, 0,
-					  "“%s”应为日期（如 2026-03-05），而不是“%.40s”", col->title,
-					  v);
+					  "“%s”应为日期（如 2026-03-05），而不是“%.*s”", col->title,
+					  utf8_cut(v, 40), v);
 				bad = 1;
 			}
 		}

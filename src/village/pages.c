@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "base/csv.h"
 #include "base/html.h"
 #include "base/util.h"
 #include "http/page.h"
@@ -637,7 +638,8 @@ static int unknown_fields(struct http_request *req, struct http_response *res,
 	char msg[160];
 	if (!bad)
 		return 0;
-	snprintf(msg, sizeof(msg), "表单中有不认识的字段“%.64s”，请从页面重新填写", bad);
+	snprintf(msg, sizeof(msg), "表单中有不认识的字段“%.*s”，请从页面重新填写",
+		 utf8_cut(bad, 64), bad);
 	page_error(req, res, 400, msg);
 	return 1;
 }

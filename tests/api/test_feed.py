@@ -189,6 +189,26 @@ def test_gb18030_file_from_the_command_line():
     eq(p.returncode, 2, "unknown subcommand")
 
 
+def test_long_values_in_issues_are_cut_between_characters():
+    # found by tests/fuzz/fuzz_csv: an issue quoting a long value was cut in
+    # the middle of a character, so its text was not UTF-8 (PostgreSQL
+    # refused to store it; the answer's JSON could not carry it)
+    server()
+    (p_id, p_name, _, _), = people(OTHER)
+    rows = [[p_id, p_name, "2026-03-01", "2026-03-03", "县医院", 100, 10],
+            ["６" * 100, "名" * 40, "2026-03-01", "2026-03-03", "县医院", 100, 10]]
+    st, b, _ = upload("yibao_inpatient", csv(YB, rows), who="yibao", period="2026-03",
+                      extra="&skip_bad=1")
+    eq(st, 201, "loaded without the bad row: %s" % b)
+    bad = [i for i in b["issues"] if i["kind"] == "无效行"]
+    eq(len(bad), 1, "one bad row: %s" % b["issues"])
+    assert bad[0]["message"].startswith("“６６６") and len(bad[0]["message"].encode()) < 256, bad
+    assert bad[0]["name"] == "名" * 21, bad
+    stored = query(db(), "SELECT message, name FROM feed_issue WHERE batch_id = ?",
+                   (b["batch_id"],))
+    eq(sorted(stored), sorted((i["message"], i["name"]) for i in b["issues"]), "stored issues")
+
+
 def test_each_shipped_rule_fires_and_does_not():
     server()
     t_fire, t_not, t_half = people(TUOPIN, 3)

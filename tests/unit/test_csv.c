@@ -433,3 +433,21 @@ TEST(csv_utf8_valid)
 	CHECK(!utf8_valid("0123456789abcde\xff", 16));
 	CHECK(utf8_valid("0123456789abcdef0123456789abcdef\xe4\xb8\xad", 35));
 }
+
+/* utf8_cut() gives a "%.*s" precision that never splits a character. */
+TEST(csv_utf8_cut)
+{
+	CHECK_INT(utf8_cut("abc", 40), 3);
+	CHECK_INT(utf8_cut("abc", 2), 2);
+	CHECK_INT(utf8_cut("abc", 0), 0);
+	CHECK_INT(utf8_cut("", 5), 0);
+	CHECK_INT(utf8_cut("张三", 6), 6);
+	CHECK_INT(utf8_cut("张三", 7), 6);
+	CHECK_INT(utf8_cut("张三", 5), 3);
+	CHECK_INT(utf8_cut("张三", 4), 3);
+	CHECK_INT(utf8_cut("张三", 3), 3);
+	CHECK_INT(utf8_cut("张三", 2), 0);
+	CHECK_INT(utf8_cut("a张", 2), 1);
+	CHECK_INT(utf8_cut("a\xf0\x9f\x98\x80z", 4), 1);
+	CHECK_INT(utf8_cut("a\xf0\x9f\x98\x80z", 5), 5);
+}
