@@ -413,6 +413,7 @@ int monitor_tasks(struct db *db, const char *scope, const char *role,
 	monitor_cal_release(&cal);
 	if (rc < 0)
 		return -1;
-	qsort(*tasks, n, sizeof(**tasks), task_cmp);
+	if (n > 1) /* with no tasks *tasks is NULL, which qsort() may not take */
+		qsort(*tasks, n, sizeof(**tasks), task_cmp);
 	return n;
 }
