@@ -18,6 +18,8 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC = $(shell find tests/unit -name '*.c' | sort)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 WEB      = $(shell find web -type f | sort)
+# generated sources every program links (embedded files, pinyin table)
+GEN_OBJ  = $(BUILD)/gen/assets.o $(BUILD)/gen/pinyin.o
 # npm files served by the binary too: ECharts for the dashboard (web/dashboard.html)
 ECHARTS  = $(wildcard node_modules/echarts/dist/echarts.min.js)
 VENDOR   = $(ECHARTS:%=%=/static/vendor/echarts.min.js)
@@ -53,10 +55,10 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/liubao: $(OBJ) $(BUILD)/gen/assets.o $(BUILD)/gen/pinyin.o
+$(BUILD)/liubao: $(OBJ) $(GEN_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/unit-tests: $(LIB_OBJ) $(UNIT_OBJ) $(BUILD)/gen/assets.o $(BUILD)/gen/pinyin.o
+$(BUILD)/unit-tests: $(LIB_OBJ) $(UNIT_OBJ) $(GEN_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(TEST_PKGS))
 
 # The demo: install what is missing, build, create the demo district if absent, serve it.
@@ -101,7 +103,7 @@ $(BUILD)/fuzz/main.o: src/main.c
 	$(CC) $(CFLAGS) -Dmain=liubao_cli_main -c -o $@ $<
 
 $(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/harness.o $(LIB_OBJ) \
-		 $(BUILD)/fuzz/main.o $(BUILD)/gen/assets.o
+		 $(BUILD)/fuzz/main.o $(GEN_OBJ)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 asan:

@@ -1,14 +1,18 @@
 /* fuzz_csv.c — libFuzzer target for CSV files from outside: the reader
  * (src/base/csv.c: UTF-8 / BOM / GB18030 detection, the memchr fast path
- * and the quoted-field path) and the household and member import on top of
- * it (header search under title rows, column matching, row checks, the
- * write), run against the demo district and rolled back after each input.
+ * and the quoted-field path), the household and member import on top of it
+ * (header search under title rows, column matching, row checks, the write)
+ * and a department feed's load (src/screen/feed_load.c: column aliases,
+ * 身份证号 matching, the feed's rules, alerts), run against the demo
+ * district and rolled back after each input.  The feed is picked by a hash
+ * of the input's first two lines, so every shipped feed gets its share.
  *
  * Checks, for any input: the encoding is the one the bytes call for and
  * the text is valid UTF-8; the rows and fields agree with a plain
  * byte-by-byte reference reader of the same grammar (csv.h), error or end
- * at the same row, line numbers included; the import's report is valid
- * UTF-8 and the import leaves no transaction open. */
+ * at the same row, line numbers included; the import's report and the
+ * feed load's message and issues are valid UTF-8, a refused load names an
+ * E_ code, and neither leaves a transaction open. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,7 @@
 #include "base/util.h"
 #include "db/db.h"
 #include "registry/registry.h"
+#include "screen/screen.h"
 #include "harness.h"
 
 #define MAX_FIELDS 4096
@@ -179,9 +184,61 @@ static void check_import(const uint8_t *data, size_t size)
 	}
 }
 
+static void check_feed_load(const uint8_t *data, size_t size)
+{
+	static char feeds[16][32];
+	static int nr_feeds;
+	struct db *db = fuzz_db();
+	const struct fuzz_account *admin = fuzz_account("admin");
+	struct feed_load_opts o = { 0 };
+	struct feed_report r;
+	uint32_t h = 2166136261u;
+	int rc;
+	if (!nr_feeds) {
+		struct db_stmt *st = db_prepare(db, "SELECT id FROM feed_def ORDER BY id");
+		while (db_step(st) == DB_ROW && nr_feeds < 16)
+			snprintf(feeds[nr_feeds++], sizeof(feeds[0]), "%s", db_col_text(st, 0));
+		db_done(st);
+		if (!nr_feeds || !admin)
+			fuzz_fail("the demo district has no feeds or no admin");
+	}
+	/* hash the first two lines only (title, header): mutating a data row
+	 * keeps the feed, so the fuzzer can work on one feed's rows */
+	for (size_t i = 0, lines = 0; i < size && lines < 2; i++) {
+		h = (h ^ data[i]) * 16777619u;
+		lines += data[i] == '\n';
+	}
+	o.feed = feeds[h % (uint32_t)nr_feeds];
+	o.data = (const char *)data;
+	o.len = size;
+	o.file_name = "fuzz.csv";
+	o.period = "2026-05";
+	o.scope = "";
+	o.skip_bad = (h >> 8) & 1;
+	o.user_id = admin->p.user_id;
+	o.login = admin->login;
+	feed_report_init(&r);
+	fuzz_begin();
+	rc = screen_feed_load(db, &o, &r);
+	fuzz_rollback();
+	if (rc < 0 && (!r.code[0] || !r.message.len))
+		fuzz_fail("feed %s: refused without a code and a message", o.feed);
+	if (!utf8_valid(r.message.buf, r.message.len))
+		fuzz_fail("feed %s: the message is not UTF-8: %s", o.feed, r.message.buf);
+	for (int i = 0; i < r.nr_issues; i++)
+		if (!utf8_valid(r.issues[i].message, strlen(r.issues[i].message)) ||
+		    !utf8_valid(r.issues[i].name, strlen(r.issues[i].name)) ||
+		    !utf8_valid(r.issues[i].column, strlen(r.issues[i].column)))
+			fuzz_fail("feed %s: issue %d (line %ld) is not UTF-8: %s / %s / %s", o.feed, i,
+				  r.issues[i].line, r.issues[i].column, r.issues[i].name,
+				  r.issues[i].message);
+	feed_report_release(&r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	check_reader(data, size);
 	check_import(data, size);
+	check_feed_load(data, size);
 	return 0;
 }

@@ -14,8 +14,8 @@
  * Lines end in LF or CRLF; the version is optional; a blank line ends the
  * headers and the rest is the body.  A token "@login" (in Authorization or
  * in the liubao_session cookie) is replaced by the live session of demo
- * account `login`, and an X-CSRF-Token of "@csrf" by that session's CSRF
- * token.  The harness aborts on a 5xx answer, a malformed answer or a
+ * account `login`, and an X-CSRF-Token of "@csrf" (or "@csrf" in the body,
+ * a form's csrf field) by that session's CSRF token.  The harness aborts on a 5xx answer, a malformed answer or a
  * transaction left open (harness.h). */
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fr.content_type = v;
 		else if (!strcasecmp(line, "User-Agent"))
 			fr.user_agent = v;
+		else if (!strcasecmp(line, "Sec-Fetch-Site"))
+			fr.fetch_site = v;
 	}
 	fr.body = p;
 	fr.body_len = (size_t)(end - p);

@@ -36,8 +36,10 @@ static const char *param_value(const char *before, const char *name, size_t len)
 		const char *after; /* the pattern text just before, or "" for any */
 		const char *name, *value;
 	} known[] = {
-		{ "/rules/", ":id", "M001" }, { "", ":year", "2026" },	  { "", ":month", "2026-05" },
-		{ "", ":code", "610926" },    { "", ":date", "2026-10-01" },
+		{ "/rules/", ":id", "M001" },	      { "/feeds/", ":id", "yibao_inpatient" },
+		{ "/rules/", ":rule", "YB01" },	      { "/params/", ":name", "tuopin_cum" },
+		{ "", ":year", "2026" },	      { "", ":month", "2026-05" },
+		{ "", ":code", "610926" },	      { "", ":date", "2026-10-01" },
 	};
 	size_t bl = strlen(before);
 	for (size_t i = 0; i < ARRAY_SIZE(known); i++) {

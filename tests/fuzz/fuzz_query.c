@@ -1,13 +1,15 @@
-/* fuzz_query.c — libFuzzer target for URL decoding and query strings
- * (http_url_decode, http_parse_query), the decoding every path and query
- * parameter of every request goes through.
+/* fuzz_query.c — libFuzzer target for URL decoding, query strings and
+ * urlencoded form bodies (http_url_decode, http_parse_query,
+ * http_parse_form), the decoding every path, query parameter and HTML form
+ * field goes through.
  *
  * Checks, for any input: http_url_decode agrees with a plain reference
  * decoder (with and without '+' as space); http_parse_query either refuses
  * the string or yields keys and values that are valid UTF-8 without NUL
  * bytes; and what it yields survives a round trip — encoded again and
  * parsed again, the same pairs come back, and http_query finds each key's
- * first value. */
+ * first value.  The same bytes as a form body give the same pairs (or the
+ * same refusal), and a NUL byte anywhere refuses the form. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,6 +104,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				fuzz_fail("http_query(\"%s\") is not the first value",
 					  req.query[i].key);
 		}
+	}
+	{
+		struct http_request form;
+		int qrc, frc;
+		http_request_init(&form);
+		frc = http_parse_form(&form, (const char *)data, size);
+		if (memchr(data, '\0', size)) {
+			if (!frc)
+				fuzz_fail("a form with a NUL byte was accepted");
+		} else {
+			http_request_release(&again);
+			http_request_init(&again);
+			qrc = http_parse_query(&again, s);
+			if (qrc != frc)
+				fuzz_fail("as a form %d, as a query %d", frc, qrc);
+			for (int i = 0; !frc && i < form.nr_form; i++)
+				if (i >= again.nr_query || strcmp(form.form[i].key, again.query[i].key) ||
+				    strcmp(form.form[i].value, again.query[i].value) ||
+				    !http_form(&form, form.form[i].key))
+					fuzz_fail("form field %d differs from the query's", i);
+			if (!frc && form.nr_form != again.nr_query)
+				fuzz_fail("%d form fields, %d query parameters", form.nr_form,
+					  again.nr_query);
+		}
+		http_request_release(&form);
 	}
 	http_request_release(&req);
 	http_request_release(&again);

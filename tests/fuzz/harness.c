@@ -249,6 +249,8 @@ void fuzz_check_response(const char *method, const char *path, const struct prin
 		fuzz_fail("%s %s: status %d", method, path, res->status);
 	if (res->status >= 500)
 		fuzz_fail("%s %s: answered %d: %s", method, path, res->status, res->body.buf);
+	if (!strncmp(res->content_type, "text/html", 9) && !utf8_valid(res->body.buf, res->body.len))
+		fuzz_fail("%s %s: the %d page is not UTF-8", method, path, res->status);
 	if (strncmp(res->content_type, "application/json", 16))
 		return;
 	j = json_loadb(res->body.buf, res->body.len, 0, &jerr);
@@ -271,8 +273,9 @@ int fuzz_serve(const struct fuzz_request *fr)
 {
 	struct http_request req;
 	struct http_response res;
-	struct buf path = BUF_INIT, qs = BUF_INIT, cookie = BUF_INIT;
+	struct buf path = BUF_INIT, qs = BUF_INIT, cookie = BUF_INIT, body = BUF_INIT;
 	const struct fuzz_account *acct = NULL;
+	const struct asset *a;
 	const char *q = memchr(fr->target, '?', fr->target_len);
 	size_t plen = q ? (size_t)(q - fr->target) : fr->target_len;
 	int status;
@@ -295,6 +298,7 @@ int fuzz_serve(const struct fuzz_request *fr)
 	req.content_type = fr->content_type;
 	req.user_agent = fr->user_agent;
 	req.csrf_header = fr->csrf;
+	req.fetch_site = fr->fetch_site;
 	if (fr->authorization && !strncasecmp(fr->authorization, "Bearer ", 7)) {
 		req.auth_token = token_of(fr->authorization + 7, &acct);
 	} else if (fr->cookie && cookie_value(fr->cookie, "liubao_session", &cookie)) {
@@ -303,18 +307,27 @@ int fuzz_serve(const struct fuzz_request *fr)
 	}
 	if (req.csrf_header && !strcmp(req.csrf_header, "@csrf") && acct)
 		req.csrf_header = acct->csrf;
+	if (acct && memmem(fr->body, fr->body_len, "@csrf", 5)) {
+		/* a form's csrf field: "csrf=@csrf" */
+		for (size_t i = 0; i < fr->body_len; i++) {
+			if (i + 5 <= fr->body_len && !memcmp(fr->body + i, "@csrf", 5)) {
+				buf_addstr(&body, acct->csrf);
+				i += 4;
+			} else {
+				buf_addch(&body, fr->body[i]);
+			}
+		}
+		req.body = body.buf;
+		req.body_len = body.len;
+	}
 
 	if (strlen(qs.buf) != qs.len || http_parse_query(&req, qs.buf)) {
 		http_reply_error(&res, 400, "E_BAD_QUERY", NULL, "查询参数编码无效（应为 UTF-8）");
 	} else if (!starts_with(req.path, "/api/") &&
-		   (!strcmp(req.method, "GET") || !strcmp(req.method, "HEAD"))) {
-		const struct asset *a = asset_find(strcmp(req.path, "/") ? req.path : "/index.html");
-		if (a) {
-			res.content_type = a->content_type;
-			buf_add(&res.body, a->data, a->len);
-		} else {
-			http_reply_error(&res, 404, "E_NOT_FOUND", NULL, "找不到该地址");
-		}
+		   (!strcmp(req.method, "GET") || !strcmp(req.method, "HEAD")) &&
+		   (a = asset_find(strcmp(req.path, "/") ? req.path : "/index.html"))) {
+		res.content_type = a->content_type;
+		buf_add(&res.body, a->data, a->len);
 	} else {
 		req.db = db;
 		fuzz_begin();
@@ -329,5 +342,6 @@ out:
 	buf_release(&path);
 	buf_release(&qs);
 	buf_release(&cookie);
+	buf_release(&body);
 	return status;
 }

@@ -51,19 +51,22 @@ struct fuzz_request {
 	const char *csrf;          /* X-CSRF-Token header */
 	const char *content_type;
 	const char *user_agent;
+	const char *fetch_site;    /* Sec-Fetch-Site */
 	const char *body;          /* NUL-terminated */
 	size_t body_len;
 };
 /* Serve `fr` the way server.c's access handler does — decode and check the
  * path, decode the query, pick the bearer token or the session cookie,
- * answer static files or dispatch — inside fuzz_begin()/fuzz_rollback(),
- * then check the answer (fuzz_check_response).  Returns the status. */
+ * answer embedded files or dispatch — inside fuzz_begin()/fuzz_rollback(),
+ * then check the answer (fuzz_check_response).  Returns the status.  Keep
+ * it in step with access_handler(). */
 int fuzz_serve(const struct fuzz_request *fr);
 
 /* Abort unless `res` is a well-formed answer: a status from 200 to 499
  * (a 5xx answer to any input is a bug here: the database is private and
  * never busy), a JSON body that parses when the type says JSON, and the
- * error shape {"error":{"code":…,"message":…}} on every 4xx.  When `p`
+ * error shape {"error":{"code":…,"message":…}} on every 4xx of the JSON
+ * API, and an HTML page that is valid UTF-8.  When `p`
  * (the caller, may be NULL) has a region scope, every "village_code" in
  * the answer must lie inside it; when it may not see full 身份证号, every
  * "id_number" must be masked. */
