@@ -1245,6 +1245,7 @@ static int parse_pred(struct parser *p)
 		lit = parse_primary(p);
 		if (lit < 0)
 			return -1;
+		x = N(p, l); /* the literal's node may have moved the node array */
 		mask = resolve_label(p, lit, N(p, l)->codes,
 				     x->op == N_FIELD || x->op == N_PARAM
 					 ? (x->field->title ? x->field->title : x->field->name)

@@ -1088,6 +1088,28 @@ TEST(rules_long_messages_stay_utf8)
 	buf_release(&b);
 }
 
+/* "x has 'label'" compiles wherever its literal falls in the node array —
+ * also when that node makes the array grow (a stale pointer to the field's
+ * node was read after the move; the sanitizer pass found it). */
+TEST(rules_has_at_every_node_count)
+{
+	struct buf b = BUF_INIT;
+	for (int k = 0; k < 90; k++) {
+		struct rule_error err;
+		struct rule *r;
+		buf_reset(&b);
+		buf_addstr(&b, "size > ");
+		for (int i = 0; i < k; i++)
+			buf_addch(&b, '-'); /* one node each */
+		buf_addstr(&b, "1 and any(member, health has '残疾')");
+		r = rule_compile(&toy, RULE_HOUSEHOLD, b.buf, &err);
+		if (!CHECK(r))
+			printf("    %s: %s\n", b.buf, err.msg);
+		rule_free(r);
+	}
+	buf_release(&b);
+}
+
 TEST(rules_hostile_input)
 {
 	static const char *const atoms[] = {
