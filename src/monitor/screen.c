@@ -1143,7 +1143,8 @@ static int cmp_id(const void *a, const void *b)
 static long distinct_households(struct preview_households *p)
 {
 	long n = 0;
-	qsort(p->ids, p->n, sizeof(*p->ids), cmp_id);
+	if (p->n > 1) /* with no hits ids is NULL, which qsort() may not take */
+		qsort(p->ids, p->n, sizeof(*p->ids), cmp_id);
 	for (long i = 0; i < p->n; i++)
 		n += !i || p->ids[i] != p->ids[i - 1];
 	return n;

@@ -352,6 +352,9 @@ def test_rule_versions_preview_and_syntax_errors():
     m001 = query(db(), "SELECT count(DISTINCT household_id) FROM rule_hit WHERE rule_id = 'M001' "
                  "AND run_id = (SELECT max(id) FROM rule_run)")[0][0]
     eq(b["hits"], m001, "preview counts the same households as the screening")
+    # a rule nobody meets (the sanitizer pass: no hits gave qsort() a NULL array)
+    st, b, _ = s.post("/api/v1/rules/preview", {"expression": "家庭人口数 < 0", "year": 2025})
+    eq((st, b.get("hits")), (200, 0), "preview without hits: %s" % b)
     st, b, _ = s.post("/api/v1/rules/preview", {"expression": "人均收入 < 监测线"})
     eq(st, 422, "unknown field")
     assert "人均纯收入" in b["error"]["message"], b  # suggestion
