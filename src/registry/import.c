@@ -1787,7 +1787,8 @@ static int write_error_workbook(struct import_state *s, struct row_source *src, 
 	struct buf note = BUF_INIT;
 	unsigned char *bad_col;
 
-	qsort(s->cprobs, (size_t)s->nr_cprobs, sizeof(*s->cprobs), cprob_cmp);
+	if (s->nr_cprobs > 1) /* none: cprobs is NULL, which qsort() may not take */
+		qsort(s->cprobs, (size_t)s->nr_cprobs, sizeof(*s->cprobs), cprob_cmp);
 	xs = xlsx_sheet_open(src->x, src->sheet, XLSX_FILL_MERGED, err);
 	if (!xs)
 		return -1;
