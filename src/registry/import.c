@@ -316,11 +316,16 @@ static int src_open(struct row_source *src, const char *path, const char *data, 
 		if (!src->x)
 			return -1;
 		src->sheet = xlsx_sheet_find(src->x, sheet, err);
-		if (src->sheet < 0)
+		if (src->sheet >= 0) {
+			src->date1904 = xlsx_date1904(src->x);
+			src->xs = xlsx_sheet_open(src->x, src->sheet, XLSX_FILL_MERGED, err);
+		}
+		if (!src->xs) { /* the caller closes only what opened */
+			xlsx_close(src->x);
+			src->x = NULL;
 			return -1;
-		src->date1904 = xlsx_date1904(src->x);
-		src->xs = xlsx_sheet_open(src->x, src->sheet, XLSX_FILL_MERGED, err);
-		return src->xs ? 0 : -1;
+		}
+		return 0;
 	}
 	if (sheet && *sheet) {
 		buf_addstr(err, "只有 Excel 工作簿（.xlsx）才能指定工作表（--sheet）");
