@@ -202,6 +202,8 @@ static int serve_asset(struct http_request *req, struct http_response *res)
 	return 1;
 }
 
+/* tests/fuzz/harness.c (fuzz_serve) mirrors how this turns a request into
+ * a struct http_request and an answer: keep the two in step. */
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 				      const char *method, const char *version,
 				      const char *upload_data, size_t *upload_data_size,

@@ -80,6 +80,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fr.user_agent = v;
 		else if (!strcasecmp(line, "Sec-Fetch-Site"))
 			fr.fetch_site = v;
+		else if (!strcasecmp(line, "If-None-Match"))
+			fr.if_none_match = v;
 	}
 	fr.body = p;
 	fr.body_len = (size_t)(end - p);

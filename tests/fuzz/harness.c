@@ -299,6 +299,7 @@ int fuzz_serve(const struct fuzz_request *fr)
 	req.user_agent = fr->user_agent;
 	req.csrf_header = fr->csrf;
 	req.fetch_site = fr->fetch_site;
+	req.if_none_match = fr->if_none_match;
 	if (fr->authorization && !strncasecmp(fr->authorization, "Bearer ", 7)) {
 		req.auth_token = token_of(fr->authorization + 7, &acct);
 	} else if (fr->cookie && cookie_value(fr->cookie, "liubao_session", &cookie)) {
@@ -327,7 +328,10 @@ int fuzz_serve(const struct fuzz_request *fr)
 		   (!strcmp(req.method, "GET") || !strcmp(req.method, "HEAD")) &&
 		   (a = asset_find(strcmp(req.path, "/") ? req.path : "/index.html"))) {
 		res.content_type = a->content_type;
-		buf_add(&res.body, a->data, a->len);
+		if (req.if_none_match && strstr(req.if_none_match, a->etag))
+			res.status = 304;
+		else
+			buf_add(&res.body, a->data, a->len);
 	} else {
 		req.db = db;
 		fuzz_begin();

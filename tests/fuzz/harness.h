@@ -52,6 +52,7 @@ struct fuzz_request {
 	const char *content_type;
 	const char *user_agent;
 	const char *fetch_site;    /* Sec-Fetch-Site */
+	const char *if_none_match; /* If-None-Match */
 	const char *body;          /* NUL-terminated */
 	size_t body_len;
 };
