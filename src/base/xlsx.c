@@ -24,6 +24,7 @@
 #include <string.h>
 #include <zip.h>
 
+#include "base/csv.h"
 #include "base/util.h"
 #include "base/xlsx.h"
 
@@ -443,7 +444,12 @@ static int read_rels(struct xlsx *x, const char *from, struct rels *r, struct bu
 	rc = parse_part(x, rels_part, p, &r->pp);
 	XML_ParserFree(p);
 	free(rels_part);
-	return rc < 0 ? -1 : 0;
+	if (rc < 0) {
+		rels_release(r); /* what was read before the error */
+		memset(r, 0, sizeof(*r));
+		return -1;
+	}
+	return 0;
 }
 
 /* The target of the relationship whose Type ends with `suffix`, or NULL. */
@@ -730,7 +736,12 @@ struct xlsx *xlsx_open_mem(const void *data, size_t len, struct buf *err)
 	zip_error_t ze;
 	zip_source_t *src;
 	zip_t *z;
-	void *copy = xmalloc(len ? len : 1);
+	void *copy;
+	if (!len) { /* libzip keeps no buffer of length 0: nothing to hand it */
+		open_error(ZIP_ER_NOZIP, err);
+		return NULL;
+	}
+	copy = xmalloc(len);
 	memcpy(copy, data, len);
 	zip_error_init(&ze);
 	src = zip_source_buffer_create(copy, len, 1, &ze);
@@ -1026,7 +1037,8 @@ static void finish_cell(struct xlsx_sheet *s)
 		if (end == t || *end || !isfinite(v)) {
 			char ref[4];
 			xlsx_col_name(s->c_col, ref);
-			sheet_fail(s, "单元格 %s%ld 的数值“%.40s”无法识别", ref, s->row_no, t);
+			sheet_fail(s, "单元格 %s%ld 的数值“%.*s”无法识别", ref, s->row_no,
+				   utf8_cut(t, 40), t);
 			return;
 		}
 		type = s->c_style >= 0 && s->c_style < s->x->nr_xf && s->x->xf_date[s->c_style]
@@ -1403,16 +1415,20 @@ static int put_utf8(struct buf *out, unsigned long cp)
 }
 
 /* Append `n` bytes of text with character references decoded; -1 on a
- * reference that is not one. */
+ * reference that is not one, -2 on bytes that are not UTF-8. */
 static int xs_decode(const char *p, size_t n, struct buf *out)
 {
 	const char *end = p + n;
 	while (p < end) {
 		const char *amp = memchr(p, '&', (size_t)(end - p)), *semi;
 		if (!amp) {
+			if (!utf8_valid(p, (size_t)(end - p)))
+				return -2;
 			buf_add(out, p, (size_t)(end - p));
 			return 0;
 		}
+		if (!utf8_valid(p, (size_t)(amp - p)))
+			return -2;
 		buf_add(out, p, (size_t)(amp - p));
 		semi = memchr(amp, ';', (size_t)(end - amp));
 		if (!semi || semi - amp > 10)
@@ -1473,7 +1489,7 @@ static void xs_tag(struct xlsx_sheet *s, size_t end)
 	char *p = x->data + x->pos + 1, *e = x->data + end;
 	char *name = p, *ln;
 	size_t nl;
-	int closing = 0, empty = 0, na = 0;
+	int closing = 0, empty = 0, na = 0, rc;
 	if (*p == '/') {
 		closing = 1;
 		name = ++p;
@@ -1556,8 +1572,8 @@ static void xs_tag(struct xlsx_sheet *s, size_t end)
 		buf_add(&x->attv, an, anl);
 		buf_addch(&x->attv, '\0');
 		x->att_off[2 * na + 1] = x->attv.len;
-		if (xs_decode(p, (size_t)(v - p), &x->attv)) {
-			xs_fail(s, "无法识别的字符引用");
+		if ((rc = xs_decode(p, (size_t)(v - p), &x->attv))) {
+			xs_fail(s, rc == -2 ? "文字不是有效的 UTF-8" : "无法识别的字符引用");
 			return;
 		}
 		buf_addch(&x->attv, '\0');
@@ -1585,6 +1601,7 @@ static void xs_tag(struct xlsx_sheet *s, size_t end)
 static void xs_text(struct xlsx_sheet *s, size_t a, size_t b, int raw)
 {
 	struct xml_scan *x = &s->xs;
+	int rc;
 	if (!x->depth) {
 		for (size_t i = a; i < b; i++)
 			if (!is_space(x->data[i])) {
@@ -1595,10 +1612,12 @@ static void xs_text(struct xlsx_sheet *s, size_t a, size_t b, int raw)
 	}
 	if (!sheet_wants_text(s))
 		return;
-	if (raw)
+	if (raw && !utf8_valid(x->data + a, b - a))
+		xs_fail(s, "文字不是有效的 UTF-8");
+	else if (raw)
 		buf_add(&s->c_text, x->data + a, b - a);
-	else if (xs_decode(x->data + a, b - a, &s->c_text))
-		xs_fail(s, "无法识别的字符引用");
+	else if ((rc = xs_decode(x->data + a, b - a, &s->c_text)))
+		xs_fail(s, rc == -2 ? "文字不是有效的 UTF-8" : "无法识别的字符引用");
 }
 
 /* Scan one token.  1 done, 0 at the end of the part, -1 on failure. */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/csv.h"
 #include "base/util.h"
 #include "base/xlsx.h"
 #include "db/db.h"
@@ -68,7 +69,7 @@ static void check_sheet(struct xlsx *x, int index, int flags)
 	}
 	if (rc < 0) {
 		if (!err.len || !utf8_valid(err.buf, err.len))
-			fuzz_fail("sheet %d: broken without a readable message", index);
+			fuzz_fail("sheet %d: broken without a readable message: %s", index, err.buf);
 		if (xlsx_sheet_next(s, &row, &err) != -1)
 			fuzz_fail("sheet %d: reading went on after an error", index);
 	}
