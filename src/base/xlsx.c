@@ -975,6 +975,12 @@ static void finish_cell(struct xlsx_sheet *s)
 
 	if (!s->c_has_value)
 		return;
+	if (!utf8_valid(s->c_text.buf, s->c_text.len)) {
+		char ref[4];
+		xlsx_col_name(s->c_col, ref);
+		sheet_fail(s, "单元格 %s%ld 的文字不是有效的 UTF-8", ref, s->row_no);
+		return;
+	}
 	switch (s->c_type) {
 	case RT_SST: {
 		long k;
@@ -983,8 +989,8 @@ static void finish_cell(struct xlsx_sheet *s)
 		if (end == s->c_text.buf || *end || k < 0 || k >= s->x->nr_sst) {
 			char ref[4];
 			xlsx_col_name(s->c_col, ref);
-			sheet_fail(s, "单元格 %s%ld 引用了不存在的共享字符串 %s", ref, s->row_no,
-				   s->c_text.buf);
+			sheet_fail(s, "单元格 %s%ld 引用了不存在的共享字符串 %.*s", ref, s->row_no,
+				   utf8_cut(s->c_text.buf, 40), s->c_text.buf);
 			return;
 		}
 		{
@@ -1415,19 +1421,20 @@ static int put_utf8(struct buf *out, unsigned long cp)
 }
 
 /* Append `n` bytes of text with character references decoded; -1 on a
- * reference that is not one, -2 on bytes that are not UTF-8. */
-static int xs_decode(const char *p, size_t n, struct buf *out)
+ * reference that is not one, -2 (when check_utf8) on bytes that are not
+ * UTF-8. */
+static int xs_decode(const char *p, size_t n, struct buf *out, int check_utf8)
 {
 	const char *end = p + n;
 	while (p < end) {
 		const char *amp = memchr(p, '&', (size_t)(end - p)), *semi;
 		if (!amp) {
-			if (!utf8_valid(p, (size_t)(end - p)))
+			if (check_utf8 && !utf8_valid(p, (size_t)(end - p)))
 				return -2;
 			buf_add(out, p, (size_t)(end - p));
 			return 0;
 		}
-		if (!utf8_valid(p, (size_t)(amp - p)))
+		if (check_utf8 && !utf8_valid(p, (size_t)(amp - p)))
 			return -2;
 		buf_add(out, p, (size_t)(amp - p));
 		semi = memchr(amp, ';', (size_t)(end - amp));
@@ -1572,7 +1579,7 @@ static void xs_tag(struct xlsx_sheet *s, size_t end)
 		buf_add(&x->attv, an, anl);
 		buf_addch(&x->attv, '\0');
 		x->att_off[2 * na + 1] = x->attv.len;
-		if ((rc = xs_decode(p, (size_t)(v - p), &x->attv))) {
+		if ((rc = xs_decode(p, (size_t)(v - p), &x->attv, 1))) {
 			xs_fail(s, rc == -2 ? "文字不是有效的 UTF-8" : "无法识别的字符引用");
 			return;
 		}
@@ -1612,12 +1619,12 @@ static void xs_text(struct xlsx_sheet *s, size_t a, size_t b, int raw)
 	}
 	if (!sheet_wants_text(s))
 		return;
-	if (raw && !utf8_valid(x->data + a, b - a))
-		xs_fail(s, "文字不是有效的 UTF-8");
-	else if (raw)
+	/* a text may come in pieces (the window ends inside it): its UTF-8 is
+	 * checked whole, in finish_cell() */
+	if (raw)
 		buf_add(&s->c_text, x->data + a, b - a);
-	else if ((rc = xs_decode(x->data + a, b - a, &s->c_text)))
-		xs_fail(s, rc == -2 ? "文字不是有效的 UTF-8" : "无法识别的字符引用");
+	else if ((rc = xs_decode(x->data + a, b - a, &s->c_text, 0)))
+		xs_fail(s, "无法识别的字符引用");
 }
 
 /* Scan one token.  1 done, 0 at the end of the part, -1 on failure. */
