@@ -89,6 +89,34 @@ int utf8_cut(const char *s, int max)
 	return n;
 }
 
+void utf8_scrub(const char *in, char *out, size_t size)
+{
+	size_t o = 0, len = strlen(in), i = 0;
+	if (!size)
+		return;
+	while (i < len && o + 1 < size) {
+		size_t k = 1;
+		unsigned char c = (unsigned char)in[i];
+		if (c >= 0xF0)
+			k = 4;
+		else if (c >= 0xE0)
+			k = 3;
+		else if (c >= 0xC0)
+			k = 2;
+		if (i + k <= len && utf8_valid(in + i, k)) {
+			if (o + k >= size)
+				break;
+			memcpy(out + o, in + i, k);
+			o += k;
+			i += k;
+		} else {
+			out[o++] = '?';
+			i++;
+		}
+	}
+	out[o] = '\0';
+}
+
 /* Number of LF bytes in [p, end). */
 static long count_lf(const char *p, const char *end)
 {

@@ -54,5 +54,9 @@ int utf8_valid(const char *s, size_t len);
  * not end inside a UTF-8 character: quote a long value as "%.*s" with
  * utf8_cut(v, 40), v — "%.40s" may cut a character in two. */
 int utf8_cut(const char *s, int max);
+/* Copy `in` to out[size] with every byte that does not belong to a valid
+ * UTF-8 character replaced by '?' (a library's message may quote input cut
+ * inside a character). */
+void utf8_scrub(const char *in, char *out, size_t size);
 
 #endif

@@ -525,9 +525,11 @@ static void run_route(struct http_request *req, struct http_response *res)
 		}
 		req->json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
 		if (!req->json) {
+			char text[sizeof(jerr.text)];
+			utf8_scrub(jerr.text, text, sizeof(text));
 			http_reply_error(res, 400, "E_BAD_JSON", NULL,
 					 "JSON 格式错误：第 %d 行第 %d 列：%s", jerr.line, jerr.column,
-					 jerr.text);
+					 text);
 			return;
 		}
 		if (!json_is_object(req->json)) {

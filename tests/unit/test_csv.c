@@ -451,3 +451,16 @@ TEST(csv_utf8_cut)
 	CHECK_INT(utf8_cut("a\xf0\x9f\x98\x80z", 4), 1);
 	CHECK_INT(utf8_cut("a\xf0\x9f\x98\x80z", 5), 5);
 }
+
+TEST(utf8_scrub_replaces_broken_characters)
+{
+	char out[32];
+	utf8_scrub("near '\"\xe5\xb0\xb1\xe4\xb8\x9a\\\xe5'", out, sizeof(out));
+	CHECK_STR(out, "near '\"\xe5\xb0\xb1\xe4\xb8\x9a\\?'");
+	utf8_scrub("ok \xff\xfe end", out, sizeof(out));
+	CHECK_STR(out, "ok ?? end");
+	/* a character that does not fit is left out whole */
+	utf8_scrub("ab\xe5\xb0\xb1", out, 4);
+	CHECK_STR(out, "ab");
+	CHECK(utf8_valid(out, strlen(out)));
+}
