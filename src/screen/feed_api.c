@@ -505,9 +505,10 @@ static void api_feed_upload(struct http_request *req, struct http_response *res)
 	    flag_param(req, res, "skip_bad", &skip_bad) || flag_param(req, res, "dry_run", &dry_run))
 		return;
 	if (*ct && !starts_with(ct, "text/csv") && !starts_with(ct, "text/plain") &&
-	    !starts_with(ct, "application/octet-stream")) {
+	    !starts_with(ct, "application/octet-stream") &&
+	    !starts_with(ct, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")) {
 		http_reply_error(res, 415, "E_CONTENT_TYPE", NULL,
-				 "请上传 CSV 文件（Content-Type: text/csv）");
+				 "请上传 CSV 文件（Content-Type: text/csv）或 Excel 工作簿（.xlsx）");
 		return;
 	}
 	if (!feed_or_404(req, res, &d))

@@ -189,6 +189,111 @@ def test_gb18030_file_from_the_command_line():
     eq(p.returncode, 2, "unknown subcommand")
 
 
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def sheet_xlsx(rows):
+    """A workbook of one sheet: rows is [(row number, [cell…])], a cell a str
+    (inline string), an int/float (number) or None (no cell)."""
+    import zipfile
+    from xml.sax.saxutils import escape
+    out = []
+    for rn, cells in rows:
+        cx = []
+        for ci, v in enumerate(cells):
+            ref = "%s%d" % (chr(65 + ci), rn)
+            if v is None:
+                continue
+            if isinstance(v, str):
+                cx.append('<c r="%s" t="inlineStr"><is><t>%s</t></is></c>' % (ref, escape(v)))
+            else:
+                cx.append('<c r="%s"><v>%r</v></c>' % (ref, v))
+        out.append('<row r="%d">%s</row>' % (rn, "".join(cx)))
+    path = tmp_path("feed-%d.xlsx" % len(sheet_xlsx.made))
+    sheet_xlsx.made.append(path)
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("[Content_Types].xml",
+                   '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+                   'package/2006/content-types"><Default Extension="rels" ContentType="application/'
+                   'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
+                   'ContentType="application/xml"/></Types>')
+        z.writestr("_rels/.rels", '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="'
+                   'http://schemas.openxmlformats.org/package/2006/relationships"><Relationship '
+                   'Id="rId1" Type="%s/officeDocument" Target="xl/workbook.xml"/></Relationships>' % rel)
+        z.writestr("xl/workbook.xml", '<?xml version="1.0" encoding="UTF-8"?><workbook %s '
+                   'xmlns:r="%s"><sheets><sheet name="明细" sheetId="1" r:id="rId1"/></sheets>'
+                   '</workbook>' % (ns, rel))
+        z.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0" encoding="UTF-8"?>'
+                   '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+                   'relationships"><Relationship Id="rId1" Type="%s/worksheet" '
+                   'Target="worksheets/sheet1.xml"/></Relationships>' % rel)
+        z.writestr("xl/worksheets/sheet1.xml", '<?xml version="1.0" encoding="UTF-8"?><worksheet '
+                   '%s><sheetData>%s</sheetData></worksheet>' % (ns, "".join(out)))
+    with open(path, "rb") as f:
+        return path, f.read()
+
+
+sheet_xlsx.made = []
+
+
+def test_excel_workbook_loads_like_the_csv():
+    server()
+    (a_id, a_name, _, a_mid), (b_id, b_name, _, b_mid) = people(
+        "h.hh_type = 1 AND substr(m.id_number, 18, 1) <> 'X'", 2)
+    title = "平利县医疗保障局 住院结算明细（Excel）"
+    # a title on row 1, the header on row 3, row 5 left out by Excel, amounts
+    # as numbers, one 身份证号 typed as a number (its last digits lost)
+    path, data = sheet_xlsx([
+        (1, [title]),
+        (3, YB),
+        (4, [a_id, a_name, "2026-02-01", "2026-02-09", "县医院", 30000, 6000.5]),
+        (6, [b_id, b_name, "2026-02-11", "2026-02-12", "县医院", 100, 10]),
+        (7, [float(b_id[:17] + "1"), b_name, "2026-02-11", "2026-02-12", "县医院", 100, 10]),
+    ])
+    before = snapshot(db())
+    st, e, _ = upload("yibao_inpatient", data.decode("latin-1"), who="yibao", enc="latin-1",
+                      ctype=XLSX_TYPE)
+    eq((st, e["error"]["code"]), (422, "E_BAD_ROWS"), "the number-typed 身份证号 is a bad row")
+    assert "7" in json_dumps(e) and "身份证号" in json_dumps(e), e
+    eq(snapshot(db()), before, "nothing written")
+    st, b, _ = upload("yibao_inpatient", data.decode("latin-1"), who="yibao", enc="latin-1",
+                      ctype=XLSX_TYPE, extra="&skip_bad=1")
+    eq(st, 201, "upload with skip_bad: %s" % b)
+    eq((b["encoding"], b["rows"], b["bad_rows"], b["matched_rows"], b["persons"]),
+       ("xlsx", 3, 1, 2, 2), "counts")
+    eq([i["line"] for i in b["issues"] if i["kind"] == "无效行"], [7], "the sheet's row number")
+    vals = dict(query(db(), "SELECT member_id, vals FROM feed_total WHERE batch_id = ?",
+                      (b["batch_id"],)))
+    assert '"self_pay":6000.5' in vals[a_mid], vals[a_mid]
+    # the same workbook from the command line: already loaded
+    p = cli("feed", "load", "yibao_inpatient", path, "--db", db(), "--period", "2026-02",
+            env={"LIUBAO_TODAY": TODAY})
+    eq(p.returncode, 1, "duplicate workbook")
+    assert "不能重复导入" in p.stderr, p.stderr
+    # a zip that is no workbook, and a broken one: refused with a message, nothing written
+    before = snapshot(db())
+    import zipfile
+    junk = tmp_path("junk.xlsx")
+    with zipfile.ZipFile(junk, "w") as z:
+        z.writestr("hello.txt", "不是工作簿")
+    with open(junk, "rb") as f:
+        st, e, _ = upload("yibao_inpatient", f.read().decode("latin-1"), who="yibao",
+                          enc="latin-1", ctype=XLSX_TYPE)
+    eq((st, e["error"]["code"]), (422, "E_XLSX"), "a zip without a workbook")
+    assert "workbook" in e["error"]["message"] or "工作簿" in e["error"]["message"], e
+    st, e, _ = upload("yibao_inpatient", data[:len(data) // 2].decode("latin-1"), who="yibao",
+                      enc="latin-1", ctype=XLSX_TYPE)
+    eq((st, e["error"]["code"]), (422, "E_XLSX"), "a cut workbook")
+    eq(snapshot(db()), before, "nothing written")
+
+
+def json_dumps(x):
+    import json
+    return json.dumps(x, ensure_ascii=False)
+
+
 def test_long_values_in_issues_are_cut_between_characters():
     # found by tests/fuzz/fuzz_csv: an issue quoting a long value was cut in
     # the middle of a character, so its text was not UTF-8 (PostgreSQL

@@ -30,7 +30,7 @@ test('a 医保 user checks a file with bad rows, then imports one and sees the b
     + '612427199001011234,错号,2026-01-03,2026-01-09,平利县医院,100,10\n'
     + `${b},2026-02-30,2026-01-09,平利县医院,100,10\n`);
   await page.locator('#f-period').fill('2026-01');
-  await page.getByLabel('文件（CSV，UTF-8 或 GBK 均可）').setInputFiles(bad);
+  await page.getByLabel('文件（CSV 或 Excel 工作簿 .xlsx；CSV 为 UTF-8 或 GBK 均可）').setInputFiles(bad);
   await page.getByRole('button', { name: '导入', exact: true }).click();
   await page.locator('#report-title', { hasText: '有误的行' }).waitFor();
   const rows = page.locator('#report-issues tbody tr');
@@ -42,7 +42,7 @@ test('a 医保 user checks a file with bad rows, then imports one and sees the b
   // a good file: check first (nothing written), then import
   const good = path.join(tmp, '医保-正确.csv');
   fs.writeFileSync(good, head + `${a},2026-01-03,2026-01-09,平利县医院,30000,6000\n${b},2026-01-05,2026-01-07,平利县医院,800,100\n`);
-  await page.getByLabel('文件（CSV，UTF-8 或 GBK 均可）').setInputFiles(good);
+  await page.getByLabel('文件（CSV 或 Excel 工作簿 .xlsx；CSV 为 UTF-8 或 GBK 均可）').setInputFiles(good);
   await page.getByRole('button', { name: '先检查（不导入）' }).click();
   await page.locator('#report-title', { hasText: '检查结果' }).waitFor();
   assert.match(await page.locator('#report-summary').textContent(), /共 2 行.*匹配 2（2 人）/);

@@ -61,7 +61,7 @@ function send(dryRun) {
   return new Promise((resolve, reject) => {
     const x = new XMLHttpRequest();
     x.open('POST', '/api/v1/feeds/' + encodeURIComponent($('f-feed').value) + '/batches?' + q);
-    x.setRequestHeader('Content-Type', 'text/csv');
+    x.setRequestHeader('Content-Type', /\.xlsx$/i.test(file.name) ? 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' : 'text/csv');
     x.setRequestHeader('X-CSRF-Token', me.csrf_token || '');
     x.setRequestHeader('Accept', 'application/json');
     const bar = $('f-progress');
