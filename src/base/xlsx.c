@@ -1993,3 +1993,39 @@ int xlsx_sheet_foreach(struct xlsx *x, int index, int flags,
 	xlsx_sheet_close(s);
 	return rc;
 }
+
+/* The first visible sheet of the workbook data[len] as CSV text, one line
+ * per sheet row (rows Excel did not store become empty lines, so line
+ * numbers are the sheet's row numbers), cells as Excel shows them, merged
+ * header cells filled.  0, or -1 with a Chinese message in err. */
+int xlsx_first_sheet_csv(const void *data, size_t len, struct buf *out, struct buf *err)
+{
+	struct xlsx *x = xlsx_open_mem(data, len, err);
+	struct xlsx_sheet *s;
+	const struct xlsx_row *row;
+	long next = 1;
+	int idx, rc;
+	if (!x)
+		return -1;
+	idx = xlsx_sheet_find(x, NULL, err);
+	s = idx < 0 ? NULL : xlsx_sheet_open(x, idx, XLSX_FILL_MERGED, err);
+	if (!s) {
+		xlsx_close(x);
+		return -1;
+	}
+	while ((rc = xlsx_sheet_next(s, &row, err)) == 1) {
+		int commas = 0;
+		for (; next < row->row; next++)
+			buf_addch(out, '\n');
+		for (int i = 0; i < row->nr_cells; i++) {
+			for (; commas < row->cells[i].col; commas++)
+				buf_addch(out, ',');
+			buf_add_csv_field(out, row->cells[i].text);
+		}
+		buf_addch(out, '\n');
+		next = row->row + 1;
+	}
+	xlsx_sheet_close(s);
+	xlsx_close(x);
+	return rc < 0 ? -1 : 0;
+}

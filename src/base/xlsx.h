@@ -102,6 +102,13 @@ void xlsx_sheet_close(struct xlsx_sheet *s);
 int xlsx_sheet_foreach(struct xlsx *x, int index, int flags,
 		       int (*fn)(const struct xlsx_row *row, void *ctx), void *ctx, struct buf *err);
 
+/* The first visible sheet of the workbook data[len] as CSV text in `out`
+ * (the importers' CSV path then reads it): one line per sheet row — rows
+ * Excel did not store become empty lines, so line numbers are the sheet's
+ * row numbers — cells as Excel shows them, merged cells filled.  0, or -1
+ * with a Chinese message in `err`. */
+int xlsx_first_sheet_csv(const void *data, size_t len, struct buf *out, struct buf *err);
+
 /* ---- helpers ---------------------------------------------------------------- */
 
 /* Convert a date serial to a calendar date in the 1900 (Excel's, with its

@@ -221,6 +221,20 @@ int monitor_income_set_denominator(struct db *db, int denom);
  * Item codes must be valid and distinct.  0 or -1 (db_errmsg). */
 int monitor_income_save(struct db *db, int64_t household_id, int year,
 			const struct income_entry *e, int n);
+/* The income ledger from a file (income_import.c): CSV or .xlsx, one row
+ * per item (户编号, 年度, 收入项目, 金额（元）, 说明), title rows allowed.
+ * Every row is checked first; nothing is written when one is bad.  Each
+ * (household, year) the file names gets exactly its items, in one
+ * transaction.  Returns 0 (written, or checked when dry_run), 1 when rows
+ * are bad (listed in r->text), -1 when the file cannot be read (r->text). */
+struct income_import_report {
+	long rows, bad_rows, problems; /* data rows, bad rows, problems found */
+	long ledgers, items;           /* (household, year) ledgers and items written */
+	struct buf text;               /* the problems, one line each (caller inits) */
+};
+int monitor_income_import(struct db *db, const char *data, size_t len, int dry_run,
+			  struct income_import_report *r);
+
 /* Lower-level writers used by the save and by the demo generator: one item
  * row (insert only), and the summary row (upsert) for `hh_size` members,
  * `resident_size` co-resident members (-1 unknown) and denominator setting

@@ -1473,41 +1473,6 @@ dberr:
 
 /* ---- the whole load ------------------------------------------------------------------- */
 
-/* The first visible sheet of the workbook data[len] as CSV text, one line
- * per sheet row (rows Excel did not store become empty lines, so line
- * numbers are the sheet's row numbers), cells as Excel shows them, merged
- * header cells filled.  0, or -1 with a Chinese message in err. */
-static int xlsx_as_csv(const char *data, size_t len, struct buf *out, struct buf *err)
-{
-	struct xlsx *x = xlsx_open_mem(data, len, err);
-	struct xlsx_sheet *s;
-	const struct xlsx_row *row;
-	long next = 1;
-	int idx, rc;
-	if (!x)
-		return -1;
-	idx = xlsx_sheet_find(x, NULL, err);
-	s = idx < 0 ? NULL : xlsx_sheet_open(x, idx, XLSX_FILL_MERGED, err);
-	if (!s) {
-		xlsx_close(x);
-		return -1;
-	}
-	while ((rc = xlsx_sheet_next(s, &row, err)) == 1) {
-		int commas = 0;
-		for (; next < row->row; next++)
-			buf_addch(out, '\n');
-		for (int i = 0; i < row->nr_cells; i++) {
-			for (; commas < row->cells[i].col; commas++)
-				buf_addch(out, ',');
-			buf_add_csv_field(out, row->cells[i].text);
-		}
-		buf_addch(out, '\n');
-		next = row->row + 1;
-	}
-	xlsx_sheet_close(s);
-	xlsx_close(x);
-	return rc < 0 ? -1 : 0;
-}
 
 static int parse_period(const char *s, char out[8], int *year)
 {
@@ -1602,7 +1567,7 @@ int screen_feed_load(struct db *db, const struct feed_load_opts *o, struct feed_
 	if (o->len >= 4 && !memcmp(o->data, "PK\x03\x04", 4)) {
 		/* an Excel workbook: its first visible sheet, as CSV text */
 		struct buf text = BUF_INIT;
-		if (xlsx_as_csv(o->data, o->len, &text, &err)) {
+		if (xlsx_first_sheet_csv(o->data, o->len, &text, &err)) {
 			rc = fail(&l, "E_XLSX", "%s", err.buf);
 			buf_release(&text);
 			goto out;

@@ -395,3 +395,45 @@ def run_tests(module_globals):
             print("warning: cannot drop database %s: %s" % (dbname, e))
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
+
+
+def sheet_xlsx(path, rows):
+    """Write a workbook of one sheet to `path` and return its bytes: rows is
+    [(row number, [cell…])], a cell a str (inline string), an int/float
+    (number) or None (no cell)."""
+    import zipfile
+    from xml.sax.saxutils import escape
+    out = []
+    for rn, cells in rows:
+        cx = []
+        for ci, v in enumerate(cells):
+            ref = "%s%d" % (chr(65 + ci), rn)
+            if v is None:
+                continue
+            if isinstance(v, str):
+                cx.append('<c r="%s" t="inlineStr"><is><t>%s</t></is></c>' % (ref, escape(v)))
+            else:
+                cx.append('<c r="%s"><v>%r</v></c>' % (ref, v))
+        out.append('<row r="%d">%s</row>' % (rn, "".join(cx)))
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("[Content_Types].xml",
+                   '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+                   'package/2006/content-types"><Default Extension="rels" ContentType="application/'
+                   'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
+                   'ContentType="application/xml"/></Types>')
+        z.writestr("_rels/.rels", '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="'
+                   'http://schemas.openxmlformats.org/package/2006/relationships"><Relationship '
+                   'Id="rId1" Type="%s/officeDocument" Target="xl/workbook.xml"/></Relationships>' % rel)
+        z.writestr("xl/workbook.xml", '<?xml version="1.0" encoding="UTF-8"?><workbook %s '
+                   'xmlns:r="%s"><sheets><sheet name="明细" sheetId="1" r:id="rId1"/></sheets>'
+                   '</workbook>' % (ns, rel))
+        z.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0" encoding="UTF-8"?>'
+                   '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+                   'relationships"><Relationship Id="rId1" Type="%s/worksheet" '
+                   'Target="worksheets/sheet1.xml"/></Relationships>' % rel)
+        z.writestr("xl/worksheets/sheet1.xml", '<?xml version="1.0" encoding="UTF-8"?><worksheet '
+                   '%s><sheetData>%s</sheetData></worksheet>' % (ns, "".join(out)))
+    with open(path, "rb") as f:
+        return f.read()

@@ -7,7 +7,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lib import Server, cli, eq, new_db, query, run_tests, snapshot, tmp_path  # noqa: E402
+from lib import (Server, cli, eq, new_db, query, run_tests, sheet_xlsx, snapshot,  # noqa: E402
+                 tmp_path)
 
 TODAY = "2026-03-10"
 _db = None
@@ -192,50 +193,6 @@ def test_gb18030_file_from_the_command_line():
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def sheet_xlsx(rows):
-    """A workbook of one sheet: rows is [(row number, [cell…])], a cell a str
-    (inline string), an int/float (number) or None (no cell)."""
-    import zipfile
-    from xml.sax.saxutils import escape
-    out = []
-    for rn, cells in rows:
-        cx = []
-        for ci, v in enumerate(cells):
-            ref = "%s%d" % (chr(65 + ci), rn)
-            if v is None:
-                continue
-            if isinstance(v, str):
-                cx.append('<c r="%s" t="inlineStr"><is><t>%s</t></is></c>' % (ref, escape(v)))
-            else:
-                cx.append('<c r="%s"><v>%r</v></c>' % (ref, v))
-        out.append('<row r="%d">%s</row>' % (rn, "".join(cx)))
-    path = tmp_path("feed-%d.xlsx" % len(sheet_xlsx.made))
-    sheet_xlsx.made.append(path)
-    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr("[Content_Types].xml",
-                   '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
-                   'package/2006/content-types"><Default Extension="rels" ContentType="application/'
-                   'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
-                   'ContentType="application/xml"/></Types>')
-        z.writestr("_rels/.rels", '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="'
-                   'http://schemas.openxmlformats.org/package/2006/relationships"><Relationship '
-                   'Id="rId1" Type="%s/officeDocument" Target="xl/workbook.xml"/></Relationships>' % rel)
-        z.writestr("xl/workbook.xml", '<?xml version="1.0" encoding="UTF-8"?><workbook %s '
-                   'xmlns:r="%s"><sheets><sheet name="明细" sheetId="1" r:id="rId1"/></sheets>'
-                   '</workbook>' % (ns, rel))
-        z.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0" encoding="UTF-8"?>'
-                   '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
-                   'relationships"><Relationship Id="rId1" Type="%s/worksheet" '
-                   'Target="worksheets/sheet1.xml"/></Relationships>' % rel)
-        z.writestr("xl/worksheets/sheet1.xml", '<?xml version="1.0" encoding="UTF-8"?><worksheet '
-                   '%s><sheetData>%s</sheetData></worksheet>' % (ns, "".join(out)))
-    with open(path, "rb") as f:
-        return path, f.read()
-
-
-sheet_xlsx.made = []
 
 
 def test_excel_workbook_loads_like_the_csv():
@@ -245,7 +202,8 @@ def test_excel_workbook_loads_like_the_csv():
     title = "平利县医疗保障局 住院结算明细（Excel）"
     # a title on row 1, the header on row 3, row 5 left out by Excel, amounts
     # as numbers, one 身份证号 typed as a number (its last digits lost)
-    path, data = sheet_xlsx([
+    path = tmp_path("feed.xlsx")
+    data = sheet_xlsx(path, [
         (1, [title]),
         (3, YB),
         (4, [a_id, a_name, "2026-02-01", "2026-02-09", "县医院", 30000, 6000.5]),

@@ -240,5 +240,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_reader(data, size);
 	check_import(data, size);
 	check_feed_load(data, size);
+	fuzz_check_income_import(data, size);
 	return 0;
 }

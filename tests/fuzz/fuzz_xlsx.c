@@ -137,7 +137,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_reader(data, size);
 	/* the import only for what at least looks like a zip: the rest is the
 	 * CSV target's ground */
-	if (size >= 4 && !memcmp(data, "PK\x03\x04", 4))
+	if (size >= 4 && !memcmp(data, "PK\x03\x04", 4)) {
 		check_import(data, size);
+		fuzz_check_income_import(data, size);
+	}
 	return 0;
 }

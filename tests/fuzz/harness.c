@@ -16,6 +16,7 @@
 #include "base/csv.h"
 #include "base/util.h"
 #include "db/db.h"
+#include "monitor/monitor.h"
 #include "harness.h"
 
 /* main.c, compiled with main renamed (Makefile: $(BUILD)/fuzz/main.o) */
@@ -348,4 +349,14 @@ out:
 	buf_release(&cookie);
 	buf_release(&body);
 	return status;
+}
+
+void fuzz_check_income_import(const uint8_t *data, size_t size)
+{
+	struct income_import_report r;
+	buf_init(&r.text, 0);
+	monitor_income_import(fuzz_db(), (const char *)data, size, 1, &r);
+	if (!utf8_valid(r.text.buf, r.text.len))
+		fuzz_fail("the income import's report is not UTF-8: %s", r.text.buf);
+	buf_release(&r.text);
 }

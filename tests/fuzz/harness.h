@@ -80,4 +80,8 @@ void fuzz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noretu
 /* A NUL-terminated copy of data[0..size) from malloc (the caller frees). */
 char *fuzz_strndup(const uint8_t *data, size_t size);
 
+/* Run the income ledger's import over data[size] as a dry run (every row
+ * checked, nothing written) and fail unless its report is UTF-8. */
+void fuzz_check_income_import(const uint8_t *data, size_t size);
+
 #endif
