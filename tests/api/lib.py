@@ -297,7 +297,9 @@ class Server:
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(5)
+                # a clean stop takes 1-2 s (more under a sanitizer on a busy
+                # machine); killing it early would leave the WAL behind
+                self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
