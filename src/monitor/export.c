@@ -1,7 +1,8 @@
 /* export.c — the monitoring lists as Excel (.xlsx) or CSV: monitored
- * households (监测对象), assistance measures (帮扶措施) and risk alerts
- * (风险线索), for the command line (`liubao export monitored|measures|
- * alerts`) and the API (GET /api/v1/export/{monitored,measures,alerts}).
+ * households (监测对象), assistance measures (帮扶措施), risk alerts (风险线索)
+ * and the open data-quality findings (数据质量疑点), for the command line
+ * (`liubao export monitored|measures|alerts|findings`) and the API
+ * (GET /api/v1/export/{monitored,measures,alerts,findings}).
  *
  * Each list is one query in region order, written row by row through a
  * base/table (constant memory); households are named by 户编号, village
@@ -17,6 +18,7 @@
 #include "monitor/monitor.h"
 #include "registry/idcard.h"
 #include "registry/registry.h"
+#include "screen/screen.h"
 
 static const char *const channel_names[] = { "", "系统规则筛查", "干部走访", "农户自主申报",
 					     "部门数据" };
@@ -71,11 +73,26 @@ static const struct table_col alert_cols[] = {
 	{ "处理说明", 24, TC_GENERAL },
 };
 
+static const struct table_col finding_cols[] = {
+	HH_COLS,
+	{ "检查编号", 9, TC_TEXT },
+	{ "检查分组", 12, TC_GENERAL },
+	{ "严重程度", 8, TC_GENERAL },
+	{ "疑点", 30, TC_GENERAL },
+	{ "成员姓名", 10, TC_GENERAL },
+	{ "成员身份证号", 21, TC_TEXT },
+	{ "依据", 36, TC_GENERAL },
+	{ "处理建议", 30, TC_GENERAL },
+	{ "首次发现", 19, TC_GENERAL },
+	{ "最近发现", 19, TC_GENERAL },
+};
+
 int monitor_export_list(const char *name)
 {
 	return !strcmp(name, "monitored") ? MONITOR_EXPORT_MONITORED
 	       : !strcmp(name, "measures") ? MONITOR_EXPORT_MEASURES
 	       : !strcmp(name, "alerts")   ? MONITOR_EXPORT_ALERTS
+	       : !strcmp(name, "findings") ? MONITOR_EXPORT_FINDINGS
 					   : -1;
 }
 
@@ -159,6 +176,15 @@ int monitor_export_to(struct db *db, enum monitor_export list, enum table_format
 				    "x.first_at, x.last_at, x.closed_note FROM alert x " HH_JOIN
 				    "WHERE " HH_WHERE "ORDER BY h.village_code, h.hh_no, x.id");
 		break;
+	case MONITOR_EXPORT_FINDINGS:
+		cols = finding_cols, nr_cols = (int)ARRAY_SIZE(finding_cols), sheet = "数据质量疑点";
+		st = db_prepare(db, "SELECT " HH_SELECT ", x.check_id, d.grp, d.severity, d.title, "
+				    "fm.name, fm.id_number, x.explain, d.advice, x.first_seen, "
+				    "x.last_seen FROM check_finding x " HH_JOIN "JOIN check_def d ON d.id = "
+				    "x.check_id AND d.version = x.check_version LEFT JOIN member fm ON "
+				    "fm.id = x.member_id WHERE x.state = 'open' AND " HH_WHERE
+				    "ORDER BY h.village_code, h.hh_no, x.check_id, x.id");
+		break;
 	default:
 		buf_addstr(err, "未知的导出清单");
 		return -1;
@@ -228,6 +254,27 @@ int monitor_export_to(struct db *db, enum monitor_export list, enum table_format
 			table_text(t, db_col_text(st, c + 6), 0);
 			break;
 		}
+		case MONITOR_EXPORT_FINDINGS: {
+			const char *grp = db_col_text(st, c + 1), *idn = db_col_text(st, c + 5);
+			table_text(t, db_col_text(st, c), 0);
+			table_text(t, screen_check_group_label(grp) ? screen_check_group_label(grp) : grp,
+				   0);
+			table_text(t, db_col_text(st, c + 2), 0);
+			table_text(t, db_col_text(st, c + 3), 0);
+			table_text(t, db_col_text(st, c + 4), 0);
+			if (masked && strlen(idn) == 18) {
+				char m[19];
+				idcard_mask(idn, m);
+				table_text(t, m, 0);
+			} else {
+				table_text(t, idn, 0);
+			}
+			table_text(t, db_col_text(st, c + 6), 0);
+			table_text(t, db_col_text(st, c + 7), 0);
+			table_text(t, db_col_text(st, c + 8), 0);
+			table_text(t, db_col_text(st, c + 9), 0);
+			break;
+		}
 		}
 		n++;
 		if (table_row_end(t)) {
@@ -254,8 +301,8 @@ static void export_route(struct http_request *req, struct http_response *res,
 			 enum monitor_export list)
 {
 	static const char *const params[] = { "format", "region", NULL };
-	static const char *const ascii[] = { "monitored", "measures", "alerts" };
-	static const char *const chinese[] = { "监测对象", "帮扶措施", "风险线索" };
+	static const char *const ascii[] = { "monitored", "measures", "alerts", "findings" };
+	static const char *const chinese[] = { "监测对象", "帮扶措施", "风险线索", "数据质量疑点" };
 	const char *region = http_query(req, "region"), *f = http_query(req, "format");
 	const char *scope = req->principal->scope;
 	enum table_format fmt = TABLE_XLSX;
@@ -320,6 +367,11 @@ static void api_export_alerts(struct http_request *req, struct http_response *re
 	export_route(req, res, MONITOR_EXPORT_ALERTS);
 }
 
+static void api_export_findings(struct http_request *req, struct http_response *res)
+{
+	export_route(req, res, MONITOR_EXPORT_FINDINGS);
+}
+
 const struct route monitor_export_routes[] = {
 	{ "GET", "/api/v1/export/monitored", api_export_monitored, 0, "export",
 	  "导出监测对象（Excel 或 CSV，留痕）" },
@@ -327,5 +379,7 @@ const struct route monitor_export_routes[] = {
 	  "导出帮扶措施（Excel 或 CSV，留痕）" },
 	{ "GET", "/api/v1/export/alerts", api_export_alerts, 0, "export",
 	  "导出风险线索（Excel 或 CSV，留痕）" },
+	{ "GET", "/api/v1/export/findings", api_export_findings, 0, "export",
+	  "导出数据质量疑点（未处理的，Excel 或 CSV，留痕）" },
 	{ NULL },
 };

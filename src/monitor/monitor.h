@@ -553,8 +553,9 @@ enum monitor_export {
 	MONITOR_EXPORT_MONITORED = 1, /* 监测对象 (table monitored) */
 	MONITOR_EXPORT_MEASURES = 2,  /* 帮扶措施 */
 	MONITOR_EXPORT_ALERTS = 3,    /* 风险线索 */
+	MONITOR_EXPORT_FINDINGS = 4,  /* 数据质量疑点 (open findings of `liubao check`) */
 };
-/* The list named "monitored", "measures" or "alerts", or -1. */
+/* The list named "monitored", "measures", "alerts" or "findings", or -1. */
 int monitor_export_list(const char *name);
 /* Write list `list` under region prefix `under` ("" = all) as CSV or xlsx to
  * `fd`, or (fd < 0) append it to `out`; the head's 身份证号 and phone

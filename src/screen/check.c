@@ -133,6 +133,11 @@ int screen_check_group_known(const char *group)
 	return check_group_title(group) != NULL;
 }
 
+const char *screen_check_group_label(const char *group)
+{
+	return check_group_title(group);
+}
+
 const struct check_builtin_def check_builtins[NR_BUILTINS] = {
 	[BI_ID_CHECKSUM] = { "id_checksum", RULE_MEMBER, 0 },
 	[BI_ID_FORMAT] = { "id_format", RULE_MEMBER, 0 },

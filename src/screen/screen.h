@@ -146,6 +146,8 @@ int screen_check_run(struct db *db, const char *under, int year, const char *gro
 		     struct check_report *rep, int flags);
 /* 1 if `group` names a check group (身份信息 … as ids "identity" …). */
 int screen_check_group_known(const char *group);
+/* The Chinese title of check group `group` (身份信息…), or NULL. */
+const char *screen_check_group_label(const char *group);
 /* Append the current catalogue to `out`, one check per line (Chinese). */
 void screen_check_list(struct db *db, struct buf *out);
 /* The demo district's deliberate data errors (a small, fixed number, all

@@ -604,6 +604,36 @@ def test_summary_counts_per_village_and_check():
     eq(len(cat["groups"]), 11, "groups")
 
 
+def test_findings_export_in_scope_and_audited():
+    import csv as csvmod
+    import io
+    c, s = C(), server()
+    st, body, h = s.get("/api/v1/export/findings?format=csv", token=tok("town"), raw=True)
+    eq(st, 200, "township export")
+    rows = list(csvmod.reader(io.StringIO(body.decode("utf-8-sig"))))
+    eq(rows[0][:6], ["户编号", "乡（镇）", "村（社区）", "户主姓名", "户主身份证号", "检查编号"], "header")
+    want = query(c.db, "SELECT h.hh_no, f.check_id, coalesce(m.id_number, '') FROM check_finding f "
+                       "JOIN household h ON h.id = f.household_id LEFT JOIN member m ON m.id = "
+                       "f.member_id WHERE f.state = 'open' AND h.village_code LIKE ? ORDER BY "
+                       "h.village_code, h.hh_no, f.check_id, f.id", (TOWNSHIP + "%",))
+    eq([(r[0], r[5], r[10]) for r in rows[1:]], [tuple(r) for r in want],
+       "the township's open findings, in order, with the member's 身份证号")
+    assert "attachment" in h.get("content-disposition", ""), h
+    # a village clerk gets the village's only; another township is not found
+    st, body, _ = s.get("/api/v1/export/findings?format=csv", token=tok("clerk"), raw=True)
+    eq(st, 200, "clerk export")
+    n = query(c.db, "SELECT count(*) FROM check_finding f JOIN household h ON h.id = "
+                    "f.household_id WHERE f.state = 'open' AND h.village_code = ?", (c.v2,))[0][0]
+    eq(len(list(csvmod.reader(io.StringIO(body.decode("utf-8-sig"))))) - 1, n, "the village's")
+    other = "610926" + ("999" if not TOWNSHIP.endswith("999") else "998")
+    st, _, _ = s.get("/api/v1/export/findings?region=" + other, token=tok("clerk"))
+    eq(st, 404, "outside the scope")
+    st, _, _ = s.get("/api/v1/export/findings?format=pdf", token=tok("town"))
+    eq(st, 400, "bad format")
+    eq(query(c.db, "SELECT count(*) FROM audit_log WHERE action = 'GET /api/v1/export/findings' "
+                   "AND status = 200")[0][0], 2, "each download audited")
+
+
 def test_scope_and_roles():
     c, s = C(), server()
     for role, prefix in (("town", TOWNSHIP), ("clerk", c.v2)):
