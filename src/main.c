@@ -487,9 +487,13 @@ static int cmd_import_income(const char *path)
 	if (r.text.len)
 		fputs(r.text.buf, stderr);
 	if (rc == 0) {
-		printf("%s收入台账：数据行 %ld，%ld 户·年度，%ld 个收入项目%s，用时 %.2f 秒\n",
-		       opt_dry_run ? "试运行（未写入）：" : "已导入", r.rows, r.ledgers, r.items,
-		       opt_dry_run ? "通过检查" : "", mono_seconds() - t0);
+		if (opt_dry_run)
+			printf("试运行（未写入）：收入台账：数据行 %ld，%ld 户·年度，%ld 个收入项目通过检查，"
+			       "用时 %.2f 秒\n", r.rows, r.ledgers, r.items, mono_seconds() - t0);
+		else
+			printf("已导入收入台账：数据行 %ld，%ld 户·年度，%ld 个收入项目（其中 %ld 户·年度与已有"
+			       "台账相同，未改动），用时 %.2f 秒\n", r.rows, r.ledgers, r.items, r.unchanged,
+			       mono_seconds() - t0);
 		if (!opt_dry_run) {
 			detail = xstrfmt("导入收入台账 %s：%ld 户·年度，%ld 个收入项目", path, r.ledgers,
 					 r.items);

@@ -121,6 +121,26 @@ static void problem(struct income_import_report *r, long line, const char *fmt, 
 	buf_addch(&r->text, '\n');
 }
 
+/* Whether the stored ledger of rows[0]'s (household, year) is exactly the n
+ * rows (sorted by item): *out = 1 if so, 0 if not, -1 on a database error. */
+static void same_ledger(struct db *db, const struct row *rows, long n, int *out)
+{
+	struct db_stmt *st = db_prepare(db, "SELECT item, amount, note FROM income_item WHERE "
+					    "household_id = :h AND year = :y ORDER BY item");
+	long k = 0;
+	int step, same = 1;
+	db_bind_int(st, ":h", rows[0].household_id);
+	db_bind_int(st, ":y", rows[0].year);
+	while ((step = db_step(st)) == DB_ROW) {
+		if (k >= n || db_col_int(st, 0) != rows[k].item || db_col_int(st, 1) != rows[k].amount ||
+		    strcmp(db_col_text(st, 2), rows[k].note))
+			same = 0;
+		k++;
+	}
+	db_done(st);
+	*out = step < 0 ? -1 : same && k == n;
+}
+
 static const char *cell(const struct csv_reader *cr, const int *col, int c)
 {
 	return col[c] >= 0 && col[c] < cr->nr_fields ? cr->fields[col[c]] : "";
@@ -136,7 +156,7 @@ int monitor_income_import(struct db *db, const char *data, size_t len, int dry_r
 	int col[NR_COLS], found = 0, rc = -1, step;
 	struct db_stmt *st;
 
-	r->rows = r->bad_rows = r->problems = r->ledgers = r->items = 0;
+	r->rows = r->bad_rows = r->problems = r->ledgers = r->items = r->unchanged = 0;
 	if (len >= 4 && !memcmp(data, "PK\x03\x04", 4)) {
 		if (xlsx_first_sheet_csv(data, len, &text, &err)) {
 			buf_addf(&r->text, "%s\n", err.buf);
@@ -285,6 +305,16 @@ int monitor_income_import(struct db *db, const char *data, size_t len, int dry_r
 		while (j < nr && rows[j].household_id == rows[i].household_id &&
 		       rows[j].year == rows[i].year)
 			j++;
+		if (same_ledger(db, &rows[i], j - i, &step), step < 0) {
+			buf_addf(&r->text, "读取收入台账失败：%s\n", db_errmsg(db));
+			db_rollback(db);
+			goto out;
+		}
+		if (step == 1) { /* already exactly so: left untouched */
+			r->unchanged++;
+			i = j;
+			continue;
+		}
 		e = xcalloc((size_t)(j - i), sizeof(*e));
 		for (long k = i; k < j; k++)
 			e[k - i] = (struct income_entry){ rows[k].item, rows[k].amount, rows[k].note };

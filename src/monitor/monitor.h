@@ -229,7 +229,8 @@ int monitor_income_save(struct db *db, int64_t household_id, int year,
  * are bad (listed in r->text), -1 when the file cannot be read (r->text). */
 struct income_import_report {
 	long rows, bad_rows, problems; /* data rows, bad rows, problems found */
-	long ledgers, items;           /* (household, year) ledgers and items written */
+	long ledgers, items;           /* (household, year) ledgers and items in the file */
+	long unchanged;                /* ledgers already exactly as the file has them */
 	struct buf text;               /* the problems, one line each (caller inits) */
 };
 int monitor_income_import(struct db *db, const char *data, size_t len, int dry_run,

@@ -50,7 +50,8 @@ def test_csv_with_title_rows_replaces_the_ledgers_it_names():
     eq(summary, [(1200050, 360000)], "the summary row follows")
     # the same file again: nothing changes (but the audit log)
     before = snapshot(db())
-    cli("import", "income", path, "--db", db(), check=0)
+    p = cli("import", "income", path, "--db", db(), check=0)
+    assert "其中 2 户·年度与已有台账相同，未改动" in p.stdout, p.stdout
     eq(snapshot(db()), before, "re-import changes nothing")
     audit = query(db(), "SELECT count(*) FROM audit_log WHERE action = 'import' AND "
                   "target_type = 'income'")
