@@ -16,14 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "base/buf.h"
 #include "base/csv.h"
 #include "base/util.h"
 #include "db/db.h"
-#include "registry/registry.h"
 #include "screen/screen.h"
 #include "harness.h"
 
@@ -157,33 +155,6 @@ static void check_reader(const uint8_t *data, size_t size)
 	buf_release(&err);
 }
 
-/* Import the input as households and as members through a memfd (the
- * import reads a path, as the command line does). */
-static void check_import(const uint8_t *data, size_t size)
-{
-	static int fd = -1;
-	char path[64];
-	struct db *db = fuzz_db();
-	if (fd < 0 && (fd = memfd_create("fuzz-csv", 0)) < 0)
-		fuzz_fail("memfd_create failed");
-	if (ftruncate(fd, 0) || pwrite(fd, data, size, 0) != (ssize_t)size)
-		fuzz_fail("cannot write the memfd");
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	for (int kind = IMPORT_HOUSEHOLDS; kind <= IMPORT_MEMBERS; kind++) {
-		struct import_opts o = { 0 };
-		struct import_result res;
-		o.today = 20260615;
-		import_result_init(&res);
-		fuzz_begin();
-		if (registry_import(db, kind, path, &o, &res) < 0 && db_depth(db) != 1)
-			fuzz_fail("the failed import left the transaction at depth %d", db_depth(db));
-		fuzz_rollback();
-		if (!utf8_valid(res.report.buf, res.report.len))
-			fuzz_fail("the import report is not UTF-8: %s", res.report.buf);
-		import_result_release(&res);
-	}
-}
-
 static void check_feed_load(const uint8_t *data, size_t size)
 {
 	static char feeds[16][32];
@@ -238,7 +209,7 @@ static void check_feed_load(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	check_reader(data, size);
-	check_import(data, size);
+	fuzz_check_registry_import(data, size);
 	check_feed_load(data, size);
 	fuzz_check_income_import(data, size);
 	return 0;

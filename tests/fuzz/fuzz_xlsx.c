@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -24,7 +23,6 @@
 #include "base/util.h"
 #include "base/xlsx.h"
 #include "db/db.h"
-#include "registry/registry.h"
 #include "harness.h"
 
 #define MAX_ROWS 20000 /* per sheet: a bound on time, not on correctness */
@@ -105,40 +103,13 @@ static void check_reader(const uint8_t *data, size_t size)
 	buf_release(&err);
 }
 
-/* Import the input as households and as members through a memfd named
- * like a workbook (the import reads a path, as the command line does). */
-static void check_import(const uint8_t *data, size_t size)
-{
-	static int fd = -1;
-	char path[64];
-	struct db *db = fuzz_db();
-	if (fd < 0 && (fd = memfd_create("fuzz.xlsx", 0)) < 0)
-		fuzz_fail("memfd_create failed");
-	if (ftruncate(fd, 0) || pwrite(fd, data, size, 0) != (ssize_t)size)
-		fuzz_fail("cannot write the memfd");
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	for (int kind = IMPORT_HOUSEHOLDS; kind <= IMPORT_MEMBERS; kind++) {
-		struct import_opts o = { 0 };
-		struct import_result res;
-		o.today = 20260615;
-		import_result_init(&res);
-		fuzz_begin();
-		if (registry_import(db, kind, path, &o, &res) < 0 && db_depth(db) != 1)
-			fuzz_fail("the failed import left the transaction at depth %d", db_depth(db));
-		fuzz_rollback();
-		if (!utf8_valid(res.report.buf, res.report.len))
-			fuzz_fail("the import report is not UTF-8: %s", res.report.buf);
-		import_result_release(&res);
-	}
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	check_reader(data, size);
 	/* the import only for what at least looks like a zip: the rest is the
 	 * CSV target's ground */
 	if (size >= 4 && !memcmp(data, "PK\x03\x04", 4)) {
-		check_import(data, size);
+		fuzz_check_registry_import(data, size);
 		fuzz_check_income_import(data, size);
 	}
 	return 0;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "base/util.h"
 #include "db/db.h"
 #include "monitor/monitor.h"
+#include "registry/registry.h"
 #include "harness.h"
 
 /* main.c, compiled with main renamed (Makefile: $(BUILD)/fuzz/main.o) */
@@ -359,4 +361,29 @@ void fuzz_check_income_import(const uint8_t *data, size_t size)
 	if (!utf8_valid(r.text.buf, r.text.len))
 		fuzz_fail("the income import's report is not UTF-8: %s", r.text.buf);
 	buf_release(&r.text);
+}
+
+void fuzz_check_registry_import(const uint8_t *data, size_t size)
+{
+	static int fd = -1;
+	char path[64];
+	if (fd < 0 && (fd = memfd_create("fuzz-import", 0)) < 0)
+		fuzz_fail("memfd_create failed");
+	if (ftruncate(fd, 0) || pwrite(fd, data, size, 0) != (ssize_t)size)
+		fuzz_fail("cannot write the memfd");
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	for (int kind = IMPORT_HOUSEHOLDS; kind <= IMPORT_MEMBERS; kind++) {
+		struct import_opts o = { 0 };
+		struct import_result res;
+		o.today = 20260615;
+		import_result_init(&res);
+		fuzz_begin();
+		if (registry_import(fuzz_db(), kind, path, &o, &res) < 0 && db_depth(fuzz_db()) != 1)
+			fuzz_fail("the failed import left the transaction at depth %d",
+				  db_depth(fuzz_db()));
+		fuzz_rollback();
+		if (!utf8_valid(res.report.buf, res.report.len))
+			fuzz_fail("the import report is not UTF-8: %s", res.report.buf);
+		import_result_release(&res);
+	}
 }

@@ -80,6 +80,11 @@ void fuzz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noretu
 /* A NUL-terminated copy of data[0..size) from malloc (the caller frees). */
 char *fuzz_strndup(const uint8_t *data, size_t size);
 
+/* Import data[size] as households and as members through a memfd (the
+ * import reads a path, as the command line does; CSV or a workbook by its
+ * first bytes), each rolled back; fail on a transaction left open or a
+ * report that is not UTF-8. */
+void fuzz_check_registry_import(const uint8_t *data, size_t size);
 /* Run the income ledger's import over data[size] as a dry run (every row
  * checked, nothing written) and fail unless its report is UTF-8. */
 void fuzz_check_income_import(const uint8_t *data, size_t size);
