@@ -1,6 +1,7 @@
 /* main.c — the liubao command table and dispatch: `liubao <command> ...`.
  * Each command has its usage text and option table right above it; unknown
  * options are errors (exit 2); "-" means stdin/stdout. */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -254,7 +255,10 @@ static int cmd_regions(const struct command *c, int argc, const char **argv)
 	struct db *db;
 	double t0;
 	long n;
-	if (parse_options(c, argc, argv, pos, 1) != 1 || strcmp(pos[0], "import")) {
+	int npos = parse_options(c, argc, argv, pos, 1);
+	if (npos == 1 && strcmp(pos[0], "import"))
+		error("未知子命令 '%s'（只有 regions import）", pos[0]);
+	if (npos != 1 || strcmp(pos[0], "import")) {
 		print_usage(stderr, c);
 		return 2;
 	}
@@ -604,6 +608,7 @@ static int cmd_export(const struct command *c, int argc, const char **argv)
 	struct db *db;
 	long rows = 0;
 	int fd = 1, rc;
+	char under[13] = "";
 	if (parse_options(c, argc, argv, pos, 1) != 1 ||
 	    (parse_kind(pos[0], &kind) && monitor_export_list(pos[0]) < 0)) {
 		print_usage(stderr, c);
@@ -615,16 +620,22 @@ static int cmd_export(const struct command *c, int argc, const char **argv)
 	     (!opt_format && opt_output && is_xlsx_name(opt_output))) &&
 	    (!opt_output || !strcmp(opt_output, "-")) && isatty(1))
 		return error("Excel 文件不能输出到终端，请用 --output FILE.xlsx") ? 2 : 2;
-	if (opt_under && strspn(opt_under, "0123456789") != strlen(opt_under))
-		return error("--under 应为数字区划代码，而不是 '%s'", opt_under) ? 2 : 2;
+	if (opt_under && registry_region_prefix(opt_under, under))
+		return error("--under 应为最多 12 位的数字区划代码，而不是 '%s'", opt_under) ? 2 : 2;
 	db = open_db(opt_db, 0);
+	if (opt_under && under[0] && !registry_region_prefix_known(db, under)) {
+		db_close(db);
+		return error("没有代码为 %s 的区划（或尚未用 liubao regions import 导入）", opt_under)
+			       ? 2 : 2;
+	}
 	if (opt_output && strcmp(opt_output, "-")) {
 		fd = open(opt_output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (opt_force ? 0 : O_EXCL),
 			  0600);
 		if (fd < 0) {
+			int e = errno; /* db_close() may change errno (libpq does) */
 			db_close(db);
-			return error("无法写入 '%s'：%m%s", opt_output,
-				     opt_force ? "" : "（文件已存在时请加 --force）") ? 1 : 1;
+			return error("无法写入 '%s'：%s%s", opt_output, strerror(e),
+				     e == EEXIST ? "（要覆盖已存在的文件请加 --force）" : "") ? 1 : 1;
 		}
 	}
 	if (monitor_export_list(pos[0]) > 0) {
@@ -638,7 +649,7 @@ static int cmd_export(const struct command *c, int argc, const char **argv)
 				 (!opt_format && opt_output && is_xlsx_name(opt_output))
 			 ? TABLE_XLSX : TABLE_CSV;
 		rc = monitor_export_to(db, (enum monitor_export)monitor_export_list(pos[0]), format,
-				       opt_under ? opt_under : "", 0, fd, NULL, &rows, &err);
+				       under, 0, fd, NULL, &rows, &err);
 		if (rc)
 			error("%s", err.buf);
 		buf_release(&err);
@@ -652,12 +663,12 @@ static int cmd_export(const struct command *c, int argc, const char **argv)
 			free(action);
 		}
 		if (fd != 1 && close(fd))
-			rc = error("写入 '%s' 失败：%m", opt_output);
+			rc = error("写入 '%s' 失败：%s", opt_output, strerror(errno));
 		db_close(db);
 		return rc ? 1 : 0;
 	}
 	{
-		struct export_opts eo = { TABLE_CSV, opt_under ? opt_under : "", 0, NULL };
+		struct export_opts eo = { TABLE_CSV, under, 0, NULL };
 		struct layout_profile profile = { 0 };
 		struct buf err = BUF_INIT;
 		if (opt_format && !strcmp(opt_format, "xlsx"))
@@ -685,7 +696,7 @@ static int cmd_export(const struct command *c, int argc, const char **argv)
 		free(detail);
 	}
 	if (fd != 1 && close(fd))
-		rc = error("写入 '%s' 失败：%m", opt_output);
+		rc = error("写入 '%s' 失败：%s", opt_output, strerror(errno));
 	db_close(db);
 	return rc ? 1 : 0;
 }

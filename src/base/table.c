@@ -24,7 +24,7 @@ struct table {
 	int nr_cols;
 	int col;                /* next cell's column */
 	long rows;              /* data rows written */
-	int failed;
+	int failed;             /* the errno of the first failed write, or 0 */
 	/* CSV */
 	struct buf csv;
 	/* xlsx */
@@ -70,7 +70,7 @@ static int csv_flush(struct table *t)
 	if (t->fd < 0) {
 		buf_add(t->out, t->csv.buf, t->csv.len);
 	} else if (write_all(t->fd, t->csv.buf, t->csv.len)) {
-		t->failed = 1;
+		t->failed = errno ? errno : EIO; /* kept: later calls may change errno */
 		return -1;
 	}
 	buf_reset(&t->csv);
@@ -304,12 +304,10 @@ int table_close(struct table *t, struct buf *err)
 {
 	int rc = t->failed ? -1 : 0;
 	if (t->fmt == TABLE_CSV) {
-		if (!rc && csv_flush(t)) {
-			buf_addf(err, "写出失败：%s", strerror(errno));
+		if (!rc && csv_flush(t))
 			rc = -1;
-		} else if (rc) {
-			buf_addf(err, "写出失败：%s", strerror(errno));
-		}
+		if (rc)
+			buf_addf(err, "写出失败：%s", strerror(t->failed));
 	} else {
 		if (t->wb) {
 			if (rc) {

@@ -1759,9 +1759,19 @@ static int write_rejects(struct import_state *s, struct row_source *src)
 		buf_add(&out, text + a, b - a);
 		buf_addstr(&out, ",本户有错误，整户未导入（见导入报告）\n");
 	}
-	if (write(fd, out.buf, out.len) != (ssize_t)out.len)
-		rc = error("写入拒收文件失败：%s", strerror(errno));
-	close(fd);
+	for (size_t off = 0; off < out.len;) {
+		ssize_t w = write(fd, out.buf + off, out.len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rc = error("写入拒收文件 '%s' 失败：%s", s->o->reject_path,
+				   strerror(w < 0 ? errno : EIO));
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (close(fd) && !rc)
+		rc = error("写入拒收文件 '%s' 失败：%s", s->o->reject_path, strerror(errno));
 	buf_release(&out);
 	return rc;
 }

@@ -27,6 +27,38 @@ int registry_region_level(const char *code12)
 	return REGION_VILLAGE;
 }
 
+int registry_region_prefix(const char *code, char out[13])
+{
+	size_t l = strlen(code);
+	out[0] = '\0';
+	if (l > 12 || strspn(code, "0123456789") != l)
+		return -1;
+	memcpy(out, code, l + 1);
+	/* drop the zero-filled levels: 12 → 9 → 6 → 4 → 2 → 0 digits */
+	if (l == 12 && !strcmp(out + 9, "000"))
+		out[l = 9] = '\0';
+	if (l == 9 && !strcmp(out + 6, "000"))
+		out[l = 6] = '\0';
+	if (l == 6 && !strcmp(out + 4, "00"))
+		out[l = 4] = '\0';
+	if (l == 4 && !strcmp(out + 2, "00"))
+		out[l = 2] = '\0';
+	if (l == 2 && !strcmp(out, "00"))
+		out[0] = '\0';
+	return 0;
+}
+
+int registry_region_prefix_known(struct db *db, const char *prefix)
+{
+	struct db_stmt *st = db_prepare(db, "SELECT 1 FROM region WHERE code >= :lo AND code < :hi "
+					    "LIMIT 1");
+	int rc;
+	db_bind_prefix(st, ":lo", ":hi", prefix);
+	rc = db_step(st);
+	db_done(st);
+	return rc == DB_ROW;
+}
+
 int registry_region_exists(struct db *db, const char *code)
 {
 	struct db_stmt *st = db_prepare(db, "SELECT 1 FROM region WHERE code = :c");
@@ -271,11 +303,12 @@ long registry_regions_import(struct db *db, const char *dir, const char *under, 
 	struct db_stmt *st;
 	struct code_set seen = { NULL, 0, 0 };
 	long total = 0;
+	char prefix[13];
 	int rc;
 	if (under && *under) {
-		size_t l = strlen(under);
-		if (l > 12 || strspn(under, "0123456789") != l)
+		if (registry_region_prefix(under, prefix) || !prefix[0])
 			return error("--under 应为 2 到 12 位数字区划代码，而不是 '%s'", under);
+		under = prefix;
 	}
 	if (db_begin(db))
 		return error("cannot begin: %s", db_errmsg(db));
@@ -303,6 +336,19 @@ long registry_regions_import(struct db *db, const char *dir, const char *under, 
 		error("无法写入区划：%s", db_errmsg(db));
 		db_rollback(db);
 		return -1;
+	}
+	if (under && *under) { /* the rows loaded so far may be its ancestors only */
+		st = db_prepare(db, "SELECT 1 FROM region_load WHERE code >= :lo AND code < :hi "
+				    "LIMIT 1");
+		db_bind_prefix(st, ":lo", ":hi", under);
+		rc = db_step(st);
+		db_done(st);
+		if (rc != DB_ROW) {
+			error("%s 中没有区划代码 %s（--under 应为省、市、县、乡镇或村的代码，如 610926）",
+			      dir, under);
+			db_rollback(db);
+			return -1;
+		}
 	}
 	st = db_prepare(db, "INSERT INTO region(code, name, level, parent) SELECT code, name, level, "
 			    "parent FROM region_load WHERE true ON CONFLICT(code) DO UPDATE SET "

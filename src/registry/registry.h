@@ -90,6 +90,13 @@ int registry_migrate(struct db *db);
  * areas.csv, streets.csv, villages.csv), keeping only codes under `under`
  * (a 6..12-digit prefix, or NULL for all of China).  Returns rows loaded or -1. */
 long registry_regions_import(struct db *db, const char *dir, const char *under, int progress);
+/* The code prefix a command-line --under CODE means: up to 12 digits, a
+ * full code's zero-filled levels dropped (610926000000 → 610926), so that a
+ * 12-digit county code selects the county.  Returns 0, or -1 if `code` is
+ * not up to 12 digits. */
+int registry_region_prefix(const char *code, char out[13]);
+/* 1 if a loaded region's code starts with `prefix` ("" → any region). */
+int registry_region_prefix_known(struct db *db, const char *prefix);
 /* Level of a 12-digit code from its shape. */
 int registry_region_level(const char *code12);
 /* 1 if `code` is a loaded region. */

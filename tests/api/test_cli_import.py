@@ -5,6 +5,7 @@ layouts county ledgers come in, whole-file validation (nothing written when a
 row is bad), --skip-bad with its reject file, --dry-run, the cross-row and
 database checks, malformed files, and "-" for stdin/stdout."""
 import csv
+import errno
 import io
 import os
 import re
@@ -657,6 +658,92 @@ def test_dash_reads_stdin_and_writes_stdout():
     if b"\xe5\xaf\xbc\xe5\x87\xba" in out_default or not out_default.startswith(b"\xef\xbb\xbf"):
         raise AssertionError("export stdout is not clean CSV")
     eq(export("households", db, "--output", "-"), export("households", db), "households too")
+
+
+# ---- error messages of export and regions import ---------------------------------------------
+
+def test_export_errors_name_their_cause():
+    """A failed export says why in the words of the failed call (on PostgreSQL
+    closing the connection used to clear errno first: "…：Success"), suggests
+    --force only when the file exists, and leaves no file behind."""
+    db = new_db("exerr.db", demo=20, seed=3)
+    missing_dir = tmp_path("no-such-dir/x.csv")
+    for kind in ("members", "households", "alerts"):
+        for out in (missing_dir, missing_dir[:-3] + "xlsx"):
+            p = cli("export", kind, "--db", db, "--output", out)
+            eq(p.returncode, 1, "export %s to %s" % (kind, out))
+            expect_in(p.stderr, "无法写入", os.strerror(errno.ENOENT), what="missing directory")
+            if "Success" in p.stderr or "--force" in p.stderr:
+                raise AssertionError("misleading message: " + p.stderr)
+    existing = write("exerr-existing.csv", "keep")
+    p = cli("export", "members", "--db", db, "--output", existing)
+    eq(p.returncode, 1, "existing file")
+    expect_in(p.stderr, os.strerror(errno.EEXIST), "--force", what="existing file")
+    eq(open(existing).read(), "keep", "existing file untouched")
+    if os.path.exists("/dev/full"):
+        for fmt in ("csv", "xlsx"):
+            p = cli("export", "members", "--db", db, "--output", "/dev/full", "--force",
+                    "--format", fmt)
+            eq(p.returncode, 1, "export to a full device (%s)" % fmt)
+            expect_in(p.stderr, os.strerror(errno.ENOSPC), what="full device " + fmt)
+            if "Success" in p.stderr:
+                raise AssertionError("misleading message: " + p.stderr)
+
+
+def test_export_under_is_checked_and_takes_full_codes():
+    db = new_db("exunder.db", demo=20, seed=3)
+    county = export("households", db, "--under", "610926")
+    if county.count(b"\n") < 10:
+        raise AssertionError("no households under 610926; test proves nothing")
+    eq(export("households", db, "--under", "610926000000"), county, "12-digit county code")
+    eq(export("households", db, "--under", "61"), county, "province prefix")
+    for bad, want in (("99", "没有代码为 99 的区划"), ("6109261000011", "最多 12 位"),
+                      ("61 09", "最多 12 位")):
+        for kind in ("members", "alerts"):
+            p = cli("export", kind, "--db", db, "--under", bad)
+            eq(p.returncode, 2, "export %s --under %r" % (kind, bad))
+            expect_in(p.stderr, want, what="--under %r" % bad)
+            eq(p.stdout, "", "nothing written for --under %r" % bad)
+
+
+def test_regions_import_under_checked():
+    db = new_db("regunder.db")
+    before = snapshot(db)
+    n = query(db, "SELECT count(*) FROM region")[0][0]
+    p = cli("regions", "import", "--under", "999999", "--db", db)
+    eq(p.returncode, 1, "unknown county\n" + p.stderr)
+    expect_in(p.stderr, "没有区划代码 999999", what="unknown county")
+    eq(snapshot(db), before, "nothing loaded for an unknown county")
+    p = cli("regions", "import", "--under", "610926000000", "--db", db)
+    eq(p.returncode, 0, "12-digit county code\n" + p.stderr)
+    expect_in(p.stderr, "已导入区划 %d 条" % n, what="the whole county again")
+    p = cli("regions", "bogus", "--db", db)
+    eq(p.returncode, 2, "unknown subcommand")
+    expect_in(p.stderr, "未知子命令", what="unknown subcommand")
+
+
+def test_reimport_keeps_timestamps():
+    """Re-importing the same file writes nothing: not even updated_at (which
+    has whole seconds, so it is set back first to make a rewrite visible)."""
+    src = new_db("ts_src.db", demo=20, seed=5)
+    f = write("ts_members.csv", export("members", src))
+    dst = fresh_db("ts_dst.db")
+    eq(imp("members", f, dst).returncode, 0, "first import")
+    con = connect(dst)
+    con.execute("UPDATE household SET created_at = '2001-02-03 04:05:06', "
+                "updated_at = '2001-02-03 04:05:06'")
+    con.execute("UPDATE member SET created_at = '2001-02-03 04:05:06', "
+                "updated_at = '2001-02-03 04:05:06'")
+    con.commit()
+    con.close()
+    before = snapshot(dst)
+    p = imp("members", f, dst)
+    eq(p.returncode, 0, "re-import")
+    eq(snapshot(dst), before, "re-import changed nothing, timestamps included")
+    h = write("ts_households.csv", export("households", src))
+    p = imp("households", h, dst)
+    eq(p.returncode, 0, "households re-import")
+    eq(snapshot(dst), before, "households re-import changed nothing")
 
 
 if __name__ == "__main__":
