@@ -480,7 +480,7 @@ static int cmd_import_income(const char *path)
 	double t0 = mono_seconds();
 	int rc;
 	if (buf_read_file(&data, strcmp(path, "-") ? path : "/dev/stdin")) {
-		error("无法读取文件 '%s'", path);
+		error("无法读取文件 '%s'：%s", path, strerror(errno));
 		buf_release(&data);
 		return 1;
 	}
@@ -573,9 +573,11 @@ static int cmd_import(const struct command *c, int argc, const char **argv)
 			: "导入未执行",
 		res.rows, res.bad_rows, res.warnings, res.households_new, res.members_new,
 		res.households_changed, res.members_changed, res.unchanged, mono_seconds() - t0);
-	if (rc == 1)
+	if (rc == 1 && res.bad_rows)
 		fprintf(stderr, "文件有错误，数据库未作任何修改。改正后重新导入，或用 --skip-bad "
 				"只导入正确的行\n");
+	else if (rc == 1)
+		fprintf(stderr, "数据库未作任何修改\n");
 	if (res.rejects_written && res.is_xlsx)
 		fprintf(stderr, "已在 %s 中用红色标出有问题的单元格，最后一列写明原因；在 Excel 中改正后可"
 				"直接重新导入\n", o.reject_path);
@@ -599,6 +601,15 @@ static const struct option export_opts[] = {
 	{ "--force", NULL, NULL, NULL, &opt_force, "覆盖已存在的输出文件" },
 	{ NULL },
 };
+
+/* A failed export leaves no half-written file (a device such as /dev/full,
+ * given with --force, is left alone). */
+static void drop_failed_output(const char *path)
+{
+	struct stat st;
+	if (!stat(path, &st) && S_ISREG(st.st_mode) && !unlink(path))
+		fprintf(stderr, "未完成的 '%s' 已删除\n", path);
+}
 
 static int cmd_export(const struct command *c, int argc, const char **argv)
 {
@@ -664,6 +675,8 @@ static int cmd_export(const struct command *c, int argc, const char **argv)
 		}
 		if (fd != 1 && close(fd))
 			rc = error("写入 '%s' 失败：%s", opt_output, strerror(errno));
+		if (rc && fd != 1)
+			drop_failed_output(opt_output);
 		db_close(db);
 		return rc ? 1 : 0;
 	}
@@ -697,6 +710,8 @@ static int cmd_export(const struct command *c, int argc, const char **argv)
 	}
 	if (fd != 1 && close(fd))
 		rc = error("写入 '%s' 失败：%s", opt_output, strerror(errno));
+	if (rc && fd != 1)
+		drop_failed_output(opt_output);
 	db_close(db);
 	return rc ? 1 : 0;
 }
@@ -1526,8 +1541,9 @@ static int feed_load_cli(struct db *db, const char *feed, const char *path)
 		auth_cli_principal(&p);
 	}
 	if (buf_read_file(&data, strcmp(path, "-") ? path : "/dev/stdin")) {
+		int e = errno;
 		buf_release(&data);
-		return error("无法读取文件 '%s'", path) ? 1 : 1;
+		return error("无法读取文件 '%s'：%s", path, strerror(e)) ? 1 : 1;
 	}
 	o.feed = feed;
 	o.data = data.buf;
@@ -1605,7 +1621,7 @@ static int cmd_feed(const struct command *c, int argc, const char **argv)
 		struct buf text = BUF_INIT, err = BUF_INIT;
 		int version = 0;
 		if (buf_read_file(&text, pos[1])) {
-			rc = error("无法读取 '%s'", pos[1]);
+			rc = error("无法读取 '%s'：%s", pos[1], strerror(errno));
 		} else if (db_begin(db)) {
 			rc = error("%s", db_errmsg(db));
 		} else if (screen_feed_define(db, text.buf, "cli", &version, &err)) {

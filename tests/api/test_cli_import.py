@@ -9,10 +9,13 @@ import errno
 import io
 import os
 import re
+import resource
+import signal
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import cli, connect, copy_db, eq, id_number, new_db, query, run_tests, snapshot, tmp_path  # noqa: E402
+from lib import BIN, DIVISION, cli, connect, copy_db, eq, id_number, new_db, query, run_tests, snapshot, tmp_path  # noqa: E402
 
 VILLAGE = "610926100001"      # 城关镇西城社区居委会
 VILLAGE2 = "610926100002"
@@ -688,6 +691,22 @@ def test_export_errors_name_their_cause():
             expect_in(p.stderr, os.strerror(errno.ENOSPC), what="full device " + fmt)
             if "Success" in p.stderr:
                 raise AssertionError("misleading message: " + p.stderr)
+    # a file that cannot grow (RLIMIT_FSIZE, SIGXFSZ ignored: writes fail with
+    # EFBIG) is removed, not left half-written
+    big = new_db("exerr-big.db", demo=200, seed=3)  # ~200 kB of members CSV
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    for fmt in ("csv",):
+        out = tmp_path("exerr-big." + fmt)
+        p = subprocess.run([BIN, "export", "members", "--db", big, "--output", out],
+                           capture_output=True, text=True, preexec_fn=small_files,
+                           env=dict(os.environ, LIUBAO_DIVISION_DIR=DIVISION), timeout=120)
+        eq(p.returncode, 1, "export over the file size limit (%s)\n%s" % (fmt, p.stderr))
+        expect_in(p.stderr, os.strerror(errno.EFBIG), "已删除", what="file size limit " + fmt)
+        if os.path.exists(out):
+            raise AssertionError("half-written %s left behind" % out)
 
 
 def test_export_under_is_checked_and_takes_full_codes():
