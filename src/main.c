@@ -547,6 +547,8 @@ static int cmd_import(const struct command *c, int argc, const char **argv)
 		o.reject_path = opt_reject ? opt_reject
 					   : (reject = xstrfmt("%s.rejects.csv",
 							       strcmp(pos[1], "-") ? pos[1] : "stdin"));
+	if (!strcmp(pos[1], "-") && opt_skip_bad && !opt_reject)
+		o.reject_path_xlsx = "stdin.errors.xlsx"; /* a workbook on stdin */
 	db = open_db(opt_db, 0);
 	if (load_profile_opt(db, &profile) < 0) {
 		db_close(db);
@@ -580,7 +582,7 @@ static int cmd_import(const struct command *c, int argc, const char **argv)
 		fprintf(stderr, "数据库未作任何修改\n");
 	if (res.rejects_written && res.is_xlsx)
 		fprintf(stderr, "已在 %s 中用红色标出有问题的单元格，最后一列写明原因；在 Excel 中改正后可"
-				"直接重新导入\n", o.reject_path);
+				"直接重新导入\n", o.reject_path_xlsx ? o.reject_path_xlsx : o.reject_path);
 	else if (res.rejects_written)
 		fprintf(stderr, "错误行已写入 %s\n", o.reject_path);
 	import_result_release(&res);

@@ -2270,6 +2270,7 @@ int registry_import(struct db *db, enum import_kind kind, const char *path,
 {
 	struct import_state s;
 	struct row_source src;
+	struct import_opts xo;
 	struct buf err = BUF_INIT;
 	int rc = -1, src_open_ok = 0;
 
@@ -2302,6 +2303,11 @@ int registry_import(struct db *db, enum import_kind kind, const char *path,
 	src_open_ok = 1;
 	s.src = &src;
 	res->is_xlsx = src.is_xlsx;
+	if (src.is_xlsx && o->reject_path_xlsx) { /* a workbook on stdin */
+		xo = *o;
+		xo.reject_path = o->reject_path_xlsx;
+		s.o = o = &xo;
+	}
 	if (find_header(&s, &src, &err) || check_required(&s, &err)) {
 		buf_addf(&res->report, "'%s'：%s\n", path, err.buf);
 		rc = 1;

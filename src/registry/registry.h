@@ -245,6 +245,9 @@ struct import_opts {
 	const char *reject_path; /* CSV: rejected rows with a 错误原因 column (with skip_bad);
 				  * xlsx: a copy of the sheet with bad cells marked, written
 				  * whenever a row is bad */
+	const char *reject_path_xlsx; /* stdin ("-"): the annotated copy's path if the input
+				       * turns out to be a workbook (reject_path is then
+				       * for CSV only); NULL = reject_path either way */
 	struct buf *reject_out;  /* xlsx: that annotated copy appended here instead (the web) */
 	int progress;            /* print progress to stderr */
 	int dry_run;             /* validate only */

@@ -15,7 +15,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import BIN, DIVISION, cli, connect, copy_db, eq, id_number, new_db, query, run_tests, snapshot, tmp_path  # noqa: E402
+from lib import (BIN, DIVISION, cli, connect, copy_db, eq, id_number, new_db, query,  # noqa: E402
+                 run_tests, sheet_xlsx, snapshot, tmp_path)
 
 VILLAGE = "610926100001"      # 城关镇西城社区居委会
 VILLAGE2 = "610926100002"
@@ -763,6 +764,37 @@ def test_reimport_keeps_timestamps():
     p = imp("households", h, dst)
     eq(p.returncode, 0, "households re-import")
     eq(snapshot(dst), before, "households re-import changed nothing")
+
+
+def test_workbook_on_stdin_round_trip_and_rejects():
+    """`-` works for Excel too: export --format xlsx to stdout, import it from
+    stdin unchanged; with --skip-bad a bad workbook on stdin gets its marked
+    copy as stdin.errors.xlsx (a workbook, not a .csv name)."""
+    src = new_db("xstdin_src.db", demo=20, seed=4)
+    book = export("members", src, "--format", "xlsx")
+    eq(book[:4], b"PK\x03\x04", "an xlsx on stdout")
+    dst = fresh_db("xstdin_dst.db")
+    p = cli("import", "members", "-", "--db", dst, stdin=book)
+    eq(p.returncode, 0, "workbook from stdin\n" + p.stderr.decode()[-1500:])
+    eq(export("members", dst), export("members", src), "members of both")
+    before = snapshot(dst)
+    eq(cli("import", "members", "-", "--db", dst, stdin=book).returncode, 0, "again")
+    eq(snapshot(dst), before, "re-import from stdin changed nothing")
+    bad = sheet_xlsx(tmp_path("xstdin_bad.xlsx"),
+                     [(1, ["户编号", "行政区划代码", "姓名", "证件号码", "与户主关系"]),
+                      (2, ["X1", VILLAGE, "张三", "123", "户主"]),
+                      (3, ["X2", VILLAGE, "李四", person("男"), "户主"])])
+    work = tmp_path("xstdin_cwd")
+    os.makedirs(work, exist_ok=True)
+    p = subprocess.run([BIN, "import", "members", "-", "--skip-bad", "--db", dst], input=bad,
+                       capture_output=True, cwd=work, timeout=120,
+                       env=dict(os.environ, LIUBAO_DIVISION_DIR=DIVISION))
+    eq(p.returncode, 0, "skip-bad from stdin\n" + p.stderr.decode()[-1500:])
+    eq(sorted(os.listdir(work)), ["stdin.errors.xlsx"], "the marked copy's name")
+    with open(os.path.join(work, "stdin.errors.xlsx"), "rb") as f:
+        eq(f.read(4), b"PK\x03\x04", "the marked copy is a workbook")
+    eq(query(dst, "SELECT count(*) FROM household WHERE hh_no IN ('X1', 'X2')")[0][0], 1,
+       "the good household written")
 
 
 if __name__ == "__main__":
