@@ -5,6 +5,7 @@ layouts county ledgers come in, whole-file validation (nothing written when a
 row is bad), --skip-bad with its reject file, --dry-run, the cross-row and
 database checks, malformed files, and "-" for stdin/stdout."""
 import csv
+import datetime
 import errno
 import io
 import os
@@ -57,8 +58,8 @@ def write(name, data):
     return path
 
 
-def imp(kind, path, db, *opts, stdin=None):
-    return cli("import", kind, path, "--db", db, *opts, stdin=stdin)
+def imp(kind, path, db, *opts, stdin=None, env=None):
+    return cli("import", kind, path, "--db", db, *opts, stdin=stdin, env=env)
 
 
 def export(kind, db, *opts):
@@ -795,6 +796,25 @@ def test_workbook_on_stdin_round_trip_and_rejects():
         eq(f.read(4), b"PK\x03\x04", "the marked copy is a workbook")
     eq(query(dst, "SELECT count(*) FROM household WHERE hh_no IN ('X1', 'X2')")[0][0], 1,
        "the good household written")
+
+
+def test_progress_line_for_large_files():
+    """A file of 20,000 rows or more shows a progress line on stderr when
+    stderr is a terminal (or LIUBAO_PROGRESS is set); a small one does not."""
+    lines = [MEMBER_HEADER]
+    day0 = datetime.date(1950, 1, 1)
+    for i in range(20500):
+        birth = (day0 + datetime.timedelta(days=i // 100)).strftime("%Y%m%d")
+        lines.append("P%05d,%s,一般农户,x,甲,%s,户主," % (
+            i, VILLAGE, id_number("610926", birth, 2 * (i % 100) + 1)))
+    f = write("progress.csv", "\n".join(lines) + "\n")
+    db = fresh_db("progress.db")
+    p = imp("members", f, db, "--dry-run", env={"LIUBAO_PROGRESS": "1"})
+    eq(p.returncode, 0, "dry run\n" + p.stderr[-1500:])
+    expect_in(p.stderr, "检查：20000 行（", what="progress line")
+    p = imp("members", f, db, "--dry-run")
+    if "检查：" in p.stderr:
+        raise AssertionError("progress written to a non-terminal without LIUBAO_PROGRESS")
 
 
 if __name__ == "__main__":
