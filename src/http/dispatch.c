@@ -327,6 +327,16 @@ void http_reply_error(struct http_response *res, int status, const char *code, j
 	va_start(ap, fmt);
 	buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
+	if (!utf8_valid(msg.buf, msg.len)) {
+		/* a message quoting bytes that are not UTF-8 keeps its status
+		 * (json_pack() would refuse it and the reply become a 500) */
+		struct buf clean = BUF_INIT;
+		buf_grow(&clean, msg.len + 1);
+		utf8_scrub(msg.buf, clean.buf, msg.len + 1);
+		buf_setlen(&clean, strlen(clean.buf));
+		buf_release(&msg);
+		msg = clean;
+	}
 	err = json_pack("{s:s, s:s}", "code", code, "message", msg.buf);
 	if (details)
 		json_object_set_new(err, "details", details);
