@@ -167,9 +167,57 @@ static json_t *member_json(const struct member_rec *m, int masked)
 	return written_json(&b);
 }
 
-/* Answer 200/201 with the member object. */
+/* 1 if `area` (a 身份证号's first six digits) is a loaded county's code. */
+static int area_known(struct db *db, const char *area)
+{
+	struct db_stmt *st = db_prepare(db, "SELECT 1 FROM region WHERE level = 3 AND code >= :lo "
+					    "AND code < :hi LIMIT 1");
+	int rc;
+	db_bind_prefix(st, ":lo", ":hi", area);
+	rc = db_step(st);
+	db_done(st);
+	return rc != DB_ROW ? 0 : 1;
+}
+
+/* After a write, append to the reply object in `body` a "warnings" array
+ * for the members whose 身份证号 area code is not a loaded county: a number
+ * keeps the code of the place that issued it (612427, 平利 before 安康 became
+ * a city) and people marry in from elsewhere, so this is never a refusal.
+ * `field` is "id_number" for one member, else members[i].id_number with i
+ * the index in the reply's members array. */
+static void add_area_warnings(struct db *db, struct buf *body, const struct member_rec *ms, int n,
+			      int one)
+{
+	int nr = 0;
+	for (int i = 0; i < n; i++) {
+		char area[7], field[48];
+		if (strlen(ms[i].id_number) != 18)
+			continue;
+		memcpy(area, ms[i].id_number, 6);
+		area[6] = '\0';
+		if (area_known(db, area))
+			continue;
+		buf_setlen(body, body->len - (nr ? 2 : 1)); /* reopen: drop "]}" or "}" */
+		buf_addstr(body, nr ? "," : ",\"warnings\":[");
+		snprintf(field, sizeof(field), one ? "id_number" : "members[%d].id_number", i);
+		buf_addstr(body, "{\"field\":");
+		jw_escape(body, field);
+		buf_addstr(body, ",\"code\":\"W_ID_AREA_UNKNOWN\",\"message\":");
+		{
+			char msg[256];
+			snprintf(msg, sizeof(msg), "%s的身份证号地址码为 %s，不在已导入的行政区划中"
+				 "（可能是旧代码或外地迁入），已接受", ms[i].name, area);
+			jw_escape(body, msg);
+		}
+		buf_addstr(body, "}]}");
+		nr++;
+	}
+}
+
+/* Answer 200/201 with the member object; `warn_db` (after a write) adds
+ * the area-code warning. */
 static void reply_member(struct http_response *res, int status, const struct member_rec *m,
-			 int masked, const char *hh_no)
+			 int masked, const char *hh_no, struct db *warn_db)
 {
 	struct jw w;
 	res->status = status;
@@ -186,6 +234,8 @@ static void reply_member(struct http_response *res, int status, const struct mem
 		jw_escape(&res->body, hh_no);
 		buf_addch(&res->body, '}');
 	}
+	if (warn_db)
+		add_area_warnings(warn_db, &res->body, m, 1, 1);
 }
 /* Load household `id` within the caller's scope; answers 404 and returns 0
  * when absent or outside scope, -1 on a database error (answered 500). */
@@ -267,7 +317,7 @@ static json_t *household_with_members(struct http_request *req, int64_t id)
 
 /* Answer with household `id` as it now stands (inside the caller's scope). */
 static void reply_household(struct http_request *req, struct http_response *res, int status,
-			    int64_t id, int masked)
+			    int64_t id, int masked, int warn)
 {
 	struct household_detail d = { 0 };
 	struct jw w;
@@ -283,6 +333,8 @@ static void reply_household(struct http_request *req, struct http_response *res,
 		buf_grow(&res->body, 1024 + 768 * d.nr_members); /* one allocation */
 		jw_init(&w, &res->body);
 		household_write(&w, &d, masked);
+		if (warn)
+			add_area_warnings(req->db, &res->body, d.members, d.nr_members, 0);
 	}
 	household_detail_release(&d);
 }
@@ -994,7 +1046,7 @@ static void api_household_get(struct http_request *req, struct http_response *re
 	int full = sees_full_ids(req);
 	if (id < 0)
 		return;
-	reply_household(req, res, 200, id, !full);
+	reply_household(req, res, 200, id, !full, 0);
 	if (full && res->status == 200)
 		audit_reveal(req, "household", id);
 }
@@ -1045,7 +1097,7 @@ static void api_household_create(struct http_request *req, struct http_response 
 	if (structure_bad(req, res, id))
 		return;
 	http_audit_note(req, "household", id, NULL, household_with_members(req, id));
-	reply_household(req, res, 201, id, !sees_full_ids(req));
+	reply_household(req, res, 201, id, !sees_full_ids(req), 1);
 	{
 		char loc[64];
 		snprintf(loc, sizeof(loc), "/api/v1/households/%lld", (long long)id);
@@ -1086,7 +1138,7 @@ static void api_household_update(struct http_request *req, struct http_response 
 	if (structure_bad(req, res, id))
 		return;
 	http_audit_note(req, "household", id, json_incref(before), household_with_members(req, id));
-	reply_household(req, res, 200, id, !sees_full_ids(req));
+	reply_household(req, res, 200, id, !sees_full_ids(req), 1);
 }
 
 static void api_household_delete(struct http_request *req, struct http_response *res)
@@ -1136,7 +1188,7 @@ static void api_member_get(struct http_request *req, struct http_response *res)
 		return;
 	if (sees_full_ids(req))
 		audit_reveal(req, "member", id);
-	reply_member(res, 200, &m, !sees_full_ids(req), h.hh_no);
+	reply_member(res, 200, &m, !sees_full_ids(req), h.hh_no, NULL);
 }
 
 static void api_member_create(struct http_request *req, struct http_response *res)
@@ -1158,7 +1210,7 @@ static void api_member_create(struct http_request *req, struct http_response *re
 		return;
 	m.id = id;
 	http_audit_note(req, "member", id, NULL, member_json(&m, 0));
-	reply_member(res, 201, &m, !sees_full_ids(req), NULL);
+	reply_member(res, 201, &m, !sees_full_ids(req), NULL, req->db);
 }
 
 static void api_member_update(struct http_request *req, struct http_response *res)
@@ -1196,7 +1248,7 @@ static void api_member_update(struct http_request *req, struct http_response *re
 	if (structure_bad(req, res, m.household_id))
 		return;
 	http_audit_note(req, "member", id, json_incref(before), member_json(&m, 0));
-	reply_member(res, 200, &m, !sees_full_ids(req), NULL);
+	reply_member(res, 200, &m, !sees_full_ids(req), NULL, req->db);
 }
 
 static void api_member_delete(struct http_request *req, struct http_response *res)

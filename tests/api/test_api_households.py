@@ -1131,5 +1131,47 @@ def test_security_headers_on_every_response():
                                  h.get("cache-control"))
 
 
+def test_area_code_outside_loaded_regions_is_a_warning():
+    """612427 (平利 before 安康 became a city) and a spouse from Beijing are
+    accepted: the write succeeds and the reply carries a warning for each;
+    a GET carries none, and nothing warns about a 610926 number."""
+    body = family("area")
+    body["members"][0]["id_number"] = person("男", "19560229", area="612427")
+    body["members"][1]["id_number"] = person("女", "19580101", area="110105")
+    st, b, _ = api().post("/api/v1/households", body)
+    eq(st, 201, "created despite the area codes (%r)" % (b,))
+    idx = {m["id_number"][:6]: i for i, m in enumerate(b["members"])}
+    eq(sorted((w["field"], w["code"]) for w in b.get("warnings", [])),
+       sorted([("members[%d].id_number" % idx["612427"], "W_ID_AREA_UNKNOWN"),
+               ("members[%d].id_number" % idx["110105"], "W_ID_AREA_UNKNOWN")]),
+       "a warning per unknown area code")
+    for w in b["warnings"]:
+        expect_cjk = "不在已导入的行政区划中"
+        if expect_cjk not in w["message"] or w["field"][8] not in "0123456789":
+            raise AssertionError("warning message: %r" % (w,))
+    eq(b["members"][idx["612427"]]["birth_date"], "1956-02-29", "born on a leap day")
+    st, g, _ = api().get("/api/v1/households/%d" % b["id"])
+    eq(st, 200, "read back")
+    if "warnings" in g:
+        raise AssertionError("a GET carries write warnings")
+    del b["warnings"]
+    eq(g, b, "otherwise GET equals the create response")
+    # a member added or changed on its own
+    st, m, _ = api().post("/api/v1/households/%d/members" % b["id"],
+                          member("王小红", "之女", person("女", "20050101", area="422801")))
+    eq(st, 201, "member with a Hubei number (%r)" % (m,))
+    eq([(w["field"], w["code"]) for w in m.get("warnings", [])],
+       [("id_number", "W_ID_AREA_UNKNOWN")], "member warning")
+    st, m2, _ = api().put("/api/v1/members/%d" % m["id"],
+                          {"id_number": person("女", "20050101")})
+    eq(st, 200, "moved to a 610926 number (%r)" % (m2,))
+    if "warnings" in m2:
+        raise AssertionError("a 610926 number warned: %r" % (m2,))
+    st, ok, _ = api().post("/api/v1/households", family("area2"))
+    eq(st, 201, "plain family")
+    if "warnings" in ok:
+        raise AssertionError("warnings for 610926 numbers: %r" % (ok,))
+
+
 if __name__ == "__main__":
     run_tests(globals())
