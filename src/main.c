@@ -1659,12 +1659,13 @@ static const struct command commands[] = {
 	{ "serve", cmd_serve, "liubao serve [--listen ADDR:PORT] [--db PATH]",
 	  "启动网页和 JSON 接口服务", serve_opts },
 	{ "import", cmd_import,
-	  "liubao import households|members|income FILE [--sheet NAME] [--profile NAME] [--skip-bad] [--db PATH]",
+	  "liubao import households|members|income FILE [--skip-bad] [--reject FILE] [--dry-run] "
+	  "[--sheet NAME] [--profile NAME] [--db PATH]",
 	  "导入台账：Excel 工作簿（.xlsx）或 CSV（UTF-8 或 GBK/GB18030；FILE 为 - 时读标准输入）",
 	  import_opts },
 	{ "export", cmd_export,
 	  "liubao export households|members|monitored|measures|alerts|findings [--under CODE] [--output FILE] "
-	  "[--format csv|xlsx] [--profile NAME]",
+	  "[--force] [--format csv|xlsx] [--profile NAME] [--db PATH]",
 	  "导出 CSV 或 Excel：户信息、家庭成员（可直接重新导入）、监测对象、帮扶措施、风险线索、数据质量疑点",
 	  export_opts },
 	{ "profile", cmd_profile,
@@ -1703,6 +1704,10 @@ static const struct command commands[] = {
 
 static int cmd_help(const struct command *c, int argc, const char **argv)
 {
+	if (argc > 2) {
+		fprintf(stderr, "error: 多余的参数 '%s'（用法：liubao help [COMMAND]）\n", argv[2]);
+		return 2;
+	}
 	if (argc > 1) {
 		for (const struct command *cmd = commands; cmd->name; cmd++)
 			if (!strcmp(cmd->name, argv[1])) {

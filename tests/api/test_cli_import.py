@@ -119,6 +119,29 @@ def test_help_lists_commands():
     eq(cli(check=0).stdout, p.stdout, "no arguments prints the same help")
 
 
+def test_help_and_unknown_options_for_every_command():
+    """Every command listed by `liubao help` has its own help (the same as
+    COMMAND --help), and refuses an unknown option with exit 2 before it
+    touches a database."""
+    listing = cli("help", check=0).stdout
+    names = re.findall(r"^  (\w+)\s", listing, re.M)
+    if len(names) < 10:
+        raise AssertionError("too few commands in:\n" + listing)
+    missing = tmp_path("never-created.db")
+    for name in names:
+        p = cli("help", name, check=0)
+        expect_in(p.stdout, "用法：liubao " + name, what="help " + name)
+        if name != "help":
+            eq(cli(name, "--help", check=0).stdout, p.stdout, name + " --help")
+            p = cli(name, "--no-such-option", "--db", missing)
+            eq(p.returncode, 2, name + " with an unknown option")
+            expect_in(p.stderr, "未知选项 '--no-such-option'", what=name + " unknown option")
+    if os.path.exists(missing):
+        raise AssertionError("a command created a database despite a bad option")
+    p = cli("help", "import", "extra")
+    eq(p.returncode, 2, "help with two arguments")
+
+
 def test_help_import_shows_options():
     p = cli("help", "import", check=0)
     expect_in(p.stdout, "liubao import", "households", "members", "--skip-bad", "--dry-run",
