@@ -1173,5 +1173,35 @@ def test_area_code_outside_loaded_regions_is_a_warning():
         raise AssertionError("warnings for 610926 numbers: %r" % (ok,))
 
 
+def test_pagination_stable_while_households_are_added_and_deleted():
+    """A walk through the list while others write: every household that
+    exists from start to end is seen exactly once, in id order; one added
+    during the walk shows up at the end, one deleted ahead is not seen."""
+    s = api()
+    made = [create(family("pg%d" % i))["id"] for i in range(12)]
+    # the walk starts at the first of these (the cursor is the last id seen),
+    # so it deletes nothing another test made
+    start = [r[0] for r in query(s.db, "SELECT id FROM household WHERE id >= ? ORDER BY id",
+                                 (made[0],))]
+    seen = []
+    st, b, _ = s.get("/api/v1/households?limit=5&cursor=%d" % (made[0] - 1))
+    seen += [i["id"] for i in b["items"]]
+    # between pages: delete one already seen and one not yet reached, add one
+    gone_seen, gone_ahead = seen[1], made[-2]
+    for hid in (gone_seen, gone_ahead):
+        eq(s.delete("/api/v1/households/%d" % hid)[0], 200, "delete %d" % hid)
+    added = create(family("pgnew"))["id"]
+    cursor = b["next_cursor"]
+    while cursor:
+        st, b, _ = s.get("/api/v1/households?limit=5&cursor=" + cursor)
+        eq(st, 200, "page")
+        seen += [i["id"] for i in b["items"]]
+        cursor = b["next_cursor"]
+    eq(seen, sorted(seen), "id order")
+    eq(len(seen), len(set(seen)), "no household twice")
+    want = [h for h in start if h != gone_ahead] + [added]
+    eq(seen, want, "every household that stayed, the new one last")
+
+
 if __name__ == "__main__":
     run_tests(globals())
