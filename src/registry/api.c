@@ -45,9 +45,15 @@ static int region_visible(struct http_request *req, const char *code)
 	       (!auth_scope_prefix(code, prefix) && starts_with(scope_of(req), prefix));
 }
 
+static const char *const no_params[] = { NULL };
+
+/* The :id of a household or member route; these take no query parameters
+ * (400 E_UNKNOWN_PARAM).  -1 after answering. */
 static int64_t path_id(struct http_request *req, struct http_response *res)
 {
 	int64_t id;
+	if (http_refuse_unknown_params(req, res, no_params))
+		return -1;
 	if (req->nr_path_params < 1 || parse_int64(req->path_params[0], &id) || id <= 0) {
 		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该记录");
 		return -1;
@@ -795,7 +801,10 @@ static void api_health(struct http_request *req, struct http_response *res)
 
 static void api_codes(struct http_request *req, struct http_response *res)
 {
-	json_t *o = json_object();
+	json_t *o;
+	if (http_refuse_unknown_params(req, res, no_params))
+		return;
+	o = json_object();
 	for (int i = 0; code_lists[i]; i++) {
 		json_t *items = json_array();
 		for (int j = 0; j < code_lists[i]->nr_items; j++)
@@ -852,9 +861,13 @@ static void api_regions(struct http_request *req, struct http_response *res)
 static void api_region_get(struct http_request *req, struct http_response *res)
 {
 	const char *code = req->path_params[0];
-	json_t *region = NULL, *children = json_array(), *path = json_array();
+	json_t *region = NULL, *children, *path;
 	struct db_stmt *st;
 	char cur[13];
+	if (http_refuse_unknown_params(req, res, no_params))
+		return;
+	children = json_array();
+	path = json_array();
 	if (strlen(code) != 12 || strspn(code, "0123456789") != 12) {
 		json_decref(children);
 		json_decref(path);
@@ -1070,6 +1083,8 @@ static void api_household_create(struct http_request *req, struct http_response 
 	json_t *members;
 	int64_t id;
 
+	if (http_refuse_unknown_params(req, res, no_params))
+		return;
 	household_rec_init(&h);
 	check_known(&p, req->json, household_fields, "户信息");
 	household_from_json(&p, req->json, &h, 1);

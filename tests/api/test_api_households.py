@@ -608,6 +608,30 @@ def test_list_bad_params_400():
             raise AssertionError("message does not name the parameter: %s" % err["message"])
 
 
+def test_unknown_params_on_detail_and_write_routes_400():
+    """The routes that take no query parameters refuse one, before doing
+    anything (the database unchanged)."""
+    b = create(family("prm"))
+    hid, mid = b["id"], b["members"][0]["id"]
+    new_m = member("赵六", "之女", person("女", "20100101"))
+    for method, path, body in (
+            ("GET", "/api/v1/households/%d?foo=1" % hid, None),
+            ("PUT", "/api/v1/households/%d?foo=1" % hid, {"address": "改"}),
+            ("DELETE", "/api/v1/households/%d?foo=1" % hid, None),
+            ("POST", "/api/v1/households?foo=1", family("prm2")),
+            ("POST", "/api/v1/households/%d/members?foo=1" % hid, new_m),
+            ("GET", "/api/v1/members/%d?foo=1" % mid, None),
+            ("PUT", "/api/v1/members/%d?foo=1" % mid, {"phone": "13800000000"}),
+            ("DELETE", "/api/v1/members/%d?foo=1" % mid, None),
+            ("GET", "/api/v1/regions/610926000000?foo=1", None),
+            ("GET", "/api/v1/codes?foo=1", None)):
+        err = expect_error(method, path, body, 400, "E_UNKNOWN_PARAM")
+        if "foo" not in err["message"]:
+            raise AssertionError("%s %s: message does not name the parameter: %s" % (
+                method, path, err["message"]))
+    eq(api().get("/api/v1/households/%d" % hid)[0], 200, "still there")
+
+
 # ---- bad input: status, envelope, nothing changed ----------------------------------
 
 def test_malformed_and_non_object_json_400():
