@@ -496,7 +496,8 @@ struct import_state {
 	int hh_cols;             /* the file describes households (code or 乡/村 names) */
 	long *row_line;          /* row number of each data row */
 	int alloc_row_line;
-	/* problems per cell, for the annotated copy of a workbook */
+	/* problems per cell, for the annotated copy of a workbook and the
+	 * 错误原因 column of a CSV reject file */
 	struct cell_problem {
 		long line;
 		int col;             /* enum col_id, -1 = the row */
@@ -644,7 +645,8 @@ static void report(struct import_state *s, int warning_only, long line, int col,
 	if (warning_only)
 		s->res->warnings++;
 	s->res->problems_total++;
-	if (s->src && src_is_xlsx(s->src) && s->nr_cprobs < MAX_CELL_PROBLEMS) {
+	if (s->src && (src_is_xlsx(s->src) || (s->o->skip_bad && s->o->reject_path)) &&
+	    s->nr_cprobs < MAX_CELL_PROBLEMS) {
 		struct cell_problem *p;
 		ALLOC_GROW(s->cprobs, s->nr_cprobs + 1, s->alloc_cprobs);
 		p = &s->cprobs[s->nr_cprobs++];
@@ -1737,14 +1739,22 @@ static int check_against_db(struct import_state *s)
 	return 0;
 }
 
+static int cprob_cmp(const void *a, const void *b);
+
+/* The CSV reject file: the header and every row of a household with an
+ * error, as they were in the file, with a last column 错误原因 naming the
+ * row's own problems (or saying another row of its household had them). */
 static int write_rejects(struct import_state *s, struct row_source *src)
 {
 	int fd = open(s->o->reject_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	const char *text = src->csv.text.buf;
-	struct buf out = BUF_INIT;
+	struct buf out = BUF_INIT, why = BUF_INIT;
+	long pi = 0;
 	int rc = 0;
 	if (fd < 0)
 		return error("无法写入拒收文件 '%s'：%s", s->o->reject_path, strerror(errno));
+	if (s->nr_cprobs > 1) /* none: cprobs is NULL, which qsort() may not take */
+		qsort(s->cprobs, (size_t)s->nr_cprobs, sizeof(*s->cprobs), cprob_cmp);
 	buf_add(&out, "\xef\xbb\xbf", 3);
 	buf_add(&out, text + s->header_start, s->header_end - s->header_start);
 	while (out.len && (out.buf[out.len - 1] == '\n' || out.buf[out.len - 1] == '\r'))
@@ -1757,8 +1767,25 @@ static int write_rejects(struct import_state *s, struct row_source *src)
 		while (b > a && (text[b - 1] == '\n' || text[b - 1] == '\r'))
 			b--;
 		buf_add(&out, text + a, b - a);
-		buf_addstr(&out, ",本户有错误，整户未导入（见导入报告）\n");
+		buf_reset(&why);
+		while (pi < s->nr_cprobs && s->cprobs[pi].line < s->row_line[i])
+			pi++;
+		for (long q = pi; q < s->nr_cprobs && s->cprobs[q].line == s->row_line[i]; q++) {
+			if (s->cprobs[q].warning)
+				continue;
+			if (why.len)
+				buf_addstr(&why, "；");
+			buf_addstr(&why, s->cprob_text.buf + s->cprobs[q].msg);
+		}
+		if (!why.len)
+			buf_addstr(&why, s->nr_cprobs < MAX_CELL_PROBLEMS
+						 ? "本户其他行有错误，整户未导入"
+						 : "本户有错误，整户未导入（见导入报告）");
+		buf_addch(&out, ',');
+		buf_add_csv_field(&out, why.buf);
+		buf_addch(&out, '\n');
 	}
+	buf_release(&why);
 	for (size_t off = 0; off < out.len;) {
 		ssize_t w = write(fd, out.buf + off, out.len - off);
 		if (w < 0 && errno == EINTR)

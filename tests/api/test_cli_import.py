@@ -445,6 +445,13 @@ def test_skip_bad_writes_good_households_and_reject_file():
         eq(len(r), len(hdr), "reject row width")
         if not re.search("[\u4e00-\u9fff]", r[-1]):
             raise AssertionError("reason not Chinese: %r" % r[-1])
+    # each row says what is wrong with it: the bad one its own problem (the
+    # same words as the report), the other one that its household was held back
+    reason = {r[hdr.index("证件号码")]: r[-1] for r in rows[1:]}
+    expect_in(reason[bad[1]], "证件号码：身份证号校验位错误", what="the bad row's reason")
+    expect_in(p.stderr, "第 %d 行，列“证件号码”，值“%s”：身份证号校验位错误" % (line, bad[1]),
+              what="the report's line for it")
+    eq(reason[bad[0]], "本户其他行有错误，整户未导入", "the good row of the bad household")
     # the reject file, once fixed, imports
     fixed = raw.decode("utf-8-sig").replace(bad[1], id_number(bad[1][:6], bad[1][6:14],
                                                                int(bad[1][14:17])))
