@@ -12,6 +12,9 @@
  * of them); nothing is written per row of the file. */
 #include <math.h>
 #include <pthread.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,9 +109,10 @@ static uint64_t hash_bytes(const char *s, size_t n)
 	return h;
 }
 
-static const char *intern(struct intern *t, const char *s)
+/* The interned copy of the n bytes at s (which need not end in a NUL). */
+static const char *intern_n(struct intern *t, const char *s, size_t n)
 {
-	size_t n = strlen(s), i;
+	size_t i;
 	if ((t->nr + 1) * 2 > t->size) {
 		size_t ns = t->size ? t->size * 2 : 1024;
 		const char **slots = xcalloc(ns, sizeof(*slots));
@@ -125,13 +129,18 @@ static const char *intern(struct intern *t, const char *s)
 	}
 	i = hash_bytes(s, n) & (t->size - 1);
 	while (t->slots[i]) {
-		if (!strcmp(t->slots[i], s))
+		if (!strncmp(t->slots[i], s, n) && !t->slots[i][n])
 			return t->slots[i];
 		i = (i + 1) & (t->size - 1);
 	}
 	t->slots[i] = arena_dup(&t->arena, s, n);
 	t->nr++;
 	return t->slots[i];
+}
+
+static const char *intern(struct intern *t, const char *s)
+{
+	return intern_n(t, s, strlen(s));
 }
 
 static void intern_release(struct intern *t)
@@ -157,48 +166,56 @@ static uint64_t mix64(uint64_t x)
 	return x;
 }
 
-/* Open addressing: uint64 key → int index (into some array), -1 = absent. */
+/* Open addressing: uint64 key → int index (into some array), -1 = absent.
+ * A key and its value share a slot: one cache line per look-up. */
+struct keyslot {
+	uint64_t key;
+	int64_t val;
+};
+
 struct keymap {
-	uint64_t *keys;
-	int *vals;
+	struct keyslot *slots;
 	size_t size, nr;
 };
 
 static void keymap_grow(struct keymap *m)
 {
 	size_t ns = m->size ? m->size * 2 : 4096;
-	uint64_t *keys = xcalloc(ns, sizeof(*keys));
-	int *vals = xmalloc(ns * sizeof(*vals));
+	struct keyslot *slots = xcalloc(ns, sizeof(*slots));
 	for (size_t k = 0; k < m->size; k++)
-		if (m->keys[k]) {
-			size_t j = mix64(m->keys[k]) & (ns - 1);
-			while (keys[j])
+		if (m->slots[k].key) {
+			size_t j = mix64(m->slots[k].key) & (ns - 1);
+			while (slots[j].key)
 				j = (j + 1) & (ns - 1);
-			keys[j] = m->keys[k];
-			vals[j] = m->vals[k];
+			slots[j] = m->slots[k];
 		}
-	free(m->keys);
-	free(m->vals);
-	m->keys = keys;
-	m->vals = vals;
+	free(m->slots);
+	m->slots = slots;
 	m->size = ns;
 }
 
+/* Make room for n keys in all (no growing while they are added). */
+static void keymap_reserve(struct keymap *m, size_t n)
+{
+	while ((n + 1) * 10 > m->size * 7)
+		keymap_grow(m);
+}
+
 /* The slot of key: its value is *slot (-1 when just created). */
-static int *keymap_slot(struct keymap *m, uint64_t key)
+static int64_t *keymap_slot(struct keymap *m, uint64_t key)
 {
 	size_t i;
 	if ((m->nr + 1) * 10 > m->size * 7)
 		keymap_grow(m);
 	i = mix64(key) & (m->size - 1);
-	while (m->keys[i] && m->keys[i] != key)
+	while (m->slots[i].key && m->slots[i].key != key)
 		i = (i + 1) & (m->size - 1);
-	if (!m->keys[i]) {
-		m->keys[i] = key;
-		m->vals[i] = -1;
+	if (!m->slots[i].key) {
+		m->slots[i].key = key;
+		m->slots[i].val = -1;
 		m->nr++;
 	}
-	return &m->vals[i];
+	return &m->slots[i].val;
 }
 
 static int keymap_get(const struct keymap *m, uint64_t key)
@@ -207,18 +224,24 @@ static int keymap_get(const struct keymap *m, uint64_t key)
 	if (!m->size)
 		return -1;
 	i = mix64(key) & (m->size - 1);
-	while (m->keys[i]) {
-		if (m->keys[i] == key)
-			return m->vals[i];
+	while (m->slots[i].key) {
+		if (m->slots[i].key == key)
+			return (int)m->slots[i].val;
 		i = (i + 1) & (m->size - 1);
 	}
 	return -1;
 }
 
+/* Start fetching key's slot into the cache. */
+static inline void keymap_prefetch(const struct keymap *m, uint64_t key)
+{
+	if (m->size)
+		__builtin_prefetch(&m->slots[mix64(key) & (m->size - 1)]);
+}
+
 static void keymap_release(struct keymap *m)
 {
-	free(m->keys);
-	free(m->vals);
+	free(m->slots);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -252,11 +275,14 @@ struct load {
 	struct intern strings;
 	struct person *people;
 	int nr_people, alloc_people;
-	double *nums;        /* storage behind people[].num, in chunks */
+	unsigned char *accs; /* running totals while reading, acc_size bytes a person */
+	size_t acc_size, acc_alloc;
+	size_t acc_off[FEED_MAX_COLS]; /* each column's slot in a block */
+	int plan[FEED_MAX_COLS];       /* the value columns the file has */
+	int nr_plan;
 	struct arena store;
 	struct keymap by_id;
 	struct keymap by_member;
-	long line_base;      /* physical lines before this reader's text (a second part) */
 	const char *last_village; /* interned: the village of the last member matched */
 	double share;        /* of the file this reader's progress covers */
 	int col_of_field[FEED_MAX_COLS]; /* column → field index of the file, -1 absent */
@@ -302,6 +328,25 @@ static void add_issue(struct load *l, int kind, long line, long nr_rows, const c
 	va_end(ap);
 	copy_cut(is->message, sizeof(is->message), msg.buf);
 	buf_release(&msg);
+}
+
+/* LIUBAO_FEED_PHASES=1: each phase's wall time on stderr (for bench/feed.sh). */
+static void phase(const char *name)
+{
+	static double t0, start;
+	static int on = -1;
+	double t;
+	if (on < 0)
+		on = getenv("LIUBAO_FEED_PHASES") && *getenv("LIUBAO_FEED_PHASES");
+	if (!on)
+		return;
+	t = mono_seconds();
+	if (!name) {
+		t0 = start = t;
+		return;
+	}
+	fprintf(stderr, "phase %-10s %7.3f s (at %.3f s)\n", name, t - t0, t - start);
+	t0 = t;
 }
 
 static void progress(struct load *l, const char *stage, double frac)
@@ -530,12 +575,6 @@ static int parse_date(const char *s, char out[11])
 	return 0;
 }
 
-static const char *field(struct load *l, struct csv_reader *cr, int col)
-{
-	int f = l->col_of_field[col];
-	return f >= 0 && f < cr->nr_fields ? cr->fields[f] : "";
-}
-
 static int blank(const char *s)
 {
 	return !s[strspn(s, " \t")];
@@ -543,141 +582,566 @@ static int blank(const char *s)
 
 /* ---- reading the rows ----------------------------------------------------------- */
 
-static struct person *person_for(struct load *l, const char *n18, const char *name, long line)
+/* While the file is read, each person's running totals sit in one block of
+ * l->accs (struct acc_head, then a slot per column at l->acc_off[]), so a
+ * row touches its hash slot and that block and nothing else; struct person
+ * gets its rows, name, sums and texts from it once the file is read
+ * (finish_people).  Dates are kept as YYYYMMDD integers, texts as a pointer
+ * into the file's text (or an interned copy) and a length. */
+struct acc_head {
+	int64_t rows;
+	uint32_t name_len;
+	uint8_t name_differs;
+	uint8_t pad[3];
+	union {
+		char in[16]; /* names of up to 16 bytes */
+		const char *ptr;
+	} name;
+};
+#define ACC_NAME_INLINE 16
+
+struct acc_text {
+	const char *p;
+	size_t n;
+};
+
+static inline struct acc_head *acc_of(const struct load *l, int i)
 {
-	int *slot = keymap_slot(&l->by_id, id_key(n18));
-	struct person *p;
-	int nc = l->def.nr_cols;
-	if (*slot >= 0) {
-		p = &l->people[*slot];
-		if (name && p->name && strcmp(p->name, name))
-			p->name_differs = 1;
-		return p;
-	}
-	ALLOC_GROW(l->people, l->nr_people + 1, l->alloc_people);
-	*slot = l->nr_people;
-	p = &l->people[l->nr_people++];
-	memset(p, 0, sizeof(*p));
-	memcpy(p->id, n18, 19);
-	p->name = name ? intern(&l->strings, name) : NULL;
-	p->line = line;
-	p->num = arena_alloc(&l->store, 2 * nc * sizeof(double));
-	p->text = arena_alloc(&l->store, nc * sizeof(char *));
-	for (int c = 0; c < nc; c++) {
-		p->num[2 * c] = NAN;
-		p->num[2 * c + 1] = NAN;
-		p->text[c] = NULL;
-	}
-	return p;
+	return (struct acc_head *)(l->accs + (size_t)i * l->acc_size);
 }
 
-/* Parse every row; bad rows become issues.  Returns 0 or -1 (fatal). */
-static int read_rows(struct load *l, struct csv_reader *cr, struct buf *err)
+static inline const char *acc_name(const struct acc_head *a)
+{
+	return a->name_len <= ACC_NAME_INLINE ? a->name.in : a->name.ptr;
+}
+
+static void acc_layout(struct load *l)
+{
+	struct feed_def *d = &l->def;
+	size_t off = sizeof(struct acc_head);
+	for (int c = 0; c < d->nr_cols; c++) {
+		l->acc_off[c] = off;
+		if (d->cols[c].type == FEED_NUM)
+			off += 2 * sizeof(double);
+		else if (d->cols[c].type == FEED_TEXT)
+			off += sizeof(struct acc_text);
+		else if (d->cols[c].type == FEED_DATE)
+			off += 8;
+	}
+	l->acc_size = (off + 7) & ~(size_t)7;
+}
+
+/* A new person (not yet in by_id under key): its index. */
+static int person_new(struct load *l, uint64_t key, const char *n18, const char *name,
+		      size_t name_len, long line)
+{
+	struct feed_def *d = &l->def;
+	int i = l->nr_people;
+	struct person *p;
+	struct acc_head *a;
+	ALLOC_GROW(l->people, l->nr_people + 1, l->alloc_people);
+	p = &l->people[i];
+	memset(p, 0, sizeof(*p));
+	memcpy(p->id, n18, 18);
+	p->id[18] = '\0';
+	p->line = line;
+	if ((size_t)(i + 1) * l->acc_size > l->acc_alloc) {
+		l->acc_alloc = l->acc_alloc ? l->acc_alloc * 2 : (size_t)4096 * l->acc_size;
+		l->accs = xrealloc(l->accs, l->acc_alloc);
+	}
+	a = acc_of(l, i);
+	memset(a, 0, l->acc_size);
+	for (int c = 0; c < d->nr_cols; c++)
+		if (d->cols[c].type == FEED_NUM) {
+			double *v = (double *)((char *)a + l->acc_off[c]);
+			v[0] = v[1] = NAN;
+		}
+	if (name) {
+		a->name_len = (uint32_t)name_len;
+		if (name_len <= ACC_NAME_INLINE)
+			memcpy(a->name.in, name, name_len);
+		else
+			a->name.ptr = intern_n(&l->strings, name, name_len);
+	}
+	*keymap_slot(&l->by_id, key) = i;
+	l->nr_people++;
+	return i;
+}
+
+static inline void acc_name_check(struct acc_head *a, const char *name, size_t n)
+{
+	if (a->name_len != n || memcmp(acc_name(a), name, n))
+		a->name_differs = 1;
+}
+
+/* Add one row's values (vals NAN, dates 0, texts NULL where absent). */
+static inline void acc_add(struct load *l, struct acc_head *a, const double *vals,
+			   const int *dates, const struct acc_text *texts)
+{
+	struct feed_def *d = &l->def;
+	a->rows++;
+	for (int c = 0; c < d->nr_cols; c++) {
+		char *slot = (char *)a + l->acc_off[c];
+		switch (d->cols[c].type) {
+		case FEED_NUM:
+			if (!isnan(vals[c])) {
+				double *s = (double *)slot, *mx = s + 1;
+				*s = isnan(*s) ? vals[c] : *s + vals[c];
+				*mx = isnan(*mx) || vals[c] > *mx ? vals[c] : *mx;
+			}
+			break;
+		case FEED_DATE:
+			if (dates[c] > *(int *)slot)
+				*(int *)slot = dates[c];
+			break;
+		case FEED_TEXT:
+			if (texts[c].p)
+				*(struct acc_text *)slot = texts[c];
+			break;
+		}
+	}
+}
+
+static int date_int(const char t[11])
+{
+	return (two(t) * 100 + two(t + 2)) * 10000 + two(t + 5) * 100 + two(t + 8);
+}
+
+/* One row the general way (fields NUL-terminated): any layout of values,
+ * every 身份证号 form, and the issues of a bad row. */
+static void take_row(struct load *l, const char *const *fields, int nf, long line)
 {
 	struct feed_def *d = &l->def;
 	double vals[FEED_MAX_COLS];
-	char dates[FEED_MAX_COLS][11];
-	long n = 0;
-	for (;;) {
-		int rc = csv_read_row(cr, err), bad = 0;
-		const char *raw_id, *name = NULL;
-		struct idcard id;
-		enum idcard_status ist;
-		struct person *p;
-		if (rc < 0)
-			return fail(l, "E_CSV", "%s", err->buf);
-		if (rc == 0)
-			break;
-		if ((++n & 0xffff) == 0 && !l->line_base)
-			progress(l, "解析", csv_progress(cr) * l->share);
-		/* blank lines (and rows of nothing but empty cells) are skipped */
-		if (cr->nr_fields == 1 && !cr->fields[0][0])
+	int dates[FEED_MAX_COLS];
+	struct acc_text texts[FEED_MAX_COLS];
+	char date[11];
+	const char *raw_id, *name = NULL;
+	struct idcard id;
+	enum idcard_status ist;
+	int idx = -1, bad = 0;
+#define FIELD(c) (l->col_of_field[c] >= 0 && l->col_of_field[c] < nf ? fields[l->col_of_field[c]] : "")
+	/* blank lines (and rows of nothing but empty cells) are skipped */
+	if (nf == 1 && !fields[0][0])
+		return;
+	{
+		int any = 0;
+		for (int f = 0; f < nf && !any; f++)
+			any = !blank(fields[f]);
+		if (!any)
+			return;
+	}
+	l->r->rows++;
+	raw_id = FIELD(d->id_col);
+	if (d->name_col >= 0) {
+		name = FIELD(d->name_col);
+		while (*name == ' ')
+			name++;
+	}
+	if (strlen(raw_id) == 18 && digits(raw_id, 17) &&
+	    (digits(raw_id + 17, 1) || raw_id[17] == 'X')) {
+		/* canonical form: a person seen before needs no new check */
+		idx = keymap_get(&l->by_id, id_key(raw_id));
+		if (idx >= 0)
+			memcpy(id.number, l->people[idx].id, 19);
+	}
+	ist = idx >= 0 ? IDCARD_OK : idcard_parse(raw_id, l->today_int, &id);
+	if (ist != IDCARD_OK) {
+		add_issue(l, FEED_ISSUE_BAD, line, 1, d->cols[d->id_col].title, NULL, name, 0,
+			  "“%.*s”：%s", utf8_cut(raw_id, 40), raw_id, idcard_strerror(ist));
+		l->r->bad_rows++;
+		return;
+	}
+	for (int c = 0; c < d->nr_cols && !bad; c++) {
+		const char *v = FIELD(c);
+		const struct feed_column *col = &d->cols[c];
+		vals[c] = NAN;
+		dates[c] = 0;
+		texts[c].p = NULL;
+		texts[c].n = 0;
+		if (col->type == FEED_ID || col->type == FEED_NAME)
 			continue;
-		{
-			int any = 0;
-			for (int f = 0; f < cr->nr_fields && !any; f++)
-				any = !blank(cr->fields[f]);
-			if (!any)
-				continue;
-		}
-		l->r->rows++;
-		raw_id = field(l, cr, d->id_col);
-		if (d->name_col >= 0) {
-			name = field(l, cr, d->name_col);
-			while (*name == ' ')
-				name++;
-		}
-		p = NULL;
-		if (strlen(raw_id) == 18 && digits(raw_id, 17) &&
-		    (digits(raw_id + 17, 1) || raw_id[17] == 'X')) {
-			/* canonical form: a person seen before needs no new check */
-			int i = keymap_get(&l->by_id, id_key(raw_id));
-			if (i >= 0) {
-				p = &l->people[i];
-				memcpy(id.number, p->id, 19);
-			}
-		}
-		ist = p ? IDCARD_OK : idcard_parse(raw_id, l->today_int, &id);
-		if (ist != IDCARD_OK) {
-			add_issue(l, FEED_ISSUE_BAD, cr->line + l->line_base, 1, d->cols[d->id_col].title, NULL, name,
-				  0, "“%.*s”：%s", utf8_cut(raw_id, 40), raw_id, idcard_strerror(ist));
-			l->r->bad_rows++;
-			continue;
-		}
-		for (int c = 0; c < d->nr_cols && !bad; c++) {
-			const char *v = field(l, cr, c);
-			const struct feed_column *col = &d->cols[c];
-			if (col->type == FEED_ID || col->type == FEED_NAME)
-				continue;
-			if (blank(v)) {
-				if (col->required && l->col_of_field[c] >= 0) {
-					add_issue(l, FEED_ISSUE_BAD, cr->line + l->line_base, 1, col->title, id.number,
-						  name, 0, "“%s”不能为空", col->title);
-					bad = 1;
-				}
-				vals[c] = NAN;
-				dates[c][0] = '\0';
-				continue;
-			}
-			if (col->type == FEED_NUM && parse_num(v, &vals[c])) {
-				add_issue(l, FEED_ISSUE_BAD, cr->line + l->line_base, 1, col->title, id.number, name, 0,
-					  "“%s”应为金额或数字，而不是“%.*s”", col->title, utf8_cut(v, 40), v);
+		if (blank(v)) {
+			if (col->required && l->col_of_field[c] >= 0) {
+				add_issue(l, FEED_ISSUE_BAD, line, 1, col->title, id.number, name, 0,
+					  "“%s”不能为空", col->title);
 				bad = 1;
-			} else if (col->type == FEED_DATE && parse_date(v, dates[c])) {
-				add_issue(l, FEED_ISSUE_BAD, cr->line + l->line_base, 1, col->title, id.number, name, 0,
+			}
+			continue;
+		}
+		if (col->type == FEED_NUM && parse_num(v, &vals[c])) {
+			add_issue(l, FEED_ISSUE_BAD, line, 1, col->title, id.number, name, 0,
+				  "“%s”应为金额或数字，而不是“%.*s”", col->title, utf8_cut(v, 40), v);
+			bad = 1;
+		} else if (col->type == FEED_DATE) {
+			if (parse_date(v, date)) {
+				add_issue(l, FEED_ISSUE_BAD, line, 1, col->title, id.number, name, 0,
 					  "“%s”应为日期（如 2026-03-05），而不是“%.*s”", col->title,
 					  utf8_cut(v, 40), v);
 				bad = 1;
+			} else {
+				dates[c] = date_int(date);
+			}
+		} else if (col->type == FEED_TEXT) {
+			texts[c].p = intern(&l->strings, v);
+			texts[c].n = strlen(v);
+		}
+	}
+#undef FIELD
+	if (bad) {
+		l->r->bad_rows++;
+		return;
+	}
+	if (idx < 0)
+		idx = keymap_get(&l->by_id, id_key(id.number));
+	if (idx >= 0) {
+		if (name)
+			acc_name_check(acc_of(l, idx), name, strlen(name));
+	} else {
+		idx = person_new(l, id_key(id.number), id.number, name, name ? strlen(name) : 0, line);
+	}
+	acc_add(l, acc_of(l, idx), vals, dates, texts);
+}
+
+/* ---- the fast path: a line without quotes, cut in place ---------------------------- */
+
+#define ROW_BATCH 16
+#define FAST_FIELDS 48
+
+struct span {
+	const char *p;
+	size_t n;
+};
+
+struct fast_row {
+	const char *start; /* the line, without its line end */
+	size_t len;
+	long line;
+	int nf;       /* fields, or -1: read the line with csv_read_row */
+	int idx;      /* the person, -1 not known yet */
+	uint64_t key; /* the 身份证号 when canonical, else 0 */
+	struct span f[FAST_FIELDS];
+};
+
+static inline void fast_field(struct fast_row *r, int *nf, const char *s, const char *e)
+{
+	if (*nf < FAST_FIELDS)
+		r->f[*nf] = (struct span){ s, (size_t)(e - s) };
+	(*nf)++;
+}
+
+/* Cut the line at q (up to its LF or end) at its commas into r; returns
+ * where the next line starts.  A quote or a NUL anywhere in the line, or
+ * too many fields, sends it to csv_read_row (r->nf = -1). */
+static const char *split_fast(const char *q, const char *end, struct fast_row *r)
+{
+	const char *fs = q, *eol = NULL;
+	int nf = 0, special = 0;
+	r->start = q;
+#ifdef __SSE2__
+	{
+		const __m128i comma = _mm_set1_epi8(','), lf = _mm_set1_epi8('\n');
+		const __m128i quote = _mm_set1_epi8('"'), zero = _mm_setzero_si128();
+		while (!eol && q + 16 <= end) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+			unsigned m = (unsigned)_mm_movemask_epi8(
+			    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, lf)),
+					 _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, zero))));
+			while (m) {
+				const char *c = q + __builtin_ctz(m);
+				m &= m - 1;
+				if (*c == ',') {
+					fast_field(r, &nf, fs, c);
+					fs = c + 1;
+				} else if (*c == '\n') {
+					eol = c;
+					break;
+				} else {
+					special = 1;
+				}
+			}
+			q += 16;
+		}
+	}
+#endif
+	if (!eol) {
+		for (; q < end; q++) {
+			if (*q == ',') {
+				fast_field(r, &nf, fs, q);
+				fs = q + 1;
+			} else if (*q == '\n') {
+				break;
+			} else if (*q == '"' || !*q) {
+				special = 1;
 			}
 		}
-		if (bad) {
-			l->r->bad_rows++;
+		eol = q;
+	}
+	r->len = (size_t)(eol - r->start);
+	if (r->len && eol[-1] == '\r')
+		r->len--;
+	fast_field(r, &nf, fs, r->start + r->len > fs ? r->start + r->len : fs);
+	r->nf = special || nf > FAST_FIELDS ? -1 : nf;
+	return eol < end ? eol + 1 : end;
+}
+
+/* The key of an 18-character 身份证号 already in its normal form, else 0. */
+static inline uint64_t canon_key(const struct span *s)
+{
+	const char *p = s->p;
+	uint64_t k = 0;
+	if (s->n != 18)
+		return 0;
+	for (int i = 0; i < 17; i++) {
+		unsigned dg = (unsigned)(p[i] - '0');
+		if (dg > 9)
+			return 0;
+		k = k * 10 + dg;
+	}
+	if (p[17] == 'X')
+		return k * 11 + 11;
+	if ((unsigned)(p[17] - '0') > 9)
+		return 0;
+	return k * 11 + (uint64_t)(p[17] - '0') + 1;
+}
+
+/* parse_num's fast form exactly ("123", "123.45"), else -1. */
+static inline int fast_num(const struct span *s, double *out)
+{
+	static const double scale[] = { 1, 10, 100, 1000, 10000 };
+	const char *p = s->p, *e = s->p + s->n;
+	int64_t ip = 0, fp = 0;
+	int k = 0, nd = 0;
+	while (p < e && *p >= '0' && *p <= '9' && nd < 13)
+		ip = ip * 10 + (*p++ - '0'), nd++;
+	if (!nd)
+		return -1;
+	if (p < e && *p == '.') {
+		p++;
+		while (p < e && *p >= '0' && *p <= '9' && k < 4)
+			fp = fp * 10 + (*p++ - '0'), k++;
+		if (!k)
+			return -1;
+	}
+	if (p != e)
+		return -1;
+	*out = (double)ip + (double)fp / scale[k];
+	return 0;
+}
+
+/* "YYYY-MM-DD" exactly, a real date, else 0. */
+static inline int fast_date(const struct span *s)
+{
+	const char *p = s->p;
+	int y, m, d;
+	if (s->n != 10 || p[4] != '-' || p[7] != '-' || !digits(p, 4) || !digits(p + 5, 2) ||
+	    !digits(p + 8, 2))
+		return 0;
+	y = two(p) * 100 + two(p + 2), m = two(p + 5), d = two(p + 8);
+	return date_ok(y, m, d) ? y * 10000 + m * 100 + d : 0;
+}
+
+/* Initial values of a row's vals/dates/texts for the columns take_fast does
+ * not set (absent or blank). */
+static void row_defaults(struct load *l, double *vals, int *dates, struct acc_text *texts)
+{
+	for (int c = 0; c < l->def.nr_cols; c++) {
+		vals[c] = NAN;
+		dates[c] = 0;
+		texts[c].p = NULL;
+		texts[c].n = 0;
+	}
+}
+
+/* Take a row of the common shape (canonical 身份证号, plain amounts, ISO
+ * dates, no blank required value): 1, or 0 with nothing changed when the
+ * row needs take_row. */
+static int take_fast(struct load *l, struct fast_row *r)
+{
+	struct feed_def *d = &l->def;
+	double vals[FEED_MAX_COLS];
+	int dates[FEED_MAX_COLS];
+	struct acc_text texts[FEED_MAX_COLS];
+	struct span name = { "", 0 };
+	int idx;
+	if (!r->key)
+		return 0;
+	row_defaults(l, vals, dates, texts);
+	if (d->name_col >= 0) {
+		int fi = l->col_of_field[d->name_col];
+		if (fi >= 0 && fi < r->nf)
+			name = r->f[fi];
+		while (name.n && *name.p == ' ')
+			name.p++, name.n--;
+	}
+	for (int k = 0; k < l->nr_plan; k++) {
+		int c = l->plan[k], fi = l->col_of_field[c];
+		const struct span *v = fi < r->nf ? &r->f[fi] : NULL;
+		if (!v || !v->n) {
+			if (d->cols[c].required)
+				return 0;
 			continue;
 		}
-		if (p) {
-			if (name && p->name && strcmp(p->name, name))
-				p->name_differs = 1;
-		} else {
-			p = person_for(l, id.number, name, cr->line + l->line_base);
+		if (v->p[0] == ' ' || v->p[0] == '\t')
+			return 0;
+		switch (d->cols[c].type) {
+		case FEED_NUM:
+			if (fast_num(v, &vals[c]))
+				return 0;
+			break;
+		case FEED_DATE:
+			if (!(dates[c] = fast_date(v)))
+				return 0;
+			break;
+		case FEED_TEXT:
+			texts[c].p = v->p;
+			texts[c].n = v->n;
+			break;
 		}
-		p->rows++;
-		for (int c = 0; c < d->nr_cols; c++) {
-			const struct feed_column *col = &d->cols[c];
-			if (col->type == FEED_NUM && !isnan(vals[c])) {
-				double *s = &p->num[2 * c], *mx = &p->num[2 * c + 1];
-				*s = isnan(*s) ? vals[c] : *s + vals[c];
-				*mx = isnan(*mx) || vals[c] > *mx ? vals[c] : *mx;
-			} else if (col->type == FEED_DATE && dates[c][0]) {
-				if (!p->text[c] || strcmp(dates[c], p->text[c]) > 0)
-					p->text[c] = intern(&l->strings, dates[c]);
-			} else if (col->type == FEED_TEXT) {
-				const char *v = field(l, cr, c);
-				if (!blank(v) && (!p->text[c] || strcmp(v, p->text[c])))
-					p->text[c] = intern(&l->strings, v);
+	}
+	idx = r->idx >= 0 ? r->idx : keymap_get(&l->by_id, r->key);
+	if (idx < 0) {
+		char raw[19];
+		struct idcard id;
+		memcpy(raw, r->f[l->col_of_field[d->id_col]].p, 18);
+		raw[18] = '\0';
+		if (idcard_parse(raw, l->today_int, &id) != IDCARD_OK || memcmp(id.number, raw, 19))
+			return 0;
+		idx = person_new(l, r->key, id.number, d->name_col >= 0 ? name.p : NULL, name.n,
+				 r->line);
+	} else if (d->name_col >= 0) {
+		acc_name_check(acc_of(l, idx), name.p, name.n);
+	}
+	l->r->rows++;
+	acc_add(l, acc_of(l, idx), vals, dates, texts);
+	return 1;
+}
+
+/* A fast-cut row that needs the general path: NUL-terminated copies. */
+static void take_split_row(struct load *l, const struct fast_row *r)
+{
+	const char *fields[FAST_FIELDS];
+	buf_reset(&l->tmp);
+	buf_grow(&l->tmp, r->len + (size_t)r->nf + 1);
+	for (int i = 0; i < r->nf; i++) {
+		size_t off = l->tmp.len;
+		buf_add(&l->tmp, r->f[i].p, r->f[i].n);
+		buf_addch(&l->tmp, '\0');
+		fields[i] = (const char *)(uintptr_t)off;
+	}
+	for (int i = 0; i < r->nf; i++)
+		fields[i] = l->tmp.buf + (uintptr_t)fields[i];
+	take_row(l, fields, r->nf, r->line);
+}
+
+/* Read every row of cr from cr->pos, whose first line is `line`; bad rows
+ * become issues.  Returns 0 or -1 (fatal). */
+static int read_rows(struct load *l, struct csv_reader *cr, long line, struct buf *err)
+{
+	const char *text = cr->text.buf, *end = text + cr->text.len, *q = text + cr->pos;
+	struct fast_row *rows = xmalloc(ROW_BATCH * sizeof(*rows));
+	int idf = l->col_of_field[l->def.id_col], rc = 0;
+	long n = 0;
+	while (q < end) {
+		int nr = 0, general = 0;
+		/* cut a batch of lines and start fetching their people's slots */
+		while (nr < ROW_BATCH && q < end) {
+			struct fast_row *r = &rows[nr];
+			const char *next = split_fast(q, end, r);
+			if (r->nf < 0) {
+				general = 1;
+				break;
+			}
+			r->line = line++;
+			r->key = idf < r->nf ? canon_key(&r->f[idf]) : 0;
+			if (r->key)
+				keymap_prefetch(&l->by_id, r->key);
+			q = next;
+			nr++;
+		}
+		for (int i = 0; i < nr; i++) {
+			struct fast_row *r = &rows[i];
+			r->idx = r->key ? keymap_get(&l->by_id, r->key) : -1;
+			if (r->idx >= 0) {
+				const char *a = (const char *)acc_of(l, r->idx);
+				__builtin_prefetch(a);
+				__builtin_prefetch(a + l->acc_size - 1);
+			}
+		}
+		for (int i = 0; i < nr; i++) {
+			if (!take_fast(l, &rows[i]))
+				take_split_row(l, &rows[i]);
+		}
+		if (general) {
+			/* a line with a quote (perhaps a row of several lines) */
+			cr->pos = (size_t)(q - text);
+			cr->next_line = line;
+			rc = csv_read_row(cr, err);
+			if (rc < 0) {
+				rc = fail(l, "E_CSV", "%s", err->buf);
+				break;
+			}
+			rc = 0;
+			take_row(l, cr->fields, cr->nr_fields, cr->line);
+			q = text + cr->pos;
+			line = cr->next_line;
+			nr++;
+		}
+		if ((n & ~0xffffL) != ((n + nr) & ~0xffffL) && l->share > 0)
+			progress(l, "解析", (double)(q - text) / (double)(end - text) * l->share);
+		n += nr;
+	}
+	free(rows);
+	return rc;
+}
+
+/* After the file: each person's totals from its block (sums and maxima,
+ * dates as text, texts interned), its rows and its name. */
+static void finish_people(struct load *l)
+{
+	struct feed_def *d = &l->def;
+	int nc = d->nr_cols;
+	struct {
+		int date;
+		const char *text;
+	} cache[1024];
+	memset(cache, 0, sizeof(cache));
+	for (int i = 0; i < l->nr_people; i++) {
+		struct person *p = &l->people[i];
+		struct acc_head *a = acc_of(l, i);
+		p->rows = (long)a->rows;
+		p->name_differs = a->name_differs;
+		p->name = d->name_col >= 0 ? arena_dup(&l->store, acc_name(a), a->name_len) : NULL;
+		p->num = arena_alloc(&l->store, 2 * nc * sizeof(double));
+		p->text = arena_alloc(&l->store, nc * sizeof(char *));
+		for (int c = 0; c < nc; c++) {
+			const char *slot = (const char *)a + l->acc_off[c];
+			p->num[2 * c] = p->num[2 * c + 1] = NAN;
+			p->text[c] = NULL;
+			if (d->cols[c].type == FEED_NUM) {
+				p->num[2 * c] = ((const double *)slot)[0];
+				p->num[2 * c + 1] = ((const double *)slot)[1];
+			} else if (d->cols[c].type == FEED_DATE && *(const int *)slot) {
+				int v = *(const int *)slot;
+				unsigned h = ((unsigned)v * 2654435761u) >> 22;
+				if (cache[h].date != v) {
+					char t[11];
+					int y = v / 10000, m = v / 100 % 100, dd = v % 100;
+					t[0] = (char)('0' + y / 1000), t[1] = (char)('0' + y / 100 % 10);
+					t[2] = (char)('0' + y / 10 % 10), t[3] = (char)('0' + y % 10);
+					t[4] = '-', t[5] = (char)('0' + m / 10), t[6] = (char)('0' + m % 10);
+					t[7] = '-', t[8] = (char)('0' + dd / 10), t[9] = (char)('0' + dd % 10);
+					t[10] = '\0';
+					cache[h].date = v;
+					cache[h].text = intern(&l->strings, t);
+				}
+				p->text[c] = cache[h].text;
+			} else if (d->cols[c].type == FEED_TEXT && ((const struct acc_text *)slot)->p) {
+				const struct acc_text *t = (const struct acc_text *)slot;
+				p->text[c] = intern_n(&l->strings, t->p, t->n);
 			}
 		}
 	}
-	return 0;
 }
 
 /* ---- reading in two threads ------------------------------------------------------ */
@@ -686,7 +1150,8 @@ struct part {
 	struct load l;             /* a copy of the main load with its own tables */
 	struct feed_report r;
 	struct feed_load_opts o;
-	struct csv_reader cr;
+	struct csv_reader cr;      /* over the part's text only */
+	long line;                 /* its first line */
 	struct buf err;
 	int rc;
 };
@@ -694,8 +1159,19 @@ struct part {
 static void *read_part(void *arg)
 {
 	struct part *pt = arg;
-	pt->rc = read_rows(&pt->l, &pt->cr, &pt->err);
+	pt->rc = read_rows(&pt->l, &pt->cr, pt->line, &pt->err);
 	return NULL;
+}
+
+/* A reader over len bytes of text it does not own (csv_release leaves them). */
+static void reader_view(struct csv_reader *cr, const char *text, size_t len)
+{
+	memset(cr, 0, sizeof(*cr));
+	buf_init(&cr->row, 0);
+	cr->text.buf = (char *)text;
+	cr->text.len = len;
+	cr->text.alloc = 0;
+	cr->next_line = 1;
 }
 
 /* Fold the second part's people and issues into the first (file order:
@@ -704,32 +1180,36 @@ static void merge_part(struct load *l, struct part *pt)
 {
 	struct feed_def *d = &l->def;
 	struct load *m = &pt->l;
-	for (int i = 0; i < m->nr_people; i++) {
-		struct person *q = &m->people[i], *p;
-		int *slot = keymap_slot(&l->by_id, id_key(q->id));
-		if (*slot < 0) {
-			ALLOC_GROW(l->people, l->nr_people + 1, l->alloc_people);
-			*slot = l->nr_people;
-			l->people[l->nr_people++] = *q;
+	keymap_reserve(&l->by_id, l->by_id.nr + (size_t)m->nr_people);
+	for (int j = 0; j < m->nr_people; j++) {
+		struct person *q = &m->people[j];
+		struct acc_head *b = acc_of(m, j), *a;
+		uint64_t key = id_key(q->id);
+		int i = keymap_get(&l->by_id, key);
+		if (i < 0) {
+			i = person_new(l, key, q->id, NULL, 0, q->line);
+			memcpy(acc_of(l, i), b, l->acc_size);
 			continue;
 		}
-		p = &l->people[*slot];
-		p->rows += q->rows;
-		if (q->name_differs || (p->name && q->name && strcmp(p->name, q->name)))
-			p->name_differs = 1;
+		a = acc_of(l, i);
+		a->rows += b->rows;
+		if (b->name_differs || (d->name_col >= 0 && (a->name_len != b->name_len ||
+							      memcmp(acc_name(a), acc_name(b), a->name_len))))
+			a->name_differs = 1;
 		for (int c = 0; c < d->nr_cols; c++) {
+			char *sa = (char *)a + l->acc_off[c], *sb = (char *)b + l->acc_off[c];
 			int t = d->cols[c].type;
 			if (t == FEED_NUM) {
-				double *s = &p->num[2 * c], *mx = &p->num[2 * c + 1];
-				if (!isnan(q->num[2 * c]))
-					*s = isnan(*s) ? q->num[2 * c] : *s + q->num[2 * c];
-				if (!isnan(q->num[2 * c + 1]) && (isnan(*mx) || q->num[2 * c + 1] > *mx))
-					*mx = q->num[2 * c + 1];
-			} else if (t == FEED_DATE && q->text[c]) {
-				if (!p->text[c] || strcmp(q->text[c], p->text[c]) > 0)
-					p->text[c] = q->text[c];
-			} else if (t == FEED_TEXT && q->text[c]) {
-				p->text[c] = q->text[c];
+				double *s = (double *)sa, *mx = s + 1, *x = (double *)sb;
+				if (!isnan(x[0]))
+					*s = isnan(*s) ? x[0] : *s + x[0];
+				if (!isnan(x[1]) && (isnan(*mx) || x[1] > *mx))
+					*mx = x[1];
+			} else if (t == FEED_DATE) {
+				if (*(int *)sb > *(int *)sa)
+					*(int *)sa = *(int *)sb;
+			} else if (t == FEED_TEXT && ((struct acc_text *)sb)->p) {
+				*(struct acc_text *)sa = *(struct acc_text *)sb;
 			}
 		}
 	}
@@ -753,12 +1233,18 @@ static int read_all_rows(struct load *l, struct csv_reader *cr, struct buf *err,
 {
 	size_t rest = cr->text.len - cr->pos, split;
 	const char *text = cr->text.buf;
+	struct csv_reader first;
 	struct part *pt;
 	pthread_t th;
-	long lines = 1;
 	int rc;
 	*second = NULL;
 	l->share = 1.0;
+	for (int c = 0; c < l->def.nr_cols; c++) {
+		int t = l->def.cols[c].type;
+		if (l->col_of_field[c] >= 0 && (t == FEED_NUM || t == FEED_DATE || t == FEED_TEXT))
+			l->plan[l->nr_plan++] = c;
+	}
+	acc_layout(l);
 	if (rest < (4u << 20) || memchr(text + cr->pos, '"', rest))
 		goto one;
 	split = cr->pos + rest / 2;
@@ -768,13 +1254,11 @@ static int read_all_rows(struct load *l, struct csv_reader *cr, struct buf *err,
 		goto one;
 	pt = xcalloc(1, sizeof(*pt));
 	buf_init(&pt->err, 0);
-	if (csv_open_mem(&pt->cr, text + split, cr->text.len - split, &pt->err)) {
-		buf_release(&pt->err);
-		free(pt);
-		goto one;
-	}
-	for (const char *p = text; (p = memchr(p, '\n', (size_t)(text + split - p))); p++)
-		lines++;
+	reader_view(&pt->cr, text + split, cr->text.len - split);
+	reader_view(&first, text + cr->pos, split - cr->pos);
+	pt->line = cr->next_line;
+	for (const char *p = text + cr->pos; (p = memchr(p, '\n', (size_t)(text + split - p))); p++)
+		pt->line++;
 	pt->l = *l;
 	pt->o = *l->o;
 	pt->o.progress = NULL;
@@ -783,31 +1267,37 @@ static int read_all_rows(struct load *l, struct csv_reader *cr, struct buf *err,
 	pt->l.r = &pt->r;
 	pt->l.people = NULL;
 	pt->l.nr_people = pt->l.alloc_people = 0;
+	pt->l.accs = NULL;
+	pt->l.acc_alloc = 0;
+	pt->l.share = 0;
 	memset(&pt->l.by_id, 0, sizeof(pt->l.by_id));
 	memset(&pt->l.strings, 0, sizeof(pt->l.strings));
 	memset(&pt->l.store, 0, sizeof(pt->l.store));
 	buf_init(&pt->l.tmp, 0);
-	pt->l.line_base = lines - 1;
-	buf_setlen(&cr->text, split); /* this thread reads the first half */
 	l->share = 0.5;
 	*second = pt;
 	if (pthread_create(&th, NULL, read_part, pt)) {
-		pt->rc = read_rows(&pt->l, &pt->cr, &pt->err);
-		rc = read_rows(l, cr, err);
+		pt->rc = read_rows(&pt->l, &pt->cr, pt->line, &pt->err);
+		rc = read_rows(l, &first, cr->next_line, err);
 	} else {
-		rc = read_rows(l, cr, err);
+		rc = read_rows(l, &first, cr->next_line, err);
 		pthread_join(th, NULL);
 	}
+	csv_release(&first);
 	if (!rc && pt->rc) {
 		rc = fail(l, pt->l.r->code[0] ? pt->l.r->code : "E_CSV", "%s",
 			  pt->l.r->message.len ? pt->l.r->message.buf : pt->err.buf);
 	}
 	if (!rc)
 		merge_part(l, pt);
+	if (!rc)
+		finish_people(l);
 	progress(l, "解析", 1.0);
 	return rc;
 one:
-	rc = read_rows(l, cr, err);
+	rc = read_rows(l, cr, cr->next_line, err);
+	if (!rc)
+		finish_people(l);
 	progress(l, "解析", 1.0);
 	return rc;
 }
@@ -819,6 +1309,7 @@ static void part_free(struct part *pt)
 		return;
 	csv_release(&pt->cr);
 	free(pt->l.people);
+	free(pt->l.accs);
 	keymap_release(&pt->l.by_id);
 	intern_release(&pt->l.strings);
 	arena_release(&pt->l.store);
@@ -1314,6 +1805,7 @@ static int write_batch(struct load *l, struct hit *hits, int nr_hits, double **o
 	}
 	if (db_copy_end(cp, 0))
 		goto dberr;
+	phase("w:totals");
 	progress(l, "写入", 0.5);
 
 	/* every issue found (the report itself may be capped) */
@@ -1384,13 +1876,15 @@ static int write_batch(struct load *l, struct hit *hits, int nr_hits, double **o
 							       fr->version, fr->risk_types,
 							       hits[h].explain, l->o->user_id };
 		}
+		phase("w:issues+prev");
 		if (!failed && monitor_alert_add_many(l->db, ev, nr_ev))
 			failed = 1;
+		phase("w:alerts");
 		alerts = nr_ev;
 		/* each household's open alert, which now holds the evidence */
 		if (!failed && nr_ev) {
 			for (long i = 0; i < nr_ev; i++) {
-				int *slot = keymap_slot(&alert_of, (uint64_t)ev[i].household_id);
+				int64_t *slot = keymap_slot(&alert_of, (uint64_t)ev[i].household_id);
 				if (*slot < 0)
 					*slot = nr_alert_ids++;
 			}
@@ -1441,6 +1935,7 @@ static int write_batch(struct load *l, struct hit *hits, int nr_hits, double **o
 			else
 				r->hits++;
 		}
+		phase("w:hits");
 		keymap_release(&alert_of);
 		free(alert_ids);
 		free(prev);
@@ -1505,6 +2000,7 @@ int screen_feed_load(struct db *db, const struct feed_load_opts *o, struct feed_
 	l.r = r;
 	buf_init(&l.tmp, 0);
 	r->seconds = mono_seconds();
+	phase(NULL);
 	l.today_day = monitor_today();
 	monitor_civil_from_days(l.today_day, &y, &m, &dd);
 	l.today_int = y * 10000 + m * 100 + dd;
@@ -1546,6 +2042,7 @@ int screen_feed_load(struct db *db, const struct feed_load_opts *o, struct feed_
 	/* the same file twice is refused, whatever its name */
 	crypto_generichash(digest, sizeof(digest), (const unsigned char *)o->data, o->len, NULL, 0);
 	sodium_bin2hex(r->hash, sizeof(r->hash), digest, sizeof(digest));
+	phase("hash");
 	{
 		struct db_stmt *st = db_prepare(db, "SELECT id, loaded_at, login FROM feed_batch WHERE "
 						    "feed_id = :f AND file_hash = :h");
@@ -1587,10 +2084,12 @@ int screen_feed_load(struct db *db, const struct feed_load_opts *o, struct feed_
 		snprintf(r->encoding, sizeof(r->encoding), "%s", csv_encoding_name(cr.encoding));
 	}
 	csv_open = 1;
+	phase("decode");
 	if (find_header(&l, &cr, &err))
 		goto out;
 	if (read_all_rows(&l, &cr, &err, &second))
 		goto out;
+	phase("parse");
 	if (!r->rows) {
 		rc = fail(&l, "E_EMPTY", "文件中表头之后没有数据行");
 		goto out;
@@ -1605,6 +2104,7 @@ int screen_feed_load(struct db *db, const struct feed_load_opts *o, struct feed_
 	}
 	if (match_people(&l))
 		goto out;
+	phase("match");
 	/* keep the batch's own totals before earlier batches are added */
 	own_num = xcalloc(l.nr_people + 1, sizeof(*own_num));
 	own_text = xcalloc(l.nr_people + 1, sizeof(*own_text));
@@ -1625,8 +2125,10 @@ int screen_feed_load(struct db *db, const struct feed_load_opts *o, struct feed_
 			own_text[i] = (const char **)l.people[i].text;
 		}
 	}
+	phase("earlier");
 	if (evaluate(&l, &hits, &nr_hits))
 		goto out;
+	phase("rules");
 	if (o->dry_run) {
 		r->hits = nr_hits;
 		rc = 0;
@@ -1639,6 +2141,7 @@ int screen_feed_load(struct db *db, const struct feed_load_opts *o, struct feed_
 	in_tx = 1;
 	if (write_batch(&l, hits, nr_hits, own_num, own_text))
 		goto out;
+	phase("write");
 	if (db_commit(db)) {
 		in_tx = 0;
 		rc = fail(&l, "E_DB", "保存失败：%s", db_errmsg(db));
@@ -1646,6 +2149,7 @@ int screen_feed_load(struct db *db, const struct feed_load_opts *o, struct feed_
 		goto out;
 	}
 	in_tx = 0;
+	phase("commit");
 	rc = 0;
 out:
 	if (in_tx) {
@@ -1667,6 +2171,7 @@ out:
 		csv_release(&cr);
 	part_free(second);
 	free(l.people);
+	free(l.accs);
 	keymap_release(&l.by_id);
 	keymap_release(&l.by_member);
 	intern_release(&l.strings);
