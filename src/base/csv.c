@@ -14,6 +14,7 @@
  * reader is left at the end of the input, so later calls return 0. */
 #include <errno.h>
 #include <iconv.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +246,53 @@ int csv_open_mem(struct csv_reader *r, const char *data, size_t len, struct buf 
 	if (len)
 		buf_add(&in, data, len);
 	return open_buf(r, &in, err);
+}
+
+struct utf8_half {
+	const char *s;
+	size_t len;
+	int ok;
+};
+
+static void *utf8_half_run(void *arg)
+{
+	struct utf8_half *h = arg;
+	h->ok = utf8_valid(h->s, h->len);
+	return NULL;
+}
+
+/* utf8_valid() of a large input in two threads, each half starting at a
+ * character's first byte (a valid whole is two valid halves and back). */
+static int utf8_valid_big(const char *s, size_t len)
+{
+	struct utf8_half h;
+	pthread_t th;
+	size_t mid = len / 2;
+	int ok;
+	if (len < (16u << 20))
+		return utf8_valid(s, len);
+	while (mid < len && ((unsigned char)s[mid] & 0xC0) == 0x80)
+		mid++;
+	h = (struct utf8_half){ s + mid, len - mid, 0 };
+	if (pthread_create(&th, NULL, utf8_half_run, &h))
+		return utf8_valid(s, len);
+	ok = utf8_valid(s, mid);
+	pthread_join(th, NULL);
+	return ok && h.ok;
+}
+
+int csv_open_view(struct csv_reader *r, const char *data, size_t len, struct buf *err)
+{
+	const unsigned char *u = (const unsigned char *)data;
+	size_t skip = len >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF ? 3 : 0;
+	if (!utf8_valid_big(data + skip, len - skip))
+		return csv_open_mem(r, data, len, err); /* errors, GB18030: as ever */
+	reader_init(r);
+	r->encoding = skip ? CSV_ENC_UTF8_BOM : CSV_ENC_UTF8;
+	r->text.buf = (char *)data + skip; /* never written through */
+	r->text.len = len - skip;
+	r->text.alloc = 0;                 /* so csv_release leaves it */
+	return 0;
 }
 
 int csv_open_file(struct csv_reader *r, const char *path, struct buf *err)

@@ -34,6 +34,9 @@ struct csv_reader {
  * valid GB18030 and are converted.  Returns 0, or -1 with a Chinese message in
  * `err` naming the byte offset and line of the first undecodable byte. */
 int csv_open_mem(struct csv_reader *r, const char *data, size_t len, struct buf *err);
+/* The same without copying valid UTF-8: `data` must stay unchanged until
+ * csv_release() (GB18030 is converted into memory of the reader's own). */
+int csv_open_view(struct csv_reader *r, const char *data, size_t len, struct buf *err);
 /* Read the whole file `path` ("-" for stdin) and call csv_open_mem(). */
 int csv_open_file(struct csv_reader *r, const char *path, struct buf *err);
 /* Read the next row into r->fields / r->nr_fields.  Returns 1 when a row was
