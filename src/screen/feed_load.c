@@ -2129,8 +2129,10 @@ int screen_feed_load(struct db *db, const struct feed_load_opts *o, struct feed_
 			     (long long)r->duplicate_of);
 		}
 		db_done(st);
-		if (r->duplicate_of)
+		if (r->duplicate_of) {
+			rc = -1;
 			goto out;
+		}
 	}
 	if (!r->rows) {
 		rc = fail(&l, "E_EMPTY", "文件中表头之后没有数据行");
