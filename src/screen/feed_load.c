@@ -2105,6 +2105,7 @@ int screen_feed_load(struct db *db, const struct feed_load_opts *o, struct feed_
 		snprintf(r->encoding, sizeof(r->encoding), "%s", csv_encoding_name(cr.encoding));
 	}
 	csv_open = 1;
+	rc = -1; /* what every failure below returns */
 	phase("decode");
 	if (find_header(&l, &cr, &err))
 		goto out;
