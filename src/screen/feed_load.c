@@ -283,7 +283,8 @@ struct load {
 	int nr_plan;
 	struct arena store;
 	struct keymap by_id;
-	struct keymap by_member;
+	int *scan_order;     /* people as the member scan met them */
+	int nr_scan_order;
 	const char *last_village; /* interned: the village of the last member matched */
 	double share;        /* of the file this reader's progress covers */
 	int col_of_field[FEED_MAX_COLS]; /* column → field index of the file, -1 absent */
@@ -1365,6 +1366,79 @@ static void take_member(struct load *l, struct person *p, struct db_stmt *st)
 	p->match = strncmp(village, scope, strlen(scope)) ? 3 : 1;
 }
 
+struct member_ref {
+	int64_t member_id;
+	int person;
+};
+
+static int cmp_member_ref(const void *a, const void *b)
+{
+	const struct member_ref *x = a, *y = b;
+	return (x->member_id > y->member_id) - (x->member_id < y->member_id);
+}
+
+/* Keep only the matched people, in member order, each one's sums and texts
+ * beside it: what follows (earlier batches, rules, totals, hits) then goes
+ * through memory in order and the member_id indexes grow page after page. */
+static void keep_matched_in_member_order(struct load *l)
+{
+	int nc = l->def.nr_cols, n = 0, sorted = 1;
+	struct member_ref *order = xmalloc(sizeof(*order) * (l->nr_people + 1));
+	struct person *kept;
+	double *nums;
+	const char **texts;
+	if (l->scan_order) {
+		/* the scan's order: member order unless the database chose otherwise */
+		for (int k = 0; k < l->nr_scan_order; k++) {
+			int i = l->scan_order[k];
+			if (l->people[i].match != 1)
+				continue;
+			order[n] = (struct member_ref){ l->people[i].member_id, i };
+			sorted = sorted && (!n || order[n - 1].member_id < order[n].member_id);
+			n++;
+		}
+	} else {
+		for (int i = 0; i < l->nr_people; i++)
+			if (l->people[i].match == 1)
+				order[n++] = (struct member_ref){ l->people[i].member_id, i };
+		sorted = 0;
+	}
+	if (n && !sorted)
+		qsort(order, (size_t)n, sizeof(*order), cmp_member_ref);
+	kept = xmalloc(sizeof(*kept) * (n + 1));
+	nums = arena_alloc(&l->store, sizeof(double) * 2 * nc * (n + 1));
+	texts = arena_alloc(&l->store, sizeof(char *) * nc * (n + 1));
+	for (int k = 0; k < n; k++) {
+		struct person *p = &kept[k];
+		*p = l->people[order[k].person];
+		memcpy(nums + (size_t)2 * nc * k, p->num, sizeof(double) * 2 * nc);
+		memcpy(texts + (size_t)nc * k, p->text, sizeof(char *) * nc);
+		p->num = nums + (size_t)2 * nc * k;
+		p->text = texts + (size_t)nc * k;
+	}
+	free(order);
+	free(l->people);
+	l->people = kept;
+	l->nr_people = l->alloc_people = n;
+	keymap_release(&l->by_id); /* its indexes named the people of the file */
+}
+
+/* The (kept) person who is member `id`, or -1: they are in member order. */
+static int person_of_member(const struct load *l, int64_t id)
+{
+	int lo = 0, hi = l->nr_people - 1;
+	while (lo <= hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (l->people[mid].member_id == id)
+			return mid;
+		if (l->people[mid].member_id < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
 static int match_people(struct load *l)
 {
 	struct db_stmt *st;
@@ -1386,6 +1460,7 @@ static int match_people(struct load *l)
 	} else {
 		int rc;
 		long seen = 0;
+		l->scan_order = xmalloc(sizeof(int) * (l->nr_people + 1));
 		st = db_prepare(l->db, MEMBER_SELECT);
 		while ((rc = db_step(st)) == DB_ROW) {
 			const char *idn = db_col_text(st, MR_IDN);
@@ -1395,8 +1470,11 @@ static int match_people(struct load *l)
 			if (strlen(idn) != 18 || strspn(idn, "0123456789") < 17)
 				continue;
 			i = keymap_get(&l->by_id, id_key(idn));
-			if (i >= 0)
-				take_member(l, &l->people[i], st);
+			if (i < 0)
+				continue;
+			if (!l->people[i].match)
+				l->scan_order[l->nr_scan_order++] = i;
+			take_member(l, &l->people[i], st);
 		}
 		db_done(st);
 		if (rc != DB_DONE)
@@ -1410,7 +1488,6 @@ static int match_people(struct load *l)
 		case 1:
 			l->r->matched_rows += p->rows;
 			l->r->persons++;
-			*keymap_slot(&l->by_member, (uint64_t)p->member_id) = i;
 			if (p->name && *p->name && p->name != p->reg_name &&
 			    strcmp(p->name, p->reg_name)) {
 				l->r->mismatch_rows += p->rows;
@@ -1438,6 +1515,8 @@ static int match_people(struct load *l)
 			break;
 		}
 	}
+	phase("m:scan+issues");
+	keep_matched_in_member_order(l);
 	progress(l, "匹配", 1.0);
 	return 0;
 }
@@ -1455,7 +1534,7 @@ static int add_earlier_batches(struct load *l)
 	db_bind_text(st, ":f", d->id);
 	db_bind_int(st, ":y", l->year);
 	while ((rc = db_step(st)) == DB_ROW) {
-		int i = keymap_get(&l->by_member, (uint64_t)db_col_int(st, 0));
+		int i = person_of_member(l, db_col_int(st, 0));
 		json_t *v;
 		struct person *p;
 		if (i < 0)
@@ -1567,32 +1646,81 @@ struct village_params {
 	struct rule_param_value *pv; /* $year and each parameter, for rule_eval() */
 };
 
+/* One thread's share of the rules: people [from, to) into its own hits. */
+struct eval_part {
+	struct load *l;
+	const struct village_params *vp;
+	const int *vp_of_person;
+	int from, to, progress;
+	struct hit *hits;
+	int nr_hits, alloc_hits;
+	int failed_rule; /* -1, or the rule that could not be evaluated */
+};
+
+static void *eval_run(void *arg)
+{
+	struct eval_part *ep = arg;
+	struct load *l = ep->l;
+	struct feed_def *d = &l->def;
+	struct rule_result res = RULE_RESULT_INIT;
+	struct buf ex = BUF_INIT;
+	ep->failed_rule = -1;
+	for (int i = ep->from; i < ep->to && ep->failed_rule < 0; i++) {
+		struct person *p = &l->people[i];
+		const struct village_params *v = &ep->vp[ep->vp_of_person[i]];
+		struct eval_ctx e = { l, p, v->values };
+		struct rule_ctx ctx = { &e, 0, get_value, v->pv, d->nr_params + 2 };
+		if (p->match != 1)
+			continue;
+		if (ep->progress && ((i - ep->from) & 0xffff) == 0)
+			progress(l, "规则", (double)(i - ep->from) / (ep->to - ep->from));
+		for (int k = 0; k < d->nr_rules; k++) {
+			struct feed_rule *fr = &d->rules[k];
+			if (!fr->enabled || !fr->compiled)
+				continue;
+			if (rule_eval(fr->compiled, &ctx, -1, &res)) {
+				ep->failed_rule = k;
+				break;
+			}
+			if (res.truth != RULE_TRUE)
+				continue;
+			buf_reset(&ex);
+			buf_addf(&ex, "%s：%s（%s）：", d->title, fr->title, p->reg_name);
+			rule_explain(fr->compiled, res.values, &ex);
+			ALLOC_GROW(ep->hits, ep->nr_hits + 1, ep->alloc_hits);
+			ep->hits[ep->nr_hits].person = i;
+			ep->hits[ep->nr_hits].rule = k;
+			ep->hits[ep->nr_hits++].explain = xstrdup(ex.buf);
+		}
+	}
+	rule_result_release(&res);
+	buf_release(&ex);
+	return NULL;
+}
+
 static int evaluate(struct load *l, struct hit **hits, int *nr_hits)
 {
 	struct feed_def *d = &l->def;
 	struct village_params *vp = NULL;
-	int nr_vp = 0, alloc_vp = 0, alloc_hits = 0;
-	struct rule_result res = RULE_RESULT_INIT;
-	struct buf ex = BUF_INIT;
-	int rc = 0;
+	int nr_vp = 0, alloc_vp = 0, rc = 0, last = -1, nr_parts = 1;
+	struct keymap vp_of = { 0 }; /* village (interned: its address) → vp index */
+	int *vp_of_person = xcalloc(l->nr_people + 1, sizeof(int));
+	struct eval_part parts[2];
+	pthread_t th;
 	*hits = NULL;
 	*nr_hits = 0;
+	/* each village's thresholds (from the database, so in this thread) */
 	for (int i = 0; i < l->nr_people; i++) {
 		struct person *p = &l->people[i];
-		struct eval_ctx e = { l, p, NULL };
-		struct rule_ctx ctx = { &e, 0, get_value, NULL, d->nr_params + 2 };
 		if (p->match != 1)
 			continue;
-		if ((i & 0xffff) == 0)
-			progress(l, "规则", (double)i / l->nr_people);
-		for (int k = 0; k < nr_vp && !e.params; k++)
-			if (vp[k].village == p->village) {
-				e.params = vp[k].values;
-				ctx.params = vp[k].pv;
-			}
-		if (!e.params) {
+		/* people come in member order: village after village */
+		if (last < 0 || vp[last].village != p->village)
+			last = keymap_get(&vp_of, (uint64_t)(uintptr_t)p->village);
+		if (last < 0) {
 			struct village_params *v;
 			ALLOC_GROW(vp, nr_vp + 1, alloc_vp);
+			*keymap_slot(&vp_of, (uint64_t)(uintptr_t)p->village) = last = nr_vp;
 			v = &vp[nr_vp++];
 			v->village = p->village;
 			v->values = xcalloc(d->nr_params + 1, sizeof(double));
@@ -1606,37 +1734,49 @@ static int evaluate(struct load *l, struct hit **hits, int *nr_hits)
 				v->pv[k + 2].name = d->params[k].name;
 				v->pv[k + 2].v.num = v->values[k];
 			}
-			e.params = v->values;
-			ctx.params = v->pv;
 		}
-		for (int k = 0; k < d->nr_rules; k++) {
-			struct feed_rule *fr = &d->rules[k];
-			if (!fr->enabled || !fr->compiled)
-				continue;
-			if (rule_eval(fr->compiled, &ctx, -1, &res)) {
-				rc = fail(l, "E_RULE", "规则 %s 无法计算", fr->id);
-				goto out;
-			}
-			if (res.truth != RULE_TRUE)
-				continue;
-			buf_reset(&ex);
-			buf_addf(&ex, "%s：%s（%s）：", d->title, fr->title, p->reg_name);
-			rule_explain(fr->compiled, res.values, &ex);
-			ALLOC_GROW(*hits, *nr_hits + 1, alloc_hits);
-			(*hits)[*nr_hits].person = i;
-			(*hits)[*nr_hits].rule = k;
-			(*hits)[(*nr_hits)++].explain = xstrdup(ex.buf);
+		vp_of_person[i] = last;
+	}
+	/* the rules: in two threads for many people (hits kept in people order) */
+	memset(parts, 0, sizeof(parts));
+	parts[0] = (struct eval_part){ l, vp, vp_of_person, 0, l->nr_people, 1, NULL, 0, 0, -1 };
+	if (l->nr_people >= 100000) {
+		parts[1] = parts[0];
+		parts[0].to = parts[1].from = l->nr_people / 2;
+		parts[1].progress = 0;
+		nr_parts = 2;
+		if (pthread_create(&th, NULL, eval_run, &parts[1])) {
+			eval_run(&parts[1]);
+			nr_parts = 3; /* no thread to join */
 		}
 	}
+	eval_run(&parts[0]);
+	if (nr_parts == 2)
+		pthread_join(th, NULL);
+	for (int k = 0; k < (nr_parts > 1 ? 2 : 1); k++) {
+		struct eval_part *ep = &parts[k];
+		if (ep->failed_rule >= 0 && !rc)
+			rc = fail(l, "E_RULE", "规则 %s 无法计算", d->rules[ep->failed_rule].id);
+		if (!*hits) {
+			*hits = ep->hits;
+			*nr_hits = ep->nr_hits;
+			continue;
+		}
+		if (ep->nr_hits) {
+			*hits = xrealloc(*hits, sizeof(**hits) * (size_t)(*nr_hits + ep->nr_hits));
+			memcpy(*hits + *nr_hits, ep->hits, sizeof(**hits) * (size_t)ep->nr_hits);
+			*nr_hits += ep->nr_hits;
+		}
+		free(ep->hits);
+	}
 	progress(l, "规则", 1.0);
-out:
 	for (int k = 0; k < nr_vp; k++) {
 		free(vp[k].values);
 		free(vp[k].pv);
 	}
 	free(vp);
-	rule_result_release(&res);
-	buf_release(&ex);
+	free(vp_of_person);
+	keymap_release(&vp_of);
 	return rc;
 }
 
@@ -1699,7 +1839,11 @@ static void person_json(struct load *l, const struct person *p, const double *ow
 			add_json_num(b, col->name, own_num[2 * c]);
 			add_json_num(b, col->max_name, own_num[2 * c + 1]);
 		} else if ((col->type == FEED_DATE || col->type == FEED_TEXT) && own_text[c]) {
-			buf_addf(b, "%s\"%s\":", b->len > 1 ? "," : "", col->name);
+			if (b->len > 1)
+				buf_addch(b, ',');
+			buf_addch(b, '"');
+			buf_addstr(b, col->name);
+			buf_addstr(b, "\":");
 			jw_escape(b, own_text[c]);
 		}
 	}
@@ -1724,22 +1868,9 @@ static int cmp_hit_prev(const void *a, const void *b)
 	return strcmp(x->rule, y->rule);
 }
 
-struct member_ref {
-	int64_t member_id;
-	int person;
-};
-
-static int cmp_member_ref(const void *a, const void *b)
-{
-	const struct member_ref *x = a, *y = b;
-	return (x->member_id > y->member_id) - (x->member_id < y->member_id);
-}
-
 static int write_batch(struct load *l, struct hit *hits, int nr_hits, double **own_num,
 		       const char ***own_text)
 {
-	struct member_ref *order = NULL;
-	int nr_order = 0;
 	struct feed_def *d = &l->def;
 	struct feed_report *r = l->r;
 	struct db_stmt *st;
@@ -1788,18 +1919,13 @@ static int write_batch(struct load *l, struct hit *hits, int nr_hits, double **o
 	r->batch_id = bid;
 	progress(l, "写入", 0.0);
 
-	/* the batch's per-person totals, in member order: the index on
-	 * member_id then grows page after page instead of at random */
-	order = xmalloc(sizeof(*order) * (l->nr_people ? l->nr_people : 1));
-	for (int i = 0; i < l->nr_people; i++)
-		if (l->people[i].match == 1)
-			order[nr_order++] = (struct member_ref){ l->people[i].member_id, i };
-	if (nr_order)
-		qsort(order, (size_t)nr_order, sizeof(*order), cmp_member_ref);
+	/* the batch's per-person totals, in member order (the people are kept
+	 * so): the index on member_id grows page after page, not at random */
 	cp = db_copy_begin(l->db, "feed_total", "batch_id, member_id, household_id, rows, vals");
-	for (int k = 0; k < nr_order; k++) {
-		int i = order[k].person;
+	for (int i = 0; i < l->nr_people; i++) {
 		struct person *p = &l->people[i];
+		if (p->match != 1)
+			continue;
 		person_json(l, p, own_num[i], own_text[i], &js);
 		db_copy_int(cp, bid);
 		db_copy_int(cp, p->member_id);
@@ -1964,11 +2090,9 @@ static int write_batch(struct load *l, struct hit *hits, int nr_hits, double **o
 		goto dberr;
 	progress(l, "写入", 1.0);
 	buf_release(&js);
-	free(order);
 	return 0;
 dberr:
 	buf_release(&js);
-	free(order);
 	return fail(l, "E_DB", "保存失败：%s", db_errmsg(l->db));
 }
 
@@ -2219,7 +2343,7 @@ out:
 	free(l.people);
 	free(l.accs);
 	keymap_release(&l.by_id);
-	keymap_release(&l.by_member);
+	free(l.scan_order);
 	intern_release(&l.strings);
 	arena_release(&l.store);
 	feed_def_release(&l.def);
