@@ -283,6 +283,8 @@ struct load {
 	int nr_plan;
 	struct arena store;
 	struct keymap by_id;
+	struct reg_scan *scan; /* the members, read beside the file */
+	int scan_done;
 	int *scan_order;     /* people as the member scan met them */
 	int nr_scan_order;
 	const char *last_village; /* interned: the village of the last member matched */
@@ -1336,34 +1338,148 @@ enum { MR_ID, MR_HH, MR_IDN, MR_NAME, MR_SEX, MR_BIRTH, MR_DIBAO, MR_TEKUN, MR_V
 	"END FROM member m JOIN household h ON h.id = m.household_id LEFT JOIN monitored mo ON "   \
 	"mo.household_id = m.household_id "
 
-static void take_member(struct load *l, struct person *p, struct db_stmt *st)
+/* ---- the member scan beside the reading ------------------------------------------ */
+
+/* A registry member as the scan read it (the fields take_member copies). */
+struct reg_member {
+	uint64_t key; /* id_key() of its 身份证号 */
+	int64_t member_id, household_id;
+	const char *village; /* interned in the scan's table */
+	const char *name;
+	int sex, dibao, tekun, hh_type, monitored;
+	int birth_y, birth_m, birth_d;
+};
+
+/* For a large file: every member read in a thread of its own while this
+ * one reads the file (the reading touches no database), then matched. */
+struct reg_scan {
+	struct db *db;
+	struct reg_member *m;
+	long nr, alloc;
+	struct intern strings;
+	struct arena store;
+	struct buf err;
+	int rc;
+	pthread_t th;
+};
+
+static void reg_from_stmt(struct db_stmt *st, struct intern *strings, struct arena *store,
+			  const char **last_village, struct reg_member *m)
 {
-	const char *scope = l->o->scope ? l->o->scope : "";
 	const char *village = db_col_text(st, MR_VILLAGE);
 	const char *b = db_col_text(st, MR_BIRTH), *name = db_col_text(st, MR_NAME);
-	p->member_id = db_col_int(st, MR_ID);
-	p->household_id = db_col_int(st, MR_HH);
+	m->member_id = db_col_int(st, MR_ID);
+	m->household_id = db_col_int(st, MR_HH);
 	/* members come in household order, so mostly village after village */
-	if (!l->last_village || strcmp(l->last_village, village))
-		l->last_village = intern(&l->strings, village);
-	p->village = l->last_village;
-	p->reg_name = p->name && !strcmp(p->name, name) ? p->name
-						       : arena_dup(&l->store, name, strlen(name));
-	p->sex = (int)db_col_int(st, MR_SEX);
-	p->dibao = (int)db_col_int(st, MR_DIBAO);
-	p->tekun = (int)db_col_int(st, MR_TEKUN);
-	p->hh_type = db_col_is_null(st, MR_HH_TYPE) ? -1 : (int)db_col_int(st, MR_HH_TYPE);
-	p->monitored = (int)db_col_int(st, MR_MONITORED);
-	p->tuopin = p->hh_type == 1 || p->monitored;
+	if (!*last_village || strcmp(*last_village, village))
+		*last_village = intern(strings, village);
+	m->village = *last_village;
+	m->name = arena_dup(store, name, strlen(name));
+	m->sex = (int)db_col_int(st, MR_SEX);
+	m->dibao = (int)db_col_int(st, MR_DIBAO);
+	m->tekun = (int)db_col_int(st, MR_TEKUN);
+	m->hh_type = db_col_is_null(st, MR_HH_TYPE) ? -1 : (int)db_col_int(st, MR_HH_TYPE);
+	m->monitored = (int)db_col_int(st, MR_MONITORED);
 	if (strlen(b) == 10 && digits(b, 4) && b[4] == '-' && digits(b + 5, 2) && b[7] == '-' &&
 	    digits(b + 8, 2)) {
-		p->birth_y = two(b) * 100 + two(b + 2);
-		p->birth_m = two(b + 5);
-		p->birth_d = two(b + 8);
+		m->birth_y = two(b) * 100 + two(b + 2);
+		m->birth_m = two(b + 5);
+		m->birth_d = two(b + 8);
 	} else {
-		p->birth_y = 0;
+		m->birth_y = m->birth_m = m->birth_d = 0;
 	}
-	p->match = strncmp(village, scope, strlen(scope)) ? 3 : 1;
+}
+
+static void *reg_scan_run(void *arg)
+{
+	struct reg_scan *s = arg;
+	const char *last_village = NULL;
+	struct db_stmt *st = db_prepare(s->db, MEMBER_SELECT);
+	int rc;
+	while ((rc = db_step(st)) == DB_ROW) {
+		const char *idn = db_col_text(st, MR_IDN);
+		struct reg_member *m;
+		if (strlen(idn) != 18 || strspn(idn, "0123456789") < 17)
+			continue;
+		ALLOC_GROW(s->m, s->nr + 1, s->alloc);
+		m = &s->m[s->nr++];
+		m->key = id_key(idn);
+		reg_from_stmt(st, &s->strings, &s->store, &last_village, m);
+	}
+	db_done(st);
+	s->rc = rc == DB_DONE ? 0 : -1;
+	if (s->rc)
+		buf_addstr(&s->err, db_errmsg(s->db));
+	return NULL;
+}
+
+/* Start the scan when the file is large beside the registry (it would be
+ * matched by a full scan anyway); 1 started, 0 not. */
+static int reg_scan_start(struct load *l, size_t rest)
+{
+	struct reg_scan *s;
+	if (rest < (4u << 20))
+		return 0;
+	s = xcalloc(1, sizeof(*s));
+	s->db = l->db;
+	buf_init(&s->err, 0);
+	s->alloc = 0;
+	if (pthread_create(&s->th, NULL, reg_scan_run, s)) {
+		buf_release(&s->err);
+		free(s);
+		return 0;
+	}
+	l->scan = s;
+	return 1;
+}
+
+/* Wait for the scan (the database is this thread's again). */
+static void reg_scan_wait(struct load *l)
+{
+	if (l->scan && !l->scan_done) {
+		pthread_join(l->scan->th, NULL);
+		l->scan_done = 1;
+	}
+}
+
+static void reg_scan_free(struct load *l)
+{
+	struct reg_scan *s = l->scan;
+	reg_scan_wait(l);
+	if (!s)
+		return;
+	free(s->m);
+	intern_release(&s->strings);
+	arena_release(&s->store);
+	buf_release(&s->err);
+	free(s);
+	l->scan = NULL;
+}
+
+static void take_reg(struct load *l, struct person *p, const struct reg_member *m)
+{
+	const char *scope = l->o->scope ? l->o->scope : "";
+	p->member_id = m->member_id;
+	p->household_id = m->household_id;
+	p->village = m->village;
+	p->reg_name = p->name && !strcmp(p->name, m->name) ? p->name : m->name;
+	p->sex = m->sex;
+	p->dibao = m->dibao;
+	p->tekun = m->tekun;
+	p->hh_type = m->hh_type;
+	p->monitored = m->monitored;
+	p->tuopin = p->hh_type == 1 || p->monitored;
+	p->birth_y = m->birth_y;
+	p->birth_m = m->birth_m;
+	p->birth_d = m->birth_d;
+	p->match = strncmp(m->village, scope, strlen(scope)) ? 3 : 1;
+}
+
+static void take_member(struct load *l, struct person *p, struct db_stmt *st)
+{
+	struct reg_member m;
+	reg_from_stmt(st, &l->strings, &l->store, &l->last_village, &m);
+	take_reg(l, p, &m);
 }
 
 struct member_ref {
@@ -1443,6 +1559,26 @@ static int match_people(struct load *l)
 {
 	struct db_stmt *st;
 	int64_t members = 0;
+	if (l->scan) {
+		/* read beside the file: match the people the file names */
+		struct reg_scan *s = l->scan;
+		reg_scan_wait(l);
+		if (s->rc)
+			return fail(l, "E_DB", "读取户籍成员失败：%s", s->err.buf);
+		l->scan_order = xmalloc(sizeof(int) * (l->nr_people + 1));
+		for (long k = 0; k < s->nr; k++) {
+			int i;
+			if (k + 16 < s->nr)
+				keymap_prefetch(&l->by_id, s->m[k + 16].key);
+			i = keymap_get(&l->by_id, s->m[k].key);
+			if (i < 0)
+				continue;
+			if (!l->people[i].match)
+				l->scan_order[l->nr_scan_order++] = i;
+			take_reg(l, &l->people[i], &s->m[k]);
+		}
+		goto matched;
+	}
 	st = db_prepare(l->db, "SELECT count(*) FROM member");
 	if (db_step(st) == DB_ROW)
 		members = db_col_int(st, 0);
@@ -1480,6 +1616,7 @@ static int match_people(struct load *l)
 		if (rc != DB_DONE)
 			return fail(l, "E_DB", "读取户籍成员失败：%s", db_errmsg(l->db));
 	}
+matched:
 	for (int i = 0; i < l->nr_people; i++) {
 		struct person *p = &l->people[i];
 		if (!p->match)
@@ -2233,8 +2370,14 @@ int screen_feed_load(struct db *db, const struct feed_load_opts *o, struct feed_
 	phase("decode");
 	if (find_header(&l, &cr, &err))
 		goto out;
-	if (read_all_rows(&l, &cr, &err, &second))
+	reg_scan_start(&l, cr.text.len - cr.pos);
+	rc = read_all_rows(&l, &cr, &err, &second);
+	reg_scan_wait(&l); /* the database is this thread's again */
+	if (rc) {
+		rc = -1;
 		goto out;
+	}
+	rc = -1;
 	phase("parse");
 
 	/* the same file twice is refused, whatever its name */
@@ -2322,6 +2465,7 @@ int screen_feed_load(struct db *db, const struct feed_load_opts *o, struct feed_
 	rc = 0;
 out:
 	hash_wait(&hj);
+	reg_scan_free(&l);
 	if (in_tx) {
 		db_rollback(db);
 		r->batch_id = 0;
