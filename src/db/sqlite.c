@@ -405,60 +405,134 @@ static int sq_defer_indexes(struct db *base, const char *tables, char **restore)
 	return 0;
 }
 
-/* Bulk load on SQLite: one prepared INSERT, stepped per row. */
+/* Bulk load on SQLite: rows gathered COPY_BATCH at a time and written by one
+ * prepared multi-row INSERT (a statement's start and end cost as much as a
+ * small row), the rest one by one at the end.  Like COPY on PostgreSQL, a
+ * failure may show a few rows after the row that caused it. */
+#define COPY_BATCH 32
+
 struct sq_copy {
 	struct sq_db *db;
-	sqlite3_stmt *s;
+	sqlite3_stmt *one, *many; /* many: NULL when rows are too wide for it */
+	int ncols, nr;            /* columns, rows gathered */
+	struct db_value *v;       /* COPY_BATCH * ncols; text as offsets into text */
+	size_t *off;
+	struct buf text;
 };
+
+static sqlite3_stmt *sq_copy_prepare(struct sq_db *db, const char *table, const char *columns,
+				     int ncols, int rows)
+{
+	struct buf sql = BUF_INIT;
+	sqlite3_stmt *s = NULL;
+	buf_addf(&sql, "INSERT INTO %s(%s) VALUES", table, columns);
+	for (int r = 0; r < rows; r++) {
+		buf_addstr(&sql, r ? ",(" : "(");
+		for (int i = 0; i < ncols; i++)
+			buf_addstr(&sql, i ? ",?" : "?");
+		buf_addch(&sql, ')');
+	}
+	if (sqlite3_prepare_v2(db->h, sql.buf, -1, &s, NULL) != SQLITE_OK)
+		s = NULL;
+	buf_release(&sql);
+	return s;
+}
 
 static void *sq_copy_begin(struct db *base, const char *table, const char *columns, int ncols)
 {
 	struct sq_db *db = SQ(base);
 	struct sq_copy *c;
-	struct buf sql = BUF_INIT;
-	sqlite3_stmt *s = NULL;
-	buf_addf(&sql, "INSERT INTO %s(%s) VALUES(", table, columns);
-	for (int i = 0; i < ncols; i++)
-		buf_addstr(&sql, i ? ",?" : "?");
-	buf_addch(&sql, ')');
-	if (sqlite3_prepare_v2(db->h, sql.buf, -1, &s, NULL) != SQLITE_OK) {
+	sqlite3_stmt *s = sq_copy_prepare(db, table, columns, ncols, 1);
+	if (!s) {
 		set_err(db, "SQL");
-		buf_release(&sql);
 		return NULL;
 	}
-	buf_release(&sql);
 	c = xcalloc(1, sizeof(*c));
 	c->db = db;
-	c->s = s;
+	c->one = s;
+	c->ncols = ncols;
+	if (ncols * COPY_BATCH <= sqlite3_limit(db->h, SQLITE_LIMIT_VARIABLE_NUMBER, -1))
+		c->many = sq_copy_prepare(db, table, columns, ncols, COPY_BATCH);
+	c->v = xcalloc((size_t)COPY_BATCH * ncols, sizeof(*c->v));
+	c->off = xcalloc((size_t)COPY_BATCH * ncols, sizeof(*c->off));
+	buf_init(&c->text, 0);
 	return c;
 }
 
-static int sq_copy_row(void *h, const struct db_value *v, int n)
+/* Bind row r of the gathered ones as the statement's row `as`. */
+static void sq_copy_bind(struct sq_copy *c, sqlite3_stmt *s, int r, int as)
 {
-	struct sq_copy *c = h;
-	int rc;
-	for (int i = 0; i < n; i++) {
-		if (v[i].kind == DBV_INT)
-			sqlite3_bind_int64(c->s, i + 1, v[i].i);
-		else if (v[i].kind == DBV_TEXT)
-			sqlite3_bind_text(c->s, i + 1, v[i].s, -1, SQLITE_STATIC);
+	for (int i = 0; i < c->ncols; i++) {
+		const struct db_value *v = &c->v[r * c->ncols + i];
+		int k = as * c->ncols + i + 1;
+		if (v->kind == DBV_INT)
+			sqlite3_bind_int64(s, k, v->i);
+		else if (v->kind == DBV_TEXT)
+			sqlite3_bind_text(s, k, c->text.buf + c->off[r * c->ncols + i],
+					  (int)strlen(c->text.buf + c->off[r * c->ncols + i]),
+					  SQLITE_STATIC);
 		else
-			sqlite3_bind_null(c->s, i + 1);
+			sqlite3_bind_null(s, k);
 	}
-	rc = sqlite3_step(c->s);
-	sqlite3_reset(c->s);
+}
+
+static int sq_copy_run(struct sq_copy *c, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
 	if (rc == SQLITE_DONE)
 		return 0;
 	set_err(c->db, "SQL");
 	return step_result(rc);
 }
 
+/* Write the rows gathered: all at once when they are a full batch. */
+static int sq_copy_flush(struct sq_copy *c)
+{
+	int rc = 0;
+	if (c->many && c->nr == COPY_BATCH) {
+		for (int r = 0; r < c->nr; r++)
+			sq_copy_bind(c, c->many, r, r);
+		rc = sq_copy_run(c, c->many);
+	} else {
+		for (int r = 0; r < c->nr && !rc; r++) {
+			sq_copy_bind(c, c->one, r, 0);
+			rc = sq_copy_run(c, c->one);
+		}
+	}
+	c->nr = 0;
+	buf_reset(&c->text);
+	return rc;
+}
+
+static int sq_copy_row(void *h, const struct db_value *v, int n)
+{
+	struct sq_copy *c = h;
+	for (int i = 0; i < n; i++) {
+		struct db_value *x = &c->v[c->nr * c->ncols + i];
+		*x = v[i];
+		if (v[i].kind == DBV_TEXT) {
+			c->off[c->nr * c->ncols + i] = c->text.len;
+			buf_add(&c->text, v[i].s, strlen(v[i].s) + 1);
+		}
+	}
+	c->nr++;
+	if (c->nr == COPY_BATCH || !c->many)
+		return sq_copy_flush(c);
+	return 0;
+}
+
 static int sq_copy_end(void *h, int abort)
 {
 	struct sq_copy *c = h;
-	sqlite3_finalize(c->s);
+	int rc = abort ? 0 : sq_copy_flush(c);
+	sqlite3_finalize(c->one);
+	sqlite3_finalize(c->many);
+	free(c->v);
+	free(c->off);
+	buf_release(&c->text);
 	free(c);
-	return 0;
+	return rc;
 }
 
 static const struct db_ops sqlite_ops = {
