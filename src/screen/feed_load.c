@@ -2167,32 +2167,19 @@ static int write_batch(struct load *l, struct hit *hits, int nr_hits, double **o
 			db_done(st);
 			failed = rc < 0;
 		}
+		/* hits of earlier batches not yet verified: updated one by one */
 		for (int h = 0; h < nr_hits && !failed; h++) {
 			struct person *p = &l->people[hits[h].person];
 			struct feed_rule *fr = &d->rules[hits[h].rule];
 			int64_t alert_id;
 			int ai;
-			if (hit_ids[h] < 0)
+			if (hit_ids[h] <= 0)
 				continue;
 			ai = keymap_get(&alert_of, (uint64_t)p->household_id);
 			alert_id = ai >= 0 ? alert_ids[ai] : 0;
-			if (hit_ids[h]) {
-				st = db_prepare(l->db, "UPDATE feed_hit SET explain = :e, batch_id = :b, "
-						       "rule_version = :v, alert_id = :a WHERE id = :id");
-				db_bind_int(st, ":id", hit_ids[h]);
-			} else {
-				st = db_prepare(l->db, "INSERT INTO feed_hit(feed_id, rule_id, rule_version, "
-						       "batch_id, year, member_id, household_id, alert_id, "
-						       "explain, state, due_on, created_at) VALUES (:f, :r, :v, "
-						       ":b, :y, :m, :hh, :a, :e, '待核实', :due, :now)");
-				db_bind_text(st, ":f", d->id);
-				db_bind_text(st, ":r", fr->id);
-				db_bind_int(st, ":y", l->year);
-				db_bind_int(st, ":m", p->member_id);
-				db_bind_int(st, ":hh", p->household_id);
-				db_bind_text(st, ":due", due);
-				db_bind_text(st, ":now", now);
-			}
+			st = db_prepare(l->db, "UPDATE feed_hit SET explain = :e, batch_id = :b, "
+					       "rule_version = :v, alert_id = :a WHERE id = :id");
+			db_bind_int(st, ":id", hit_ids[h]);
 			db_bind_text(st, ":e", hits[h].explain);
 			db_bind_int(st, ":b", bid);
 			db_bind_int(st, ":v", fr->version);
@@ -2203,6 +2190,40 @@ static int write_batch(struct load *l, struct hit *hits, int nr_hits, double **o
 				failed = 1;
 			else
 				r->hits++;
+		}
+		/* the new ones in bulk */
+		if (!failed) {
+			long added = 0;
+			cp = db_copy_begin(l->db, "feed_hit", "feed_id, rule_id, rule_version, batch_id, "
+							  "year, member_id, household_id, alert_id, "
+							  "explain, state, due_on, created_at");
+			for (int h = 0; h < nr_hits; h++) {
+				struct person *p = &l->people[hits[h].person];
+				struct feed_rule *fr = &d->rules[hits[h].rule];
+				int ai;
+				if (hit_ids[h] != 0)
+					continue;
+				ai = keymap_get(&alert_of, (uint64_t)p->household_id);
+				db_copy_text(cp, d->id);
+				db_copy_text(cp, fr->id);
+				db_copy_int(cp, fr->version);
+				db_copy_int(cp, bid);
+				db_copy_int(cp, l->year);
+				db_copy_int(cp, p->member_id);
+				db_copy_int(cp, p->household_id);
+				db_copy_int_or_null(cp, ai >= 0 && alert_ids[ai] > 0 ? alert_ids[ai] : -1);
+				db_copy_text(cp, hits[h].explain);
+				db_copy_text(cp, "待核实");
+				db_copy_text(cp, due);
+				db_copy_text(cp, now);
+				if (db_copy_row(cp))
+					break;
+				added++;
+			}
+			if (db_copy_end(cp, 0))
+				failed = 1;
+			else
+				r->hits += added;
 		}
 		phase("w:hits");
 		keymap_release(&alert_of);
