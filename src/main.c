@@ -350,26 +350,29 @@ static int cmd_serve(const struct command *c, int argc, const char **argv)
 	struct http_server_opts o = { 0 };
 	struct db *db;
 	parse_options(c, argc, argv, NULL, 0);
+	/* the options first: a refused one prints no logins and opens nothing */
+	o.listen = opt_listen ? opt_listen : "127.0.0.1:8080";
+	if (!http_listen_valid(o.listen))
+		return error("--listen 应为 地址:端口，例如 127.0.0.1:8080，而不是 '%s'", o.listen) ? 2 : 2;
+	if (opt_session_idle < 1 || opt_session_max < 1)
+		return error("会话时长必须大于 0") ? 2 : 2;
+	if (opt_report_max_age < 0)
+		return error("--report-max-age 不能为负数") ? 2 : 2;
+	if (opt_timeout < 1 || opt_max_conn < 1)
+		return error("--timeout 和 --max-connections 必须大于 0") ? 2 : 2;
 	db = open_db(opt_db, 0); /* migrate once before workers open their own connections */
 	if (!opt_quiet)
 		auth_print_demo_logins(db, stderr);
 	db_close(db);
-	if (opt_session_idle < 1 || opt_session_max < 1)
-		return error("会话时长必须大于 0") ? 2 : 2;
 	auth_session_idle_seconds = opt_session_idle;
 	auth_session_max_seconds = opt_session_max;
-	if (opt_report_max_age < 0)
-		return error("--report-max-age 不能为负数") ? 2 : 2;
 	report_max_age_seconds = opt_report_max_age;
 	report_rebuild_in_background = 1;
-	o.listen = opt_listen ? opt_listen : "127.0.0.1:8080";
 	o.db_path = opt_db;
 	o.threads = (int)opt_threads;
 	o.max_body = (size_t)opt_max_body;
 	o.max_upload = (size_t)opt_max_upload;
 	o.quiet = opt_quiet;
-	if (opt_timeout < 1 || opt_max_conn < 1)
-		return error("--timeout 和 --max-connections 必须大于 0") ? 2 : 2;
 	o.timeout = (unsigned)opt_timeout;
 	o.max_connections = (unsigned)opt_max_conn;
 	o.max_per_ip = (unsigned)opt_max_per_ip;

@@ -204,6 +204,8 @@ struct http_server_opts {
 };
 /* Run until SIGINT/SIGTERM.  Returns 0 on clean shutdown, -1 on failure. */
 int http_serve(const struct http_server_opts *o);
+/* 1 if `listen` is an ADDR:PORT http_serve() can listen on. */
+int http_listen_valid(const char *listen);
 
 /* Look up an embedded asset (generated at build time from web/). */
 struct asset {

@@ -366,6 +366,12 @@ static int parse_listen(const char *listen, struct sockaddr_in *sa)
 	return 0;
 }
 
+int http_listen_valid(const char *listen)
+{
+	struct sockaddr_in sa;
+	return !parse_listen(listen, &sa);
+}
+
 int http_serve(const struct http_server_opts *o)
 {
 	struct MHD_Daemon *d;

@@ -142,6 +142,18 @@ def test_help_and_unknown_options_for_every_command():
     eq(p.returncode, 2, "help with two arguments")
 
 
+def test_serve_refuses_bad_options_before_anything_else():
+    missing = tmp_path("serve-never.db")
+    for args in (("--listen", "nonsense"), ("--listen", "127.0.0.1:99999"),
+                 ("--listen", "127.0.0.1:0", "--timeout", "0")):
+        p = cli("serve", "--db", missing, *args)
+        eq(p.returncode, 2, "serve %r" % (args,))
+        if "演示账号" in p.stderr or "Pingli" in p.stderr:
+            raise AssertionError("logins printed for a refused serve: " + p.stderr)
+    if os.path.exists(missing):
+        raise AssertionError("a refused serve created a database")
+
+
 def test_help_import_shows_options():
     p = cli("help", "import", check=0)
     expect_in(p.stdout, "liubao import", "households", "members", "--skip-bad", "--dry-run",
