@@ -33,11 +33,12 @@ db=$out/feed-run.db
 rm -f "$db"*
 sqlite3 "$src" ".backup '$db'"
 t0=$(date +%s.%N)
-/usr/bin/time -f '%M' -o "$out/feed-rss.txt" "$bin" feed load yibao_inpatient "$csv" --db "$db" \
-  --period 2025-12 > "$out/feed-load.txt"
+LIUBAO_FEED_PHASES=1 /usr/bin/time -f '%M %U %S' -o "$out/feed-rss.txt" "$bin" feed load \
+  yibao_inpatient "$csv" --db "$db" --period 2025-12 > "$out/feed-load.txt" 2> "$out/feed-phases.txt"
 t1=$(date +%s.%N)
 lb=$(echo "$t1 - $t0" | bc)
 grep -E '^数据行|^已导入' "$out/feed-load.txt"
+grep '^phase' "$out/feed-phases.txt" || true # each phase's wall and CPU time (all threads)
 
 # baseline: the sqlite3 shell imports the file and joins it on 身份证号
 base=$out/feed-base.db
@@ -52,8 +53,10 @@ SELECT count(*), count(DISTINCT m.id), sum(c.self_pay) FROM claim c JOIN member 
 SQL
 t1=$(date +%s.%N)
 bl=$(echo "$t1 - $t0" | bc)
-printf '\nliubao feed load (end to end): %.2f s = %s rows/s, max RSS %s MB\n' "$lb" \
-  "$(echo "$rows / $lb" | bc)" "$(( $(cat "$out/feed-rss.txt") / 1024 ))"
+read -r rss ucpu scpu < "$out/feed-rss.txt"
+printf '\nliubao feed load (end to end): %.2f s = %s rows/s, CPU %s s user + %s s sys, max RSS %s MB\n' \
+  "$lb" "$(echo "$rows / $lb" | bc)" "$ucpu" "$scpu" "$(( rss / 1024 ))"
 printf 'baseline sqlite3 .import + join:  %.2f s = %s rows/s (matched rows, people, self-pay: %s)\n' \
   "$bl" "$(echo "$rows / $bl" | bc)" "$(tr '|' ' ' < "$out/feed-base.txt")"
 printf 'ratio liubao / baseline time: %s (below 1 is faster)\n' "$(echo "scale=2; $lb / $bl" | bc)"
+printf 'load average at the end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
