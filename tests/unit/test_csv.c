@@ -1,6 +1,7 @@
 /* test_csv.c — unit tests for base/csv.c: RFC 4180 parsing, line tracking
  * across embedded newlines, UTF-8/BOM/GB18030 detection and utf8_valid(). */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "harness.h"
 #include "base/csv.h"
@@ -463,4 +464,58 @@ TEST(utf8_scrub_replaces_broken_characters)
 	utf8_scrub("ab\xe5\xb0\xb1", out, 4);
 	CHECK_STR(out, "ab");
 	CHECK(utf8_valid(out, strlen(out)));
+}
+
+TEST(csv_view_reads_utf8_in_place)
+{
+	/* valid UTF-8 (with or without BOM) is read where it is; GB18030 and
+	 * bad input go through csv_open_mem (converted, or refused) */
+	static const char plain[] = "身份证号,姓名\n1,张三\n";
+	static const char bom[] = "\xEF\xBB\xBF" "a,b\n";
+	static const char gb[] = "\xD5\xC5\xC8\xFD,1\n"; /* 张三 in GB18030 */
+	struct csv_reader r;
+	struct buf err = BUF_INIT;
+	CHECK_INT(csv_open_view(&r, plain, sizeof(plain) - 1, &err), 0);
+	CHECK(r.text.buf == plain);
+	CHECK_INT(r.encoding, CSV_ENC_UTF8);
+	ROW(&r, 1, "身份证号", "姓名");
+	ROW(&r, 2, "1", "张三");
+	expect_end(&r);
+	csv_release(&r);
+	CHECK_INT(csv_open_view(&r, bom, sizeof(bom) - 1, &err), 0);
+	CHECK(r.text.buf == bom + 3);
+	CHECK_INT(r.encoding, CSV_ENC_UTF8_BOM);
+	ROW(&r, 1, "a", "b");
+	csv_release(&r);
+	CHECK_INT(csv_open_view(&r, gb, sizeof(gb) - 1, &err), 0);
+	CHECK_INT(r.encoding, CSV_ENC_GB18030);
+	ROW(&r, 1, "张三", "1");
+	csv_release(&r);
+	CHECK_INT(csv_open_view(&r, "\xff\xfe" "a", 3, &err), -1);
+	CHECK(err.len > 0);
+	buf_release(&err);
+}
+
+TEST(csv_view_checks_a_large_input_in_two_halves)
+{
+	/* over 16 MB the check runs in two halves that start on a character:
+	 * 3-byte characters put the middle inside one */
+	size_t n = (17u << 20) / 3 * 3;
+	char *s = xmalloc(n + 1);
+	struct csv_reader r;
+	struct buf err = BUF_INIT;
+	for (size_t i = 0; i < n; i += 3)
+		memcpy(s + i, "\xe5\xbc\xa0", 3); /* 张 */
+	CHECK_INT(csv_open_view(&r, s, n, &err), 0);
+	CHECK(r.text.buf == s);
+	csv_release(&r);
+	s[n - 2] = '\xff'; /* the second half is bad */
+	CHECK_INT(csv_open_view(&r, s, n, &err), -1);
+	csv_release(&r);
+	s[n - 2] = '\xbc';
+	s[4] = '\xff'; /* the first half is bad */
+	CHECK_INT(csv_open_view(&r, s, n, &err), -1);
+	csv_release(&r);
+	buf_release(&err);
+	free(s);
 }
