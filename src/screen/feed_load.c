@@ -286,6 +286,7 @@ struct load {
 	struct reg_scan *scan; /* the members, read beside the file */
 	int scan_done;
 	int *scan_order;     /* people as the member scan met them */
+	char now[20], due[11]; /* the batch's time, its hits' verification date */
 	int nr_scan_order;
 	const char *last_village; /* interned: the village of the last member matched */
 	double share;        /* of the file this reader's progress covers */
@@ -1835,30 +1836,38 @@ static void *eval_run(void *arg)
 	return NULL;
 }
 
-static int evaluate(struct load *l, struct hit **hits, int *nr_hits)
+/* The rules over the matched people, in threads of their own so that this
+ * one can write the totals meanwhile (eval_start), then their hits in
+ * people order (eval_finish). */
+struct eval_job {
+	struct village_params *vp;
+	int nr_vp;
+	int *vp_of_person;
+	struct eval_part parts[2];
+	pthread_t th[2];
+	int nr_parts, started[2];
+};
+
+static void eval_start(struct load *l, struct eval_job *j)
 {
 	struct feed_def *d = &l->def;
-	struct village_params *vp = NULL;
-	int nr_vp = 0, alloc_vp = 0, rc = 0, last = -1, nr_parts = 1;
+	int alloc_vp = 0, last = -1;
 	struct keymap vp_of = { 0 }; /* village (interned: its address) → vp index */
-	int *vp_of_person = xcalloc(l->nr_people + 1, sizeof(int));
-	struct eval_part parts[2];
-	pthread_t th;
-	*hits = NULL;
-	*nr_hits = 0;
+	memset(j, 0, sizeof(*j));
+	j->vp_of_person = xcalloc(l->nr_people + 1, sizeof(int));
 	/* each village's thresholds (from the database, so in this thread) */
 	for (int i = 0; i < l->nr_people; i++) {
 		struct person *p = &l->people[i];
 		if (p->match != 1)
 			continue;
 		/* people come in member order: village after village */
-		if (last < 0 || vp[last].village != p->village)
+		if (last < 0 || j->vp[last].village != p->village)
 			last = keymap_get(&vp_of, (uint64_t)(uintptr_t)p->village);
 		if (last < 0) {
 			struct village_params *v;
-			ALLOC_GROW(vp, nr_vp + 1, alloc_vp);
-			*keymap_slot(&vp_of, (uint64_t)(uintptr_t)p->village) = last = nr_vp;
-			v = &vp[nr_vp++];
+			ALLOC_GROW(j->vp, j->nr_vp + 1, alloc_vp);
+			*keymap_slot(&vp_of, (uint64_t)(uintptr_t)p->village) = last = j->nr_vp;
+			v = &j->vp[j->nr_vp++];
 			v->village = p->village;
 			v->values = xcalloc(d->nr_params + 1, sizeof(double));
 			feed_params_for(l->db, d, p->village, l->year, v->values);
@@ -1872,28 +1881,39 @@ static int evaluate(struct load *l, struct hit **hits, int *nr_hits)
 				v->pv[k + 2].v.num = v->values[k];
 			}
 		}
-		vp_of_person[i] = last;
+		j->vp_of_person[i] = last;
 	}
-	/* the rules: in two threads for many people (hits kept in people order) */
-	memset(parts, 0, sizeof(parts));
-	parts[0] = (struct eval_part){ l, vp, vp_of_person, 0, l->nr_people, 1, NULL, 0, 0, -1 };
-	if (l->nr_people >= 100000) {
-		parts[1] = parts[0];
-		parts[0].to = parts[1].from = l->nr_people / 2;
-		parts[1].progress = 0;
-		nr_parts = 2;
-		if (pthread_create(&th, NULL, eval_run, &parts[1])) {
-			eval_run(&parts[1]);
-			nr_parts = 3; /* no thread to join */
-		}
+	keymap_release(&vp_of);
+	/* two halves for many people, one otherwise; hits kept in people order */
+	j->nr_parts = l->nr_people >= 100000 ? 2 : 1;
+	j->parts[0] = (struct eval_part){ l, j->vp, j->vp_of_person, 0, l->nr_people, 0, NULL,
+					  0, 0, -1 };
+	if (j->nr_parts == 2) {
+		j->parts[1] = j->parts[0];
+		j->parts[0].to = j->parts[1].from = l->nr_people / 2;
 	}
-	eval_run(&parts[0]);
-	if (nr_parts == 2)
-		pthread_join(th, NULL);
-	for (int k = 0; k < (nr_parts > 1 ? 2 : 1); k++) {
-		struct eval_part *ep = &parts[k];
+	for (int k = 0; k < j->nr_parts; k++)
+		j->started[k] = !pthread_create(&j->th[k], NULL, eval_run, &j->parts[k]);
+}
+
+static int eval_finish(struct load *l, struct eval_job *j, struct hit **hits, int *nr_hits,
+		       int report)
+{
+	struct feed_def *d = &l->def;
+	int rc = 0;
+	*hits = NULL;
+	*nr_hits = 0;
+	for (int k = 0; k < j->nr_parts; k++) {
+		if (j->started[k])
+			pthread_join(j->th[k], NULL);
+		else
+			eval_run(&j->parts[k]);
+	}
+	for (int k = 0; k < j->nr_parts; k++) {
+		struct eval_part *ep = &j->parts[k];
 		if (ep->failed_rule >= 0 && !rc)
-			rc = fail(l, "E_RULE", "规则 %s 无法计算", d->rules[ep->failed_rule].id);
+			rc = report ? fail(l, "E_RULE", "规则 %s 无法计算", d->rules[ep->failed_rule].id)
+				    : -1;
 		if (!*hits) {
 			*hits = ep->hits;
 			*nr_hits = ep->nr_hits;
@@ -1907,13 +1927,13 @@ static int evaluate(struct load *l, struct hit **hits, int *nr_hits)
 		free(ep->hits);
 	}
 	progress(l, "规则", 1.0);
-	for (int k = 0; k < nr_vp; k++) {
-		free(vp[k].values);
-		free(vp[k].pv);
+	for (int k = 0; k < j->nr_vp; k++) {
+		free(j->vp[k].values);
+		free(j->vp[k].pv);
 	}
-	free(vp);
-	free(vp_of_person);
-	keymap_release(&vp_of);
+	free(j->vp);
+	free(j->vp_of_person);
+	memset(j, 0, sizeof(*j));
 	return rc;
 }
 
@@ -2005,19 +2025,18 @@ static int cmp_hit_prev(const void *a, const void *b)
 	return strcmp(x->rule, y->rule);
 }
 
-static int write_batch(struct load *l, struct hit *hits, int nr_hits, double **own_num,
-		       const char ***own_text)
+/* The batch, its per-person totals and its issues (the rules may still be
+ * running meanwhile). */
+static int write_batch(struct load *l, double **own_num, const char ***own_text)
 {
 	struct feed_def *d = &l->def;
 	struct feed_report *r = l->r;
 	struct db_stmt *st;
 	struct db_copy *cp;
 	struct work_calendar cal;
-	char now[20], due[11];
+	char *now = l->now, *due = l->due;
 	struct buf js = BUF_INIT;
 	int64_t bid;
-	long alerts = 0;
-	int rc;
 	now_utc_text(now);
 	monitor_cal_init(&cal);
 	if (monitor_cal_load(l->db, &cal))
@@ -2095,6 +2114,24 @@ static int write_batch(struct load *l, struct hit *hits, int nr_hits, double **o
 	}
 	if (db_copy_end(cp, 0))
 		goto dberr;
+	buf_release(&js);
+	return 0;
+dberr:
+	buf_release(&js);
+	return fail(l, "E_DB", "保存失败：%s", db_errmsg(l->db));
+}
+
+/* The hits and their alerts, then the batch's counts. */
+static int write_hits(struct load *l, struct hit *hits, int nr_hits)
+{
+	struct feed_def *d = &l->def;
+	struct feed_report *r = l->r;
+	struct db_stmt *st;
+	struct db_copy *cp;
+	const char *now = l->now, *due = l->due;
+	int64_t bid = r->batch_id;
+	long alerts = 0;
+	int rc;
 
 	/* hits: one per (feed, rule, year, person); a later batch updates the
 	 * values of one not yet verified.  The year's earlier hits of this feed
@@ -2145,7 +2182,7 @@ static int write_batch(struct load *l, struct hit *hits, int nr_hits, double **o
 							       fr->version, fr->risk_types,
 							       hits[h].explain, l->o->user_id };
 		}
-		phase("w:issues+prev");
+		phase("w:earlier hits");
 		if (!failed && monitor_alert_add_many(l->db, ev, nr_ev))
 			failed = 1;
 		phase("w:alerts");
@@ -2247,10 +2284,8 @@ static int write_batch(struct load *l, struct hit *hits, int nr_hits, double **o
 	if (rc)
 		goto dberr;
 	progress(l, "写入", 1.0);
-	buf_release(&js);
 	return 0;
 dberr:
-	buf_release(&js);
 	return fail(l, "E_DB", "保存失败：%s", db_errmsg(l->db));
 }
 
@@ -2308,6 +2343,8 @@ int screen_feed_load(struct db *db, const struct feed_load_opts *o, struct feed_
 	struct csv_reader cr;
 	struct buf err = BUF_INIT;
 	struct hash_job hj = { 0 };
+	struct eval_job ej;
+	int eval_running = 0;
 	struct hit *hits = NULL;
 	struct part *second = NULL;
 	int nr_hits = 0, rc = -1, csv_open = 0, in_tx = 0;
@@ -2459,20 +2496,30 @@ int screen_feed_load(struct db *db, const struct feed_load_opts *o, struct feed_
 		}
 	}
 	phase("earlier");
-	if (evaluate(&l, &hits, &nr_hits))
+	/* the rules in threads of their own; meanwhile the batch and its
+	 * totals are written (all undone should the rules fail) */
+	eval_start(&l, &ej);
+	eval_running = 1;
+	if (!o->dry_run) {
+		if (db_begin(db)) {
+			rc = fail(&l, "E_DB_BUSY", "数据库繁忙，请稍后重试：%s", db_errmsg(db));
+			goto out;
+		}
+		in_tx = 1;
+		if (write_batch(&l, own_num, own_text))
+			goto out;
+		phase("w:issues");
+	}
+	eval_running = 0;
+	if (eval_finish(&l, &ej, &hits, &nr_hits, 1))
 		goto out;
-	phase("rules");
+	phase("rules (rest)");
 	if (o->dry_run) {
 		r->hits = nr_hits;
 		rc = 0;
 		goto out;
 	}
-	if (db_begin(db)) {
-		rc = fail(&l, "E_DB_BUSY", "数据库繁忙，请稍后重试：%s", db_errmsg(db));
-		goto out;
-	}
-	in_tx = 1;
-	if (write_batch(&l, hits, nr_hits, own_num, own_text))
+	if (write_hits(&l, hits, nr_hits))
 		goto out;
 	phase("write");
 	if (db_commit(db)) {
@@ -2486,6 +2533,15 @@ int screen_feed_load(struct db *db, const struct feed_load_opts *o, struct feed_
 	rc = 0;
 out:
 	hash_wait(&hj);
+	if (eval_running) {
+		/* a failed write: the rules' threads read the people freed below */
+		struct hit *h2;
+		int n2;
+		eval_finish(&l, &ej, &h2, &n2, 0);
+		for (int h = 0; h < n2; h++)
+			free(h2[h].explain);
+		free(h2);
+	}
 	reg_scan_free(&l);
 	if (in_tx) {
 		db_rollback(db);
