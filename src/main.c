@@ -291,15 +291,22 @@ static int cmd_demo(const struct command *c, int argc, const char **argv)
 	const char *county = opt_county ? opt_county : "610926";
 	parse_options(c, argc, argv, NULL, 0);
 	county = opt_county ? opt_county : "610926";
+	if (strlen(county) != 6 || strspn(county, "0123456789") != 6)
+		return error("县级区划代码应为 6 位数字：'%s'", county) ? 2 : 2;
 	db = open_db(opt_db, 1);
-	st = db_prepare(db, "SELECT count(*) FROM household");
+	/* one county at a time: a database may hold several demo counties (a
+	 * city's, for the scale benchmark), each generated into a county of
+	 * its own that has no households yet */
+	st = db_prepare(db, "SELECT count(*) FROM household WHERE village_code >= :lo AND "
+			    "village_code < :hi");
+	db_bind_prefix(st, ":lo", ":hi", county);
 	if (db_step(st) == DB_ROW)
 		existing = db_col_int(st, 0);
 	db_done(st);
 	if (existing) {
 		db_close(db);
-		return error("数据库 %s 已有 %lld 户，演示数据只生成到空库中", opt_db,
-			     (long long)existing);
+		return error("数据库 %s 中县 %s 已有 %lld 户，演示数据只生成到没有户的县", opt_db,
+			     county, (long long)existing);
 	}
 	if (registry_regions_import(db, division_dir(opt_from), county, 0) <= 0) {
 		db_close(db);
@@ -309,9 +316,9 @@ static int cmd_demo(const struct command *c, int argc, const char **argv)
 	if (registry_demo_generate(db, county, opt_households, (uint64_t)opt_seed, isatty(2)) ||
 	    auth_demo_accounts(db, county) ||
 	    monitor_demo_incomes(db, county, 2024, 2026, (uint64_t)opt_seed) ||
-	    monitor_demo_cases(db, 2026, (uint64_t)opt_seed) ||
+	    monitor_demo_cases(db, county, 2026, (uint64_t)opt_seed) ||
 	    screen_feed_demo(db, county, demo_year(), (uint64_t)opt_seed) ||
-	    screen_check_demo(db, (uint64_t)opt_seed)) {
+	    screen_check_demo(db, county, (uint64_t)opt_seed)) {
 		db_close(db);
 		return 1;
 	}

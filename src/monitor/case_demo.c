@@ -35,7 +35,7 @@ struct demo_hh {
 	char rule[8];
 };
 
-int monitor_demo_cases(struct db *db, int year, uint64_t seed)
+int monitor_demo_cases(struct db *db, const char *county, int year, uint64_t seed)
 {
 	struct monitor_screen_report rep;
 	struct db_stmt *st;
@@ -53,7 +53,7 @@ int monitor_demo_cases(struct db *db, int year, uint64_t seed)
 		{ 41, 4101, "县农商银行" },
 	};
 
-	if (monitor_screen(db, "", year, "demo", &rep, 0))
+	if (monitor_screen(db, county, year, "demo", &rep, 0))
 		return -1;
 	buf_release(&rep.text);
 	st = db_prepare(db, "SELECT household_id, min(rule_id) FROM rule_hit WHERE run_id = :r AND "
@@ -219,7 +219,10 @@ int monitor_demo_cases(struct db *db, int year, uint64_t seed)
 	free(hits);
 	/* the leads of households now monitored are settled */
 	st = db_prepare(db, "UPDATE alert SET status = 'closed', closed_note = '已纳入监测' WHERE "
-			    "status = 'open' AND household_id IN (SELECT household_id FROM monitored)");
+			    "status = 'open' AND household_id IN (SELECT m.household_id FROM monitored m "
+			    "JOIN household h ON h.id = m.household_id WHERE h.village_code >= :lo AND "
+			    "h.village_code < :hi)");
+	db_bind_prefix(st, ":lo", ":hi", county);
 	if (db_run(st) < 0)
 		goto fail;
 	db_done(st);

@@ -544,7 +544,7 @@ int monitor_rule_sql_text(struct db *db, const char *id, const char *under, stru
 /* The demo district's monitoring data (case_demo.c): a screening for
  * `year`, monitored households with measures and 三保障 records, some out of
  * risk, and identification cases at every step.  0 or -1. */
-int monitor_demo_cases(struct db *db, int year, uint64_t seed);
+int monitor_demo_cases(struct db *db, const char *county, int year, uint64_t seed);
 extern const struct route monitor_rule_routes[];
 
 /* ---- exports (export.c) -------------------------------------------------------- */

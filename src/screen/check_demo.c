@@ -109,7 +109,7 @@ static int used(const int64_t *hh, int n, int64_t id)
 	return 0;
 }
 
-int screen_check_demo(struct db *db, uint64_t seed)
+int screen_check_demo(struct db *db, const char *county, uint64_t seed)
 {
 	static const int ages[] = { 8, 10, 12, 16, 25, 30, 45, 50 };
 	/* parameter names are literals: the db layer caches them by address */
@@ -128,10 +128,7 @@ int screen_check_demo(struct db *db, uint64_t seed)
 	/* the village of the demo's village clerk: the first under township 102 */
 	{
 		char prefix[10] = "";
-		st = db_prepare(db, "SELECT substr(min(village_code), 1, 6) FROM household");
-		if (db_step(st) == DB_ROW)
-			snprintf(prefix, sizeof(prefix), "%.6s102", db_col_text(st, 0));
-		db_done(st);
+		snprintf(prefix, sizeof(prefix), "%.6s102", county);
 		st = db_prepare(db, "SELECT min(village_code) FROM household WHERE village_code >= "
 				    ":lo AND village_code < :hi");
 		db_bind_prefix(st, ":lo", ":hi", prefix);
@@ -147,12 +144,14 @@ int screen_check_demo(struct db *db, uint64_t seed)
 		int64_t cand[40][2];
 		int nc = 0, skip;
 		buf_addf(&sql, "SELECT m.id, m.household_id FROM member m JOIN household h ON h.id = "
-			       "m.household_id WHERE %s ORDER BY CASE WHEN h.village_code = :v THEN 0 "
+			       "m.household_id WHERE h.village_code >= :lo AND h.village_code < :hi "
+			       "AND %s ORDER BY CASE WHEN h.village_code = :v THEN 0 "
 			       "ELSE 1 END, m.id LIMIT 40",
 			 errors[e].where);
 		st = db_prepare_text(db, sql.buf);
 		/* every third error prefers the village clerk's own village */
 		db_bind_text(st, ":v", e % 3 == 0 ? village : "");
+		db_bind_prefix(st, ":lo", ":hi", county);
 		for (size_t i = 0; i < ARRAY_SIZE(ages); i++)
 			if (strstr(sql.buf, names[i])) /* no name is a prefix of another */
 				db_bind_text(st, names[i], cut[i]);
@@ -186,7 +185,9 @@ int screen_check_demo(struct db *db, uint64_t seed)
 			    "a.sex AND b.birth_date = a.birth_date AND b.household_id > "
 			    "a.household_id AND b.name <> a.name JOIN household hb ON hb.id = "
 			    "b.household_id AND substr(hb.village_code, 1, 9) = "
-			    "substr(ha.village_code, 1, 9) ORDER BY a.id, b.id LIMIT 20");
+			    "substr(ha.village_code, 1, 9) WHERE ha.village_code >= :lo AND "
+			    "ha.village_code < :hi ORDER BY a.id, b.id LIMIT 20");
+	db_bind_prefix(st, ":lo", ":hi", county);
 	while (!dup_from && db_step(st) == DB_ROW) {
 		if (used(hh_used, nused, db_col_int(st, 3)) || used(hh_used, nused, db_col_int(st, 4)))
 			continue;
@@ -207,7 +208,7 @@ int screen_check_demo(struct db *db, uint64_t seed)
 	}
 	if (db_commit(db))
 		return error("cannot commit: %s", db_errmsg(db));
-	if (screen_check_run(db, "", atoi(today), NULL, "demo", &rep, 0)) {
+	if (screen_check_run(db, county, atoi(today), NULL, "demo", &rep, 0)) {
 		buf_release(&rep.text);
 		return -1;
 	}

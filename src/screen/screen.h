@@ -153,7 +153,7 @@ void screen_check_list(struct db *db, struct buf *out);
 /* The demo district's deliberate data errors (a small, fixed number, all
  * of kinds the registry import accepts, so the demo still exports and
  * re-imports), then one check run so findings exist on first start.  0 or -1. */
-int screen_check_demo(struct db *db, uint64_t seed);
+int screen_check_demo(struct db *db, const char *county, uint64_t seed);
 
 /* HTTP routes of the checks, NULL-terminated. */
 extern const struct route screen_check_routes[];

@@ -151,3 +151,34 @@ TEST(demo_is_deterministic)
 	db_close(b);
 	db_close(c);
 }
+
+/* Two counties in one database (the scale benchmark's city): the second
+ * county's people carry its own area codes (and 安康's pre-2001 one), no
+ * 身份证号 repeats one of the first county's, even from the same seed. */
+TEST(demo_adds_a_second_county)
+{
+	struct db *db = demo_db("demo-two.db", 1);
+	struct db_stmt *st;
+	if (!db)
+		return;
+	CHECK_INT(db_exec(db, "INSERT INTO region(code, name, level, parent) VALUES"
+			      "('610902000000', '汉滨区', 3, '610900000000'),"
+			      "('610902001000', '老城街道', 4, '610902000000'),"
+			      "('610902001001', '东关社区居委会', 5, '610902001000')"),
+		  0);
+	CHECK_INT(registry_demo_generate(db, "610926", 300, 7, 0), 0);
+	CHECK_INT(registry_demo_generate(db, "610902", 300, 7, 0), 0);
+	st = db_prepare(db, "SELECT count(*), count(DISTINCT m.id_number), "
+			    "sum(substr(h.village_code, 1, 6) = '610902' AND substr(m.id_number, 1, 6) "
+			    "IN ('610926', '612427')), "
+			    "sum(substr(h.village_code, 1, 6) = '610902' AND substr(m.id_number, 1, 6) "
+			    "IN ('610902', '612401')) FROM member m JOIN household h ON h.id = "
+			    "m.household_id");
+	CHECK_INT(db_step(st), DB_ROW);
+	CHECK(db_col_int(st, 0) > 1200);
+	CHECK_INT(db_col_int(st, 1), db_col_int(st, 0)); /* every number once */
+	CHECK_INT(db_col_int(st, 2), 0);		  /* no 平利 native in 汉滨 */
+	CHECK(db_col_int(st, 3) > 500);			  /* 汉滨's own codes */
+	db_done(st);
+	db_close(db);
+}
