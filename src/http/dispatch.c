@@ -519,6 +519,11 @@ static void run_route(struct http_request *req, struct http_response *res)
 			refuse(req, res, 403, "E_FORBIDDEN", "您的角色无权进行此操作");
 			return;
 		}
+		if ((r->flags & ROUTE_COUNTY) && strlen(p->scope) > 6) {
+			refuse(req, res, 403, "E_FORBIDDEN",
+			       "全县通用的规则和设置只能由县级及以上辖区的管理员修改");
+			return;
+		}
 		if (p->via_cookie && is_state_changing(req->method) && !(r->flags & ROUTE_NO_CSRF) &&
 		    (!token || !p->csrf[0] || !same_secret(token, p->csrf))) {
 			refuse(req, res, 403, "E_CSRF",

@@ -101,6 +101,10 @@ enum route_flags {
 	ROUTE_HTML = 1 << 8,     /* answers an HTML page: the dispatcher's refusals are
 				  * pages too (http/page.h), and a caller who is not signed
 				  * in is sent to the login page (303) */
+	ROUTE_COUNTY = 1 << 9,   /* changes what a whole county shares (monitoring rules and
+				  * lines, the calendar, feed and check definitions and
+				  * thresholds): only for a caller whose scope is a county
+				  * or above, never a township's or village's administrator */
 };
 
 struct route {

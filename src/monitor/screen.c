@@ -1280,9 +1280,9 @@ static void api_household_hits(struct http_request *req, struct http_response *r
 const struct route monitor_rule_routes[] = {
 	{ "GET", "/api/v1/rules", api_rules, 0, NULL, "监测规则列表" },
 	{ "GET", "/api/v1/rules/:id", api_rule_get, 0, NULL, "规则各版本" },
-	{ "POST", "/api/v1/rules", api_rule_create, ROUTE_WRITE | ROUTE_JSON, "monitor.config",
+	{ "POST", "/api/v1/rules", api_rule_create, ROUTE_WRITE | ROUTE_JSON | ROUTE_COUNTY, "monitor.config",
 	  "新增规则" },
-	{ "PUT", "/api/v1/rules/:id", api_rule_update, ROUTE_WRITE | ROUTE_JSON, "monitor.config",
+	{ "PUT", "/api/v1/rules/:id", api_rule_update, ROUTE_WRITE | ROUTE_JSON | ROUTE_COUNTY, "monitor.config",
 	  "修改规则（生成新版本）" },
 	{ "POST", "/api/v1/rules/preview", api_rule_preview, ROUTE_JSON, "monitor.config",
 	  "预览规则命中户数（不保存）" },

@@ -877,9 +877,9 @@ static void api_household_findings(struct http_request *req, struct http_respons
 
 const struct route screen_check_routes[] = {
 	{ "GET", "/api/v1/checks", api_checks, 0, NULL, "数据质量检查目录（含辖区内未处理疑点数）" },
-	{ "POST", "/api/v1/checks", api_check_create, ROUTE_WRITE | ROUTE_JSON, "monitor.config",
+	{ "POST", "/api/v1/checks", api_check_create, ROUTE_WRITE | ROUTE_JSON | ROUTE_COUNTY, "monitor.config",
 	  "新增数据质量检查（规则表达式）" },
-	{ "PUT", "/api/v1/checks/:id", api_check_update, ROUTE_WRITE | ROUTE_JSON, "monitor.config",
+	{ "PUT", "/api/v1/checks/:id", api_check_update, ROUTE_WRITE | ROUTE_JSON | ROUTE_COUNTY, "monitor.config",
 	  "修改数据质量检查（生成新版本）" },
 	{ "POST", "/api/v1/check-runs", api_check_run, ROUTE_WRITE | ROUTE_OWN_TX | ROUTE_JSON,
 	  "monitor.config", "运行数据质量检查并保存疑点" },

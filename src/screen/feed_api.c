@@ -916,9 +916,10 @@ static void api_hit_feedback(struct http_request *req, struct http_response *res
 const struct route screen_feed_routes[] = {
 	{ "GET", "/api/v1/feeds", api_feeds, 0, NULL, "部门数据类型列表" },
 	{ "GET", "/api/v1/feeds/:id", api_feed_get, 0, NULL, "部门数据类型详情（列、规则、阈值）" },
-	{ "POST", "/api/v1/feeds", api_feed_define, ROUTE_WRITE | ROUTE_JSON, "monitor.config",
+	{ "POST", "/api/v1/feeds", api_feed_define, ROUTE_WRITE | ROUTE_JSON | ROUTE_COUNTY, "monitor.config",
 	  "新增或修改部门数据类型（新版本）" },
-	{ "PUT", "/api/v1/feeds/:id/rules/:rule", api_feed_rule_put, ROUTE_WRITE | ROUTE_JSON,
+	{ "PUT", "/api/v1/feeds/:id/rules/:rule", api_feed_rule_put,
+	  ROUTE_WRITE | ROUTE_JSON | ROUTE_COUNTY,
 	  "monitor.config", "修改部门数据规则（新版本）" },
 	{ "PUT", "/api/v1/feeds/:id/params/:name", api_feed_param_put, ROUTE_WRITE | ROUTE_JSON,
 	  "monitor.config", "设置部门数据阈值（按年度、区划）" },

@@ -55,6 +55,10 @@ READERS = {"village_clerk", "township_reviewer", "county_approver", "dept_user",
 WRITERS = {"village_clerk", "township_reviewer", "admin"}
 FULL_ID = {"village_clerk", "township_reviewer", "county_approver", "admin"}
 CONFIG = {"admin"}
+# what a whole county shares (rules, checks, feed definitions, the calendar,
+# the monitoring settings) only an administrator of a county or above may
+# change: the matrix's 系统管理员 is 老县镇's, and is refused
+COUNTY_ONLY = (403, "E_FORBIDDEN")
 FEED = {"dept_user", "admin"}
 PUBLIC = "public"
 
@@ -727,10 +731,10 @@ MATRIX = {
     # any administrator may change them, whatever the scope (see the report)
     ("GET", "/api/v1/calendar"): (ALL, OK200, None),
     ("GET", "/api/v1/calendar/workdays"): (ALL, OK200, None),
-    ("POST", "/api/v1/calendar"): (CONFIG, OK201, None),
-    ("DELETE", "/api/v1/calendar/:date"): (CONFIG, OK200, None),
+    ("POST", "/api/v1/calendar"): (CONFIG, COUNTY_ONLY, None),
+    ("DELETE", "/api/v1/calendar/:date"): (CONFIG, COUNTY_ONLY, None),
     ("GET", "/api/v1/monitor-settings"): (ALL, OK200, None),
-    ("PUT", "/api/v1/monitor-settings"): (CONFIG, OK200, None),
+    ("PUT", "/api/v1/monitor-settings"): (CONFIG, COUNTY_ONLY, None),
     ("GET", "/api/v1/monitor-codes"): (ALL, OK200, None),
     # alerts and cases: each step belongs to one role (E_STEP_ROLE otherwise)
     ("GET", "/api/v1/alerts"): (READERS, OK200, OK200),   # out: region filter → nothing
@@ -754,8 +758,8 @@ MATRIX = {
     ("GET", "/api/v1/households/:id/timeline"): (READERS, OK200, NF),
     ("GET", "/api/v1/rules"): (ALL, OK200, None),
     ("GET", "/api/v1/rules/:id"): (ALL, OK200, None),
-    ("POST", "/api/v1/rules"): (CONFIG, OK201, None),
-    ("PUT", "/api/v1/rules/:id"): (CONFIG, OK200, None),
+    ("POST", "/api/v1/rules"): (CONFIG, COUNTY_ONLY, None),
+    ("PUT", "/api/v1/rules/:id"): (CONFIG, COUNTY_ONLY, None),
     ("POST", "/api/v1/rules/preview"): (CONFIG, OK200, None),
     ("POST", "/api/v1/screen"): (CONFIG, OK200, (422, "E_BAD_REGION")),
     ("GET", "/api/v1/households/:id/rule-hits"): (READERS, OK200, NF),
@@ -763,8 +767,8 @@ MATRIX = {
     # uploads its own department's lists (the matrix's is 医保局)
     ("GET", "/api/v1/feeds"): (ALL, OK200, None),
     ("GET", "/api/v1/feeds/:id"): (ALL, OK200, None),
-    ("POST", "/api/v1/feeds"): (CONFIG, OK201, None),
-    ("PUT", "/api/v1/feeds/:id/rules/:rule"): (CONFIG, OK200, None),
+    ("POST", "/api/v1/feeds"): (CONFIG, COUNTY_ONLY, None),
+    ("PUT", "/api/v1/feeds/:id/rules/:rule"): (CONFIG, COUNTY_ONLY, None),
     ("PUT", "/api/v1/feeds/:id/params/:name"): (CONFIG, OK200, OUT_OF_SCOPE),
     ("POST", "/api/v1/feeds/:id/batches"): (FEED, OK201, None),
     ("GET", "/api/v1/feed-batches"): (FEED, OK200, None),
@@ -783,8 +787,8 @@ MATRIX = {
     ("GET", "/api/v1/case-totals"): (READERS, OK200, None),
     # data-quality checks (screen module)
     ("GET", "/api/v1/checks"): (ALL, OK200, None),
-    ("POST", "/api/v1/checks"): (CONFIG, OK201, None),
-    ("PUT", "/api/v1/checks/:id"): (CONFIG, OK200, None),
+    ("POST", "/api/v1/checks"): (CONFIG, COUNTY_ONLY, None),
+    ("PUT", "/api/v1/checks/:id"): (CONFIG, COUNTY_ONLY, None),
     ("POST", "/api/v1/check-runs"): (CONFIG, OK200, (422, "E_BAD_REGION")),
     ("GET", "/api/v1/check-findings"): (READERS, OK200, OK200),  # out: region filter → nothing
     ("GET", "/api/v1/check-findings/summary"): (READERS, OK200, OK200),
@@ -1619,14 +1623,14 @@ INJECT = {
     ("GET", "/api/v1/calendar"): dict(actor="village_clerk", query=["year"]),
     ("GET", "/api/v1/calendar/workdays"): dict(actor="village_clerk",
                                                query=["from", "days", "to"]),
-    ("POST", "/api/v1/calendar"): dict(actor="admin",
+    ("POST", "/api/v1/calendar"): dict(actor="tester",
                                        json=["date", "kind", "name", "source", "weekday",
                                              "days", "year"],
                                        free=["name", "source"], ignored=["weekday"],
                                        tables={"work_calendar"}),
-    ("DELETE", "/api/v1/calendar/:date"): dict(actor="admin"),
+    ("DELETE", "/api/v1/calendar/:date"): dict(actor="tester"),
     ("GET", "/api/v1/monitor-settings"): dict(actor="village_clerk"),
-    ("PUT", "/api/v1/monitor-settings"): dict(actor="admin", json=["income_denominator"]),
+    ("PUT", "/api/v1/monitor-settings"): dict(actor="tester", json=["income_denominator"]),
     ("GET", "/api/v1/monitor-codes"): dict(),
     ("GET", "/api/v1/alerts"): dict(actor="village_clerk",
                                     query=["status", "region", "limit", "cursor"]),
@@ -1663,9 +1667,9 @@ INJECT = {
     ("GET", "/api/v1/households/:id/timeline"): dict(actor="village_clerk"),
     ("GET", "/api/v1/rules"): dict(actor="village_clerk"),
     ("GET", "/api/v1/rules/:id"): dict(actor="village_clerk"),
-    ("POST", "/api/v1/rules"): dict(actor="admin", json=RULE_FIELDS, free=["title"],
+    ("POST", "/api/v1/rules"): dict(actor="tester", json=RULE_FIELDS, free=["title"],
                                     tables={"rule_def"}),
-    ("PUT", "/api/v1/rules/:id"): dict(actor="admin", json=RULE_FIELDS, free=["title"],
+    ("PUT", "/api/v1/rules/:id"): dict(actor="tester", json=RULE_FIELDS, free=["title"],
                                        tables={"rule_def"}, target="rule"),
     # the expression is compiled to SQL: it must reject these, not run them
     # (a scope other than "member" means household; a year not a number, this year)
@@ -1678,13 +1682,13 @@ INJECT = {
     ("GET", "/api/v1/households/:id/rule-hits"): dict(actor="village_clerk"),
     ("GET", "/api/v1/feeds"): dict(actor="village_clerk"),
     ("GET", "/api/v1/feeds/:id"): dict(actor="village_clerk"),
-    ("POST", "/api/v1/feeds"): dict(actor="admin", json=["id", "title", "department", "cadence",
+    ("POST", "/api/v1/feeds"): dict(actor="tester", json=["id", "title", "department", "cadence",
                                                          "columns.1.title", "rules.0.expression",
                                                          "rules.0.title"],
                                     free=["title", "department", "cadence", "rules.0.title"],
                                     tables={"feed_def", "feed_rule", "feed_param"}),
     ("PUT", "/api/v1/feeds/:id/rules/:rule"): dict(
-        actor="admin", json=["title", "severity", "expression", "enabled", "risk_types"],
+        actor="tester", json=["title", "severity", "expression", "enabled", "risk_types"],
         free=["title"], tables={"feed_rule"}),
     ("PUT", "/api/v1/feeds/:id/params/:name"): dict(
         actor="admin", json=["value", "year", "region", "basis"], free=["basis"],
@@ -1713,9 +1717,9 @@ INJECT = {
     ("GET", "/api/v1/notices/:id"): dict(actor="village_clerk"),
     ("GET", "/api/v1/case-totals"): dict(actor="village_clerk"),
     ("GET", "/api/v1/checks"): dict(actor="village_clerk", query=["group"]),
-    ("POST", "/api/v1/checks"): dict(actor="admin", json=CHECK_FIELDS, free=["title", "advice"],
+    ("POST", "/api/v1/checks"): dict(actor="tester", json=CHECK_FIELDS, free=["title", "advice"],
                                      tables={"check_def"}),
-    ("PUT", "/api/v1/checks/:id"): dict(actor="admin", json=["title", "advice", "severity",
+    ("PUT", "/api/v1/checks/:id"): dict(actor="tester", json=["title", "advice", "severity",
                                                              "enabled", "expression"],
                                         free=["title", "advice"], tables={"check_def"},
                                         target="check"),
@@ -1803,6 +1807,8 @@ class Injector:
 
     def actor(self, spec):
         a = spec.get("actor")
+        if a == "tester":
+            return self.c.tester  # a county's 系统管理员 (county-wide settings)
         return self.self_user if a == "self" else self.c.users[a] if a else None
 
     def param(self, key, name):
@@ -2582,6 +2588,7 @@ def test_every_write_route_writes_one_audit_row():
     values.  A new write route without a case here fails the test."""
     c = C()
     admin, clerk = c.users["admin"], c.users["village_clerk"]
+    cadmin = c.tester  # a county's 系统管理员: county-wide settings
     town = c.users["township_reviewer"]
     routes = list_routes()
     writes = {(r["method"], r["pattern"]) for r in routes if r["write"]}
@@ -2701,16 +2708,16 @@ def test_every_write_route_writes_one_audit_row():
             send("DELETE", "/api/v1/monitor-lines/%d" % line, None, admin), admin.login,
             "monitor_line", line, lambda o, n: n is None and o["amount"] == 810000),
         ("POST", "/api/v1/calendar"): (
-            send("POST", "/api/v1/calendar", day, admin), admin.login, "calendar",
+            send("POST", "/api/v1/calendar", day, cadmin), cadmin.login, "calendar",
             int(day["date"].replace("-", "")),
             lambda o, n: o == [] and [(x["date"], x["kind"]) for x in n] == [(day["date"], "放假")]),
         ("DELETE", "/api/v1/calendar/:date"): (
-            send("DELETE", "/api/v1/calendar/" + day["date"], None, admin), admin.login,
+            send("DELETE", "/api/v1/calendar/" + day["date"], None, cadmin), cadmin.login,
             "calendar", int(day["date"].replace("-", "")),
             lambda o, n: n is None and o["date"] == day["date"]),
         ("PUT", "/api/v1/monitor-settings"): (
-            send("PUT", "/api/v1/monitor-settings", {"income_denominator": "户籍人口"}, admin),
-            admin.login, "monitor_setting", NO_TARGET,
+            send("PUT", "/api/v1/monitor-settings", {"income_denominator": "户籍人口"}, cadmin),
+            cadmin.login, "monitor_setting", NO_TARGET,
             lambda o, n: o["income_denominator"] == n["income_denominator"] == "户籍人口"),
         ("POST", "/api/v1/alerts/:id/dismiss"): (
             send("POST", "/api/v1/alerts/%d/dismiss" % alert1, {"reason": "核实后无风险"}),
@@ -2745,10 +2752,10 @@ def test_every_write_route_writes_one_audit_row():
             send("PUT", hh2 + "/security/2025", SECURITY), clerk.login, "household", fam2["id"],
             lambda o, n: o is None and n == SECURITY),
         ("POST", "/api/v1/rules"): (
-            send("POST", "/api/v1/rules", rule, admin), admin.login, "rule", NO_TARGET,
+            send("POST", "/api/v1/rules", rule, cadmin), cadmin.login, "rule", NO_TARGET,
             lambda o, n: o is None and (n["id"], n["version"]) == (rule["id"], 1)),
         ("PUT", "/api/v1/rules/:id"): (
-            send("PUT", "/api/v1/rules/" + rule["id"], {"title": "改名"}, admin), admin.login,
+            send("PUT", "/api/v1/rules/" + rule["id"], {"title": "改名"}, cadmin), cadmin.login,
             "rule", NO_TARGET,
             lambda o, n: o is None and (n["id"], n["version"], n["title"]) == (
                 rule["id"], 2, "改名")),
@@ -2756,11 +2763,11 @@ def test_every_write_route_writes_one_audit_row():
             send("POST", "/api/v1/screen", {"year": 2025}, admin), admin.login, "", NO_TARGET,
             None),
         ("POST", "/api/v1/feeds"): (
-            send("POST", "/api/v1/feeds", FEED_DEF, admin), admin.login, "feed", NO_TARGET,
+            send("POST", "/api/v1/feeds", FEED_DEF, cadmin), cadmin.login, "feed", NO_TARGET,
             lambda o, n: o is None and n["id"] == "auth_feed"),
         ("PUT", "/api/v1/feeds/:id/rules/:rule"): (
-            send("PUT", "/api/v1/feeds/yingji_disaster/rules/YJ01", {"severity": "中"}, admin),
-            admin.login, "feed_rule", NO_TARGET,
+            send("PUT", "/api/v1/feeds/yingji_disaster/rules/YJ01", {"severity": "中"}, cadmin),
+            cadmin.login, "feed_rule", NO_TARGET,
             lambda o, n: o["version"] + 1 == n["version"] and n["id"] == "YJ01"),
         ("PUT", "/api/v1/feeds/:id/params/:name"): (
             send("PUT", "/api/v1/feeds/yibao_inpatient/params/stay_other",
@@ -2788,10 +2795,10 @@ def test_every_write_route_writes_one_audit_row():
             send("POST", "/api/v1/notices", {"case_ids": [done]}, county), county.login, "notice",
             None, lambda o, n: o is None and n["case_ids"] == [done]),
         ("POST", "/api/v1/checks"): (
-            send("POST", "/api/v1/checks", chk, admin), admin.login, "check", NO_TARGET,
+            send("POST", "/api/v1/checks", chk, cadmin), cadmin.login, "check", NO_TARGET,
             lambda o, n: o is None and (n["id"], n["version"]) == (chk["id"], 1)),
         ("PUT", "/api/v1/checks/:id"): (
-            send("PUT", "/api/v1/checks/" + chk["id"], {"title": "改名"}, admin), admin.login,
+            send("PUT", "/api/v1/checks/" + chk["id"], {"title": "改名"}, cadmin), cadmin.login,
             "check", NO_TARGET,
             lambda o, n: o is None and (n["id"], n["version"], n["title"]) == (
                 chk["id"], 2, "改名")),
@@ -3089,6 +3096,29 @@ def test_user_management_api():
     expect(call(c.s, "GET", "/api/v1/users/%d" % b["id"], token=t), 200)
     assert "um.clerk" in {x["login"] for x in expect(call(c.s, "GET", "/api/v1/users?q=um.clerk",
                                                           token=t), 200)["items"]}
+
+
+def test_county_wide_settings_need_a_county_scope():
+    """Rules, checks, feed definitions, the calendar and the monitoring
+    settings are shared by the whole county: a township's 系统管理员 is
+    refused (403, nothing written), a county's may change them."""
+    c = C()
+    cadmin = quick_user(c.s, "cw.county-admin", "admin", COUNTY)
+    tadmin = c.users["admin"]  # 老县镇's
+    settings = expect(call(c.s, "GET", "/api/v1/monitor-settings", token=cadmin), 200)
+    sends = [("POST", "/api/v1/rules", rule_body), ("POST", "/api/v1/checks", check_body),
+             ("POST", "/api/v1/calendar", cal_body),
+             ("PUT", "/api/v1/monitor-settings",
+              lambda: {"income_denominator": settings["income_denominator"]})]
+    for method, path, body in sends:
+        b = body()
+        c.watch.sync()
+        r = call(c.s, method, path, b, token=tadmin.token)
+        expect_error(r, 403, "E_FORBIDDEN", "%s %s by a township admin" % (method, path))
+        assert "县级" in r.body["error"]["message"], r.body
+        assert not c.watch.diff(), "%s %s refused but wrote" % (method, path)
+        r = call(c.s, method, path, b, token=cadmin)
+        assert r.status in (200, 201), "%s %s by a county admin: %s" % (method, path, show(r))
 
 
 def test_user_management_cli():
