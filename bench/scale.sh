@@ -20,6 +20,7 @@
 #
 # Usage: bench/scale.sh [gen] [pg] [sqlite] [query] [clean]   (default: all)
 #        bench/scale.sh city-pg city-sqlite city-run [city-clean]
+#        (city-run-pg, city-run-sqlite: the runs on one of the two)
 #   HH=300000  households per county     BENCH_OUT=bench/out/scale  work dir
 # Needs ~25 GB free disk at the peak (CSV 2.2 GB, SQLite ~4 GB, PostgreSQL
 # ~6 GB plus WAL) and about 45 minutes on the 2-core CI machine.
@@ -183,9 +184,13 @@ city_one() { # db county -> "screen-dry screen check" seconds
   t0=$(now); "$bin" check --db "$db" --under "$c" --year 2026 >/dev/null 2>&1 || return 1
   printf '%.2f %.2f %.2f\n' "$a" "$b" "$(since "$t0")"
 }
-if has city-run; then
+city_dbs=()
+if has city-run || has city-run-pg; then city_dbs+=("$(cat "$cityurl_file")"); fi
+if has city-run || has city-run-sqlite; then city_dbs+=("$citydb"); fi
+if [ ${#city_dbs[@]} -gt 0 ]; then
   export -f city_one now since; export bin
-  for db in "$(cat "$cityurl_file")" "$citydb"; do
+  printf 'load average before the runs: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+  for db in "${city_dbs[@]}"; do
     label=${db%%:*}; [ "$label" = "$db" ] && label=sqlite
     printf '%s, one county at a time (screen dry run, screen, check — seconds):\n' "$label"
     t0=$(now)
@@ -204,6 +209,7 @@ if has city-run; then
       else psql -At "$db" -c \
         "SELECT (SELECT count(*) FROM rule_hit) || ' rule hits, ' || (SELECT count(*) FROM check_finding WHERE state = 'open') || ' open findings'"
       fi)"
+    printf '%s: load average after the runs: %s\n' "$label" "$(cut -d' ' -f1-3 /proc/loadavg)"
   done
 fi
 
