@@ -33,7 +33,7 @@
 #include "screen/check_internal.h"
 
 /* Pieces the household-id range is cut into. */
-#define CHECK_PIECES 8
+#define CHECK_PIECES 32
 
 /* ---- which fields the rules read -------------------------------------------------- */
 

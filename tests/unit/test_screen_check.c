@@ -20,6 +20,22 @@ TEST(check_catalog_reads_measures_from_one_grouped_join)
 	CHECK(seen >= 9); /* 5 swapped monitoring fields + 4 of the checks' own */
 }
 
+/* Every join reads only the piece of households being checked (:a, :b):
+ * the grouped measures and the monitoring line of the piece's villages. */
+TEST(check_catalog_joins_read_only_the_piece)
+{
+	const struct rule_catalog *c = check_catalog();
+	int mx = 0, ln = 0;
+	for (int i = 0; i < c->nr_joins; i++) {
+		if (!strcmp(c->joins[i].alias, "mx"))
+			mx = strstr(c->joins[i].sql, "household_id >= :a AND household_id < :b") != NULL;
+		if (!strcmp(c->joins[i].alias, "ln"))
+			ln = strstr(c->joins[i].sql, "hv.id >= :a AND hv.id < :b") != NULL;
+	}
+	CHECK(mx);
+	CHECK(ln); /* fails when the monitoring catalogue's line join changed */
+}
+
 TEST(check_catalog_extends_the_monitoring_one)
 {
 	const struct rule_catalog *c = check_catalog();
