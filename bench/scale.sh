@@ -215,8 +215,8 @@ if has city-pg-copy; then
   t1=$(now)
   psql -q "$url" -f "$out/city-indexes.sql"
   t2=$(now)
-  for t in $tables; do
-    psql -At "$url" -c "SELECT pg_get_serial_sequence('$t', 'id')" | grep -q . || continue
+  for t in $(psql -At "$url" -c "SELECT table_name FROM information_schema.columns WHERE
+      table_schema = 'public' AND column_name = 'id' AND column_default LIKE 'nextval%'"); do
     psql -q "$url" -c "SELECT setval(pg_get_serial_sequence('$t', 'id'), greatest((SELECT max(id) FROM $t), 1))" >/dev/null
   done
   psql -q "$url" -c "VACUUM ANALYZE"
