@@ -106,6 +106,10 @@ static unsigned run_sql(const char *expr, const char *sql)
 			sqlite3_bind_int(st, i, YEAR);
 		else if (name && !strcmp(name, ":today"))
 			sqlite3_bind_text(st, i, TODAY, -1, SQLITE_STATIC);
+		else if (name && !strcmp(name, ":lo")) /* the region screened: all */
+			sqlite3_bind_text(st, i, "", -1, SQLITE_STATIC);
+		else if (name && !strcmp(name, ":hi"))
+			sqlite3_bind_text(st, i, ":", -1, SQLITE_STATIC);
 		else
 			fuzz_fail("rule \"%s\": SQL parameter %s is not the catalogue's", expr,
 				  name ? name : "?");
