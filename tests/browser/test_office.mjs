@@ -335,6 +335,8 @@ test('office: county approver approves at the county step, publishes the 公告 
   await page.getByRole('link', { name: '审定与公告' }).click();
   await page.waitForURL((u) => u.pathname === '/county.html');
   const totals = await ok(COUNTY, 'GET', '/api/v1/case-totals');
+  // the page fills the table after its own fetch: wait for the totals row
+  await page.locator('#totals tfoot td', { hasText: '合计' }).waitFor();
   const foot = await page.locator('#totals tfoot td').evaluateAll((tds) => tds.map((td) => td.textContent.trim()));
   const n = (v) => v.toLocaleString('zh-CN');
   assert.deepEqual(foot, ['合计', n(totals.total.waiting.village), n(totals.total.waiting.township),
