@@ -1,6 +1,7 @@
 /* db.c — the front of the db layer (see db.h): picks the backend from the
  * target, forwards each call through the backend's db_ops, and keeps what is
  * the same for both: transaction nesting, migrations, bulk-load rows. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <pthread.h>
@@ -15,11 +16,22 @@ static int is_pg_target(const char *target)
 	return starts_with(target, "postgresql://") || starts_with(target, "postgres://");
 }
 
+/* Connections open in this process, so that a server stopping can wait for
+ * its background threads' connections before the last close. */
+static atomic_int nr_open;
+
 struct db *db_open(const char *target, int create, char *errbuf, size_t errlen)
 {
-	if (is_pg_target(target))
-		return db_pg_open(target, errbuf, errlen);
-	return db_sqlite_open(target, create, errbuf, errlen);
+	struct db *db = is_pg_target(target) ? db_pg_open(target, errbuf, errlen)
+					     : db_sqlite_open(target, create, errbuf, errlen);
+	if (db)
+		atomic_fetch_add(&nr_open, 1);
+	return db;
+}
+
+int db_open_count(void)
+{
+	return atomic_load(&nr_open);
 }
 
 void db_base_release(struct db *db)
@@ -32,8 +44,10 @@ void db_base_release(struct db *db)
 
 void db_close(struct db *db)
 {
-	if (db)
+	if (db) {
 		db->ops->close(db);
+		atomic_fetch_sub(&nr_open, 1);
+	}
 }
 
 const char *db_errmsg(struct db *db)

@@ -40,6 +40,9 @@ enum db_step_result {
  * inside a transaction the statement fails and the caller retries. */
 struct db *db_open(const char *target, int create, char *errbuf, size_t errlen);
 void db_close(struct db *db);
+/* How many connections db_open has made in this process and db_close not yet
+ * closed. */
+int db_open_count(void);
 /* The message of the last failure on this connection. */
 const char *db_errmsg(struct db *db);
 /* The target this connection was opened with (borrowed). */

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "base/csv.h"
 #include "base/util.h"
@@ -64,6 +65,28 @@ static struct db *get_worker_db(void)
 	pthread_once(&worker_db_once, make_worker_db_key);
 	pthread_setspecific(worker_db_key, worker_db);
 	return worker_db;
+}
+
+/* After the workers have stopped: wait (a while) for the background threads
+ * that still hold a connection (an import job, a report rebuild), then open
+ * and close one connection.  SQLite checkpoints and removes the WAL only on
+ * a close that finds no other connection open; two workers closing at the
+ * same moment can each see the other and both leave it. */
+static void finish_background(const struct http_server_opts *o)
+{
+	char err[512];
+	struct db *db;
+	int waited = 0;
+	while (db_open_count() > 0 && waited < 600) {
+		if (waited == 10 && !o->quiet)
+			fprintf(stderr, "liubao 正在等待 %d 个后台任务结束…\n", db_open_count());
+		usleep(100 * 1000);
+		waited++;
+	}
+	if (db_open_count() > 0)
+		warning("停止时仍有 %d 个后台任务未结束", db_open_count());
+	if ((db = db_open(o->db_path, 0, err, sizeof(err))))
+		db_close(db);
 }
 
 static const char csp[] = "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -421,6 +444,7 @@ int http_serve(const struct http_server_opts *o)
 	fflush(stderr);
 	sigwait(&set, &sig);
 	MHD_stop_daemon(d);
+	finish_background(o);
 	if (!o->quiet)
 		fprintf(stderr, "liubao 已停止\n");
 	return 0;
