@@ -113,6 +113,24 @@ static const struct db_migration feed_migrations[] = {
 	  "CREATE INDEX feed_hit_household ON feed_hit(household_id, id);\n"
 	  "CREATE INDEX feed_hit_state ON feed_hit(state, due_on);\n",
 	  NULL },
+	{ 2, "department feeds: per-person totals packed, a few thousand people a row",
+	  /* A batch's per-person totals are only read back by a later batch
+	   * of the same feed and year, person after person in member order:
+	   * one text row per part of the batch (its people in member order)
+	   * instead of a row and two index entries per person.  feed_total
+	   * keeps what loads before this wrote and is still read. */
+	  "CREATE TABLE feed_total_pack(\n"
+	  "  batch_id INTEGER NOT NULL REFERENCES feed_batch(id) ON DELETE CASCADE,\n"
+	  "  part INTEGER NOT NULL,       -- 0, 1, …: the batch's people in member order\n"
+	  "  first_member INTEGER NOT NULL, last_member INTEGER NOT NULL,\n"
+	  "  persons INTEGER NOT NULL,\n"
+	  "  data TEXT NOT NULL,          -- a header line of keys (member, household, rows, then\n"
+	  "                               -- each column's sum and max, or latest date, or\n"
+	  "                               -- last text), then a line a person: tab-separated,\n"
+	  "                               -- empty where none; \\\\, \\t, \\n, \\r escaped\n"
+	  "  PRIMARY KEY(batch_id, part)\n"
+	  ");\n",
+	  NULL },
 };
 
 /* ---- the shipped feeds ---------------------------------------------------------------

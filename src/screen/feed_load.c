@@ -1659,7 +1659,159 @@ matched:
 	return 0;
 }
 
-/* Add the totals of the year's earlier batches (accumulating feeds). */
+/* An earlier batch's sum (k 0) or maximum (k 1) of column c for p. */
+static void earlier_num(struct person *p, int c, int k, double a)
+{
+	double *v = &p->num[2 * c + k];
+	if (!k)
+		*v = isnan(*v) ? a : *v + a;
+	else if (isnan(*v) || a > *v)
+		*v = a;
+}
+
+/* An earlier batch's date (the latest is kept) or text (kept if this batch
+ * has none) of column c for p. */
+static void earlier_text(struct load *l, struct person *p, int c, const char *s)
+{
+	if (l->def.cols[c].type == FEED_DATE) {
+		if (!p->text[c] || strcmp(s, p->text[c]) > 0)
+			p->text[c] = intern(&l->strings, s);
+	} else if (!p->text[c]) {
+		p->text[c] = intern(&l->strings, s);
+	}
+}
+
+/* A number as format_num wrote it: whole 分 exactly (an integer divided by
+ * 100 rounds as strtod would), anything else through strtod. */
+static int pack_num(const char *s, double *out)
+{
+	const char *p = s;
+	int64_t c = 0;
+	int neg = *p == '-', nd = 0, k = 0;
+	char *end;
+	p += neg;
+	while (*p >= '0' && *p <= '9' && nd < 15)
+		c = c * 10 + (*p++ - '0'), nd++;
+	if (nd && *p == '.')
+		for (p++; *p >= '0' && *p <= '9' && k < 2; k++)
+			c = c * 10 + (*p++ - '0');
+	if (nd && !*p && (k || p[-1] != '.')) {
+		for (; k < 2; k++)
+			c *= 10;
+		*out = (double)(neg ? -c : c) / 100;
+		return 0;
+	}
+	*out = strtod(s, &end);
+	return *s && !*end ? 0 : -1;
+}
+
+/* Undo pack_text in place. */
+static void pack_unescape(char *s)
+{
+	char *o = s;
+	for (; *s; s++) {
+		if (*s == '\\' && s[1]) {
+			s++;
+			*o++ = *s == 't' ? '\t' : *s == 'n' ? '\n' : *s == 'r' ? '\r' : *s;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+enum { PK_SKIP = -1, PK_MEMBER, PK_HOUSEHOLD, PK_ROWS, PK_SUM, PK_MAX, PK_TEXT };
+
+struct pack_key {
+	int kind, col;
+};
+
+/* Add one pack of an earlier batch (its text copied into l->tmp): the keys
+ * of its header name the columns, so a column added or dropped since
+ * is skipped or left empty. */
+static void add_pack(struct load *l, const char *data)
+{
+	struct feed_def *d = &l->def;
+	struct pack_key key[3 + 2 * FEED_MAX_COLS];
+	int nk = 0, idx = -1;
+	char *p, *line;
+	buf_reset(&l->tmp);
+	buf_addstr(&l->tmp, data);
+	p = l->tmp.buf;
+	if (!p)
+		return;
+	line = strsep(&p, "\n");
+	for (char *f; (f = strsep(&line, "\t")) && nk < (int)ARRAY_SIZE(key); nk++) {
+		key[nk].kind = PK_SKIP;
+		key[nk].col = -1;
+		if (!strcmp(f, "member"))
+			key[nk].kind = PK_MEMBER;
+		else if (!strcmp(f, "household"))
+			key[nk].kind = PK_HOUSEHOLD;
+		else if (!strcmp(f, "rows"))
+			key[nk].kind = PK_ROWS;
+		for (int c = 0; c < d->nr_cols && key[nk].kind == PK_SKIP; c++) {
+			const struct feed_column *col = &d->cols[c];
+			if (col->type == FEED_NUM && !strcmp(f, col->name))
+				key[nk] = (struct pack_key){ PK_SUM, c };
+			else if (col->type == FEED_NUM && !strcmp(f, col->max_name))
+				key[nk] = (struct pack_key){ PK_MAX, c };
+			else if ((col->type == FEED_DATE || col->type == FEED_TEXT) &&
+				 !strcmp(f, col->name))
+				key[nk] = (struct pack_key){ PK_TEXT, c };
+		}
+	}
+	if (!nk || key[0].kind != PK_MEMBER)
+		return;
+	while ((line = strsep(&p, "\n")) && *line) {
+		int64_t m = strtoll(line, NULL, 10);
+		struct person *q;
+		/* the pack's people ascend, as the kept people do */
+		if (idx < 0) {
+			int hi = l->nr_people;
+			idx = 0;
+			while (idx < hi) {
+				int mid = idx + (hi - idx) / 2;
+				if (l->people[mid].member_id < m)
+					idx = mid + 1;
+				else
+					hi = mid;
+			}
+		}
+		while (idx < l->nr_people && l->people[idx].member_id < m)
+			idx++;
+		if (idx >= l->nr_people)
+			break;
+		if (l->people[idx].member_id != m)
+			continue;
+		q = &l->people[idx];
+		for (int k = 0; k < nk; k++) {
+			char *f = strsep(&line, "\t");
+			double v;
+			if (!f)
+				break;
+			if (!*f)
+				continue;
+			switch (key[k].kind) {
+			case PK_ROWS:
+				q->prev_rows += strtol(f, NULL, 10);
+				break;
+			case PK_SUM:
+			case PK_MAX:
+				if (!pack_num(f, &v))
+					earlier_num(q, key[k].col, key[k].kind == PK_MAX, v);
+				break;
+			case PK_TEXT:
+				pack_unescape(f);
+				earlier_text(l, q, key[k].col, f);
+				break;
+			}
+		}
+	}
+}
+
+/* Add the totals of the year's earlier batches (accumulating feeds): their
+ * packs, and the rows of feed_total that loads before the packs wrote. */
 static int add_earlier_batches(struct load *l)
 {
 	struct feed_def *d = &l->def;
@@ -1667,6 +1819,16 @@ static int add_earlier_batches(struct load *l)
 	int rc;
 	if (!d->accumulate || !l->r->persons)
 		return 0;
+	st = db_prepare(l->db, "SELECT t.data FROM feed_total_pack t JOIN feed_batch b ON b.id = "
+			       "t.batch_id WHERE b.feed_id = :f AND b.year = :y ORDER BY t.batch_id, "
+			       "t.part");
+	db_bind_text(st, ":f", d->id);
+	db_bind_int(st, ":y", l->year);
+	while ((rc = db_step(st)) == DB_ROW)
+		add_pack(l, db_col_text(st, 0));
+	db_done(st);
+	if (rc != DB_DONE)
+		return fail(l, "E_DB", "读取以往批次失败：%s", db_errmsg(l->db));
 	st = db_prepare(l->db, "SELECT t.member_id, t.rows, t.vals FROM feed_total t JOIN feed_batch "
 			       "b ON b.id = t.batch_id WHERE b.feed_id = :f AND b.year = :y");
 	db_bind_text(st, ":f", d->id);
@@ -1685,19 +1847,13 @@ static int add_earlier_batches(struct load *l)
 			json_t *x = json_object_get(v, col->name);
 			if (col->type == FEED_NUM) {
 				json_t *mx = json_object_get(v, col->max_name);
-				if (json_is_number(x)) {
-					double a = json_number_value(x), *s = &p->num[2 * c];
-					*s = isnan(*s) ? a : *s + a;
-				}
-				if (json_is_number(mx)) {
-					double a = json_number_value(mx), *m = &p->num[2 * c + 1];
-					*m = isnan(*m) || a > *m ? a : *m;
-				}
-			} else if (col->type == FEED_DATE && json_is_string(x)) {
-				if (!p->text[c] || strcmp(json_string_value(x), p->text[c]) > 0)
-					p->text[c] = intern(&l->strings, json_string_value(x));
-			} else if (col->type == FEED_TEXT && json_is_string(x) && !p->text[c]) {
-				p->text[c] = intern(&l->strings, json_string_value(x));
+				if (json_is_number(x))
+					earlier_num(p, c, 0, json_number_value(x));
+				if (json_is_number(mx))
+					earlier_num(p, c, 1, json_number_value(mx));
+			} else if ((col->type == FEED_DATE || col->type == FEED_TEXT) &&
+				   json_is_string(x)) {
+				earlier_text(l, p, c, json_string_value(x));
 			}
 		}
 		json_decref(v);
@@ -1969,43 +2125,117 @@ static void format_num(char out[64], double v)
 	snprintf(out, 64, "%.15g", v);
 }
 
-static void add_json_num(struct buf *b, const char *key, double v)
+/* ---- per-person totals, packed (feed_total_pack) --------------------------------------- */
+
+#define PACK_PERSONS 4096
+
+static void pack_text(struct buf *b, const char *s)
 {
-	char num[64];
-	if (isnan(v))
-		return;
-	format_num(num, v);
-	if (b->len > 1)
-		buf_addch(b, ',');
-	buf_addch(b, '"');
-	buf_addstr(b, key);
-	buf_addstr(b, "\":");
-	buf_addstr(b, num);
+	for (const char *p = s; *p; p++) {
+		const char *e = strpbrk(p, "\\\t\n\r");
+		if (!e) {
+			buf_addstr(b, p);
+			return;
+		}
+		buf_add(b, p, (size_t)(e - p));
+		buf_addch(b, '\\');
+		buf_addch(b, *e == '\t' ? 't' : *e == '\n' ? 'n' : *e == '\r' ? 'r' : '\\');
+		p = e;
+	}
 }
 
-/* The batch's own totals of person p as JSON (what a later batch adds to). */
-static void person_json(struct load *l, const struct person *p, const double *own_num,
-			const char *const *own_text, struct buf *b)
+static void pack_int(struct buf *b, int64_t v)
 {
-	struct feed_def *d = &l->def;
-	buf_reset(b);
-	buf_addch(b, '{');
+	char t[24];
+	int n = 0;
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	do
+		t[n++] = (char)('0' + u % 10);
+	while ((u /= 10));
+	if (v < 0)
+		buf_addch(b, '-');
+	while (n)
+		buf_addch(b, t[--n]);
+}
+
+/* The pack's header line: the keys of its fields. */
+static void pack_header(const struct feed_def *d, struct buf *b)
+{
+	buf_addstr(b, "member\thousehold\trows");
 	for (int c = 0; c < d->nr_cols; c++) {
 		const struct feed_column *col = &d->cols[c];
-		if (col->type == FEED_NUM) {
-			add_json_num(b, col->name, own_num[2 * c]);
-			add_json_num(b, col->max_name, own_num[2 * c + 1]);
-		} else if ((col->type == FEED_DATE || col->type == FEED_TEXT) && own_text[c]) {
-			if (b->len > 1)
-				buf_addch(b, ',');
-			buf_addch(b, '"');
-			buf_addstr(b, col->name);
-			buf_addstr(b, "\":");
-			jw_escape(b, own_text[c]);
+		if (col->type == FEED_NUM)
+			buf_addf(b, "\t%s\t%s", col->name, col->max_name);
+		else if (col->type == FEED_DATE || col->type == FEED_TEXT)
+			buf_addf(b, "\t%s", col->name);
+	}
+	buf_addch(b, '\n');
+}
+
+/* One person's line: the batch's own totals. */
+static void pack_person(const struct feed_def *d, const struct person *p, const double *num,
+			const char *const *text, struct buf *b)
+{
+	char v[64];
+	pack_int(b, p->member_id);
+	buf_addch(b, '\t');
+	pack_int(b, p->household_id);
+	buf_addch(b, '\t');
+	pack_int(b, p->rows);
+	for (int c = 0; c < d->nr_cols; c++) {
+		int t = d->cols[c].type;
+		if (t == FEED_NUM) {
+			for (int k = 0; k < 2; k++) {
+				buf_addch(b, '\t');
+				if (!isnan(num[2 * c + k])) {
+					format_num(v, num[2 * c + k]);
+					buf_addstr(b, v);
+				}
+			}
+		} else if (t == FEED_DATE || t == FEED_TEXT) {
+			buf_addch(b, '\t');
+			if (text[c])
+				pack_text(b, text[c]);
 		}
 	}
-	buf_addch(b, '}');
-	(void)p;
+	buf_addch(b, '\n');
+}
+
+/* The batch's own per-person totals, PACK_PERSONS people a row. */
+static int write_packs(struct load *l, int64_t bid, double **own_num, const char ***own_text)
+{
+	struct feed_def *d = &l->def;
+	struct buf b = BUF_INIT;
+	int part = 0, rc = 0;
+	for (int i = 0; i < l->nr_people && !rc; part++) {
+		int n = 0;
+		int64_t first = 0, last = 0;
+		struct db_stmt *st;
+		buf_reset(&b);
+		pack_header(d, &b);
+		for (; i < l->nr_people && n < PACK_PERSONS; i++) {
+			if (l->people[i].match != 1)
+				continue;
+			pack_person(d, &l->people[i], own_num[i], own_text[i], &b);
+			if (!n++)
+				first = l->people[i].member_id;
+			last = l->people[i].member_id;
+		}
+		if (!n)
+			break;
+		st = db_prepare(l->db, "INSERT INTO feed_total_pack(batch_id, part, first_member, "
+				       "last_member, persons, data) VALUES (:b, :p, :f, :l, :n, :d)");
+		db_bind_int(st, ":b", bid);
+		db_bind_int(st, ":p", part);
+		db_bind_int(st, ":f", first);
+		db_bind_int(st, ":l", last);
+		db_bind_int(st, ":n", n);
+		db_bind_text(st, ":d", b.buf);
+		rc = db_run(st);
+		db_done(st);
+	}
+	buf_release(&b);
+	return rc;
 }
 
 /* A hit of an earlier batch of the year (feed_hit), looked up by
@@ -2035,7 +2265,6 @@ static int write_batch(struct load *l, double **own_num, const char ***own_text)
 	struct db_copy *cp;
 	struct work_calendar cal;
 	char *now = l->now, *due = l->due;
-	struct buf js = BUF_INIT;
 	int64_t bid;
 	now_utc_text(now);
 	monitor_cal_init(&cal);
@@ -2076,22 +2305,8 @@ static int write_batch(struct load *l, double **own_num, const char ***own_text)
 	progress(l, "写入", 0.0);
 
 	/* the batch's per-person totals, in member order (the people are kept
-	 * so): the index on member_id grows page after page, not at random */
-	cp = db_copy_begin(l->db, "feed_total", "batch_id, member_id, household_id, rows, vals");
-	for (int i = 0; i < l->nr_people; i++) {
-		struct person *p = &l->people[i];
-		if (p->match != 1)
-			continue;
-		person_json(l, p, own_num[i], own_text[i], &js);
-		db_copy_int(cp, bid);
-		db_copy_int(cp, p->member_id);
-		db_copy_int(cp, p->household_id);
-		db_copy_int(cp, p->rows);
-		db_copy_text(cp, js.buf);
-		if (db_copy_row(cp))
-			break;
-	}
-	if (db_copy_end(cp, 0))
+	 * so), PACK_PERSONS people a row */
+	if (write_packs(l, bid, own_num, own_text))
 		goto dberr;
 	phase("w:totals");
 	progress(l, "写入", 0.5);
@@ -2114,10 +2329,8 @@ static int write_batch(struct load *l, double **own_num, const char ***own_text)
 	}
 	if (db_copy_end(cp, 0))
 		goto dberr;
-	buf_release(&js);
 	return 0;
 dberr:
-	buf_release(&js);
 	return fail(l, "E_DB", "保存失败：%s", db_errmsg(l->db));
 }
 

@@ -338,6 +338,21 @@ def query(db, sql, args=()):
     return rows
 
 
+def feed_totals(db, batch_id):
+    """A feed batch's per-person totals as stored (feed_total_pack: a header
+    line of keys, then a tab-separated line a person): member id → {key: text}."""
+    out = {}
+    for (data,) in query(db, "SELECT data FROM feed_total_pack WHERE batch_id = ? ORDER BY part",
+                         (batch_id,)):
+        lines = data.split("\n")
+        keys = lines[0].split("\t")
+        for line in lines[1:]:
+            if line:
+                row = dict(zip(keys, line.split("\t")))
+                out[int(row["member"])] = row
+    return out
+
+
 def query_dicts(db, sql, args=()):
     """The rows of `sql` as a list of {column: value}."""
     con = connect(db)

@@ -41,8 +41,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import (BIN, DIVISION, PG, Server, cli, eq, free_port, is_pg,  # noqa: E402
-                 new_db, query, run_tests, tmp_path)
+from lib import (BIN, DIVISION, PG, Server, cli, eq, feed_totals, free_port,  # noqa: E402
+                 is_pg, new_db, query, run_tests, tmp_path)
 from traffic import Writer, check_acknowledged, join_writers  # noqa: E402
 
 SEED = int(os.environ.get("LIUBAO_CRASH_SEED") or random.SystemRandom().randrange(1 << 31))
@@ -298,14 +298,14 @@ def feed_batches(db):
     out = []
     rows = query(db, "SELECT id, file_hash, persons, hits FROM feed_batch ORDER BY id")
     for bid, h, persons, hits in rows:
-        nt = query(db, "SELECT count(*) FROM feed_total WHERE batch_id = ?", (bid,))[0][0]
+        nt = len(feed_totals(db, bid))
         eq(nt, persons, "batch %d: per-person totals stored" % bid)
         out.append(h)
     if rows:
         bid, hits = rows[-1][0], rows[-1][3]
         nh = query(db, "SELECT count(*) FROM feed_hit WHERE batch_id = ?", (bid,))[0][0]
         eq(nh, hits, "latest batch %d: hits stored" % bid)
-    for t in ("feed_total", "feed_hit", "feed_issue"):
+    for t in ("feed_total_pack", "feed_hit", "feed_issue"):
         eq(query(db, "SELECT count(*) FROM %s WHERE batch_id NOT IN (SELECT id FROM feed_batch)" %
                  t)[0][0], 0, "%s rows of no batch" % t)
     eq(query(db, "SELECT count(*) FROM feed_hit WHERE alert_id IS NOT NULL AND alert_id NOT IN "

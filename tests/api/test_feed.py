@@ -7,8 +7,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lib import (Server, cli, eq, new_db, query, run_tests, sheet_xlsx, snapshot,  # noqa: E402
-                 tmp_path)
+from lib import (Server, cli, eq, execute, feed_totals, new_db, query, run_tests,  # noqa: E402
+                 sheet_xlsx, snapshot, tmp_path)
 
 TODAY = "2026-03-10"
 _db = None
@@ -104,8 +104,7 @@ def test_matching_normalises_and_reports_unmatched_and_name_mismatch():
     eq(unm["id_number"], "110101********1233", "masked number")
     mis = [i for i in b["issues"] if i["kind"] == "姓名不一致"][0]
     eq(mis["household_id"], c_hh, "mismatch names the household")
-    totals = dict(query(db(), "SELECT member_id, rows FROM feed_total WHERE batch_id = ?",
-                        (b["batch_id"],)))
+    totals = feed_totals(db(), b["batch_id"])
     eq(sorted(totals), sorted([a_mid, b_mid, c_mid, x_mid]), "every normalised form matched")
     # the batch report pages through its issues by kind
     st, rep, _ = server().get("/api/v1/feed-batches/%d?kind=unmatched" % b["batch_id"],
@@ -222,9 +221,8 @@ def test_excel_workbook_loads_like_the_csv():
     eq((b["encoding"], b["rows"], b["bad_rows"], b["matched_rows"], b["persons"]),
        ("xlsx", 3, 1, 2, 2), "counts")
     eq([i["line"] for i in b["issues"] if i["kind"] == "无效行"], [7], "the sheet's row number")
-    vals = dict(query(db(), "SELECT member_id, vals FROM feed_total WHERE batch_id = ?",
-                      (b["batch_id"],)))
-    assert '"self_pay":6000.5' in vals[a_mid], vals[a_mid]
+    vals = feed_totals(db(), b["batch_id"])
+    eq((vals[a_mid]["self_pay"], vals[a_mid]["rows"]), ("6000.5", "1"), "a's totals stored")
     # the same workbook from the command line: already loaded
     p = cli("feed", "load", "yibao_inpatient", path, "--db", db(), "--period", "2026-02",
             env={"LIUBAO_TODAY": TODAY})
@@ -383,6 +381,47 @@ def test_accumulation_thresholds_and_one_alert_per_household():
     st, al, _ = s.get("/api/v1/alerts/%d" % alerts[0][0])
     eq(st, 200, "the alert is in the monitoring workflow")
     assert "部门数据" in al.get("channels", []), al
+
+
+def test_earlier_batches_from_packs_and_from_the_old_table():
+    """A batch's per-person totals are kept packed (a line a person); a later
+    batch of the year adds them, and also the feed_total rows that loads
+    before the packs wrote.  Texts with tabs, line ends and backslashes and
+    amounts of any form come back as they went in."""
+    (p_id, p_name, p_hh, p_mid), (q_id, q_name, _, q_mid) = people(TUOPIN, 2)
+    odd = '"县医院\t二\\部\n住院"'
+    st, b1, _ = upload("yibao_inpatient", csv(YB, [
+        [p_id, p_name, "2025-01-05", "2025-01-09", "县医院", 4000, 2000.25],
+        [q_id, q_name, "2025-01-05", "2025-01-09", odd, 12.345678, 2500.5]]), period="2025-01")
+    eq(st, 201, "first month: %s" % (b1,))
+    bid = b1["batch_id"]
+    t = feed_totals(db(), bid)
+    eq((t[q_mid]["hospital"], t[q_mid]["total_cost"], t[q_mid]["self_pay"], t[q_mid]["rows"],
+        t[p_mid]["self_pay_max"], t[p_mid]["admit_date"]),
+       ("县医院\\t二\\\\部\\n住院", "12.345678", "2500.5", "1", "2000.25", "2025-01-05"),
+       "stored packed, the text escaped")
+    eq((hits_of(p_mid), hits_of(q_mid)), ([], []), "below the line in January")
+    # p's January as a load before the packs kept it: a feed_total row
+    for part, data in query(db(), "SELECT part, data FROM feed_total_pack WHERE batch_id = ?",
+                            (bid,)):
+        kept = [x for x in data.split("\n") if not x.startswith("%d\t" % p_mid)]
+        execute(db(), "UPDATE feed_total_pack SET data = ? WHERE batch_id = ? AND part = ?",
+                ("\n".join(kept), bid, part))
+    execute(db(), "INSERT INTO feed_total(batch_id, member_id, household_id, rows, vals) VALUES "
+            "(?, ?, ?, 1, ?)", (bid, p_mid, p_hh, '{"total_cost":4000,"total_cost_max":4000,'
+                                '"self_pay":2000.25,"self_pay_max":2000.25}'))
+    eq(sorted(feed_totals(db(), bid)), [q_mid], "p left the pack")
+    st, b2, _ = upload("yibao_inpatient", csv(YB, [
+        [p_id, p_name, "2025-02-05", "2025-02-09", "县医院", 4000, 3000],
+        [q_id, q_name, "2025-02-05", "2025-02-09", "市医院", 4000, 2500]]), period="2025-02")
+    eq(st, 201, "second month: %s" % (b2,))
+    eq((hits_of(p_mid), hits_of(q_mid)), (["YB01"], ["YB01"]), "January added: over 5,000")
+    ex = dict(query(db(), "SELECT member_id, explain FROM feed_hit WHERE member_id IN (?, ?)",
+                    (p_mid, q_mid)))
+    assert "5,000.25 元" in ex[p_mid] and "5,000.5 元" in ex[q_mid], ex
+    t = feed_totals(db(), b2["batch_id"])
+    eq((t[p_mid]["self_pay"], t[q_mid]["self_pay"], t[q_mid]["hospital"]), ("3000", "2500", "市医院"),
+       "a batch stores its own totals, not the year's")
 
 
 def test_village_verifies_hits_in_scope():
