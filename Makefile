@@ -2,7 +2,7 @@
 # commands the README promises; everything else is a helper for them.
 
 CC      ?= cc
-PKGS     = libmicrohttpd jansson libsodium sqlite3 libpq libzip expat
+PKGS     = libmicrohttpd jansson libsodium sqlite3 libpq libzip expat libxxhash
 # the unit tests also write workbooks with libxlsxwriter, a second xlsx writer
 TEST_PKGS = xlsxwriter
 CFLAGS  ?= -O2 -g

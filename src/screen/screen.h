@@ -69,7 +69,8 @@ struct feed_report {
 	char feed_title[128];
 	char period[8];       /* YYYY-MM */
 	char encoding[16];
-	char hash[65];        /* BLAKE2b-256 of the file, hex */
+	char hash[65];        /* "xxh3:" and XXH3-128 of the file in hex (older batches:
+	                       * BLAKE2b-256 in hex) */
 	int64_t batch_id;     /* the stored batch (0 for a dry run or a refusal) */
 	int64_t duplicate_of; /* E_DUPLICATE_BATCH: the batch that loaded this file */
 	long rows, bad_rows, matched_rows, unmatched_rows, mismatch_rows, outside_rows;

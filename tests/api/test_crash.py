@@ -40,6 +40,8 @@ import subprocess
 import sys
 import time
 
+import xxhash
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import (BIN, DIVISION, PG, Server, cli, eq, feed_totals, free_port,  # noqa: E402
                  is_pg, new_db, query, run_tests, tmp_path)
@@ -331,7 +333,7 @@ def feed_file(db, k, reg):
     data = ("\n".join(lines) + "\n").encode()
     with open(path, "wb") as f:
         f.write(data)
-    return path, hashlib.blake2b(data, digest_size=32).hexdigest()
+    return path, "xxh3:" + xxhash.xxh3_128_hexdigest(data)
 
 
 def test_kill_during_feed_load():

@@ -3,7 +3,9 @@ and the upload API, 身份证号 normalisation and matching, per-row reports wit
 nothing written on error, duplicate files, every shipped rule firing and not
 firing, yearly accumulation and per-county thresholds, hits merged into one
 alert per household, village verification, and rule versions."""
+import hashlib
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -114,6 +116,16 @@ def test_matching_normalises_and_reports_unmatched_and_name_mismatch():
     st, e, _ = upload("yibao_inpatient", text, who="yibao")
     eq((st, e["error"]["code"], e["error"]["details"]["batch_id"]),
        (409, "E_DUPLICATE_BATCH", b["batch_id"]), "duplicate file")
+    (h,), = query(db(), "SELECT file_hash FROM feed_batch WHERE id = ?", (b["batch_id"],))
+    assert re.fullmatch("xxh3:[0-9a-f]{32}", h), h
+    # a batch loaded before XXH3 kept the file's BLAKE2b-256: still the same file
+    execute(db(), "UPDATE feed_batch SET file_hash = ? WHERE id = ?",
+            (hashlib.blake2b(text.encode(), digest_size=32).hexdigest(), b["batch_id"]))
+    before = snapshot(db())
+    st, e, _ = upload("yibao_inpatient", text, who="yibao")
+    eq((st, e["error"]["code"], e["error"]["details"]["batch_id"]),
+       (409, "E_DUPLICATE_BATCH", b["batch_id"]), "duplicate of a BLAKE2b batch")
+    eq(snapshot(db()), before, "nothing written")
 
 
 def test_bad_rows_and_bad_files_write_nothing():
