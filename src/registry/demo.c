@@ -16,7 +16,6 @@
 #include "base/util.h"
 #include "registry/codes.h"
 #include "registry/idcard.h"
-#include "registry/pinyin.h"
 #include "registry/registry.h"
 
 /* Ages are computed on this fixed date (start of the 2026 school year), never
@@ -1183,7 +1182,7 @@ static int batch_flush(struct db *db, struct batch *b)
 {
 	int64_t *hid, *mid;
 	struct db_copy *c;
-	char now[20], py[64];
+	char now[20], py[REGISTRY_PY_SIZE];
 	int rc = 0, k = 0;
 
 	if (!b->nh)
@@ -1195,18 +1194,13 @@ static int batch_flush(struct db *db, struct batch *b)
 		goto out;
 	}
 	now_utc_text(now);
-	c = db_copy_begin(db, "household", "id, hh_no, village_code, address, phone, hh_type, "
-					   "relocated, relocation_site, created_at, updated_at");
+	c = db_copy_begin(db, "household",
+			  "id, " REGISTRY_HOUSEHOLD_COPY_COLUMNS ", created_at, updated_at");
 	for (int i = 0; i < b->nh && rc >= 0; i++) {
 		const struct household_rec *h = &b->hh[i];
 		db_copy_int(c, hid[i]);
-		db_copy_text(c, h->hh_no);
-		db_copy_text(c, h->village_code);
-		db_copy_text(c, h->address);
-		db_copy_text(c, h->phone);
-		db_copy_int_or_null(c, h->hh_type);
-		db_copy_int(c, h->relocated > 0);
-		db_copy_text(c, h->relocation_site);
+		registry_copy_household_fields(c, h->hh_no, h->village_code, h->address, h->phone,
+					       h->hh_type, h->relocated, h->relocation_site);
 		db_copy_text(c, now);
 		db_copy_text(c, now);
 		rc = db_copy_row(c);
@@ -1216,37 +1210,13 @@ static int batch_flush(struct db *db, struct batch *b)
 			   "（该县的户编号可能已在库中）");
 		goto out;
 	}
-	c = db_copy_begin(db, "member", "id, household_id, name, id_number, relation, sex, "
-					"birth_date, ethnicity, education, school_status, health, "
-					"disability, labor_skill, work_status, ins_resident_med, "
-					"ins_employee_med, ins_critical, ins_pension, dibao, tekun, "
-					"phone, name_py, created_at, updated_at");
+	c = db_copy_begin(db, "member",
+			  "id, household_id, " REGISTRY_MEMBER_COPY_COLUMNS ", created_at, updated_at");
 	for (int i = 0; i < b->nh && rc >= 0; i++)
 		for (int j = 0; j < b->nm[i] && rc >= 0; j++, k++) {
-			const struct member_rec *m = &b->m[k];
 			db_copy_int(c, mid[k]);
 			db_copy_int(c, hid[i]);
-			db_copy_text(c, m->name);
-			db_copy_text(c, m->id_number);
-			db_copy_int(c, m->relation);
-			db_copy_int(c, m->sex);
-			db_copy_text(c, m->birth_date);
-			db_copy_int_or_null(c, m->ethnicity);
-			db_copy_int_or_null(c, m->education);
-			db_copy_int_or_null(c, m->school_status);
-			db_copy_int_or_null(c, m->health);
-			db_copy_int_or_null(c, m->disability);
-			db_copy_int_or_null(c, m->labor_skill);
-			db_copy_int_or_null(c, m->work_status);
-			db_copy_int_or_null(c, m->ins_resident_med);
-			db_copy_int_or_null(c, m->ins_employee_med);
-			db_copy_int_or_null(c, m->ins_critical);
-			db_copy_int_or_null(c, m->ins_pension);
-			db_copy_int_or_null(c, m->dibao);
-			db_copy_int_or_null(c, m->tekun);
-			db_copy_text(c, m->phone);
-			registry_name_initials(m->name, py, sizeof(py));
-			db_copy_text(c, py);
+			registry_copy_member_fields(c, &b->m[k], py);
 			db_copy_text(c, now);
 			db_copy_text(c, now);
 			rc = db_copy_row(c);

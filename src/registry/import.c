@@ -23,7 +23,6 @@
 #include "db/db.h"
 #include "registry/codes.h"
 #include "registry/idcard.h"
-#include "registry/pinyin.h"
 #include "registry/registry.h"
 
 /* ---- the ledger's columns ------------------------------------------------ */
@@ -1955,20 +1954,16 @@ static const char hh_load_ddl[] =
 /* COPY the good households (those the file describes) into hh_load. */
 static int stage_households(struct import_state *s, long *n)
 {
-	struct db_copy *c = db_copy_begin(s->db, "hh_load", "seq, hh_no, village_code, address, "
-					  "phone, hh_type, relocated, relocation_site");
+	struct db_copy *c =
+		db_copy_begin(s->db, "hh_load", "seq, " REGISTRY_HOUSEHOLD_COPY_COLUMNS);
 	for (int g = 0; g < s->nr_groups; g++) {
 		struct group *gr = &s->groups[g];
 		if (gr->bad || !gr->hh_no || !gr->has_hh)
 			continue;
 		db_copy_int(c, g);
-		db_copy_text(c, group_hh_no(s, g));
-		db_copy_text(c, gr->village_code);
-		db_copy_text(c, str_at(s, gr->address));
-		db_copy_text(c, str_at(s, gr->phone));
-		db_copy_int_or_null(c, gr->hh_type);
-		db_copy_int(c, gr->relocated > 0);
-		db_copy_text(c, str_at(s, gr->site));
+		registry_copy_household_fields(c, group_hh_no(s, g), gr->village_code,
+					       str_at(s, gr->address), str_at(s, gr->phone),
+					       gr->hh_type, gr->relocated, str_at(s, gr->site));
 		if (db_copy_row(c) < 0)
 			break;
 		(*n)++;
@@ -1981,47 +1976,24 @@ static int stage_households(struct import_state *s, long *n)
 /* COPY the members of the good households into member_load. */
 static int stage_members(struct import_state *s, long *n)
 {
-	struct db_copy *c = db_copy_begin(
-		s->db, "member_load", "seq, hh_no, name, id_number, relation, sex, birth_date, "
-		"ethnicity, education, school_status, health, disability, labor_skill, "
-		"work_status, ins_resident_med, ins_employee_med, ins_critical, ins_pension, dibao, "
-		"tekun, phone, name_py");
+	struct db_copy *c =
+		db_copy_begin(s->db, "member_load", "seq, hh_no, " REGISTRY_MEMBER_COPY_COLUMNS);
 	long seq = 0;
 	for (int g = 0; g < s->nr_groups; g++) {
 		struct group *gr = &s->groups[g];
 		if (gr->bad || !gr->hh_no)
 			continue;
 		for (int m = gr->first; m >= 0; m = s->m_next[m]) {
-			struct member_rec one, *mr = &one;
-			char py[64];
-			member_unpack(s, m, &one);
+			struct member_rec mr;
+			char py[REGISTRY_PY_SIZE];
+			member_unpack(s, m, &mr);
 			db_copy_int(c, seq++);
 			db_copy_text(c, group_hh_no(s, g));
-			db_copy_text(c, mr->name);
-			db_copy_text(c, mr->id_number);
-			db_copy_int(c, mr->relation);
-			db_copy_int(c, mr->sex);
-			db_copy_text(c, mr->birth_date);
-			db_copy_int_or_null(c, mr->ethnicity);
-			db_copy_int_or_null(c, mr->education);
-			db_copy_int_or_null(c, mr->school_status);
-			db_copy_int_or_null(c, mr->health);
-			db_copy_int_or_null(c, mr->disability);
-			db_copy_int_or_null(c, mr->labor_skill);
-			db_copy_int_or_null(c, mr->work_status);
-			db_copy_int_or_null(c, mr->ins_resident_med);
-			db_copy_int_or_null(c, mr->ins_employee_med);
-			db_copy_int_or_null(c, mr->ins_critical);
-			db_copy_int_or_null(c, mr->ins_pension);
-			db_copy_int_or_null(c, mr->dibao);
-			db_copy_int_or_null(c, mr->tekun);
-			db_copy_text(c, mr->phone);
-			registry_name_initials(mr->name, py, sizeof(py));
-			db_copy_text(c, py);
+			registry_copy_member_fields(c, &mr, py);
 			if (db_copy_row(c) < 0)
 				return db_copy_end(c, 1);
 			(*n)++;
-			if (mr->id <= 0)
+			if (mr.id <= 0)
 				s->res->members_new++;
 		}
 	}

@@ -125,6 +125,29 @@ int64_t registry_member_save(struct db *db, const struct member_rec *m, int *wha
 /* The same without reporting what happened. */
 int64_t registry_household_upsert(struct db *db, const struct household_rec *h);
 int64_t registry_member_upsert(struct db *db, const struct member_rec *m);
+/* Bulk loads (db_copy) of households and members: the columns every such
+ * load writes after its own key columns, in this order, and the functions
+ * that add those fields of one row.  The caller adds its key columns before
+ * (id / seq, household_id / hh_no) and anything else after, then
+ * db_copy_row().  The member fields end with name_py, the pinyin initials of
+ * the name (registry_name_initials). */
+#define REGISTRY_HOUSEHOLD_COPY_COLUMNS \
+	"hh_no, village_code, address, phone, hh_type, relocated, relocation_site"
+#define REGISTRY_MEMBER_COPY_COLUMNS                                                       \
+	"name, id_number, relation, sex, birth_date, ethnicity, education, school_status, " \
+	"health, disability, labor_skill, work_status, ins_resident_med, ins_employee_med, " \
+	"ins_critical, ins_pension, dibao, tekun, phone, name_py"
+/* Household fields as values, since callers keep them in different shapes
+ * (a household_rec, or an import's parsed group). */
+void registry_copy_household_fields(struct db_copy *c, const char *hh_no,
+				    const char *village_code, const char *address,
+				    const char *phone, int hh_type, int relocated,
+				    const char *relocation_site);
+/* py[REGISTRY_PY_SIZE] receives the name's initials: db_copy borrows text
+ * until db_copy_row, so it must live until then. */
+enum { REGISTRY_PY_SIZE = 64 };
+void registry_copy_member_fields(struct db_copy *c, const struct member_rec *m,
+				 char py[REGISTRY_PY_SIZE]);
 /* Read one row by id into `out`; returns 1 found, 0 not found, -1 error. */
 int registry_household_load(struct db *db, int64_t id, struct household_rec *out);
 int registry_member_load(struct db *db, int64_t id, struct member_rec *out);

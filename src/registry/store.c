@@ -365,3 +365,43 @@ int registry_household_load_scoped(struct db *db, int64_t id, const char *scope,
 		rc = 0;
 	return rc;
 }
+
+void registry_copy_household_fields(struct db_copy *c, const char *hh_no,
+				    const char *village_code, const char *address,
+				    const char *phone, int hh_type, int relocated,
+				    const char *relocation_site)
+{
+	db_copy_text(c, hh_no);
+	db_copy_text(c, village_code);
+	db_copy_text(c, address);
+	db_copy_text(c, phone);
+	db_copy_int_or_null(c, hh_type);
+	db_copy_int(c, relocated > 0);
+	db_copy_text(c, relocation_site);
+}
+
+void registry_copy_member_fields(struct db_copy *c, const struct member_rec *m,
+				 char py[REGISTRY_PY_SIZE])
+{
+	db_copy_text(c, m->name);
+	db_copy_text(c, m->id_number);
+	db_copy_int(c, m->relation);
+	db_copy_int(c, m->sex);
+	db_copy_text(c, m->birth_date);
+	db_copy_int_or_null(c, m->ethnicity);
+	db_copy_int_or_null(c, m->education);
+	db_copy_int_or_null(c, m->school_status);
+	db_copy_int_or_null(c, m->health);
+	db_copy_int_or_null(c, m->disability);
+	db_copy_int_or_null(c, m->labor_skill);
+	db_copy_int_or_null(c, m->work_status);
+	db_copy_int_or_null(c, m->ins_resident_med);
+	db_copy_int_or_null(c, m->ins_employee_med);
+	db_copy_int_or_null(c, m->ins_critical);
+	db_copy_int_or_null(c, m->ins_pension);
+	db_copy_int_or_null(c, m->dibao);
+	db_copy_int_or_null(c, m->tekun);
+	db_copy_text(c, m->phone);
+	registry_name_initials(m->name, py, REGISTRY_PY_SIZE);
+	db_copy_text(c, py);
+}
