@@ -84,14 +84,6 @@ int auth_scope_prefix(const char *code, char out[13])
 	if ((l != 2 && l != 4 && l != 6 && l != 9 && l != 12) || strspn(code, "0123456789") != l)
 		return -1;
 	snprintf(out, 13, "%s", code);
-	/* drop the zero-filled levels: 12 → 9 → 6 → 4 → 2 digits */
-	if (l == 12 && !strcmp(out + 9, "000"))
-		out[l = 9] = '\0';
-	if (l == 9 && !strcmp(out + 6, "000"))
-		out[l = 6] = '\0';
-	if (l == 6 && !strcmp(out + 4, "00"))
-		out[l = 4] = '\0';
-	if (l == 4 && !strcmp(out + 2, "00"))
-		out[l = 2] = '\0';
+	code_drop_zero_levels(out); /* 12 → 9 → 6 → 4 → 2 digits; "00" stays */
 	return 0;
 }

@@ -115,6 +115,18 @@ void code_pad12(const char *in, char out[13])
 	out[12] = '\0';
 }
 
+size_t code_drop_zero_levels(char *code)
+{
+	static const size_t level[] = { 12, 9, 6, 4, 2 };
+	size_t l = strlen(code);
+	for (size_t i = 0; i + 1 < ARRAY_SIZE(level); i++) {
+		size_t up = level[i + 1];
+		if (l == level[i] && strspn(code + up, "0") == l - up)
+			code[l = up] = '\0';
+	}
+	return l;
+}
+
 void now_utc_text(char out[20])
 {
 	static __thread time_t last;

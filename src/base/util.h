@@ -47,6 +47,13 @@ int starts_with(const char *s, const char *prefix);
 /* Pad a region-code prefix (digits) with zeros to 12 digits into out[13];
  * longer input is cut at 12. */
 void code_pad12(const char *in, char out[13]);
+/* Drop the zero-filled levels at the end of a region code (digits), in
+ * place: 12 → 9 → 6 → 4 → 2 digits while the dropped level is all zeros
+ * (610926000000 → 610926, 610000000000 → 61, 610926102001 unchanged).  A
+ * code of another length is left as it is, and so are the last 2 digits
+ * ("000000000000" → "00"): callers decide what "00" means.  Returns the new
+ * length. */
+size_t code_drop_zero_levels(char *code);
 /* Current UTC time as "YYYY-MM-DD HH:MM:SS" into out[20]. */
 void now_utc_text(char out[20]);
 /* Seconds since an arbitrary point, monotonic, as a double. */

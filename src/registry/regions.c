@@ -34,16 +34,8 @@ int registry_region_prefix(const char *code, char out[13])
 	if (l > 12 || strspn(code, "0123456789") != l)
 		return -1;
 	memcpy(out, code, l + 1);
-	/* drop the zero-filled levels: 12 → 9 → 6 → 4 → 2 → 0 digits */
-	if (l == 12 && !strcmp(out + 9, "000"))
-		out[l = 9] = '\0';
-	if (l == 9 && !strcmp(out + 6, "000"))
-		out[l = 6] = '\0';
-	if (l == 6 && !strcmp(out + 4, "00"))
-		out[l = 4] = '\0';
-	if (l == 4 && !strcmp(out + 2, "00"))
-		out[l = 2] = '\0';
-	if (l == 2 && !strcmp(out, "00"))
+	/* drop the zero-filled levels: 12 → 9 → 6 → 4 → 2, and "00" → "" */
+	if (code_drop_zero_levels(out) == 2 && !strcmp(out, "00"))
 		out[0] = '\0';
 	return 0;
 }
