@@ -49,6 +49,13 @@ py=python3
 pgdir=$out/pg
 pgurl_file=$out/pg.url
 sqdb=$out/scale.db
+# the PostgreSQL server of the pg, city-pg and city-pg-copy steps:
+# production-like settings for 24 GiB / 2 cores, durable (fsync on), big
+# buffers, few checkpoints during a load
+pg_durable="-c fsync=on -c full_page_writes=on -c shared_buffers=6GB \
+  -c effective_cache_size=16GB -c maintenance_work_mem=1GB -c work_mem=64MB \
+  -c max_wal_size=16GB -c checkpoint_timeout=30min -c wal_compression=on \
+  -c max_parallel_workers_per_gather=2 -c jit=off"
 
 has() { [[ " $steps " == *" $1 "* ]]; }
 
@@ -75,12 +82,7 @@ fi
 
 if has pg; then
   [ ! -d "$pgdir" ] || tests/pg-server stop "$pgdir"
-  # production-like settings for 24 GiB / 2 cores: durable (fsync on),
-  # big buffers, few checkpoints during the load
-  admin=$(PG_SERVER_SETTINGS="-c fsync=on -c full_page_writes=on -c shared_buffers=6GB \
-    -c effective_cache_size=16GB -c maintenance_work_mem=1GB -c work_mem=64MB \
-    -c max_wal_size=16GB -c checkpoint_timeout=30min -c wal_compression=on \
-    -c max_parallel_workers_per_gather=2 -c jit=off" tests/pg-server start "$pgdir")
+  admin=$(PG_SERVER_SETTINGS="$pg_durable" tests/pg-server start "$pgdir")
   psql -q "$admin" -c "CREATE DATABASE scale"
   url=${admin/\/postgres\?/\/scale\?}
   echo "$url" > "$pgurl_file"
@@ -147,10 +149,7 @@ city_gen() { # backend-label db-url-or-path
 }
 if has city-pg; then
   [ ! -d "$citydir" ] || tests/pg-server stop "$citydir"
-  admin=$(PG_SERVER_SETTINGS="-c fsync=on -c full_page_writes=on -c shared_buffers=6GB \
-    -c effective_cache_size=16GB -c maintenance_work_mem=1GB -c work_mem=64MB \
-    -c max_wal_size=16GB -c checkpoint_timeout=30min -c wal_compression=on \
-    -c max_parallel_workers_per_gather=2 -c jit=off" tests/pg-server start "$citydir")
+  admin=$(PG_SERVER_SETTINGS="$pg_durable" tests/pg-server start "$citydir")
   psql -q "$admin" -c "CREATE DATABASE city"
   url=${admin/\/postgres\?/\/city\?}
   echo "$url" > "$cityurl_file"
@@ -181,10 +180,7 @@ fi
 # largest ids, then VACUUM ANALYZE
 if has city-pg-copy; then
   [ ! -d "$citydir" ] || tests/pg-server stop "$citydir"
-  admin=$(PG_SERVER_SETTINGS="-c fsync=on -c full_page_writes=on -c shared_buffers=6GB \
-    -c effective_cache_size=16GB -c maintenance_work_mem=1GB -c work_mem=64MB \
-    -c max_wal_size=16GB -c checkpoint_timeout=30min -c wal_compression=on \
-    -c max_parallel_workers_per_gather=2 -c max_parallel_maintenance_workers=2 -c jit=off" \
+  admin=$(PG_SERVER_SETTINGS="$pg_durable -c max_parallel_maintenance_workers=2" \
     tests/pg-server start "$citydir")
   psql -q "$admin" -c "CREATE DATABASE city"
   url=${admin/\/postgres\?/\/city\?}
