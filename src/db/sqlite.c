@@ -90,15 +90,77 @@ static int sq_exec(struct db *base, const char *sql)
 	return 0;
 }
 
+/* The directory holding `path`, from xmalloc(): "." for a bare name, "/"
+ * for a name at the root. */
+static char *parent_dir(const char *path)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	if (!slash) {
+		free(dir);
+		return xstrdup(".");
+	}
+	slash[slash == dir] = '\0';
+	return dir;
+}
+
 /* True when `path` or its directory cannot be written (a read-only file or
  * filesystem), so that WAL's shared-memory file cannot be made. */
 static int cannot_write(const char *path)
 {
-	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
-	int rc;
-	if (slash)
-		slash[slash == dir] = '\0';
-	rc = access(path, W_OK) || access(slash ? dir : ".", W_OK);
+	char *dir = parent_dir(path);
+	int rc = access(path, W_OK) || access(dir, W_OK);
+	free(dir);
+	return rc;
+}
+
+/* Why `path` cannot be opened (or, with `create`, created), in Chinese,
+ * into out[n]: a missing or unreadable directory, a file in the way, no
+ * permission.  Returns 0 when no reason is found (SQLite's own message
+ * serves then). */
+static int open_failure_reason(const char *path, int create, char *out, size_t n)
+{
+	struct stat sb;
+	char *dir;
+	int rc = 1;
+	if (!stat(path, &sb)) {
+		if (S_ISDIR(sb.st_mode))
+			snprintf(out, n, "这是一个目录，不是数据库文件");
+		else if (access(path, R_OK | W_OK))
+			snprintf(out, n, "没有权限读写该文件");
+		else
+			rc = 0;
+		return rc;
+	}
+	if (errno != ENOENT && errno != ENOTDIR && errno != EACCES)
+		return 0;
+	dir = parent_dir(path);
+	if (stat(dir, &sb)) {
+		if (errno == ENOENT) {
+			snprintf(out, n, "目录 '%s' 不存在", dir);
+		} else if (errno == EACCES || errno == ENOTDIR) {
+			/* name the closed directory, or the file standing where
+			 * a directory should: the nearest one stat() reaches */
+			int e = errno;
+			while (stat(dir, &sb) && strcmp(dir, ".") && strcmp(dir, "/")) {
+				char *up = parent_dir(dir);
+				free(dir);
+				dir = up;
+			}
+			snprintf(out, n, e == EACCES ? "没有权限进入目录 '%s'" : "'%s' 不是目录", dir);
+		} else {
+			rc = 0;
+		}
+	} else if (!S_ISDIR(sb.st_mode)) {
+		snprintf(out, n, "'%s' 不是目录", dir);
+	} else if (access(dir, X_OK)) {
+		snprintf(out, n, "没有权限进入目录 '%s'", dir);
+	} else if (!create) {
+		snprintf(out, n, "文件不存在");
+	} else if (access(dir, W_OK)) {
+		snprintf(out, n, "没有权限在目录 '%s' 中创建文件", dir);
+	} else {
+		rc = 0;
+	}
 	free(dir);
 	return rc;
 }
@@ -167,8 +229,10 @@ struct db *db_sqlite_open(const char *target, int create, char *errbuf, size_t e
 	pthread_once(&config_once, configure_sqlite);
 	rc = sqlite3_open_v2(target, &h, flags, NULL);
 	if (rc != SQLITE_OK) {
+		char why[256];
 		snprintf(errbuf, errlen, "无法打开数据库 '%s'：%s", target,
-			 h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+			 open_failure_reason(target, create, why, sizeof(why)) ? why
+			 : h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
 		sqlite3_close(h);
 		return NULL;
 	}

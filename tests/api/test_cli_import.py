@@ -11,9 +11,11 @@ import io
 import os
 import re
 import resource
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import (BIN, DIVISION, cli, connect, copy_db, eq, id_number, new_db, query,  # noqa: E402
@@ -705,6 +707,67 @@ def test_dash_reads_stdin_and_writes_stdout():
     if b"\xe5\xaf\xbc\xe5\x87\xba" in out_default or not out_default.startswith(b"\xef\xbb\xbf"):
         raise AssertionError("export stdout is not clean CSV")
     eq(export("households", db, "--output", "-"), export("households", db), "households too")
+
+
+# ---- init on a path it cannot open -------------------------------------------------------------
+
+def _as_nobody(args):
+    """`args` run as user nobody when this runs as root (root may write
+    anywhere), else as they are; None when that cannot be done here."""
+    if os.geteuid() != 0:
+        return args
+    wrap = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    try:
+        ok = subprocess.run(wrap + [BIN, "--help"], capture_output=True).returncode == 0
+    except OSError:
+        ok = False
+    return wrap + args if ok else None
+
+
+def test_init_on_a_path_it_cannot_open_says_why():
+    base = tmp_path("noinit")
+    os.makedirs(base, exist_ok=True)
+    a_file = write("noinit-file", "x")
+    # directories user nobody may reach, for the permission cases
+    open_root = tempfile.mkdtemp(prefix="lbinit")
+    os.chmod(open_root, 0o755)
+    closed = os.path.join(open_root, "closed")      # no writing
+    shut = os.path.join(open_root, "shut")          # no entering
+    os.mkdir(closed, 0o555)
+    os.mkdir(shut, 0o700)
+    os.chmod(closed, 0o555)
+    cases = [("/nonexistent/dir/x.db", "目录 '/nonexistent/dir' 不存在", False),
+             (os.path.join(base, "missing", "x.db"),
+              "目录 '%s' 不存在" % os.path.join(base, "missing"), False),
+             (os.path.join(a_file, "x.db"), "'%s' 不是目录" % a_file, False),
+             (os.path.join(a_file, "a", "x.db"), "'%s' 不是目录" % a_file, False),
+             (base, "这是一个目录，不是数据库文件", False),
+             (os.path.join(closed, "x.db"), "没有权限在目录 '%s' 中创建文件" % closed, True),
+             (os.path.join(shut, "x.db"), "没有权限进入目录 '%s'" % shut, True),
+             (os.path.join(shut, "a", "x.db"), "没有权限进入目录 '%s'" % shut, True)]
+    listing = lambda: [sorted(os.listdir(d)) for d in (base, closed, shut)]  # noqa: E731
+    before = listing()
+    try:
+        for path, why, unprivileged in cases:
+            args = [BIN, "init", "--db", path]
+            if unprivileged:
+                args = _as_nobody(args)
+                if args is None:
+                    continue
+            p = subprocess.run(args, capture_output=True, text=True,
+                               env=dict(os.environ, LIUBAO_DIVISION_DIR=DIVISION))
+            eq(p.returncode, 1, "exit for %s (stderr %s)" % (path, p.stderr))
+            expect_in(p.stderr, "无法打开数据库 '%s'：%s" % (path, why), what="message for " + path)
+            if "unable to open" in p.stderr:
+                raise AssertionError("SQLite's English message shown: " + p.stderr)
+            eq(p.stdout, "", "nothing on stdout for " + path)
+            if path != base and os.path.exists(path):
+                raise AssertionError("init created " + path)
+        eq(listing(), before, "nothing created")
+        if os.path.exists("/nonexistent"):
+            raise AssertionError("init created /nonexistent")
+    finally:
+        shutil.rmtree(open_root)
 
 
 # ---- error messages of export and regions import ---------------------------------------------
