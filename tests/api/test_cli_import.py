@@ -709,6 +709,19 @@ def test_dash_reads_stdin_and_writes_stdout():
     eq(export("households", db, "--output", "-"), export("households", db), "households too")
 
 
+# ---- the demo's logins, listed once by make demo --------------------------------------
+
+def test_demo_no_logins_leaves_them_to_serve():
+    """make demo runs `demo --no-logins` then `serve`, which lists the logins:
+    once, not twice."""
+    for flag, want in (((), 1), (("--no-logins",), 0)):
+        db = tmp_path("logins%d.db" % want)
+        p = cli("demo", "--db", db, "--households", "20", *flag)
+        eq(p.returncode, 0, "demo %r exit (%s)" % (flag, p.stderr[-500:]))
+        eq(p.stderr.count("演示账号"), want, "logins listed by demo %r" % (flag,))
+        expect_in(p.stderr, "已生成演示区县 610926：20 户", what="demo %r" % (flag,))
+
+
 # ---- init on a path it cannot open -------------------------------------------------------------
 
 def _as_nobody(args):
