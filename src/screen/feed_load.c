@@ -293,6 +293,7 @@ struct load {
 	double share;        /* of the file this reader's progress covers */
 	int col_of_field[FEED_MAX_COLS]; /* column → field index of the file, -1 absent */
 	int nr_header_fields;
+	long end_line;       /* read_rows: the line after the last one read */
 	struct buf tmp;
 };
 
@@ -1114,6 +1115,7 @@ static int read_rows(struct load *l, struct csv_reader *cr, long line, struct bu
 		n += nr;
 	}
 	free(rows);
+	l->end_line = line;
 	return rc;
 }
 
@@ -1197,6 +1199,16 @@ static void reader_view(struct csv_reader *cr, const char *text, size_t len)
 	cr->next_line = 1;
 }
 
+/* The second part numbered its lines from 1: add the first part's count
+ * (the lines before it) to its people's and issues' lines. */
+static void renumber_part(struct part *pt, long before)
+{
+	for (int j = 0; j < pt->l.nr_people; j++)
+		pt->l.people[j].line += before;
+	for (int i = 0; i < pt->r.nr_issues; i++)
+		pt->r.issues[i].line += before;
+}
+
 /* Fold the second part's people and issues into the first (file order:
  * the second part's rows come later). */
 static void merge_part(struct load *l, struct part *pt)
@@ -1208,7 +1220,10 @@ static void merge_part(struct load *l, struct part *pt)
 		struct person *q = &m->people[j];
 		struct acc_head *b = acc_of(m, j), *a;
 		uint64_t key = id_key(q->id);
-		int i = keymap_get(&l->by_id, key);
+		int i;
+		if (j + 16 < m->nr_people)
+			keymap_prefetch(&l->by_id, id_key(m->people[j + 16].id));
+		i = keymap_get(&l->by_id, key);
 		if (i < 0) {
 			i = person_new(l, key, q->id, NULL, 0, q->line);
 			memcpy(acc_of(l, i), b, l->acc_size);
@@ -1279,9 +1294,7 @@ static int read_all_rows(struct load *l, struct csv_reader *cr, struct buf *err,
 	buf_init(&pt->err, 0);
 	reader_view(&pt->cr, text + split, cr->text.len - split);
 	reader_view(&first, text + cr->pos, split - cr->pos);
-	pt->line = cr->next_line;
-	for (const char *p = text + cr->pos; (p = memchr(p, '\n', (size_t)(text + split - p))); p++)
-		pt->line++;
+	pt->line = 1; /* its lines are renumbered once the first part's are counted */
 	pt->l = *l;
 	pt->o = *l->o;
 	pt->o.progress = NULL;
@@ -1307,6 +1320,8 @@ static int read_all_rows(struct load *l, struct csv_reader *cr, struct buf *err,
 		pthread_join(th, NULL);
 	}
 	csv_release(&first);
+	if (!rc)
+		renumber_part(pt, l->end_line - 1);
 	if (!rc && pt->rc) {
 		rc = fail(l, pt->l.r->code[0] ? pt->l.r->code : "E_CSV", "%s",
 			  pt->l.r->message.len ? pt->l.r->message.buf : pt->err.buf);
@@ -1984,7 +1999,17 @@ static void *eval_run(void *arg)
 			progress(l, "规则", (double)(i - ep->from) / (ep->to - ep->from));
 		for (int k = 0; k < d->nr_rules; k++) {
 			struct feed_rule *fr = &d->rules[k];
+			int t;
 			if (!fr->enabled || !fr->compiled)
+				continue;
+			/* rule_test() decides without recording (or allocating);
+			 * a rule that fires is evaluated again for its explanation */
+			t = rule_test(fr->compiled, &ctx, -1);
+			if (t < 0) {
+				ep->failed_rule = k;
+				break;
+			}
+			if (t != RULE_TRUE)
 				continue;
 			if (rule_eval(fr->compiled, &ctx, -1, &res)) {
 				ep->failed_rule = k;
