@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <xxhash.h>
 
 #include "auth/auth.h"
 #include "base/util.h"
@@ -426,60 +427,56 @@ static size_t id_map_slot(const struct id_map *m, int64_t key)
 	return i;
 }
 
-/* A set of strings, for the evidence already on an alert. */
-struct str_set {
-	char **items;
-	size_t size, count; /* size a power of two */
+/* A set of evidence keys (XXH3-128 of the key's bytes), for the evidence
+ * already on an alert: 16 bytes a key and no copy of its text, so a large
+ * batch of evidence is checked without a string per item. */
+struct key_set {
+	XXH128_hash_t *items; /* high64 0: empty (keys have the low bit of high64 set) */
+	size_t size, count;   /* size a power of two */
 };
 
-static uint64_t str_hash(const char *s)
+static size_t key_slot(const struct key_set *t, XXH128_hash_t k)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
+	size_t i = (size_t)k.low64 & (t->size - 1);
+	while (t->items[i].high64 && !XXH128_isEqual(t->items[i], k))
+		i = (i + 1) & (t->size - 1);
+	return i;
 }
 
-/* Add `s` (copied); 1 if it was new, 0 if already there. */
-static int str_set_add(struct str_set *t, const char *s)
+/* Add `k`; 1 if it was new, 0 if already there. */
+static int key_set_add(struct key_set *t, XXH128_hash_t k)
 {
 	size_t i;
+	k.high64 |= 1;
 	if ((t->count + 1) * 2 > t->size) {
-		size_t n = t->size ? t->size * 2 : 1024;
-		char **items = xcalloc(n, sizeof(*items));
-		for (size_t k = 0; k < t->size; k++) {
-			if (!t->items[k])
-				continue;
-			for (i = str_hash(t->items[k]) & (n - 1); items[i]; i = (i + 1) & (n - 1))
-				;
-			items[i] = t->items[k];
-		}
+		struct key_set n = { xcalloc(t->size ? t->size * 2 : 1024, sizeof(*t->items)),
+				     t->size ? t->size * 2 : 1024, t->count };
+		for (size_t j = 0; j < t->size; j++)
+			if (t->items[j].high64)
+				n.items[key_slot(&n, t->items[j])] = t->items[j];
 		free(t->items);
-		t->items = items;
-		t->size = n;
+		*t = n;
 	}
-	for (i = str_hash(s) & (t->size - 1); t->items[i]; i = (i + 1) & (t->size - 1))
-		if (!strcmp(t->items[i], s))
-			return 0;
-	t->items[i] = xstrdup(s);
+	i = key_slot(t, k);
+	if (t->items[i].high64)
+		return 0;
+	t->items[i] = k;
 	t->count++;
 	return 1;
 }
 
-static void str_set_release(struct str_set *t)
-{
-	for (size_t i = 0; i < t->size; i++)
-		free(t->items[i]);
-	free(t->items);
-}
-
 /* The dedup key of evidence on alert `alert` (an id, or -1 - index of an
- * alert created in this call). */
-static void evidence_key(struct buf *k, int64_t alert, const char *source, int version,
-			 const char *explain)
+ * alert created in this call): its source, rule version and explanation. */
+static XXH128_hash_t evidence_key(struct buf *k, int64_t alert, const char *source, int version,
+				  const char *explain)
 {
 	buf_reset(k);
-	buf_addf(k, "%lld\x1f%s\x1f%d\x1f%s", (long long)alert, source, version, explain);
+	buf_add(k, &alert, sizeof(alert));
+	buf_add(k, &version, sizeof(version));
+	buf_addstr(k, source);
+	buf_addch(k, '\x1f');
+	buf_addstr(k, explain);
+	return XXH3_128bits(k->buf, k->len);
 }
 
 /* One household's alert as it stands during the call. */
@@ -496,7 +493,7 @@ int monitor_alert_add_many(struct db *db, const struct alert_evidence *ev, long 
 	struct id_map hh;
 	struct alert_state *as = NULL;
 	long nr_as = 0, alloc_as = 0, nr_created = 0, *keep = NULL, nr_keep = 0;
-	struct str_set seen = { 0 };
+	struct key_set seen = { 0 };
 	struct buf key = BUF_INIT, merged = BUF_INIT;
 	struct db_stmt *st;
 	struct db_copy *cp;
@@ -550,9 +547,8 @@ int monitor_alert_add_many(struct db *db, const struct alert_evidence *ev, long 
 			int64_t aid = db_col_int(st, 0);
 			if (mine.keys[id_map_slot(&mine, aid)] != aid)
 				continue;
-			evidence_key(&key, aid, db_col_text(st, 1), (int)db_col_int(st, 2),
-				     db_col_text(st, 3));
-			str_set_add(&seen, key.buf);
+			key_set_add(&seen, evidence_key(&key, aid, db_col_text(st, 1),
+							(int)db_col_int(st, 2), db_col_text(st, 3)));
 		}
 		db_done(st);
 		id_map_release(&mine);
@@ -575,14 +571,13 @@ int monitor_alert_add_many(struct db *db, const struct alert_evidence *ev, long 
 			merge_codes(e->risk_types, "", &a->types);
 			a->channels = 1 << e->channel;
 			a->touched = 0;
-			evidence_key(&key, -1 - a->created, e->source, e->source_version,
-				     e->explain);
-			str_set_add(&seen, key.buf);
+			key_set_add(&seen, evidence_key(&key, -1 - a->created, e->source,
+							e->source_version, e->explain));
 		} else {
 			a = &as[hh.vals[k]];
-			evidence_key(&key, a->id ? a->id : -1 - a->created, e->source,
-				     e->source_version, e->explain);
-			if (!str_set_add(&seen, key.buf))
+			if (!key_set_add(&seen, evidence_key(&key, a->id ? a->id : -1 - a->created,
+							     e->source, e->source_version,
+							     e->explain)))
 				continue; /* already there: not repeated */
 			merge_codes(a->types.buf, e->risk_types, &merged);
 			buf_reset(&a->types);
@@ -658,7 +653,7 @@ out:
 	free(keep);
 	free(new_ids);
 	id_map_release(&hh);
-	str_set_release(&seen);
+	free(seen.items);
 	buf_release(&key);
 	buf_release(&merged);
 	return rc < 0 ? -1 : 0;
