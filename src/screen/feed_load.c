@@ -1556,6 +1556,13 @@ static void keep_matched_in_member_order(struct load *l)
 	texts = arena_alloc(&l->store, sizeof(char *) * nc * (n + 1));
 	for (int k = 0; k < n; k++) {
 		struct person *p = &kept[k];
+		if (k + 8 < n) {
+			const struct person *ahead = &l->people[order[k + 8].person];
+			__builtin_prefetch(ahead);
+			__builtin_prefetch((const char *)ahead + 64);
+			__builtin_prefetch((const char *)ahead + 128);
+			__builtin_prefetch(ahead->num);
+		}
 		*p = l->people[order[k].person];
 		memcpy(nums + (size_t)2 * nc * k, p->num, sizeof(double) * 2 * nc);
 		memcpy(texts + (size_t)nc * k, p->text, sizeof(char *) * nc);
@@ -1595,17 +1602,30 @@ static int match_people(struct load *l)
 		reg_scan_wait(l);
 		if (s->rc)
 			return fail(l, "E_DB", "读取户籍成员失败：%s", s->err.buf);
+		int idx[16];
 		l->scan_order = xmalloc(sizeof(int) * (l->nr_people + 1));
-		for (long k = 0; k < s->nr; k++) {
-			int i;
-			if (k + 16 < s->nr)
-				keymap_prefetch(&l->by_id, s->m[k + 16].key);
-			i = keymap_get(&l->by_id, s->m[k].key);
-			if (i < 0)
-				continue;
-			if (!l->people[i].match)
-				l->scan_order[l->nr_scan_order++] = i;
-			take_reg(l, &l->people[i], &s->m[k]);
+		/* a batch of members at a time: their hash slots fetched a batch
+		 * ahead, then their people's records, then matched */
+		for (long k0 = 0; k0 < s->nr; k0 += 16) {
+			int nb = s->nr - k0 < 16 ? (int)(s->nr - k0) : 16;
+			for (int b = 0; b < nb && k0 + 16 + b < s->nr; b++)
+				keymap_prefetch(&l->by_id, s->m[k0 + 16 + b].key);
+			for (int b = 0; b < nb; b++) {
+				idx[b] = keymap_get(&l->by_id, s->m[k0 + b].key);
+				if (idx[b] >= 0) {
+					__builtin_prefetch(&l->people[idx[b]]);
+					__builtin_prefetch((const char *)&l->people[idx[b]] + 64);
+					__builtin_prefetch((const char *)&l->people[idx[b]] + 128);
+				}
+			}
+			for (int b = 0; b < nb; b++) {
+				int i = idx[b];
+				if (i < 0)
+					continue;
+				if (!l->people[i].match)
+					l->scan_order[l->nr_scan_order++] = i;
+				take_reg(l, &l->people[i], &s->m[k0 + b]);
+			}
 		}
 		goto matched;
 	}
