@@ -196,13 +196,6 @@ static void keymap_grow(struct keymap *m)
 	m->size = ns;
 }
 
-/* Make room for n keys in all (no growing while they are added). */
-static void keymap_reserve(struct keymap *m, size_t n)
-{
-	while ((n + 1) * 10 > m->size * 7)
-		keymap_grow(m);
-}
-
 /* The slot of key: its value is *slot (-1 when just created). */
 static int64_t *keymap_slot(struct keymap *m, uint64_t key)
 {
@@ -247,6 +240,12 @@ static void keymap_release(struct keymap *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* The reading thread (0 or 1) that takes the person with this key. */
+static inline int key_owner(uint64_t key)
+{
+	return (int)(mix64(key) >> 63);
+}
+
 /* ---- per-person totals -------------------------------------------------------------- */
 
 struct person {
@@ -284,6 +283,12 @@ struct load {
 	int nr_plan;
 	struct arena store;
 	struct keymap by_id;
+	/* Read in two threads, each thread takes the people of one half of
+	 * the keys (own_bit 0 or 1, -1: all) over the whole file; the second
+	 * thread's people follow the first's (from off2), found by by_id2. */
+	int own_bit;
+	struct keymap by_id2;
+	int off2;
 	struct reg_scan *scan; /* the members, read beside the file */
 	int scan_done;
 	int *scan_order;     /* people as the member scan met them */
@@ -742,7 +747,7 @@ static void take_row(struct load *l, const char *const *fields, int nf, long lin
 	const char *raw_id, *name = NULL;
 	struct idcard id;
 	enum idcard_status ist;
-	int idx = -1, bad = 0;
+	int idx = -1, bad = 0, canonical;
 #define FIELD(c) (l->col_of_field[c] >= 0 && l->col_of_field[c] < nf ? fields[l->col_of_field[c]] : "")
 	/* blank lines (and rows of nothing but empty cells) are skipped */
 	if (nf == 1 && !fields[0][0])
@@ -754,21 +759,29 @@ static void take_row(struct load *l, const char *const *fields, int nf, long lin
 		if (!any)
 			return;
 	}
-	l->r->rows++;
 	raw_id = FIELD(d->id_col);
 	if (d->name_col >= 0) {
 		name = FIELD(d->name_col);
 		while (*name == ' ')
 			name++;
 	}
-	if (strlen(raw_id) == 18 && digits(raw_id, 17) &&
-	    (digits(raw_id + 17, 1) || raw_id[17] == 'X')) {
-		/* canonical form: a person seen before needs no new check */
+	canonical = strlen(raw_id) == 18 && digits(raw_id, 17) &&
+		    (digits(raw_id + 17, 1) || raw_id[17] == 'X');
+	if (canonical) {
+		/* a person seen before needs no new check */
 		idx = keymap_get(&l->by_id, id_key(raw_id));
 		if (idx >= 0)
 			memcpy(id.number, l->people[idx].id, 19);
 	}
 	ist = idx >= 0 ? IDCARD_OK : idcard_parse(raw_id, l->today_int, &id);
+	/* two threads: a row is the one of its 身份证号's (as read_rows
+	 * decides for one already in normal form), a row of no person the
+	 * first's */
+	if (l->own_bit >= 0 &&
+	    (canonical ? key_owner(id_key(raw_id))
+		       : ist == IDCARD_OK ? key_owner(id_key(id.number)) : 0) != l->own_bit)
+		return;
+	l->r->rows++;
 	if (ist != IDCARD_OK) {
 		add_issue(l, FEED_ISSUE_BAD, line, 1, d->cols[d->id_col].title, NULL, name, 0,
 			  "“%.*s”：%s", utf8_cut(raw_id, 40), raw_id, idcard_strerror(ist));
@@ -1077,9 +1090,12 @@ static int read_rows(struct load *l, struct csv_reader *cr, long line, struct bu
 			}
 			r->line = line++;
 			r->key = idf < r->nf ? canon_key(&r->f[idf]) : 0;
-			if (r->key)
-				keymap_prefetch(&l->by_id, r->key);
 			q = next;
+			if (r->key) {
+				if (l->own_bit >= 0 && key_owner(r->key) != l->own_bit)
+					continue; /* the other thread's */
+				keymap_prefetch(&l->by_id, r->key);
+			}
 			nr++;
 		}
 		for (int i = 0; i < nr; i++) {
@@ -1199,69 +1215,55 @@ static void reader_view(struct csv_reader *cr, const char *text, size_t len)
 	cr->next_line = 1;
 }
 
-/* The second part numbered its lines from 1: add the first part's count
- * (the lines before it) to its people's and issues' lines. */
-static void renumber_part(struct part *pt, long before)
+/* After reading in two threads: the second thread's people (none of them
+ * the first's) follow the first's, found through its hash table (by_id2,
+ * from off2); the two threads' issues are merged in line order. */
+static void append_part(struct load *l, struct part *pt)
 {
-	for (int j = 0; j < pt->l.nr_people; j++)
-		pt->l.people[j].line += before;
-	for (int i = 0; i < pt->r.nr_issues; i++)
-		pt->r.issues[i].line += before;
+	struct load *m = &pt->l;
+	struct feed_report *r = l->r;
+	struct feed_issue *mine = r->issues;
+	int na = r->nr_issues, nb = pt->r.nr_issues, ia = 0, ib = 0;
+	int max = l->o->max_issues > 0 ? l->o->max_issues : 100000;
+	l->off2 = l->nr_people;
+	ALLOC_GROW(l->people, l->nr_people + m->nr_people + 1, l->alloc_people);
+	memcpy(l->people + l->nr_people, m->people, sizeof(*m->people) * (size_t)m->nr_people);
+	if ((size_t)(l->nr_people + m->nr_people) * l->acc_size > l->acc_alloc) {
+		l->acc_alloc = (size_t)(l->nr_people + m->nr_people) * l->acc_size;
+		l->accs = xrealloc(l->accs, l->acc_alloc);
+	}
+	if (m->nr_people)
+		memcpy(acc_of(l, l->nr_people), m->accs, (size_t)m->nr_people * l->acc_size);
+	l->nr_people += m->nr_people;
+	l->by_id2 = m->by_id;
+	memset(&m->by_id, 0, sizeof(m->by_id));
+	/* issues: each thread's are in line order */
+	r->issues = NULL;
+	r->nr_issues = r->alloc_issues = 0;
+	while ((ia < na || ib < nb) && r->nr_issues < max) {
+		int take_a = ib >= nb || (ia < na && mine[ia].line <= pt->r.issues[ib].line);
+		ALLOC_GROW(r->issues, r->nr_issues + 1, r->alloc_issues);
+		r->issues[r->nr_issues++] = take_a ? mine[ia++] : pt->r.issues[ib++];
+	}
+	free(mine);
+	r->rows += pt->r.rows;
+	r->bad_rows += pt->r.bad_rows;
+	r->total_issues += pt->r.total_issues;
 }
 
-/* Fold the second part's people and issues into the first (file order:
- * the second part's rows come later). */
-static void merge_part(struct load *l, struct part *pt)
+/* The person with this key, or -1 (after reading, in either thread's table). */
+static int find_person(const struct load *l, uint64_t key)
 {
-	struct feed_def *d = &l->def;
-	struct load *m = &pt->l;
-	keymap_reserve(&l->by_id, l->by_id.nr + (size_t)m->nr_people);
-	for (int j = 0; j < m->nr_people; j++) {
-		struct person *q = &m->people[j];
-		struct acc_head *b = acc_of(m, j), *a;
-		uint64_t key = id_key(q->id);
-		int i;
-		if (j + 16 < m->nr_people)
-			keymap_prefetch(&l->by_id, id_key(m->people[j + 16].id));
-		i = keymap_get(&l->by_id, key);
-		if (i < 0) {
-			i = person_new(l, key, q->id, NULL, 0, q->line);
-			memcpy(acc_of(l, i), b, l->acc_size);
-			continue;
-		}
-		a = acc_of(l, i);
-		a->rows += b->rows;
-		if (b->name_differs || (d->name_col >= 0 && (a->name_len != b->name_len ||
-							      memcmp(acc_name(a), acc_name(b), a->name_len))))
-			a->name_differs = 1;
-		for (int c = 0; c < d->nr_cols; c++) {
-			char *sa = (char *)a + l->acc_off[c], *sb = (char *)b + l->acc_off[c];
-			int t = d->cols[c].type;
-			if (t == FEED_NUM) {
-				double *s = (double *)sa, *mx = s + 1, *x = (double *)sb;
-				if (!isnan(x[0]))
-					*s = isnan(*s) ? x[0] : *s + x[0];
-				if (!isnan(x[1]) && (isnan(*mx) || x[1] > *mx))
-					*mx = x[1];
-			} else if (t == FEED_DATE) {
-				if (*(int *)sb > *(int *)sa)
-					*(int *)sa = *(int *)sb;
-			} else if (t == FEED_TEXT && ((struct acc_text *)sb)->p) {
-				*(struct acc_text *)sa = *(struct acc_text *)sb;
-			}
-		}
-	}
-	l->r->rows += pt->r.rows;
-	l->r->bad_rows += pt->r.bad_rows;
-	for (int i = 0; i < pt->r.nr_issues; i++) {
-		struct feed_issue *is = &pt->r.issues[i];
-		int max = l->o->max_issues > 0 ? l->o->max_issues : 100000;
-		if (l->r->nr_issues >= max)
-			break;
-		ALLOC_GROW(l->r->issues, l->r->nr_issues + 1, l->r->alloc_issues);
-		l->r->issues[l->r->nr_issues++] = *is;
-	}
-	l->r->total_issues += pt->r.total_issues;
+	int i;
+	if (!l->by_id2.size || !key_owner(key))
+		return keymap_get(&l->by_id, key);
+	i = keymap_get(&l->by_id2, key);
+	return i < 0 ? -1 : i + l->off2;
+}
+
+static void prefetch_person(const struct load *l, uint64_t key)
+{
+	keymap_prefetch(l->by_id2.size && key_owner(key) ? &l->by_id2 : &l->by_id, key);
 }
 
 /* Read every row: in two threads when the rest of the file is large and has
@@ -1269,7 +1271,7 @@ static void merge_part(struct load *l, struct part *pt)
 static int read_all_rows(struct load *l, struct csv_reader *cr, struct buf *err,
 			 struct part **second)
 {
-	size_t rest = cr->text.len - cr->pos, split;
+	size_t rest = cr->text.len - cr->pos;
 	const char *text = cr->text.buf;
 	struct csv_reader first;
 	struct part *pt;
@@ -1285,16 +1287,13 @@ static int read_all_rows(struct load *l, struct csv_reader *cr, struct buf *err,
 	acc_layout(l);
 	if (rest < (4u << 20) || memchr(text + cr->pos, '"', rest))
 		goto one;
-	split = cr->pos + rest / 2;
-	while (split < cr->text.len && text[split - 1] != '\n')
-		split++;
-	if (split >= cr->text.len)
-		goto one;
+	/* both threads read every line; each takes the rows of its half of
+	 * the people (so each person's rows stay in file order in one thread) */
 	pt = xcalloc(1, sizeof(*pt));
 	buf_init(&pt->err, 0);
-	reader_view(&pt->cr, text + split, cr->text.len - split);
-	reader_view(&first, text + cr->pos, split - cr->pos);
-	pt->line = 1; /* its lines are renumbered once the first part's are counted */
+	reader_view(&pt->cr, text + cr->pos, rest);
+	reader_view(&first, text + cr->pos, rest);
+	pt->line = cr->next_line;
 	pt->l = *l;
 	pt->o = *l->o;
 	pt->o.progress = NULL;
@@ -1306,11 +1305,12 @@ static int read_all_rows(struct load *l, struct csv_reader *cr, struct buf *err,
 	pt->l.accs = NULL;
 	pt->l.acc_alloc = 0;
 	pt->l.share = 0;
+	pt->l.own_bit = 1;
 	memset(&pt->l.by_id, 0, sizeof(pt->l.by_id));
 	memset(&pt->l.strings, 0, sizeof(pt->l.strings));
 	memset(&pt->l.store, 0, sizeof(pt->l.store));
 	buf_init(&pt->l.tmp, 0);
-	l->share = 0.5;
+	l->own_bit = 0;
 	*second = pt;
 	if (pthread_create(&th, NULL, read_part, pt)) {
 		pt->rc = read_rows(&pt->l, &pt->cr, pt->line, &pt->err);
@@ -1319,15 +1319,14 @@ static int read_all_rows(struct load *l, struct csv_reader *cr, struct buf *err,
 		rc = read_rows(l, &first, cr->next_line, err);
 		pthread_join(th, NULL);
 	}
+	l->own_bit = -1;
 	csv_release(&first);
-	if (!rc)
-		renumber_part(pt, l->end_line - 1);
 	if (!rc && pt->rc) {
 		rc = fail(l, pt->l.r->code[0] ? pt->l.r->code : "E_CSV", "%s",
 			  pt->l.r->message.len ? pt->l.r->message.buf : pt->err.buf);
 	}
 	if (!rc)
-		merge_part(l, pt);
+		append_part(l, pt);
 	if (!rc)
 		finish_people(l);
 	progress(l, "解析", 1.0);
@@ -1574,6 +1573,7 @@ static void keep_matched_in_member_order(struct load *l)
 	l->people = kept;
 	l->nr_people = l->alloc_people = n;
 	keymap_release(&l->by_id); /* its indexes named the people of the file */
+	keymap_release(&l->by_id2);
 }
 
 /* The (kept) person who is member `id`, or -1: they are in member order. */
@@ -1609,9 +1609,9 @@ static int match_people(struct load *l)
 		for (long k0 = 0; k0 < s->nr; k0 += 16) {
 			int nb = s->nr - k0 < 16 ? (int)(s->nr - k0) : 16;
 			for (int b = 0; b < nb && k0 + 16 + b < s->nr; b++)
-				keymap_prefetch(&l->by_id, s->m[k0 + 16 + b].key);
+				prefetch_person(l, s->m[k0 + 16 + b].key);
 			for (int b = 0; b < nb; b++) {
-				idx[b] = keymap_get(&l->by_id, s->m[k0 + b].key);
+				idx[b] = find_person(l, s->m[k0 + b].key);
 				if (idx[b] >= 0) {
 					__builtin_prefetch(&l->people[idx[b]]);
 					__builtin_prefetch((const char *)&l->people[idx[b]] + 64);
@@ -1655,7 +1655,7 @@ static int match_people(struct load *l)
 				progress(l, "匹配", members ? (double)seen / members : 1.0);
 			if (strlen(idn) != 18 || strspn(idn, "0123456789") < 17)
 				continue;
-			i = keymap_get(&l->by_id, id_key(idn));
+			i = find_person(l, id_key(idn));
 			if (i < 0)
 				continue;
 			if (!l->people[i].match)
@@ -1667,8 +1667,16 @@ static int match_people(struct load *l)
 			return fail(l, "E_DB", "读取户籍成员失败：%s", db_errmsg(l->db));
 	}
 matched:
-	for (int i = 0; i < l->nr_people; i++) {
-		struct person *p = &l->people[i];
+	/* in the order of the people's first lines (read in two threads, each
+	 * thread's people are in that order: merged) */
+	for (int a = 0, b = l->by_id2.size ? l->off2 : l->nr_people, end_a = b, i;
+	     a < end_a || b < l->nr_people;) {
+		struct person *p;
+		if (b >= l->nr_people || (a < end_a && l->people[a].line <= l->people[b].line))
+			i = a++;
+		else
+			i = b++;
+		p = &l->people[i];
 		if (!p->match)
 			p->match = 2;
 		switch (p->match) {
@@ -2663,6 +2671,7 @@ int screen_feed_load(struct db *db, const struct feed_load_opts *o, struct feed_
 	l.db = db;
 	l.o = o;
 	l.r = r;
+	l.own_bit = -1;
 	buf_init(&l.tmp, 0);
 	r->seconds = mono_seconds();
 	phase(NULL);
@@ -2877,6 +2886,7 @@ out:
 	free(l.people);
 	free(l.accs);
 	keymap_release(&l.by_id);
+	keymap_release(&l.by_id2);
 	free(l.scan_order);
 	intern_release(&l.strings);
 	arena_release(&l.store);
