@@ -9,8 +9,8 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lib import (Server, cli, eq, execute, feed_totals, new_db, query, run_tests,  # noqa: E402
-                 sheet_xlsx, snapshot, tmp_path)
+from lib import (Server, cli, eq, execute, feed_totals, is_pg, new_db, query,  # noqa: E402
+                 run_tests, sheet_xlsx, snapshot, tmp_path)
 
 TODAY = "2026-03-10"
 _db = None
@@ -434,6 +434,18 @@ def test_earlier_batches_from_packs_and_from_the_old_table():
     t = feed_totals(db(), b2["batch_id"])
     eq((t[p_mid]["self_pay"], t[q_mid]["self_pay"], t[q_mid]["hospital"]), ("3000", "2500", "市医院"),
        "a batch stores its own totals, not the year's")
+
+
+def test_loads_leave_every_reference_whole():
+    """A load writes its rows without a foreign-key look-up each on SQLite
+    when nothing was committed between reading the members and writing:
+    every row must still refer to rows that are there."""
+    if is_pg(db()):
+        print("info: SQLite only (PostgreSQL checks every reference)")
+        return
+    eq(query(db(), "PRAGMA foreign_key_check"), [], "no dangling reference")
+    eq(query(db(), "SELECT count(*) FROM feed_hit h LEFT JOIN alert a ON a.id = h.alert_id "
+                   "WHERE h.alert_id IS NOT NULL AND a.id IS NULL")[0][0], 0, "hits name alerts")
 
 
 def test_village_verifies_hits_in_scope():
