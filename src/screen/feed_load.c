@@ -291,9 +291,9 @@ struct load {
 	int off2;
 	struct reg_scan *scan; /* the members, read beside the file */
 	int scan_done;
-	int *scan_order;     /* people as the member scan met them */
+	struct member_ref *scan_refs; /* the matched as the member scan met them */
 	char now[20], due[11]; /* the batch's time, its hits' verification date */
-	int nr_scan_order;
+	int nr_scan_refs;
 	const char *last_village; /* interned: the village of the last member matched */
 	double share;        /* of the file this reader's progress covers */
 	int col_of_field[FEED_MAX_COLS]; /* column → field index of the file, -1 absent */
@@ -1536,6 +1536,39 @@ static int cmp_member_ref(const void *a, const void *b)
 	return (x->member_id > y->member_id) - (x->member_id < y->member_id);
 }
 
+/* Copying a range of the matched people into member order. */
+struct keep_range {
+	const struct load *l;
+	const struct member_ref *order;
+	struct person *kept;
+	double *nums;
+	const char **texts;
+	int from, to;
+};
+
+static void *keep_range_run(void *arg)
+{
+	struct keep_range *kr = arg;
+	const struct load *l = kr->l;
+	int nc = l->def.nr_cols;
+	for (int k = kr->from; k < kr->to; k++) {
+		struct person *p = &kr->kept[k];
+		if (k + 8 < kr->to) {
+			const struct person *ahead = &l->people[kr->order[k + 8].person];
+			__builtin_prefetch(ahead);
+			__builtin_prefetch((const char *)ahead + 64);
+			__builtin_prefetch((const char *)ahead + 128);
+			__builtin_prefetch(ahead->num);
+		}
+		*p = l->people[kr->order[k].person];
+		memcpy(kr->nums + (size_t)2 * nc * k, p->num, sizeof(double) * 2 * nc);
+		memcpy(kr->texts + (size_t)nc * k, p->text, sizeof(char *) * nc);
+		p->num = kr->nums + (size_t)2 * nc * k;
+		p->text = kr->texts + (size_t)nc * k;
+	}
+	return NULL;
+}
+
 /* Keep only the matched people, in member order, each one's sums and texts
  * beside it: what follows (earlier batches, rules, totals, hits) then goes
  * through memory in order and the member_id indexes grow page after page. */
@@ -1546,13 +1579,10 @@ static void keep_matched_in_member_order(struct load *l)
 	struct person *kept;
 	double *nums;
 	const char **texts;
-	if (l->scan_order) {
+	if (l->scan_refs) {
 		/* the scan's order: member order unless the database chose otherwise */
-		for (int k = 0; k < l->nr_scan_order; k++) {
-			int i = l->scan_order[k];
-			if (l->people[i].match != 1)
-				continue;
-			order[n] = (struct member_ref){ l->people[i].member_id, i };
+		for (int k = 0; k < l->nr_scan_refs; k++) {
+			order[n] = l->scan_refs[k];
 			sorted = sorted && (!n || order[n - 1].member_id < order[n].member_id);
 			n++;
 		}
@@ -1567,20 +1597,17 @@ static void keep_matched_in_member_order(struct load *l)
 	kept = xmalloc(sizeof(*kept) * (n + 1));
 	nums = arena_alloc(&l->store, sizeof(double) * 2 * nc * (n + 1));
 	texts = arena_alloc(&l->store, sizeof(char *) * nc * (n + 1));
-	for (int k = 0; k < n; k++) {
-		struct person *p = &kept[k];
-		if (k + 8 < n) {
-			const struct person *ahead = &l->people[order[k + 8].person];
-			__builtin_prefetch(ahead);
-			__builtin_prefetch((const char *)ahead + 64);
-			__builtin_prefetch((const char *)ahead + 128);
-			__builtin_prefetch(ahead->num);
-		}
-		*p = l->people[order[k].person];
-		memcpy(nums + (size_t)2 * nc * k, p->num, sizeof(double) * 2 * nc);
-		memcpy(texts + (size_t)nc * k, p->text, sizeof(char *) * nc);
-		p->num = nums + (size_t)2 * nc * k;
-		p->text = texts + (size_t)nc * k;
+	{
+		struct keep_range half[2] = {
+			{ l, order, kept, nums, texts, 0, n / 2 }, { l, order, kept, nums, texts, n / 2, n }
+		};
+		pthread_t th;
+		int started = n >= 100000 && !pthread_create(&th, NULL, keep_range_run, &half[1]);
+		keep_range_run(&half[0]);
+		if (started)
+			pthread_join(th, NULL);
+		else
+			keep_range_run(&half[1]);
 	}
 	free(order);
 	free(l->people);
@@ -1606,6 +1633,75 @@ static int person_of_member(const struct load *l, int64_t id)
 	return -1;
 }
 
+/* Matching a range of the scanned members: the people they are (each
+ * person is one member at most: 身份证号 are unique in the registry), in
+ * scan order into refs. */
+struct scan_range {
+	struct load *l;
+	const struct reg_scan *s;
+	long from, to;
+	struct member_ref *refs;
+	int nr_refs;
+};
+
+static void *match_range(void *arg)
+{
+	struct scan_range *sr = arg;
+	struct load *l = sr->l;
+	const struct reg_scan *s = sr->s;
+	int idx[16];
+	/* a batch of members at a time: their hash slots fetched a batch
+	 * ahead, then their people's records, then matched */
+	for (long k0 = sr->from; k0 < sr->to; k0 += 16) {
+		int nb = sr->to - k0 < 16 ? (int)(sr->to - k0) : 16;
+		for (int b = 0; b < nb && k0 + 16 + b < sr->to; b++)
+			prefetch_person(l, s->m[k0 + 16 + b].key);
+		for (int b = 0; b < nb; b++) {
+			idx[b] = find_person(l, s->m[k0 + b].key);
+			if (idx[b] >= 0) {
+				__builtin_prefetch(&l->people[idx[b]]);
+				__builtin_prefetch((const char *)&l->people[idx[b]] + 64);
+				__builtin_prefetch((const char *)&l->people[idx[b]] + 128);
+			}
+		}
+		for (int b = 0; b < nb; b++) {
+			struct person *p;
+			if (idx[b] < 0)
+				continue;
+			p = &l->people[idx[b]];
+			take_reg(l, p, &s->m[k0 + b]);
+			if (p->match == 1)
+				sr->refs[sr->nr_refs++] = (struct member_ref){ p->member_id, idx[b] };
+		}
+	}
+	return NULL;
+}
+
+/* The scanned members matched in two threads (halves of the scan), their
+ * people in scan order into l->scan_refs. */
+static void match_scan(struct load *l, const struct reg_scan *s)
+{
+	struct scan_range half[2] = { { l, s, 0, s->nr / 2, NULL, 0 },
+				      { l, s, s->nr / 2, s->nr, NULL, 0 } };
+	pthread_t th;
+	int started;
+	for (int h = 0; h < 2; h++)
+		half[h].refs = xmalloc(sizeof(struct member_ref) * (size_t)(half[h].to - half[h].from + 1));
+	started = s->nr >= 100000 && !pthread_create(&th, NULL, match_range, &half[1]);
+	match_range(&half[0]);
+	if (started)
+		pthread_join(th, NULL);
+	else
+		match_range(&half[1]);
+	l->scan_refs = half[0].refs;
+	l->scan_refs = xrealloc(l->scan_refs,
+				sizeof(struct member_ref) * (size_t)(half[0].nr_refs + half[1].nr_refs + 1));
+	memcpy(l->scan_refs + half[0].nr_refs, half[1].refs,
+	       sizeof(struct member_ref) * (size_t)half[1].nr_refs);
+	l->nr_scan_refs = half[0].nr_refs + half[1].nr_refs;
+	free(half[1].refs);
+}
+
 static int match_people(struct load *l)
 {
 	struct db_stmt *st;
@@ -1616,31 +1712,7 @@ static int match_people(struct load *l)
 		reg_scan_wait(l);
 		if (s->rc)
 			return fail(l, "E_DB", "读取户籍成员失败：%s", s->err.buf);
-		int idx[16];
-		l->scan_order = xmalloc(sizeof(int) * (l->nr_people + 1));
-		/* a batch of members at a time: their hash slots fetched a batch
-		 * ahead, then their people's records, then matched */
-		for (long k0 = 0; k0 < s->nr; k0 += 16) {
-			int nb = s->nr - k0 < 16 ? (int)(s->nr - k0) : 16;
-			for (int b = 0; b < nb && k0 + 16 + b < s->nr; b++)
-				prefetch_person(l, s->m[k0 + 16 + b].key);
-			for (int b = 0; b < nb; b++) {
-				idx[b] = find_person(l, s->m[k0 + b].key);
-				if (idx[b] >= 0) {
-					__builtin_prefetch(&l->people[idx[b]]);
-					__builtin_prefetch((const char *)&l->people[idx[b]] + 64);
-					__builtin_prefetch((const char *)&l->people[idx[b]] + 128);
-				}
-			}
-			for (int b = 0; b < nb; b++) {
-				int i = idx[b];
-				if (i < 0)
-					continue;
-				if (!l->people[i].match)
-					l->scan_order[l->nr_scan_order++] = i;
-				take_reg(l, &l->people[i], &s->m[k0 + b]);
-			}
-		}
+		match_scan(l, s);
 		goto matched;
 	}
 	st = db_prepare(l->db, "SELECT count(*) FROM member");
@@ -1660,7 +1732,7 @@ static int match_people(struct load *l)
 	} else {
 		int rc;
 		long seen = 0;
-		l->scan_order = xmalloc(sizeof(int) * (l->nr_people + 1));
+		l->scan_refs = xmalloc(sizeof(*l->scan_refs) * (l->nr_people + 1));
 		st = db_prepare(l->db, MEMBER_SELECT);
 		while ((rc = db_step(st)) == DB_ROW) {
 			const char *idn = db_col_text(st, MR_IDN);
@@ -1672,9 +1744,10 @@ static int match_people(struct load *l)
 			i = find_person(l, id_key(idn));
 			if (i < 0)
 				continue;
-			if (!l->people[i].match)
-				l->scan_order[l->nr_scan_order++] = i;
 			take_member(l, &l->people[i], st);
+			if (l->people[i].match == 1)
+				l->scan_refs[l->nr_scan_refs++] =
+				    (struct member_ref){ l->people[i].member_id, i };
 		}
 		db_done(st);
 		if (rc != DB_DONE)
@@ -2937,7 +3010,7 @@ out:
 	free(l.accs);
 	keymap_release(&l.by_id);
 	keymap_release(&l.by_id2);
-	free(l.scan_order);
+	free(l.scan_refs);
 	intern_release(&l.strings);
 	arena_release(&l.store);
 	feed_def_release(&l.def);
