@@ -1405,6 +1405,19 @@ struct reg_scan {
 	pthread_t th;
 };
 
+/* A member's birth date (YYYY-MM-DD) into m, else zeros. */
+static void reg_birth(const char *b, struct reg_member *m)
+{
+	if (strlen(b) == 10 && digits(b, 4) && b[4] == '-' && digits(b + 5, 2) && b[7] == '-' &&
+	    digits(b + 8, 2)) {
+		m->birth_y = two(b) * 100 + two(b + 2);
+		m->birth_m = two(b + 5);
+		m->birth_d = two(b + 8);
+	} else {
+		m->birth_y = m->birth_m = m->birth_d = 0;
+	}
+}
+
 static void reg_from_stmt(struct db_stmt *st, struct intern *strings, struct arena *store,
 			  const char **last_village, struct reg_member *m)
 {
@@ -1422,33 +1435,105 @@ static void reg_from_stmt(struct db_stmt *st, struct intern *strings, struct are
 	m->tekun = (int)db_col_int(st, MR_TEKUN);
 	m->hh_type = db_col_is_null(st, MR_HH_TYPE) ? -1 : (int)db_col_int(st, MR_HH_TYPE);
 	m->monitored = (int)db_col_int(st, MR_MONITORED);
-	if (strlen(b) == 10 && digits(b, 4) && b[4] == '-' && digits(b + 5, 2) && b[7] == '-' &&
-	    digits(b + 8, 2)) {
-		m->birth_y = two(b) * 100 + two(b + 2);
-		m->birth_m = two(b + 5);
-		m->birth_d = two(b + 8);
-	} else {
-		m->birth_y = m->birth_m = m->birth_d = 0;
-	}
+	reg_birth(b, m);
 }
 
+/* The households as the scan needs them: ids ascending. */
+struct reg_household {
+	int64_t id;
+	const char *village; /* interned in the scan's table */
+	int hh_type;         /* -1: none */
+	int monitored;
+};
+
+static struct reg_household *reg_household_of(struct reg_household *hh, long n, long *cur,
+					      int64_t id)
+{
+	long lo = 0, hi = n - 1;
+	/* members come household after household: mostly the same or the next */
+	if (*cur < n && hh[*cur].id == id)
+		return &hh[*cur];
+	if (*cur + 1 < n && hh[*cur + 1].id == id)
+		return &hh[++*cur];
+	while (lo <= hi) {
+		long mid = lo + (hi - lo) / 2;
+		if (hh[mid].id == id)
+			return &hh[*cur = mid];
+		if (hh[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return NULL;
+}
+
+/* The scan: the households (village, type), the monitored among them,
+ * then every member, joined here rather than by a look-up a member in
+ * the database. */
 static void *reg_scan_run(void *arg)
 {
 	struct reg_scan *s = arg;
+	struct reg_household *hh = NULL;
+	long nr_hh = 0, alloc_hh = 0, cur = 0;
 	const char *last_village = NULL;
-	struct db_stmt *st = db_prepare(s->db, MEMBER_SELECT);
+	struct db_stmt *st;
 	int rc;
+	st = db_prepare(s->db, "SELECT id, village_code, hh_type FROM household ORDER BY id");
 	while ((rc = db_step(st)) == DB_ROW) {
-		const char *idn = db_col_text(st, MR_IDN);
-		struct reg_member *m;
-		if (strlen(idn) != 18 || strspn(idn, "0123456789") < 17)
-			continue;
-		ALLOC_GROW(s->m, s->nr + 1, s->alloc);
-		m = &s->m[s->nr++];
-		m->key = id_key(idn);
-		reg_from_stmt(st, &s->strings, &s->store, &last_village, m);
+		const char *village = db_col_text(st, 1);
+		struct reg_household *h;
+		ALLOC_GROW(hh, nr_hh + 1, alloc_hh);
+		h = &hh[nr_hh++];
+		h->id = db_col_int(st, 0);
+		if (!last_village || strcmp(last_village, village))
+			last_village = intern(&s->strings, village);
+		h->village = last_village;
+		h->hh_type = db_col_is_null(st, 2) ? -1 : (int)db_col_int(st, 2);
+		h->monitored = 0;
 	}
 	db_done(st);
+	if (rc == DB_DONE) {
+		st = db_prepare(s->db, "SELECT household_id FROM monitored WHERE status = "
+				       "'monitoring' ORDER BY household_id");
+		while ((rc = db_step(st)) == DB_ROW) {
+			struct reg_household *h = reg_household_of(hh, nr_hh, &cur, db_col_int(st, 0));
+			if (h)
+				h->monitored = 1;
+		}
+		db_done(st);
+	}
+	if (rc == DB_DONE) {
+		st = db_prepare(s->db, "SELECT id, household_id, id_number, name, sex, birth_date, "
+				       "dibao, tekun FROM member");
+		cur = 0;
+		while ((rc = db_step(st)) == DB_ROW) {
+			const char *idn = db_col_text(st, 2), *name, *b;
+			struct reg_household *h;
+			struct reg_member *m;
+			if (strlen(idn) != 18 || strspn(idn, "0123456789") < 17)
+				continue;
+			h = reg_household_of(hh, nr_hh, &cur, db_col_int(st, 1));
+			if (!h)
+				continue; /* not in the join either */
+			ALLOC_GROW(s->m, s->nr + 1, s->alloc);
+			m = &s->m[s->nr++];
+			m->key = id_key(idn);
+			m->member_id = db_col_int(st, 0);
+			m->household_id = h->id;
+			m->village = h->village;
+			name = db_col_text(st, 3);
+			m->name = arena_dup(&s->store, name, strlen(name));
+			m->sex = (int)db_col_int(st, 4);
+			b = db_col_text(st, 5);
+			m->dibao = (int)db_col_int(st, 6);
+			m->tekun = (int)db_col_int(st, 7);
+			m->hh_type = h->hh_type;
+			m->monitored = h->monitored;
+			reg_birth(b, m);
+		}
+		db_done(st);
+	}
+	free(hh);
 	s->rc = rc == DB_DONE ? 0 : -1;
 	if (s->rc)
 		buf_addstr(&s->err, db_errmsg(s->db));
