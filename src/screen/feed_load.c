@@ -1214,6 +1214,8 @@ static void *read_part(void *arg)
 {
 	struct part *pt = arg;
 	pt->rc = read_rows(&pt->l, &pt->cr, pt->line, &pt->err);
+	if (!pt->rc)
+		finish_people(&pt->l); /* into the part's own strings and store */
 	thread_cpu("reader 2");
 	return NULL;
 }
@@ -1229,9 +1231,10 @@ static void reader_view(struct csv_reader *cr, const char *text, size_t len)
 	cr->next_line = 1;
 }
 
-/* After reading in two threads: the second thread's people (none of them
- * the first's) follow the first's, found through its hash table (by_id2,
- * from off2); the two threads' issues are merged in line order. */
+/* After reading in two threads, each thread's people finished (their
+ * totals out of the running blocks): the second thread's people (none of
+ * them the first's) follow the first's, found through its hash table
+ * (by_id2, from off2); the two threads' issues are merged in line order. */
 static void append_part(struct load *l, struct part *pt)
 {
 	struct load *m = &pt->l;
@@ -1242,12 +1245,6 @@ static void append_part(struct load *l, struct part *pt)
 	l->off2 = l->nr_people;
 	ALLOC_GROW(l->people, l->nr_people + m->nr_people + 1, l->alloc_people);
 	memcpy(l->people + l->nr_people, m->people, sizeof(*m->people) * (size_t)m->nr_people);
-	if ((size_t)(l->nr_people + m->nr_people) * l->acc_size > l->acc_alloc) {
-		l->acc_alloc = (size_t)(l->nr_people + m->nr_people) * l->acc_size;
-		l->accs = xrealloc(l->accs, l->acc_alloc);
-	}
-	if (m->nr_people)
-		memcpy(acc_of(l, l->nr_people), m->accs, (size_t)m->nr_people * l->acc_size);
 	l->nr_people += m->nr_people;
 	l->by_id2 = m->by_id;
 	memset(&m->by_id, 0, sizeof(m->by_id));
@@ -1327,10 +1324,14 @@ static int read_all_rows(struct load *l, struct csv_reader *cr, struct buf *err,
 	l->own_bit = 0;
 	*second = pt;
 	if (pthread_create(&th, NULL, read_part, pt)) {
-		pt->rc = read_rows(&pt->l, &pt->cr, pt->line, &pt->err);
+		read_part(pt);
 		rc = read_rows(l, &first, cr->next_line, err);
+		if (!rc)
+			finish_people(l);
 	} else {
 		rc = read_rows(l, &first, cr->next_line, err);
+		if (!rc)
+			finish_people(l);
 		pthread_join(th, NULL);
 	}
 	l->own_bit = -1;
@@ -1341,8 +1342,6 @@ static int read_all_rows(struct load *l, struct csv_reader *cr, struct buf *err,
 	}
 	if (!rc)
 		append_part(l, pt);
-	if (!rc)
-		finish_people(l);
 	progress(l, "解析", 1.0);
 	return rc;
 one:
