@@ -222,8 +222,15 @@ static int open_buf(struct csv_reader *r, struct buf *in, struct buf *err)
 		goto fail;
 	}
 	if (gb18030_to_utf8(&r->text, in->buf, in->len, &bad) < 0) {
+		size_t u8 = utf8_prefix(u, in->len);
 		if (bad == (size_t)-1)
 			buf_addf(err, "无法转换 GB18030 编码：%s", strerror(errno));
+		else if (u8 > bad)
+			/* UTF-8 further than GB18030: a UTF-8 file with a bad byte */
+			buf_addf(err,
+				 "文件编码有误：文件是 UTF-8 编码，但第 %ld 行（字节 %zu）不是有效的 "
+				 "UTF-8，请改正该处或重新另存为 UTF-8 编码的 CSV",
+				 line_of(in->buf, u8), u8);
 		else
 			buf_addf(err,
 				 "文件编码无法识别：第 %ld 行（字节 %zu）既不是 UTF-8 也不是 "

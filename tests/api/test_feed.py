@@ -565,6 +565,39 @@ def test_a_large_file_read_in_two_threads_gives_the_one_thread_answer():
         two["persons"], two["mismatch_rows"], two["unmatched_rows"])
 
 
+def test_a_large_file_in_gbk_or_with_a_bad_byte():
+    """A file over 4 MB (its UTF-8 checked in two threads) in GBK/GB18030
+    gives the same report as its UTF-8 twin; a UTF-8 file with one byte that
+    is neither gets the error naming that byte's line, with nothing written."""
+    server()
+    reg = query(db(), "SELECT id_number, name FROM member ORDER BY id")
+    rows = [[reg[(i * 7919) % len(reg)][0], reg[(i * 7919) % len(reg)][1],
+             "2026-01-%02d" % (1 + i % 28), "2026-02-01", "县人民医院", 100 + i % 50,
+             "%d.%02d" % (i % 300, i % 100)] for i in range(60000)]
+    text = csv(YB, rows)
+    assert len(text.encode()) > 4 << 20
+
+    def report(body, enc):
+        st, b, _ = upload("yibao_inpatient", body, extra="&dry_run=1&skip_bad=1", enc=enc)
+        eq(st, 200, "dry run (%s): %s" % (enc, b if st != 200 else ""))
+        b.pop("seconds")
+        return b
+    utf8, gbk = report(text, "utf-8"), report(text, "gb18030")
+    eq(gbk.pop("encoding"), "GB18030", "read again as GB18030")
+    eq(utf8.pop("encoding"), "UTF-8", "UTF-8")
+    eq(gbk, utf8, "the same report")
+    # a byte that is neither, on line 45,002: the error names it
+    raw = text.encode()
+    at = raw.index(b"\n", len(raw) * 3 // 4) + 1
+    line = raw[:at].count(b"\n") + 1
+    bad = raw[:at + 5] + b"\xff" + raw[at + 5:]
+    before = snapshot(db())
+    st, e, _ = upload("yibao_inpatient", bad.decode("latin-1"), enc="latin-1")
+    eq((st, e["error"]["code"]), (422, "E_ENCODING"), "neither UTF-8 nor GB18030: %s" % (e,))
+    assert "第 %d 行" % line in e["error"]["message"], (line, e["error"]["message"])
+    eq(snapshot(db()), before, "nothing written")
+
+
 def test_fast_and_general_reading_agree():
     """Lines of the common shape are cut in place; anything else (quotes,
     other 身份证号 forms, amounts with commas, other date forms, blanks,

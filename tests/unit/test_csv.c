@@ -221,6 +221,15 @@ TEST(csv_invalid_encoding)
 	CHECK_INT(csv_read_row(&r, &err), 0);
 	csv_release(&r);
 
+	/* UTF-8 further than GB18030 gets: a UTF-8 file with a bad byte,
+	 * named where UTF-8 stops ("的" is E7 9A 84, and 84 0A is no GBK). */
+	buf_reset(&err);
+	s = "a,b\n\xe7\x9a\x84\nxy\xff\n";
+	CHECK_INT(csv_open_mem(&r, s, strlen(s), &err), -1);
+	if (!CHECK(strstr(err.buf, "文件是 UTF-8 编码，但第 3 行（字节 10）不是有效的 UTF-8")))
+		printf("    message was: %s\n", err.buf);
+	csv_release(&r);
+
 	/* A lead byte with a bad trail byte. */
 	buf_reset(&err);
 	CHECK_INT(csv_open_mem(&r, "\x81\x20", 2, &err), -1);
