@@ -298,7 +298,6 @@ struct load {
 	double share;        /* of the file this reader's progress covers */
 	int col_of_field[FEED_MAX_COLS]; /* column → field index of the file, -1 absent */
 	int nr_header_fields;
-	long end_line;       /* read_rows: the line after the last one read */
 	struct buf tmp;
 };
 
@@ -313,12 +312,18 @@ static void copy_cut(char *dst, size_t n, const char *src)
 	snprintf(dst, n, "%.*s", utf8_cut(src, (int)n - 1), src);
 }
 
+/* How many issues the report keeps (the rest are only counted). */
+static int issue_cap(const struct load *l)
+{
+	return l->o->max_issues > 0 ? l->o->max_issues : 100000;
+}
+
 static void add_issue(struct load *l, int kind, long line, long nr_rows, const char *column,
 		      const char *idn, const char *name, int64_t household_id, const char *fmt, ...)
 {
 	struct buf msg = BUF_INIT;
 	struct feed_report *r = l->r;
-	int max = l->o->max_issues > 0 ? l->o->max_issues : 100000;
+	int max = issue_cap(l);
 	struct feed_issue *is;
 	va_list ap;
 	r->total_issues++;
@@ -1145,7 +1150,6 @@ static int read_rows(struct load *l, struct csv_reader *cr, long line, struct bu
 		n += nr;
 	}
 	free(rows);
-	l->end_line = line;
 	return rc;
 }
 
@@ -1241,7 +1245,7 @@ static void append_part(struct load *l, struct part *pt)
 	struct feed_report *r = l->r;
 	struct feed_issue *mine = r->issues;
 	int na = r->nr_issues, nb = pt->r.nr_issues, ia = 0, ib = 0;
-	int max = l->o->max_issues > 0 ? l->o->max_issues : 100000;
+	int max = issue_cap(l);
 	l->off2 = l->nr_people;
 	ALLOC_GROW(l->people, l->nr_people + m->nr_people + 1, l->alloc_people);
 	memcpy(l->people + l->nr_people, m->people, sizeof(*m->people) * (size_t)m->nr_people);
@@ -1536,8 +1540,22 @@ static void *reg_scan_run(void *arg)
 	s->rc = rc == DB_DONE ? 0 : -1;
 	if (s->rc)
 		buf_addstr(&s->err, db_errmsg(s->db));
+	return NULL;
+}
+
+static void *reg_scan_thread(void *arg)
+{
+	reg_scan_run(arg);
 	thread_cpu("member scan");
 	return NULL;
+}
+
+static struct reg_scan *reg_scan_new(struct load *l)
+{
+	struct reg_scan *s = xcalloc(1, sizeof(*s));
+	s->db = l->db;
+	buf_init(&s->err, 0);
+	return s;
 }
 
 /* Start the scan when the file is large beside the registry (it would be
@@ -1547,11 +1565,8 @@ static int reg_scan_start(struct load *l, size_t rest)
 	struct reg_scan *s;
 	if (rest < (4u << 20))
 		return 0;
-	s = xcalloc(1, sizeof(*s));
-	s->db = l->db;
-	buf_init(&s->err, 0);
-	s->alloc = 0;
-	if (pthread_create(&s->th, NULL, reg_scan_run, s)) {
+	s = reg_scan_new(l);
+	if (pthread_create(&s->th, NULL, reg_scan_thread, s)) {
 		buf_release(&s->err);
 		free(s);
 		return 0;
@@ -1620,6 +1635,19 @@ static int cmp_member_ref(const void *a, const void *b)
 	return (x->member_id > y->member_id) - (x->member_id < y->member_id);
 }
 
+/* fn(a) here and fn(b) in a thread of its own beside it when there is
+ * enough work for two (else both here, one after the other). */
+static void run_halves(void *(*fn)(void *), void *a, void *b, int two)
+{
+	pthread_t th;
+	int started = two && !pthread_create(&th, NULL, fn, b);
+	fn(a);
+	if (started)
+		pthread_join(th, NULL);
+	else
+		fn(b);
+}
+
 /* Copying a range of the matched people into member order. */
 struct keep_range {
 	const struct load *l;
@@ -1685,13 +1713,7 @@ static void keep_matched_in_member_order(struct load *l)
 		struct keep_range half[2] = {
 			{ l, order, kept, nums, texts, 0, n / 2 }, { l, order, kept, nums, texts, n / 2, n }
 		};
-		pthread_t th;
-		int started = n >= 100000 && !pthread_create(&th, NULL, keep_range_run, &half[1]);
-		keep_range_run(&half[0]);
-		if (started)
-			pthread_join(th, NULL);
-		else
-			keep_range_run(&half[1]);
+		run_halves(keep_range_run, &half[0], &half[1], n >= 100000);
 	}
 	free(order);
 	free(l->people);
@@ -1701,20 +1723,26 @@ static void keep_matched_in_member_order(struct load *l)
 	keymap_release(&l->by_id2);
 }
 
-/* The (kept) person who is member `id`, or -1: they are in member order. */
-static int person_of_member(const struct load *l, int64_t id)
+/* The first (kept) person whose member id is `id` or more (nr_people if
+ * none): they are in member order. */
+static int first_person_from(const struct load *l, int64_t id)
 {
-	int lo = 0, hi = l->nr_people - 1;
-	while (lo <= hi) {
+	int lo = 0, hi = l->nr_people;
+	while (lo < hi) {
 		int mid = lo + (hi - lo) / 2;
-		if (l->people[mid].member_id == id)
-			return mid;
 		if (l->people[mid].member_id < id)
 			lo = mid + 1;
 		else
-			hi = mid - 1;
+			hi = mid;
 	}
-	return -1;
+	return lo;
+}
+
+/* The (kept) person who is member `id`, or -1. */
+static int person_of_member(const struct load *l, int64_t id)
+{
+	int i = first_person_from(l, id);
+	return i < l->nr_people && l->people[i].member_id == id ? i : -1;
 }
 
 /* Matching a range of the scanned members: the people they are (each
@@ -1767,16 +1795,9 @@ static void match_scan(struct load *l, const struct reg_scan *s)
 {
 	struct scan_range half[2] = { { l, s, 0, s->nr / 2, NULL, 0 },
 				      { l, s, s->nr / 2, s->nr, NULL, 0 } };
-	pthread_t th;
-	int started;
 	for (int h = 0; h < 2; h++)
 		half[h].refs = xmalloc(sizeof(struct member_ref) * (size_t)(half[h].to - half[h].from + 1));
-	started = s->nr >= 100000 && !pthread_create(&th, NULL, match_range, &half[1]);
-	match_range(&half[0]);
-	if (started)
-		pthread_join(th, NULL);
-	else
-		match_range(&half[1]);
+	run_halves(match_range, &half[0], &half[1], s->nr >= 100000);
 	l->scan_refs = half[0].refs;
 	l->scan_refs = xrealloc(l->scan_refs,
 				sizeof(struct member_ref) * (size_t)(half[0].nr_refs + half[1].nr_refs + 1));
@@ -1790,53 +1811,33 @@ static int match_people(struct load *l)
 {
 	struct db_stmt *st;
 	int64_t members = 0;
-	if (l->scan) {
-		/* read beside the file: match the people the file names */
-		struct reg_scan *s = l->scan;
-		reg_scan_wait(l);
-		if (s->rc)
-			return fail(l, "E_DB", "读取户籍成员失败：%s", s->err.buf);
-		match_scan(l, s);
-		goto matched;
-	}
-	st = db_prepare(l->db, "SELECT count(*) FROM member");
-	if (db_step(st) == DB_ROW)
-		members = db_col_int(st, 0);
-	db_done(st);
-	if ((int64_t)l->nr_people * 20 < members) {
-		/* few people: one indexed lookup each */
-		for (int i = 0; i < l->nr_people; i++) {
-			struct person *p = &l->people[i];
-			st = db_prepare(l->db, MEMBER_SELECT "WHERE m.id_number = :idn");
-			db_bind_text(st, ":idn", p->id);
-			if (db_step(st) == DB_ROW)
-				take_member(l, p, st);
-			db_done(st);
-		}
-	} else {
-		int rc;
-		long seen = 0;
-		l->scan_refs = xmalloc(sizeof(*l->scan_refs) * (l->nr_people + 1));
-		st = db_prepare(l->db, MEMBER_SELECT);
-		while ((rc = db_step(st)) == DB_ROW) {
-			const char *idn = db_col_text(st, MR_IDN);
-			int i;
-			if ((++seen & 0xffff) == 0)
-				progress(l, "匹配", members ? (double)seen / members : 1.0);
-			if (strlen(idn) != 18 || strspn(idn, "0123456789") < 17)
-				continue;
-			i = find_person(l, id_key(idn));
-			if (i < 0)
-				continue;
-			take_member(l, &l->people[i], st);
-			if (l->people[i].match == 1)
-				l->scan_refs[l->nr_scan_refs++] =
-				    (struct member_ref){ l->people[i].member_id, i };
-		}
+	if (!l->scan) {
+		st = db_prepare(l->db, "SELECT count(*) FROM member");
+		if (db_step(st) == DB_ROW)
+			members = db_col_int(st, 0);
 		db_done(st);
-		if (rc != DB_DONE)
-			return fail(l, "E_DB", "读取户籍成员失败：%s", db_errmsg(l->db));
+		if ((int64_t)l->nr_people * 20 < members) {
+			/* few people: one indexed lookup each */
+			for (int i = 0; i < l->nr_people; i++) {
+				struct person *p = &l->people[i];
+				st = db_prepare(l->db, MEMBER_SELECT "WHERE m.id_number = :idn");
+				db_bind_text(st, ":idn", p->id);
+				if (db_step(st) == DB_ROW)
+					take_member(l, p, st);
+				db_done(st);
+			}
+			goto matched;
+		}
+		/* many: every member read, as beside a large file, but here */
+		l->scan = reg_scan_new(l);
+		reg_scan_run(l->scan);
+		l->scan_done = 1;
 	}
+	/* match the people the file names */
+	reg_scan_wait(l);
+	if (l->scan->rc)
+		return fail(l, "E_DB", "读取户籍成员失败：%s", l->scan->err.buf);
+	match_scan(l, l->scan);
 matched:
 	/* in the order of the people's first lines (read in two threads, each
 	 * thread's people are in that order: merged) */
@@ -1995,17 +1996,8 @@ static void add_pack(struct load *l, const char *data)
 		int64_t m = strtoll(line, NULL, 10);
 		struct person *q;
 		/* the pack's people ascend, as the kept people do */
-		if (idx < 0) {
-			int hi = l->nr_people;
-			idx = 0;
-			while (idx < hi) {
-				int mid = idx + (hi - idx) / 2;
-				if (l->people[mid].member_id < m)
-					idx = mid + 1;
-				else
-					hi = mid;
-			}
-		}
+		if (idx < 0)
+			idx = first_person_from(l, m);
 		while (idx < l->nr_people && l->people[idx].member_id < m)
 			idx++;
 		if (idx >= l->nr_people)
