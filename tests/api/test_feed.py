@@ -67,6 +67,14 @@ def upload(feed, text, who="admin", period="2026-02", extra="", ctype="text/csv"
                      headers={"Content-Type": ctype, "Authorization": "Bearer " + _tokens[who]})
 
 
+def dry_run(body, enc="utf-8"):
+    """The report of a 医保 dry run that skips bad rows, without its time."""
+    st, b, _ = upload("yibao_inpatient", body, extra="&dry_run=1&skip_bad=1", enc=enc)
+    eq(st, 200, "dry run (%s): %s" % (enc, b if st != 200 else ""))
+    b.pop("seconds")
+    return b
+
+
 def hits_of(member_id, feed=None):
     sql = "SELECT rule_id FROM feed_hit WHERE member_id = ?"
     args = [member_id]
@@ -550,13 +558,7 @@ def test_a_large_file_read_in_two_threads_gives_the_one_thread_answer():
     text = csv(YB, rows)
     assert len(text.encode()) > 4 << 20 and '"' not in text
     quoted = text.replace("县医院", '"县医院"', 1)
-
-    def report(body):
-        st, b, _ = upload("yibao_inpatient", body, extra="&dry_run=1&skip_bad=1")
-        eq(st, 200, "dry run: %s" % (b if st != 200 else ""))
-        b.pop("seconds")
-        return b
-    two, one = report(text), report(quoted)
+    two, one = dry_run(text), dry_run(quoted)
     eq(two, one, "two threads and one thread")
     eq(two["rows"], 60000, "rows")
     # (registry babies born after the test's clock are "future" births too)
@@ -576,13 +578,7 @@ def test_a_large_file_in_gbk_or_with_a_bad_byte():
              "%d.%02d" % (i % 300, i % 100)] for i in range(60000)]
     text = csv(YB, rows)
     assert len(text.encode()) > 4 << 20
-
-    def report(body, enc):
-        st, b, _ = upload("yibao_inpatient", body, extra="&dry_run=1&skip_bad=1", enc=enc)
-        eq(st, 200, "dry run (%s): %s" % (enc, b if st != 200 else ""))
-        b.pop("seconds")
-        return b
-    utf8, gbk = report(text, "utf-8"), report(text, "gb18030")
+    utf8, gbk = dry_run(text), dry_run(text, "gb18030")
     eq(gbk.pop("encoding"), "GB18030", "read again as GB18030")
     eq(utf8.pop("encoding"), "UTF-8", "UTF-8")
     eq(gbk, utf8, "the same report")
@@ -654,13 +650,7 @@ def test_fast_and_general_reading_agree():
         f = line.split(",")
         return ",".join(['"%s"' % f[0]] + f[1:])
     general = ",".join(YB) + "\n" + "\n".join(quoted(x) for x in lines) + "\n"
-
-    def report(body):
-        st, b, _ = upload("yibao_inpatient", body, extra="&dry_run=1&skip_bad=1")
-        eq(st, 200, "dry run: %s" % (b if st != 200 else ""))
-        b.pop("seconds")
-        return b
-    fast, slow = report(text), report(general)
+    fast, slow = dry_run(text), dry_run(general)
     eq(fast, slow, "cut in place and read the general way")
     assert fast["bad_rows"] > 0 and fast["mismatch_rows"] > 0 and fast["unmatched_rows"] > 0, fast
 
