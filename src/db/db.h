@@ -43,6 +43,12 @@ void db_close(struct db *db);
 /* How many connections db_open has made in this process and db_close not yet
  * closed. */
 int db_open_count(void);
+/* 1 if SQLite's parser refuses `sql` for its nesting alone: its parser
+ * stack (100 entries in 3.40) or its expression depth (1000) overflows.
+ * Names are not looked up (the check runs on an empty database in memory),
+ * and any other fault of the text is left to the real prepare.  PostgreSQL
+ * nests far deeper, so SQL that passes here runs on both. */
+int db_sql_too_deep(const char *sql);
 /* The message of the last failure on this connection. */
 const char *db_errmsg(struct db *db);
 /* The target this connection was opened with (borrowed). */

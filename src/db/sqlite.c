@@ -220,6 +220,25 @@ static struct db *open_read_only(struct sq_db *db, const char *target, char *err
 	return &db->base;
 }
 
+int db_sql_too_deep(const char *sql)
+{
+	sqlite3 *mem;
+	sqlite3_stmt *st = NULL;
+	const char *msg;
+	int deep;
+	if (sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY, NULL) !=
+	    SQLITE_OK)
+		die("cannot open an in-memory SQLite database: %s", sqlite3_errmsg(mem));
+	/* the whole text is parsed before any name is looked up, so an empty
+	 * database answers "no such table" for text it could parse */
+	sqlite3_prepare_v2(mem, sql, -1, &st, NULL);
+	msg = sqlite3_errmsg(mem);
+	deep = strstr(msg, "parser stack overflow") || strstr(msg, "Expression tree is too large");
+	sqlite3_finalize(st);
+	sqlite3_close(mem);
+	return deep;
+}
+
 struct db *db_sqlite_open(const char *target, int create, char *errbuf, size_t errlen)
 {
 	struct sq_db *db;

@@ -86,6 +86,13 @@ struct rule {
 	int today; /* catalogue index of the date parameter "today", or -1 */
 };
 
+/* The most SQL rule_to_sql() may write for a rule. */
+enum { MAX_SQL_BYTES = 1 << 20 };
+
+/* 1 if the rule's SQL stays within MAX_SQL_BYTES and SQLite's parser can
+ * take its nesting; else 0 with a Chinese message in msg. */
+int rule_sql_fits(const struct rule *r, char *msg, size_t size);
+
 /* Whole years from date text a to b, as SQL computes them from
  * SUBSTR(…) pieces; 0 with *null set when either is NULL. */
 double rules_years_between(const char *a, const char *b);

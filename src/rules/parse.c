@@ -43,11 +43,12 @@ struct tok {
 	char *str; /* T_STR: unescaped text (xmalloc, moved to the rule) */
 };
 
-/* Limits that keep the recursion here, in eval.c, sql.c and in the
- * database's parser bounded (SQLite refuses expressions deeper than 1000). */
+/* Limits that keep the recursion here, in eval.c and sql.c bounded; the
+ * database's parser has its own, which rule_sql_fits() checks. */
 enum {
 	MAX_EXPR_BYTES = 20000,
 	MAX_DEPTH = 100, /* levels of the tree, and nesting while parsing */
+	MAX_MINMAX = 4,	 /* min/max within min/max: SQL writes operands twice */
 };
 
 struct parser {
@@ -887,6 +888,24 @@ static int parse_agg(struct parser *p, int op, const char *fn, size_t off)
 	return n;
 }
 
+/* The most min()/max() on one path down from node n. */
+static int minmax_depth(const struct rule *r, int n)
+{
+	const struct node *x = &r->nodes[n];
+	int d = x->a >= 0 ? minmax_depth(r, x->a) : 0;
+	if (x->b >= 0) {
+		int k = minmax_depth(r, x->b);
+		if (k > d)
+			d = k;
+	}
+	for (int i = 0; i < x->nr_args; i++) {
+		int k = minmax_depth(r, r->args[x->args + i]);
+		if (k > d)
+			d = k;
+	}
+	return d + (x->op == N_MIN || x->op == N_MAX);
+}
+
 static int parse_call(struct parser *p)
 {
 	struct tok t = p->tok;
@@ -999,6 +1018,12 @@ static int parse_call(struct parser *p)
 	} else if (!strcmp(fn, "min") || !strcmp(fn, "max")) {
 		if (want_type(p, args[0], RULE_NUM, fn) || want_type(p, args[1], RULE_NUM, fn))
 			return -1;
+		if (minmax_depth(p->r, args[0]) >= MAX_MINMAX ||
+		    minmax_depth(p->r, args[1]) >= MAX_MINMAX)
+			return fail(p, t.off,
+				    "min/max 嵌套太深（最多 %d 层）：每套一层，数据库里的算式就长一倍，"
+				    "请拆成几条规则",
+				    MAX_MINMAX);
 		n = new_node(p, fn[1] == 'i' ? N_MIN : N_MAX, RULE_NUM, t.off, p->tok.end);
 		N(p, n)->a = args[0];
 		N(p, n)->b = args[1];
@@ -1410,6 +1435,13 @@ struct rule *rule_compile(const struct rule_catalog *cat, int scope, const char 
 		goto fail;
 	}
 	r->root = root;
+	{
+		char msg[sizeof(err->msg) - 64];
+		if (!rule_sql_fits(r, msg, sizeof(msg))) {
+			fail(&p, 0, "%s", msg);
+			goto fail;
+		}
+	}
 	free(p.tok.str);
 	return r;
 fail:

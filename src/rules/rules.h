@@ -68,8 +68,11 @@
  * computes in decimal); sum() over fractional values may differ in the
  * last bit between the paths, as the order of addition may differ.
  *
- * Limits: an expression has at most 20,000 bytes and 100 levels of
- * nesting (SQLite refuses SQL expressions deeper than 1000).
+ * Limits: an expression has at most 20,000 bytes, 100 levels of nesting
+ * and 4 of min/max within min/max (SQL writes their operands twice), and
+ * its SQL must fit in 1 MB and SQLite's parser (a stack of 100 entries,
+ * which each level of SQL takes 1 to 8 of: some 14 levels of division or
+ * 45 of minus signs).
  *
  * Everything here is reentrant: no global state; a compiled rule is
  * read-only after rule_compile() and may be shared between threads. */

@@ -7,6 +7,7 @@
  * C and SQLite do.  Aggregates over members are correlated subqueries on
  * the catalogue's member_link, so an index on it serves them.  Also the
  * binding of :p_ parameters and the reading of explain columns. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -711,6 +712,52 @@ static struct missing when_missing(const struct rule *r, int n, const char *alia
 	if (m.null)
 		m.not_true = m.not_false = 1;
 	return m;
+}
+
+/* An upper bound on the bytes emit() writes for node n.  min() and max()
+ * write each operand twice, and a date under age() or months_since() is
+ * written up to 14 times, so nested min()s grow as a power of two. */
+static double emitted_bytes(const struct rule *r, int n)
+{
+	const struct node *x = &r->nodes[n];
+	double b = 80, times = 1;
+	if (x->op == N_MIN || x->op == N_MAX)
+		times = 2;
+	else if (x->op == N_AGE || x->op == N_MONTHS)
+		times = 16;
+	if (x->field)
+		b += strlen(x->field->sql) + 40;
+	if (x->text)
+		b += 2 * strlen(x->text);
+	if (x->a >= 0)
+		b += times * emitted_bytes(r, x->a);
+	if (x->b >= 0)
+		b += times * emitted_bytes(r, x->b);
+	for (int i = 0; i < x->nr_args; i++)
+		b += emitted_bytes(r, r->args[x->args + i]);
+	return b;
+}
+
+int rule_sql_fits(const struct rule *r, char *msg, size_t size)
+{
+	struct buf sql = BUF_INIT;
+	int deep;
+	if (emitted_bytes(r, r->root) > MAX_SQL_BYTES) {
+		snprintf(msg, size,
+			 "表达式写成数据库查询后太长（超过 %d MB），请拆成几条规则",
+			 MAX_SQL_BYTES >> 20);
+		return 0;
+	}
+	rule_to_sql(r, NULL, &sql);
+	deep = db_sql_too_deep(sql.buf);
+	buf_release(&sql);
+	if (deep) {
+		snprintf(msg, size,
+			 "表达式嵌套太深，数据库无法执行（SQLite 的语法分析栈有限），"
+			 "请拆成几条规则或减少括号层数");
+		return 0;
+	}
+	return 1;
 }
 
 void rule_to_sql(const struct rule *r, const char *extra_where, struct buf *sql)

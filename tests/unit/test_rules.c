@@ -560,7 +560,9 @@ static void toy_create(struct toy_db *t, int nr_hh)
 			db_exec(t->db, "DROP SCHEMA IF EXISTS rules_test CASCADE;"
 				       "CREATE SCHEMA rules_test; SET search_path TO rules_test");
 	} else {
-		snprintf(path, sizeof(path), "%s/rules.db", unit_tmpdir());
+		/* a fresh file for every test that builds one */
+		static int nr_made;
+		snprintf(path, sizeof(path), "%s/rules-%d.db", unit_tmpdir(), ++nr_made);
 		t->db = db_open(path, 1, err, sizeof(err));
 	}
 	if (!t->db) {
@@ -1098,10 +1100,13 @@ TEST(rules_has_at_every_node_count)
 		struct rule_error err;
 		struct rule *r;
 		buf_reset(&b);
-		buf_addstr(&b, "size > ");
-		for (int i = 0; i < k; i++)
-			buf_addch(&b, '-'); /* one node each */
-		buf_addstr(&b, "1 and any(member, health has '残疾')");
+		buf_addstr(&b, "size in (1");
+		for (int i = 0; i < k % 4; i++)
+			buf_addstr(&b, ", 1"); /* one node each */
+		buf_addstr(&b, ")");
+		for (int i = 0; i < k / 4; i++)
+			buf_addstr(&b, " and size > 1"); /* four nodes each */
+		buf_addstr(&b, " and any(member, health has '残疾')");
 		r = rule_compile(&toy, RULE_HOUSEHOLD, b.buf, &err);
 		if (!CHECK(r))
 			printf("    %s: %s\n", b.buf, err.msg);
@@ -1237,4 +1242,111 @@ TEST(rules_hostile_input)
 		}
 	}
 	buf_release(&b);
+}
+
+/* ---- nesting the database's parser can take ---------------------------------
+ * SQLite's parser has a stack of 100 entries, and each level of the SQL a
+ * rule becomes takes 1 to 8 of them: a rule the parser allows (100 levels)
+ * could compile to SQL SQLite refuses (found by fuzz_rules: 52 minus signs).
+ * For each way of nesting, the deepest rule that compiles runs on the
+ * database with the answer rule_eval() gives, and one level more is refused
+ * with a message saying why. */
+TEST(rules_nesting_the_database_can_parse)
+{
+	static const struct {
+		const char *head, *open, *middle, *close, *tail;
+		int at_least; /* levels a real rule may want */
+	} ways[] = {
+	    {"size > ", "-(", "1", ")", "", 20},
+	    {"size > ", "-", "1", "", "", 20},
+	    {"size > ", "1 + (", "1", ")", "", 20},
+	    {"size > ", "(", "1", " * 2)", "", 40},
+	    {"size > ", "1 / (", "2", ")", "", 10},
+	    {"size > ", "abs(", "1", ")", "", 20},
+	    {"size > ", "coalesce(size, ", "1", ")", "", 10},
+	    {"size > ", "min(1, ", "size", ")", "", 4},
+	    {"size > ", "max(", "size", ", 1)", "", 4},
+	    {"", "not (", "size > 1", ")", "", 20},
+	    {"", "water_ok = (", "size > 1", ")", "", 20},
+	    {"", "size > 1 and not (", "size > 2", ")", "", 12},
+	    {"", "(size > 1 or ", "size > 2", ")", "", 60},
+	    {"any(member, ", "-(", "1", ")", " < income)", 12},
+	};
+	struct toy_db t;
+	struct buf b = BUF_INIT, via_eval = BUF_INIT, via_sql = BUF_INIT;
+
+	toy_create(&t, 300);
+	if (!CHECK(t.db != NULL))
+		return;
+	toy_load(&t, 2024);
+	for (size_t i = 0; i < sizeof(ways) / sizeof(ways[0]); i++) {
+		int deepest = 0;
+		for (int k = 1; k <= 130; k++) {
+			struct rule_error err;
+			struct rule *r;
+			buf_reset(&b);
+			buf_addstr(&b, ways[i].head);
+			for (int j = 0; j < k; j++)
+				buf_addstr(&b, ways[i].open);
+			buf_addstr(&b, ways[i].middle);
+			for (int j = 0; j < k; j++)
+				buf_addstr(&b, ways[i].close);
+			buf_addstr(&b, ways[i].tail);
+			r = rule_compile(&toy, RULE_HOUSEHOLD, b.buf, &err);
+			if (r) {
+				deepest = k;
+				rule_free(r);
+				continue;
+			}
+			if (!CHECK(strstr(err.msg, "嵌套太深") || strstr(err.msg, "太长")))
+				printf("    %s%s…: %s\n", ways[i].head, ways[i].open, err.msg);
+			break;
+		}
+		if (!CHECK(deepest >= ways[i].at_least && deepest < 130))
+			printf("    %s%s…%s: deepest that compiles %d\n", ways[i].head, ways[i].open,
+			       ways[i].close, deepest);
+		/* the deepest that compiles runs, with rule_eval()'s answer */
+		buf_reset(&b);
+		buf_addstr(&b, ways[i].head);
+		for (int j = 0; j < deepest; j++)
+			buf_addstr(&b, ways[i].open);
+		buf_addstr(&b, ways[i].middle);
+		for (int j = 0; j < deepest; j++)
+			buf_addstr(&b, ways[i].close);
+		buf_addstr(&b, ways[i].tail);
+		buf_reset(&via_eval);
+		buf_reset(&via_sql);
+		run_both(&t, RULE_HOUSEHOLD, b.buf, NULL, 0, &via_eval, &via_sql);
+		sort_lines(&via_eval);
+		sort_lines(&via_sql);
+		if (!CHECK(!strcmp(via_eval.buf ? via_eval.buf : "", via_sql.buf ? via_sql.buf : "")))
+			printf("    %s: the database and rule_eval differ\n", b.buf);
+	}
+	/* min() writes its operands twice: four levels of it around a sum of
+	 * 256 fields would be some 2.5 MB of SQL, refused before it is written */
+	{
+		struct rule_error err;
+		struct rule *r;
+		buf_reset(&b);
+		buf_addstr(&b, "size > min(min(min(min(");
+		for (int j = 0; j < 256; j++) {
+			/* a balanced sum: ((x + x) + (x + x)) …, 9 levels deep */
+			for (int bit = 1; bit < 256 && !(j & bit); bit <<= 1)
+				buf_addch(&b, '(');
+			buf_addstr(&b, "net_income_pc");
+			for (int bit = 1; bit < 256 && (j & bit); bit <<= 1)
+				buf_addch(&b, ')');
+			if (j < 255)
+				buf_addstr(&b, " + ");
+		}
+		buf_addstr(&b, ", 1), 1), 1), 1)");
+		r = rule_compile(&toy, RULE_HOUSEHOLD, b.buf, &err);
+		if (!CHECK(!r && strstr(err.msg, "写成数据库查询后太长")))
+			printf("    %s\n", r ? "compiled" : err.msg);
+		rule_free(r);
+	}
+	buf_release(&b);
+	buf_release(&via_eval);
+	buf_release(&via_sql);
+	toy_free(&t);
 }
