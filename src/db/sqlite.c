@@ -239,6 +239,30 @@ int db_sql_too_deep(const char *sql)
 	return deep;
 }
 
+#define NOT_A_DATABASE                                                                  \
+	"无法打开数据库 '%s'：这个文件不是 SQLite 数据库（或已损坏），"                 \
+	"请检查 --db 指的是不是 liubao 的数据库文件"
+
+/* 1 if the file at `path` has bytes in it, yet SQLite, connected by `h`,
+ * finds no page: a few bytes of something else, which SQLite takes for an
+ * empty database and would write over.  (stat() only: opening and closing
+ * the file here would drop the POSIX locks this process's other
+ * connections hold on it.) */
+static int foreign_file(sqlite3 *h, const char *path)
+{
+	sqlite3_stmt *st;
+	struct stat sb;
+	int pages = -1;
+	if (stat(path, &sb) || !S_ISREG(sb.st_mode) || sb.st_size == 0)
+		return 0;
+	if (sqlite3_prepare_v2(h, "PRAGMA page_count", -1, &st, NULL) != SQLITE_OK)
+		return 0; /* "not a database": said below */
+	if (sqlite3_step(st) == SQLITE_ROW)
+		pages = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return pages == 0;
+}
+
 struct db *db_sqlite_open(const char *target, int create, char *errbuf, size_t errlen)
 {
 	struct sq_db *db;
@@ -255,6 +279,11 @@ struct db *db_sqlite_open(const char *target, int create, char *errbuf, size_t e
 		sqlite3_close(h);
 		return NULL;
 	}
+	if (foreign_file(h, target)) {
+		snprintf(errbuf, errlen, NOT_A_DATABASE, target);
+		sqlite3_close(h);
+		return NULL;
+	}
 	db = xcalloc(1, sizeof(*db));
 	db->base.ops = &sqlite_ops;
 	db->base.target = xstrdup(target);
@@ -265,7 +294,10 @@ struct db *db_sqlite_open(const char *target, int create, char *errbuf, size_t e
 			       "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;")) {
 		if (!create && cannot_write(target))
 			return open_read_only(db, target, errbuf, errlen);
-		snprintf(errbuf, errlen, "无法设置数据库 '%s'：%s", target, db->base.err);
+		if ((sqlite3_extended_errcode(h) & 0xff) == SQLITE_NOTADB)
+			snprintf(errbuf, errlen, NOT_A_DATABASE, target);
+		else
+			snprintf(errbuf, errlen, "无法设置数据库 '%s'：%s", target, db->base.err);
 		db_close(&db->base);
 		return NULL;
 	}

@@ -755,6 +755,7 @@ def test_init_on_a_path_it_cannot_open_says_why():
              (os.path.join(a_file, "x.db"), "'%s' 不是目录" % a_file, False),
              (os.path.join(a_file, "a", "x.db"), "'%s' 不是目录" % a_file, False),
              (base, "这是一个目录，不是数据库文件", False),
+             (a_file, "这个文件不是 SQLite 数据库（或已损坏）", False),
              (os.path.join(closed, "x.db"), "没有权限在目录 '%s' 中创建文件" % closed, True),
              (os.path.join(shut, "x.db"), "没有权限进入目录 '%s'" % shut, True),
              (os.path.join(shut, "a", "x.db"), "没有权限进入目录 '%s'" % shut, True)]
@@ -774,9 +775,11 @@ def test_init_on_a_path_it_cannot_open_says_why():
             if "unable to open" in p.stderr:
                 raise AssertionError("SQLite's English message shown: " + p.stderr)
             eq(p.stdout, "", "nothing on stdout for " + path)
-            if path != base and os.path.exists(path):
+            if path not in (base, a_file) and os.path.exists(path):
                 raise AssertionError("init created " + path)
         eq(listing(), before, "nothing created")
+        with open(a_file) as f:
+            eq(f.read(), "x", "the file that is not a database is left as it was")
         if os.path.exists("/nonexistent"):
             raise AssertionError("init created /nonexistent")
     finally:
