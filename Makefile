@@ -27,6 +27,10 @@ ifeq ($(ECHARTS),)
 $(warning node_modules/echarts is missing (run scripts/install-deps): the dashboard will have no charts)
 endif
 
+# builds run on every core; `deps` first, alone (it may install the
+# compiler's libraries), then the rest through a sub-make with -j
+NPROC   := $(shell nproc 2>/dev/null || echo 1)
+
 DEMO_DB ?= demo.db
 LISTEN  ?= 127.0.0.1:8080
 
@@ -63,13 +67,16 @@ $(BUILD)/unit-tests: $(LIB_OBJ) $(UNIT_OBJ) $(GEN_OBJ)
 
 # The demo: install what is missing, build, create the demo district if absent, serve it.
 # (demo leaves the logins to serve, which lists them: once, not twice.)
-demo: deps all
+demo: deps
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@test -f $(DEMO_DB) || $(BUILD)/liubao demo --db $(DEMO_DB) --no-logins
 	$(BUILD)/liubao serve --db $(DEMO_DB) --listen $(LISTEN)
 
 # Every test.  The last line of output is "N passed, N failed".
-check: deps all $(BUILD)/unit-tests
-	@tests/run-all $(BUILD)
+check: deps
+	@$(MAKE) --no-print-directory -j$(NPROC) all $(BUILD)/unit-tests asan
+	@LIUBAO_ASAN_BUILD=$(ASAN_BUILD) LIUBAO_FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS) \
+		tests/run-all $(BUILD)
 
 bench: all
 	bench/import.sh
@@ -114,10 +121,6 @@ asan:
 check-asan: deps asan
 	@LIUBAO_TEST_BACKENDS= LIUBAO_TEST_BROWSER=0 LIUBAO_ASAN_BUILD=$(ASAN_BUILD) \
 		tests/run-all $(ASAN_BUILD)
-
-check: asan
-check: export LIUBAO_ASAN_BUILD = $(ASAN_BUILD)
-check: export LIUBAO_FUZZ_SECONDS = $(FUZZ_CHECK_SECONDS)
 
 fuzz: deps asan
 	@tests/fuzz/run -k $(ASAN_BUILD)/fuzz $(FUZZ_SECONDS)

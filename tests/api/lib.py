@@ -392,9 +392,12 @@ def run_tests(module_globals):
     for name, fn in tests:
         if only and only not in name:
             continue
+        t0 = time.monotonic()
         try:
             fn()
-            print("ok   %s" % name)
+            took = time.monotonic() - t0
+            # the slow ones named with their time, for trimming CI
+            print("ok   %s%s" % (name, " (%.1f s)" % took if took >= 2 else ""))
             passed += 1
         except Exception:
             print("FAIL %s" % name)
