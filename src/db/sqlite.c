@@ -226,6 +226,7 @@ int db_sql_too_deep(const char *sql)
 	sqlite3_stmt *st = NULL;
 	const char *msg;
 	int deep;
+	pthread_once(&config_once, configure_sqlite);
 	if (sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY, NULL) !=
 	    SQLITE_OK)
 		die("cannot open an in-memory SQLite database: %s", sqlite3_errmsg(mem));
