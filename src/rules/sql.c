@@ -725,7 +725,7 @@ static double emitted_bytes(const struct rule *r, int n)
 		times = 2;
 	else if (x->op == N_AGE || x->op == N_MONTHS)
 		times = 16;
-	if (x->field)
+	if (x->field && x->field->sql)
 		b += strlen(x->field->sql) + 40;
 	if (x->text)
 		b += 2 * strlen(x->text);
