@@ -429,6 +429,9 @@ struct group {                 /* one household in the file */
 	int nr_members;
 	int64_t db_id;            /* existing household id, 0 = new */
 	char db_village[13];      /* the existing household's village */
+	str_off head_name;        /* 户主姓名 as the file says it, 0 = not said */
+	int size;                 /* 家庭人口数 as the file says it, when size_line */
+	long head_line, size_line; /* the rows that said them first, 0 = none */
 };
 
 struct packed_member {         /* a struct member_rec, packed */
@@ -1364,6 +1367,49 @@ static void add_member_to_group(struct import_state *s, int g, int m)
 	gr->nr_members++;
 }
 
+/* 户主姓名 and 家庭人口数 of a member row.  The export writes them from the
+ * members; on import the members are what counts, and these are compared
+ * with them once the household is whole (check_against_db).  A row that
+ * says otherwise than an earlier row of its household, or a size that is
+ * not a whole number, is a warning: nothing is refused for them. */
+static void note_head_and_size(struct import_state *s, struct import_row *r, int g)
+{
+	struct group *gr = &s->groups[g];
+	const char *v = field(s, r, C_HEAD_NAME);
+	if (v) {
+		buf_reset(&s->tmp);
+		buf_addstr(&s->tmp, v);
+		buf_trim(&s->tmp);
+		if (s->tmp.len && !gr->head_line) {
+			gr->head_name = str_add(s, s->tmp.buf);
+			gr->head_line = r->line;
+		} else if (s->tmp.len && strcmp(str_at(s, gr->head_name), s->tmp.buf)) {
+			report(s, 1, r->line, C_HEAD_NAME, v, "与本户第 %ld 行的户主姓名“%s”不同",
+			       gr->head_line, str_at(s, gr->head_name));
+		}
+	}
+	v = field(s, r, C_SIZE);
+	if (v) {
+		char *end;
+		double n;
+		buf_reset(&s->tmp);
+		buf_addstr(&s->tmp, v);
+		buf_trim(&s->tmp);
+		if (!s->tmp.len)
+			return;
+		n = strtod(s->tmp.buf, &end);
+		if (*end || n != (int)n || n < 1 || n > 99) {
+			report(s, 1, r->line, C_SIZE, v, "家庭人口数应为 1–99 的整数，已忽略");
+		} else if (!gr->size_line) {
+			gr->size = (int)n;
+			gr->size_line = r->line;
+		} else if (gr->size != (int)n) {
+			report(s, 1, r->line, C_SIZE, v, "与本户第 %ld 行的家庭人口数 %d 不同",
+			       gr->size_line, gr->size);
+		}
+	}
+}
+
 /* Parse every data row.  Returns 0, or -1 on malformed input (err set). */
 static int parse_rows(struct import_state *s, struct row_source *src, struct buf *err)
 {
@@ -1458,6 +1504,7 @@ static int parse_rows(struct import_state *s, struct row_source *src, struct buf
 			}
 			s->m_bad[m] = (unsigned char)bad;
 			add_member_to_group(s, g, m);
+			note_head_and_size(s, r, g);
 		}
 		if (bad)
 			s->groups[g].bad = 1;
@@ -1731,8 +1778,25 @@ static int check_against_db(struct import_state *s)
 			report(s, 0, line, C_RELATION, NULL, "户 %s：%s", group_hh_no(s, g),
 			       probs[k].message);
 		}
-		if (np)
+		if (np) {
 			gr->bad = 1;
+			continue;
+		}
+		/* what the file says of the household, against its members */
+		for (int k = 0; k < n && gr->head_line; k++)
+			if (all[k].relation == REL_HEAD) {
+				if (strcmp(all[k].name, str_at(s, gr->head_name)))
+					report(s, 1, gr->head_line, C_HEAD_NAME, NULL,
+					       "户 %s：户主姓名填的是“%s”，而与户主关系为“户主”的成员是“%s”",
+					       group_hh_no(s, g), str_at(s, gr->head_name),
+					       all[k].name);
+				break;
+			}
+		if (gr->size_line && gr->size != n)
+			report(s, 1, gr->size_line, C_SIZE, NULL,
+			       "户 %s：家庭人口数填的是 %d，而本户成员共 %d 人%s", group_hh_no(s, g),
+			       gr->size, n,
+			       n > gr->nr_members ? "（含已登记、本文件未列出的成员）" : "");
 	}
 	free(all);
 	return 0;

@@ -621,6 +621,58 @@ def test_old_area_code_accepted_with_warning():
        "both stored")
 
 
+def test_head_name_and_household_size_checked_against_the_members():
+    """户主姓名 and 家庭人口数 are not stored (the export writes them from the
+    members), but what a file says in them is compared with its members:
+    a disagreement is a warning naming the row, and the members are stored."""
+    header = "户编号,行政区划代码,户主姓名,家庭人口数,姓名,证件号码,与户主关系"
+    rows = [
+        ("H1", "张一", "2", "张一", person("男", "19600101"), "户主"),   # right
+        ("H1", "张一", "2", "李一", person("女", "19610101"), "配偶"),
+        ("H2", "王二", "2", "王贰", person("男", "19600202"), "户主"),   # head misnamed
+        ("H2", "王二", "2", "赵二", person("女", "19610202"), "配偶"),
+        ("H3", "刘三", "3", "刘三", person("男", "19600303"), "户主"),   # size 3, 2 members
+        ("H3", "刘三", "3", "陈三", person("女", "19610303"), "配偶"),
+        ("H4", "周四", "1", "周四", person("男", "19600404"), "户主"),   # rows disagree
+        ("H4", "吴四", "2", "吴四", person("女", "19610404"), "配偶"),
+        ("H5", "", "三", "郑五", person("男", "19600505"), "户主"),      # not a number
+    ]
+    text = header + "\n" + "\n".join(
+        "%s,%s,%s,%s,%s,%s,%s" % (hh, VILLAGE, head, size, name, idn, rel)
+        for hh, head, size, name, idn, rel in rows) + "\n"
+    db = fresh_db("headsize.db")
+    p = imp("members", write("headsize.csv", text), db)
+    eq(p.returncode, 0, "warnings refuse nothing\n" + p.stderr)
+    warn = [l for l in p.stderr.splitlines() if l.startswith("警告")]
+    expect_in("\n".join(warn), "第 4 行", "H2", "王二", "王贰", what="misnamed head, on its row")
+    expect_in("\n".join(warn), "第 6 行", "H3", "家庭人口数填的是 3", "共 2 人",
+              what="size against the members")
+    expect_in("\n".join(warn), "第 9 行", "与本户第 8 行的户主姓名“周四”不同",
+              what="a row against the household's first")
+    expect_in("\n".join(warn), "第 9 行", "与本户第 8 行的家庭人口数 1 不同",
+              what="a row's size against the household's first")
+    expect_in("\n".join(warn), "第 10 行", "家庭人口数应为 1–99 的整数", what="not a number")
+    eq(len(warn), 6, "one warning each (H4's first size, 1, is also not its 2 members): %r"
+       % warn)
+    expect_in(p.stderr, "警告 6 条", what="summary counts warnings")
+    eq(query(db, "SELECT count(*) FROM member")[0][0], 9, "every member stored")
+    # members already stored count: H1 again with a third person and 家庭人口数 3
+    more = header + "\nH1,%s,张一,3,张小一,%s,之子\n" % (VILLAGE, person("男", "19900101"))
+    p = imp("members", write("headsize2.csv", more), db)
+    eq(p.returncode, 0, "exit\n" + p.stderr)
+    eq([l for l in p.stderr.splitlines() if l.startswith("警告")], [],
+       "3 = the file's one + the two stored")
+    more = header + "\nH1,%s,张二,5,张小二,%s,之子\n" % (VILLAGE, person("男", "19920101"))
+    p = imp("members", write("headsize3.csv", more), db)
+    warn = [l for l in p.stderr.splitlines() if l.startswith("警告")]
+    expect_in("\n".join(warn), "“张二”", "“张一”", "家庭人口数填的是 5", "共 4 人",
+              "含已登记、本文件未列出的成员", what="against the stored members")
+    # an exported file says what its members are: no warning importing it back
+    p = imp("members", write("headsize4.csv", export("members", db)), db)
+    eq(p.returncode, 0, "re-import\n" + p.stderr)
+    eq([l for l in p.stderr.splitlines() if l.startswith("警告")], [], "export round trip")
+
+
 def test_unterminated_quote_names_line_and_writes_nothing():
     a, b = person("男", "19710404"), person("女", "19720404")
     text = MEMBER_HEADER + "\n" + \
