@@ -742,7 +742,9 @@ int rule_sql_fits(const struct rule *r, char *msg, size_t size)
 {
 	struct buf sql = BUF_INIT;
 	int deep;
-	if (emitted_bytes(r, r->root) > MAX_SQL_BYTES) {
+	/* the WHERE clause, and the explain columns: values inside it, written
+	 * again (aggregates do not nest, so at most as much once more) */
+	if (2 * emitted_bytes(r, r->root) > MAX_SQL_BYTES) {
 		snprintf(msg, size,
 			 "表达式写成数据库查询后太长（超过 %d MB），请拆成几条规则",
 			 MAX_SQL_BYTES >> 20);
