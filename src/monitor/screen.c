@@ -149,14 +149,17 @@ static const struct rule_join monitor_joins[] = {
 	{ "s", "LEFT JOIN income_summary s ON s.household_id = h.id AND s.year = :year" },
 	{ "mo", "LEFT JOIN monitored mo ON mo.household_id = h.id" },
 	{ "sec", "LEFT JOIN hh_security sec ON sec.household_id = h.id AND sec.year = :year" },
-	/* the line of each village of the region screened (:lo, :hi), found
-	 * once per village rather than once per household (the LIMIT keeps the
-	 * subquery from being flattened); not of every village loaded — all of
-	 * China's 620,000 where the country's regions are imported */
+	/* the line of each village with households in the region screened
+	 * (:lo, :hi; the index household_village gives them), found once per
+	 * village rather than once per household (the LIMIT keeps the subquery
+	 * from being flattened); not of every village loaded — all of China's
+	 * 620,000 where the country's regions are imported, even for a screen
+	 * of the whole registry */
 	{ "ln", "LEFT JOIN (SELECT v.code AS village, (SELECT l.amount FROM monitor_line l WHERE "
 		"l.year = :year AND substr(v.code, 1, length(l.region)) = l.region ORDER BY "
-		"length(l.region) DESC LIMIT 1) AS amount FROM region v WHERE v.level = 5 AND v.code "
-		">= :lo AND v.code < :hi LIMIT 1000000000) ln ON ln.village = h.village_code" },
+		"length(l.region) DESC LIMIT 1) AS amount FROM (SELECT DISTINCT hv.village_code AS code "
+		"FROM household hv WHERE hv.village_code >= :lo AND hv.village_code < :hi) v "
+		"LIMIT 1000000000) ln ON ln.village = h.village_code" },
 };
 
 static const struct rule_catalog monitor_catalog = {

@@ -243,8 +243,9 @@ static const struct {
 	{ "ln",
 	  "LEFT JOIN (SELECT v.code AS village, (SELECT l.amount FROM monitor_line l WHERE "
 	  "l.year = :year AND substr(v.code, 1, length(l.region)) = l.region ORDER BY "
-	  "length(l.region) DESC LIMIT 1) AS amount FROM region v WHERE v.level = 5 AND v.code "
-	  ">= :lo AND v.code < :hi LIMIT 1000000000) ln ON ln.village = h.village_code",
+	  "length(l.region) DESC LIMIT 1) AS amount FROM (SELECT DISTINCT hv.village_code AS code "
+	  "FROM household hv WHERE hv.village_code >= :lo AND hv.village_code < :hi) v "
+	  "LIMIT 1000000000) ln ON ln.village = h.village_code",
 	  "LEFT JOIN (SELECT v.code AS village, (SELECT l.amount FROM monitor_line l WHERE "
 	  "l.year = :year AND substr(v.code, 1, length(l.region)) = l.region ORDER BY "
 	  "length(l.region) DESC LIMIT 1) AS amount FROM region v WHERE v.level = 5 AND v.code IN "
