@@ -59,6 +59,40 @@ test('a 医保 user checks a file with bad rows, then imports one and sees the b
   await page.getByRole('button', { name: '导入', exact: true }).click();
   await page.locator('#f-status', { hasText: '不能重复导入' }).waitFor();
   await snap(page, 'feeds-imported');
+  // a month of 60 people's stays, each over the 5,000 元 line for 脱贫 people:
+  // the warnings are listed 50 a page, more on request
+  const many = path.join(tmp, '医保-二月.csv');
+  fs.writeFileSync(many, head + registryPeople(60).map((p) =>
+    `${p},2026-02-03,2026-02-09,平利县医院,9000,6000`).join('\n') + '\n');
+  await page.locator('#f-period').fill('2026-02');
+  await page.getByLabel('文件（CSV 或 Excel 工作簿 .xlsx；CSV 为 UTF-8 或 GBK 均可）').setInputFiles(many);
+  await page.getByRole('button', { name: '导入', exact: true }).click();
+  await page.locator('#f-status', { hasText: '已导入' }).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('#hits tbody tr').length === 50);
+  assert.equal(await page.locator('#hits-more').isVisible(), true);
+  await page.locator('#hits-more').click();
+  await page.waitForFunction(() => document.querySelectorAll('#hits tbody tr').length > 60);
+  // filtered by the village's answer: only rows in that state, or a message saying none
+  const showsOnly = (state, some) => page.waitForFunction(([st, any]) => {
+    const cells = [...document.querySelectorAll('#hits tbody tr td[data-label="状态"]')];
+    if (!cells.length) return !any && document.querySelector('#hits').textContent.includes('没有符合条件的预警。');
+    return cells.every((c) => c.textContent === st) && !document.querySelector('#hits-status:not([hidden])');
+  }, [state, some]);
+  await page.getByLabel('核实情况').selectOption('已核实-纳入');
+  await showsOnly('已核实-纳入', false);
+  await page.getByLabel('核实情况').selectOption('待核实');
+  await showsOnly('待核实', true); // the demo has warnings waiting for the village
+  // overdue only: every row shown is red
+  await page.getByLabel('只看逾期未核实').check();
+  await page.waitForFunction(() => !document.querySelector('#hits tbody')
+    || [...document.querySelectorAll('#hits .light')].every((l) => l.textContent === '红'));
+  await snap(page, 'feeds-hits-filtered');
+  // a batch's report opens from its row; the button is seen (not white on white)
+  const view = page.locator('#batches tbody tr', { hasText: '2026-02' }).getByRole('button', { name: /查看批次 \d+ 的报告/ });
+  assert.notEqual(await view.evaluate((b) => getComputedStyle(b).color), 'rgb(255, 255, 255)');
+  await view.click();
+  await page.locator('#report-title', { hasText: /批次 \d+ 的报告/ }).waitFor();
+  assert.match(await page.locator('#report-summary').textContent(), /共 60 行/);
 });
 
 test('a department user of 民政 is offered only 民政 lists; a village clerk has no 部门数据 link', async () => {

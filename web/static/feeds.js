@@ -125,7 +125,7 @@ const BATCH_COLUMNS = [
   ['匹配', (b) => num(b.matched_rows)],
   ['查无此人', (b) => num(b.unmatched_rows)],
   ['预警', (b) => num(b.hits)],
-  ['报告', (b) => h('button', { type: 'button', class: 'quiet', 'data-batch': b.id }, '查看')],
+  ['报告', (b) => h('button', { type: 'button', class: 'small', 'data-batch': b.id, 'aria-label': '查看批次 ' + b.id + ' 的报告' }, '查看')],
 ];
 
 async function loadBatches(reset) {
@@ -149,10 +149,32 @@ const HIT_COLUMNS = [
   ['核实期限', (x) => x.due_on],
 ];
 
-async function loadHits() {
-  const f = $('f-feed').value;
-  const r = await api('GET', '/api/v1/feed-hits?limit=50' + (f ? '&feed=' + encodeURIComponent(f) : ''));
-  $('hits').replaceChildren(r.items.length ? table(HIT_COLUMNS, r.items, '推送的风险预警') : h('p', { class: 'hint' }, '没有预警。'));
+// the pushed warnings of the chosen kind of list, newest first, 50 a page,
+// filtered by their verification state or to the overdue ones
+let hitsCursor = null;
+async function loadHits(reset = true) {
+  const q = new URLSearchParams({ limit: '50' });
+  if ($('f-feed').value) q.set('feed', $('f-feed').value);
+  if ($('h-state').value) q.set('state', $('h-state').value);
+  if ($('h-overdue').checked) q.set('overdue', '1');
+  if (!reset && hitsCursor) q.set('cursor', hitsCursor);
+  say($('hits-status'), '');
+  let r;
+  try {
+    r = await api('GET', '/api/v1/feed-hits?' + q);
+  } catch (e) {
+    say($('hits-status'), e.message);
+    return;
+  }
+  const t = table(HIT_COLUMNS, r.items, '推送的风险预警');
+  if (reset || !$('hits').querySelector('tbody')) {
+    $('hits').replaceChildren(r.items.length ? t : h('p', { class: 'hint' },
+      $('h-state').value || $('h-overdue').checked ? '没有符合条件的预警。' : '没有预警。'));
+  } else {
+    $('hits').querySelector('tbody').append(...t.querySelector('tbody').children);
+  }
+  hitsCursor = r.next_cursor;
+  $('hits-more').hidden = !hitsCursor;
 }
 
 try {
@@ -180,6 +202,10 @@ $('upload').addEventListener('submit', (e) => {
 });
 $('f-check').addEventListener('click', () => submit(true));
 $('batches-more').addEventListener('click', () => loadBatches(false));
+$('hits-more').addEventListener('click', () => loadHits(false));
+$('h-state').addEventListener('change', () => loadHits());
+$('h-overdue').addEventListener('change', () => loadHits());
+$('hits-filter').addEventListener('submit', (e) => e.preventDefault());
 $('batches').addEventListener('click', async (e) => {
   const id = e.target.getAttribute && e.target.getAttribute('data-batch');
   if (!id) return;
