@@ -750,6 +750,13 @@ enum { HI_ID, HI_FEED, HI_TITLE, HI_RULE, HI_VERSION, HI_BATCH, HI_YEAR, HI_MEMB
 	"h.id = x.household_id JOIN member m ON m.id = x.member_id LEFT JOIN region r ON r.code = " \
 	"h.village_code "
 
+/* red: not verified and overdue; yellow: not verified, still in time; green:
+ * verified */
+static const char *hit_light(const char *state, const char *due, const char *today)
+{
+	return strcmp(state, "待核实") ? "green" : strcmp(due, today) < 0 ? "red" : "yellow";
+}
+
 static void hit_fields(struct jw *w, struct db_stmt *st, const char *today)
 {
 	const char *state = db_col_text(st, HI_STATE), *due = db_col_text(st, HI_DUE);
@@ -772,10 +779,7 @@ static void hit_fields(struct jw *w, struct db_stmt *st, const char *today)
 	jw_kstr(w, "explain", db_col_text(st, HI_EXPLAIN));
 	jw_kstr(w, "state", state);
 	jw_kstr(w, "due_on", due);
-	/* red: overdue and not verified; yellow: due within 3 days; green otherwise */
-	jw_kstr(w, "light", strcmp(state, "待核实") ? "green"
-			    : strcmp(due, today) < 0  ? "red"
-						       : "yellow");
+	jw_kstr(w, "light", hit_light(state, due, today));
 	jw_kstr(w, "feedback", db_col_text(st, HI_FEEDBACK));
 	jw_kstr(w, "feedback_by", db_col_text(st, HI_FB_BY));
 	jw_kstr(w, "feedback_at", db_col_text(st, HI_FB_AT));
@@ -848,60 +852,143 @@ static void api_hits(struct http_request *req, struct http_response *res)
 	jw_object_end(&w);
 }
 
-/* POST /api/v1/feed-hits/:id/feedback {state, note} — the village's answer. */
-static void api_hit_feedback(struct http_request *req, struct http_response *res)
+int feed_hit_answer(struct http_request *req, int64_t hh, int64_t id, const char *state,
+		    const char *note, struct feed_refusal *why)
 {
-	static const char *const fields[] = { "state", "note", NULL };
-	json_t *state = json_object_get(req->json, "state"), *note = json_object_get(req->json, "note");
-	int64_t id = path_int(req, 0);
-	char old_state[32] = "", now[20], today[11];
+	char old_state[32] = "", now[20];
 	struct db_stmt *st;
 	int found = 0, ok = 0, rc;
-	struct jw w;
-	if (http_refuse_unknown_fields(res, req->json, fields))
-		return;
+	size_t len = note ? strlen(note) : 0;
+	why->code = NULL;
+	why->field = NULL;
+	buf_reset(&why->message);
 	st = db_prepare(req->db, "SELECT x.state FROM feed_hit x JOIN household h ON h.id = "
-				 "x.household_id WHERE x.id = :id AND h.village_code >= :lo AND "
-				 "h.village_code < :hi");
+				 "x.household_id WHERE x.id = :id AND (:hh = 0 OR x.household_id = "
+				 ":hh) AND h.village_code >= :lo AND h.village_code < :hi");
 	db_bind_int(st, ":id", id);
+	db_bind_int(st, ":hh", hh);
 	db_bind_prefix(st, ":lo", ":hi", req->principal->scope);
-	if (db_step(st) == DB_ROW) {
+	if ((rc = db_step(st)) == DB_ROW) {
 		found = 1;
 		snprintf(old_state, sizeof(old_state), "%s", db_col_text(st, 0));
 	}
 	db_done(st);
+	if (rc < 0) {
+		why->code = "E_DB";
+		buf_addf(&why->message, "读取预警失败：%s", db_errmsg(req->db));
+		return 500;
+	}
 	if (!found) {
-		http_reply_error(res, 404, "E_NOT_FOUND", NULL, "找不到该预警（或不在您的管辖范围内）");
-		return;
+		why->code = "E_NOT_FOUND";
+		buf_addstr(&why->message, "找不到该预警（或不在您的管辖范围内）");
+		return 404;
 	}
-	for (int i = 1; hit_states[i] && json_is_string(state); i++)
-		ok |= !strcmp(json_string_value(state), hit_states[i]);
+	for (int i = 1; hit_states[i] && state; i++)
+		ok |= !strcmp(state, hit_states[i]);
 	if (!ok) {
-		http_reply_error(res, 422, "E_BAD_STATE", NULL,
-				 "state 应为 已核实-纳入、已核实-无风险 或 不属实");
-		return;
+		why->code = "E_BAD_STATE";
+		why->field = "state";
+		buf_addstr(&why->message, "核实结果应为 已核实-纳入、已核实-无风险 或 不属实");
+		return 422;
 	}
-	if (!json_is_string(note) || !json_string_length(note) || json_string_length(note) > 2000) {
-		http_reply_error(res, 422, "E_NOTE_REQUIRED", NULL, "请填写核实情况（note，不超过 2000 字节）");
-		return;
+	if (!len || len > FEED_NOTE_MAX) {
+		why->code = "E_NOTE_REQUIRED";
+		why->field = "note";
+		buf_addf(&why->message, "请填写核实情况（note，不超过 %d 字节）", FEED_NOTE_MAX);
+		return 422;
 	}
 	now_utc_text(now);
-	monitor_today_text(today);
 	st = db_prepare(req->db, "UPDATE feed_hit SET state = :s, feedback = :n, feedback_by = :by, "
 				 "feedback_at = :now WHERE id = :id");
-	db_bind_text(st, ":s", json_string_value(state));
-	db_bind_text(st, ":n", json_string_value(note));
+	db_bind_text(st, ":s", state);
+	db_bind_text(st, ":n", note);
 	db_bind_text(st, ":by", req->principal->login);
 	db_bind_text(st, ":now", now);
 	db_bind_int(st, ":id", id);
 	rc = db_run(st);
 	db_done(st);
 	if (rc) {
-		http_reply_error(res, 500, "E_DB", NULL, "保存失败：%s", db_errmsg(req->db));
-		return;
+		why->code = "E_DB";
+		buf_addf(&why->message, "保存失败：%s", db_errmsg(req->db));
+		return 500;
 	}
 	audit(req, "feed_hit", id, json_pack("{s:s}", "state", old_state),
-			json_pack("{s:O, s:O}", "state", state, "note", note), "部门预警核实反馈");
+	      json_pack("{s:s, s:s}", "state", state, "note", note), "部门预警核实反馈");
+	return 0;
+}
+
+int feed_hits_of_household(struct db *db, int64_t hh, struct feed_hit_row **out)
+{
+	struct feed_hit_row *rows = NULL;
+	int n = 0, alloc = 0, rc;
+	char today[11];
+	struct db_stmt *st;
+	monitor_today_text(today);
+	st = db_prepare(db, HIT_SELECT "WHERE x.household_id = :hh ORDER BY x.state <> '待核实', "
+				      "x.due_on, x.id");
+	db_bind_int(st, ":hh", hh);
+	while ((rc = db_step(st)) == DB_ROW) {
+		struct feed_hit_row *r;
+		const char *state = db_col_text(st, HI_STATE), *due = db_col_text(st, HI_DUE);
+		ALLOC_GROW(rows, n + 1, alloc);
+		r = &rows[n++];
+		r->id = db_col_int(st, HI_ID);
+		r->feed_title = xstrdup(db_col_text(st, HI_TITLE));
+		r->member_name = xstrdup(db_col_text(st, HI_NAME));
+		r->explain = xstrdup(db_col_text(st, HI_EXPLAIN));
+		r->state = xstrdup(state);
+		r->due_on = xstrdup(due);
+		r->feedback = xstrdup(db_col_text(st, HI_FEEDBACK));
+		r->feedback_by = xstrdup(db_col_text(st, HI_FB_BY));
+		r->feedback_at = xstrdup(db_col_text(st, HI_FB_AT));
+		r->light = hit_light(state, due, today);
+	}
+	db_done(st);
+	if (rc < 0) {
+		feed_hit_rows_free(rows, n);
+		return -1;
+	}
+	*out = rows;
+	return n;
+}
+
+void feed_hit_rows_free(struct feed_hit_row *rows, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(rows[i].feed_title);
+		free(rows[i].member_name);
+		free(rows[i].explain);
+		free(rows[i].state);
+		free(rows[i].due_on);
+		free(rows[i].feedback);
+		free(rows[i].feedback_by);
+		free(rows[i].feedback_at);
+	}
+	free(rows);
+}
+
+/* POST /api/v1/feed-hits/:id/feedback {state, note} — the village's answer. */
+static void api_hit_feedback(struct http_request *req, struct http_response *res)
+{
+	static const char *const fields[] = { "state", "note", NULL };
+	json_t *state = json_object_get(req->json, "state"), *note = json_object_get(req->json, "note");
+	int64_t id = path_int(req, 0);
+	struct feed_refusal why = { .message = BUF_INIT };
+	char today[11];
+	struct db_stmt *st;
+	struct jw w;
+	int status;
+	if (http_refuse_unknown_fields(res, req->json, fields))
+		return;
+	status = feed_hit_answer(req, 0, id, json_is_string(state) ? json_string_value(state) : NULL,
+				 json_is_string(note) ? json_string_value(note) : NULL, &why);
+	if (status) {
+		http_reply_error(res, status, why.code, NULL, "%s", why.message.buf);
+		buf_release(&why.message);
+		return;
+	}
+	buf_release(&why.message);
+	monitor_today_text(today);
 	st = db_prepare(req->db, HIT_SELECT "WHERE x.id = :id");
 	db_bind_int(st, ":id", id);
 	if (db_step(st) == DB_ROW) {

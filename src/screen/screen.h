@@ -19,6 +19,36 @@
  * and turns hits into monitoring alerts (one per household, merged) that the
  * village verifies by a due date. */
 
+/* A department warning (a feed hit) as pages show it; strings owned. */
+struct feed_hit_row {
+	int64_t id;
+	char *feed_title, *member_name, *explain;
+	char *state;  /* 待核实 | 已核实-纳入 | 已核实-无风险 | 不属实 */
+	char *due_on; /* YYYY-MM-DD, the village's deadline */
+	char *feedback, *feedback_by, *feedback_at;
+	const char *light; /* "red" overdue, "yellow" waiting, "green" answered */
+};
+/* The warnings of household `hh`, the waiting first (by deadline): their
+ * number, or -1 on a database error. */
+int feed_hits_of_household(struct db *db, int64_t hh, struct feed_hit_row **rows);
+void feed_hit_rows_free(struct feed_hit_row *rows, int n);
+
+#define FEED_NOTE_MAX 2000
+
+/* Why an answer was refused: a stable E_ code, the field at fault (or NULL)
+ * and a Chinese message. */
+struct feed_refusal {
+	const char *code, *field;
+	struct buf message;
+};
+/* The village's answer to warning `id` (of household `hh`, when not 0), in
+ * the caller's region: `state` 已核实-纳入, 已核实-无风险 or 不属实 and a
+ * note of 1..FEED_NOTE_MAX bytes.  Stored with who and when, and audited.
+ * Returns 0, or the HTTP status of the refusal (404, 422, 500) with `why`
+ * filled. */
+int feed_hit_answer(struct http_request *req, int64_t hh, int64_t id, const char *state,
+		    const char *note, struct feed_refusal *why);
+
 /* The feed tables ("screen.feed" migrations) and the shipped feeds. */
 int screen_feed_migrate(struct db *db);
 /* Add the shipped feeds that are missing (caller's transaction); 0 or -1. */

@@ -7,6 +7,9 @@
  *                                     (?show=full: full 身份证号, audited)
  *   GET  /v/households/:id/visit      走访 form; POST records it
  *   GET  /v/households/:id/report     风险报告 (农户自主申报) form; POST files it
+ *   GET  /v/households/:id/feed-hits/:hit
+ *                                     核实反馈 of a department warning (部门数据预警)
+ *                                     form; POST stores the village's answer
  *
  * Forms post back to their own URL; on success the answer is 303 to the
  * household page (Post/Redirect/Get), otherwise the form again with what was
@@ -25,6 +28,7 @@
 #include "registry/codes.h"
 #include "registry/idcard.h"
 #include "registry/registry.h"
+#include "screen/screen.h"
 #include "village/village.h"
 
 #define SEARCH_PAGE 20
@@ -410,6 +414,46 @@ static void household_timeline(struct http_request *req, struct buf *b, int64_t 
 	monitor_events_free(ev, n < 0 ? 0 : n);
 }
 
+/* The department warnings pushed to the household (部门数据预警), the
+ * waiting first, each with its deadline and, for a writer, a link to
+ * answer it; the answered ones with the village's answer. */
+static void household_feed_hits(struct http_request *req, struct buf *b, int64_t hh, int writer)
+{
+	struct feed_hit_row *x = NULL;
+	int n = feed_hits_of_household(req->db, hh, &x);
+	if (!n)
+		return;
+	html_addf(b, "<section aria-labelledby=\"hits-h\"><h2 id=\"hits-h\">部门数据预警</h2>\n");
+	if (n < 0) {
+		html_addf(b, "<p class=\"status\">预警暂时无法读取</p>\n</section>\n");
+		return;
+	}
+	html_addf(b, "<ul class=\"tasks hits\">\n");
+	for (int i = 0; i < n; i++) {
+		int waiting = !strcmp(x[i].state, "待核实");
+		html_addf(b, "<li class=\"task\" id=\"hit-%lld\"><span class=\"light %a\">%h</span> "
+			     "<b>%h</b> · %h<br><span class=\"what\">%h</span><br>",
+			  (long long)x[i].id, x[i].light,
+			  waiting && !strcmp(x[i].light, "red") ? "逾期未核实" : x[i].state,
+			  x[i].feed_title, x[i].member_name, x[i].explain);
+		if (waiting) {
+			html_addf(b, "<span class=\"due\">核实期限 %h</span>", x[i].due_on);
+			if (writer)
+				html_addf(b, " <a class=\"button small\" href=\"/v/households/%lld/"
+					     "feed-hits/%lld\">核实反馈</a>",
+					  (long long)hh, (long long)x[i].id);
+		} else {
+			char at[17];
+			html_china_time(x[i].feedback_at, at);
+			html_addf(b, "<span class=\"answer\">核实情况：%h（%h，%h）</span>", x[i].feedback,
+				  x[i].feedback_by, at);
+		}
+		html_addf(b, "</li>\n");
+	}
+	html_addf(b, "</ul>\n</section>\n");
+	feed_hit_rows_free(x, n);
+}
+
 static void page_household(struct http_request *req, struct http_response *res)
 {
 	static const char *const params[] = { "show", "saved", NULL };
@@ -447,6 +491,8 @@ static void page_household(struct http_request *req, struct http_response *res)
 		html_addf(b, "<p class=\"msg ok\" role=\"status\">走访记录已保存。</p>\n");
 	else if (saved && !strcmp(saved, "report"))
 		html_addf(b, "<p class=\"msg ok\" role=\"status\">风险报告已提交，已生成风险线索，请按流程入户核实。</p>\n");
+	else if (saved && !strcmp(saved, "feedback"))
+		html_addf(b, "<p class=\"msg ok\" role=\"status\">核实结果已保存，报送部门可以看到。</p>\n");
 	html_addf(b, "<div class=\"actions\">");
 	if (writer)
 		html_addf(b, "<a class=\"button primary\" href=\"/v/households/%lld/visit\">登记走访</a>"
@@ -463,6 +509,7 @@ static void page_household(struct http_request *req, struct http_response *res)
 		html_addf(b, "<p class=\"msg info\">正在显示完整身份证号和联系电话，本次查看已记入审计日志。</p>\n");
 	household_facts(req, b, &h, &ms, full);
 	household_case(req, b, &ms);
+	household_feed_hits(req, b, h.id, writer);
 	household_members(req, b, h.id, full);
 	household_timeline(req, b, h.id);
 	page_end(req, res);
@@ -743,6 +790,135 @@ out:
 	buf_release(&reason);
 }
 
+/* ---- 核实反馈 of a department warning ------------------------------------------------- */
+
+static const char *const hit_answers[] = { "已核实-纳入", "已核实-无风险", "不属实", NULL };
+
+/* The warning named by the path's second parameter, among household hh's
+ * (index into x), or -1 after answering the 404 page. */
+static int hit_of_path(struct http_request *req, struct http_response *res,
+		       const struct feed_hit_row *x, int n)
+{
+	int64_t id;
+	if (req->nr_path_params >= 2 && !parse_int64(req->path_params[1], &id))
+		for (int i = 0; i < n; i++)
+			if (x[i].id == id)
+				return i;
+	page_error(req, res, 404, "找不到该预警（或不属于此户）。请回到户页面重新选择。");
+	return -1;
+}
+
+static void feedback_form(struct http_request *req, struct http_response *res,
+			  const struct household_rec *h, const struct feed_hit_row *x,
+			  const char *state, const char *note, const struct feed_refusal *why,
+			  int status)
+{
+	struct buf *b = &res->body;
+	const char *field = why ? why->field : NULL;
+	page_begin(req, res, "核实部门预警",
+		   &(struct page_opts){ .status = status, .nav = "/v/search", .scripts = scripts });
+	form_heading(req, b, h, "核实部门预警");
+	html_addf(b, "<dl class=\"facts\"><dt>数据</dt><dd>%h</dd><dt>人员</dt><dd>%h</dd>"
+		     "<dt>原因</dt><dd>%h</dd><dt>核实期限</dt><dd>%h <span class=\"light %a\">%h"
+		     "</span></dd></dl>\n",
+		  x->feed_title, x->member_name, x->explain, x->due_on, x->light,
+		  !strcmp(x->light, "red") ? "逾期" : !strcmp(x->light, "yellow") ? "待核实" : x->state);
+	if (why && why->message.len)
+		html_addf(b, "<p class=\"msg error\" role=\"alert\">未保存：%h</p>\n", why->message.buf);
+	html_addf(b, "<form method=\"post\" action=\"/v/households/%lld/feed-hits/%lld\" "
+		     "class=\"card\" data-validate=\"feedback\" novalidate>\n",
+		  (long long)h->id, (long long)x->id);
+	page_csrf_field(req, b);
+	html_addf(b, "<fieldset class=\"choices\" aria-describedby=\"state-error\"><legend>核实结果"
+		     "</legend>\n");
+	for (int i = 0; hit_answers[i]; i++)
+		html_addf(b, "<label class=\"choice\"><input type=\"radio\" name=\"state\" "
+			     "value=\"%a\" required%h> %h</label>\n",
+			  hit_answers[i], state && !strcmp(state, hit_answers[i]) ? " checked" : "",
+			  hit_answers[i]);
+	html_addf(b, "</fieldset>\n<p class=\"hint%h\" id=\"state-error\" aria-live=\"polite\">"
+		     "%h</p>\n",
+		  field && !strcmp(field, "state") ? " bad" : "",
+		  field && !strcmp(field, "state") ? why->message.buf : "");
+	html_addf(b, "<div class=\"field\"><label for=\"note\">核实情况</label>\n<textarea id=\"note\" "
+		     "name=\"note\" rows=\"4\" maxlength=\"%d\" required data-max-bytes=\"%d\" "
+		     "aria-invalid=\"%a\" aria-describedby=\"note-error note-help\">%h</textarea>\n"
+		     "<p class=\"hint\" id=\"note-help\">入户核实的经过和结论，如：已报销，自付 3,000 "
+		     "元，无返贫风险</p>\n<p class=\"hint%h\" id=\"note-error\" aria-live=\"polite\">%h"
+		     "</p>\n</div>\n",
+		  FEED_NOTE_MAX, FEED_NOTE_MAX,
+		  field && !strcmp(field, "note") ? "true" : "false", note ? note : "",
+		  field && !strcmp(field, "note") ? " bad" : "",
+		  field && !strcmp(field, "note") ? why->message.buf : "");
+	html_addf(b, "<div class=\"actions\"><button type=\"submit\" class=\"primary\">提交核实结果"
+		     "</button><a class=\"button\" href=\"/v/households/%lld#hit-%lld\">取消</a></div>\n"
+		     "</form>\n",
+		  (long long)h->id, (long long)x->id);
+	page_end(req, res);
+}
+
+static void page_feedback_form(struct http_request *req, struct http_response *res)
+{
+	static const char *const params[] = { NULL };
+	struct household_rec h;
+	struct feed_hit_row *x = NULL;
+	int n, i;
+	if (page_refuse_unknown_params(req, res, params) || !household_scoped(req, res, &h))
+		return;
+	n = feed_hits_of_household(req->db, h.id, &x);
+	if (n < 0) {
+		page_error(req, res, 503, "数据库暂时不可用，请稍后重试");
+		return;
+	}
+	if ((i = hit_of_path(req, res, x, n)) >= 0)
+		feedback_form(req, res, &h, &x[i],
+			      strcmp(x[i].state, "待核实") ? x[i].state : NULL,
+			      x[i].feedback, NULL, 200);
+	feed_hit_rows_free(x, n);
+}
+
+static void page_feedback_post(struct http_request *req, struct http_response *res)
+{
+	static const char *const fields[] = { "state", "note", NULL };
+	struct household_rec h;
+	struct feed_hit_row *x = NULL;
+	struct feed_refusal why = { .message = BUF_INIT };
+	struct buf note = BUF_INIT;
+	int n, i, status;
+	char loc[80];
+	if (unknown_fields(req, res, fields) || !household_scoped(req, res, &h))
+		return;
+	n = feed_hits_of_household(req->db, h.id, &x);
+	if (n < 0) {
+		page_error(req, res, 503, "数据库暂时不可用，请稍后重试");
+		return;
+	}
+	if ((i = hit_of_path(req, res, x, n)) < 0)
+		goto out;
+	/* a textarea sends CR LF line ends: store LF, as the API would */
+	for (const char *p = http_form(req, "note") ? http_form(req, "note") : ""; *p; p++)
+		if (*p != '\r')
+			buf_addch(&note, *p);
+	buf_trim(&note);
+	status = feed_hit_answer(req, h.id, x[i].id, http_form(req, "state"), note.buf ? note.buf : "",
+				 &why);
+	if (!status) {
+		snprintf(loc, sizeof(loc), "/v/households/%lld?saved=feedback#hit-%lld",
+			 (long long)h.id, (long long)x[i].id);
+		page_redirect(res, loc);
+	} else if (status == 422) {
+		feedback_form(req, res, &h, &x[i], http_form(req, "state"), note.buf, &why, 422);
+	} else if (status == 404) {
+		page_error(req, res, 404, why.message.buf);
+	} else {
+		page_error(req, res, 503, "暂时无法保存，请稍后重试（填写的内容请先自行保留）");
+	}
+out:
+	feed_hit_rows_free(x, n);
+	buf_release(&why.message);
+	buf_release(&note);
+}
+
 const struct route village_routes[] = {
 	{ "GET", "/v/", page_home, ROUTE_HTML, "household.read", "工作台（待办事项）" },
 	{ "GET", "/v/search", page_search, ROUTE_HTML, "household.read", "查找农户（页面）" },
@@ -755,5 +931,9 @@ const struct route village_routes[] = {
 	  "风险报告（表单）" },
 	{ "POST", "/v/households/:id/report", page_report_post,
 	  ROUTE_HTML | ROUTE_FORM | ROUTE_WRITE, "household.write", "风险报告（提交表单）" },
+	{ "GET", "/v/households/:id/feed-hits/:hit", page_feedback_form, ROUTE_HTML,
+	  "household.write", "核实部门预警（表单）" },
+	{ "POST", "/v/households/:id/feed-hits/:hit", page_feedback_post,
+	  ROUTE_HTML | ROUTE_FORM | ROUTE_WRITE, "household.write", "核实部门预警（提交表单）" },
 	{ NULL },
 };

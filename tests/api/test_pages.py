@@ -45,6 +45,19 @@ def ctx():
     c.hh2 = make_household(c, VILLAGE, "曾小明", c.ids[1])
     c.out = make_household(c, OTHER, "王外村", c.ids[2])
     c.xss = make_household(c, VILLAGE, "李" + XSS[:20], c.ids[3], address=XSS)
+    # a 医保 list naming 张三丰, 曾小明 and 王外村 (25,000 元 self-paid each,
+    # over the 20,000 元 line for people not 脱贫): a department warning each
+    claims = "身份证号,姓名,入院日期,出院日期,医疗机构,总费用,个人自付\n" + "".join(
+        "%s,%s,2026-01-03,2026-01-20,平利县医院,40000,25000\n" % (idn, name)
+        for idn, name in ((c.ids[0], "张三丰"), (c.ids[1], "曾小明"), (c.ids[2], "王外村")))
+    path = c.db + ".claims.csv"
+    with open(path, "w") as f:
+        f.write(claims)
+    cli("feed", "load", "yibao_inpatient", path, "--period", "2026-01", "--db", c.db)
+    c.hits = {hh: hit for hh, hit in query(
+        c.db, "SELECT household_id, min(id) FROM feed_hit GROUP BY household_id")}
+    for h in (c.hh, c.hh2, c.out):
+        assert h["id"] in c.hits, ("no warning for", h["hh_no"], c.hits)
     c.sessions = {}
     for login, role, scope in (("clerk", "village_clerk", VILLAGE),
                                ("town", "township_reviewer", TOWNSHIP),
@@ -137,6 +150,8 @@ MATRIX = {
     ("POST", "/v/households/:id/visit"): (WRITERS, 303, True),
     ("GET", "/v/households/:id/report"): (WRITERS, 200, True),
     ("POST", "/v/households/:id/report"): (WRITERS, 303, True),
+    ("GET", "/v/households/:id/feed-hits/:hit"): (WRITERS, 200, True),
+    ("POST", "/v/households/:id/feed-hits/:hit"): (WRITERS, 303, True),
     ("POST", "/logout"): (set(ROLES), 303, False),
     ("POST", "/login"): ("public", 303, False),
 }
@@ -150,13 +165,15 @@ FORMS = {
 def build(c, key, where):
     method, pattern = key
     hh = c.hh if where == "in" else c.out
-    path = pattern.replace(":id", str(hh["id"]))
+    path = pattern.replace(":id", str(hh["id"])).replace(":hit", str(c.hits[hh["id"]]))
     form = None
     if method == "POST":
         form = {}
         for suffix, f in FORMS.items():
             if path.endswith(suffix):
                 form = f(c)
+        if "/feed-hits/" in path:
+            form = {"state": "已核实-无风险", "note": "矩阵测试核实"}
     return method, path, form
 
 
@@ -409,6 +426,63 @@ def test_report_form_files_a_self_report():
 
 
 # ---- escaping ------------------------------------------------------------------------------
+
+def test_village_answers_a_department_warning():
+    """The household page lists the department warnings pushed to it; a
+    writer answers one on its own form (核实结果 and 核实情况): a refusal keeps
+    what was typed and writes nothing, a warning of another household is not
+    found, and the answer is stored with who gave it, audited, and shown to
+    the department."""
+    c = ctx()
+    s = c.sessions["village_clerk"]
+    hh, hit = c.hh2["id"], c.hits[c.hh2["id"]]
+    st, text, _ = page(c, s, "GET", "/v/households/%d" % hh)
+    eq(st, 200, "household page")
+    assert "部门数据预警" in text and 'id="hit-%d"' % hit in text, text[-3000:]
+    assert "医保·住院自付" in text and "核实期限" in text, text[-3000:]
+    form_path = "/v/households/%d/feed-hits/%d" % (hh, hit)
+    assert 'href="%s"' % form_path in text, "the answer link"
+    # a reader who may not write sees the warning, not the link
+    st, text, _ = page(c, c.sessions["county_approver"], "GET", "/v/households/%d" % hh)
+    assert 'id="hit-%d"' % hit in text and form_path not in text, "no link for a reader"
+    st, text, _ = page(c, s, "GET", form_path)
+    eq(st, 200, "form")
+    eq(len(re.findall(r'<input type="radio" name="state"', text)), 3, "three answers")
+    assert 'name="csrf"' in text and 'data-validate="feedback"' in text
+    before = snapshot(c.db)
+    for form, status, message in (
+            ({"note": "已入户"}, 422, "核实结果应为"),
+            ({"state": "待核实", "note": "已入户"}, 422, "核实结果应为"),
+            ({"state": "不属实", "note": "  \r\n "}, 422, "请填写核实情况"),
+            ({"state": "不属实", "note": "x" * 2001}, 422, "请填写核实情况"),
+            ({"state": "不属实", "note": "已入户", "bogus": "1"}, 400, "不认识的字段")):
+        st, text, h = page(c, s, "POST", form_path, form)
+        error_page(st, text, h, status, repr(form)[:60])
+        assert message in text, (form, text[-2000:])
+        if status == 422 and "x" * 10 not in form.get("note", ""):
+            assert form["note"].strip() in text, "the note typed is kept"
+    # a warning of another household, in scope or not, under this household's path
+    for other in (c.hits[c.hh["id"]], c.hits[c.out["id"]], 999999):
+        st, text, h = page(c, s, "POST", "/v/households/%d/feed-hits/%d" % (hh, other),
+                           {"state": "不属实", "note": "x"})
+        error_page(st, text, h, 404, "hit %d" % other)
+    eq(snapshot(c.db), before, "refusals write nothing")
+    st, text, h = page(c, s, "POST", form_path,
+                       {"state": "已核实-纳入", "note": "入户核实：\r\n住院自付属实，纳入监测"})
+    eq((st, h.get("location")), (303, "/v/households/%d?saved=feedback#hit-%d" % (hh, hit)),
+       "Post/Redirect/Get")
+    eq(query(c.db, "SELECT state, feedback, feedback_by FROM feed_hit WHERE id = ?", (hit,)),
+       [("已核实-纳入", "入户核实：\n住院自付属实，纳入监测", "clerk")], "stored")
+    eq(query(c.db, "SELECT count(*) FROM audit_log WHERE target_type = 'feed_hit' AND "
+                   "target_id = ?", (hit,))[0][0], 1, "audited")
+    st, text, _ = page(c, s, "GET", "/v/households/%d?saved=feedback" % hh)
+    assert "核实结果已保存" in text and "纳入监测" in text and "已核实-纳入" in text, text[-3000:]
+    assert form_path not in text, "answered: no link"
+    # the department sees the answer
+    st, lst, _ = c.s.get("/api/v1/feed-hits?household_id=%d" % hh)
+    eq([(x["state"], x["light"], x["feedback_by"]) for x in lst["items"] if x["id"] == hit],
+       [("已核实-纳入", "green", "clerk")], "the department's list")
+
 
 def test_stored_and_reflected_text_is_escaped():
     c = ctx()

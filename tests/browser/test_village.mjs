@@ -199,3 +199,32 @@ test('village: pages are light and every page works at desktop size and in print
   await page.goto('/v/');
   await snap(page, 'village-home-desktop');
 });
+
+test('village: a clerk answers a department warning on a phone, the note checked as typed', async () => {
+  const [hh, hit] = sql(`SELECT x.household_id, x.id FROM feed_hit x JOIN household h ON h.id =
+    x.household_id WHERE h.village_code = (SELECT scope_code FROM users WHERE login = '${CLERK}')
+    AND x.state = '待核实' ORDER BY x.id LIMIT 1`).split('|');
+  assert.ok(hit, 'the demo pushes a warning to the clerk\'s village');
+  const page = await clerkPage();
+  await page.goto('/v/households/' + hh);
+  await page.locator('#hit-' + hit).getByRole('link', { name: '核实反馈' }).click();
+  const formPath = `/v/households/${hh}/feed-hits/${hit}`;
+  await page.waitForURL((u) => u.pathname === formPath);
+  await noHorizontalScroll(page);
+  // no note: said next to the field, nothing sent
+  await page.getByLabel('已核实-无风险').check();
+  await page.getByRole('button', { name: '提交核实结果' }).click();
+  await page.locator('#note-error', { hasText: '请填写核实情况' }).waitFor();
+  assert.equal(new URL(page.url()).pathname, formPath);
+  assert.equal(sql(`SELECT state FROM feed_hit WHERE id = ${hit}`), '待核实');
+  await page.getByLabel('核实情况').fill('入户核实：情况已了解，无返贫风险');
+  await snap(page, 'village-feedback-phone');
+  await page.getByRole('button', { name: '提交核实结果' }).click();
+  await page.waitForURL((u) => u.pathname === `/v/households/${hh}` && u.search === '?saved=feedback');
+  assert.match(await text(page, '.msg.ok'), /核实结果已保存/);
+  assert.match(await text(page, '#hit-' + hit), /已核实-无风险.*无返贫风险/s);
+  await page.locator('#hit-' + hit).scrollIntoViewIfNeeded();
+  await snap(page, 'village-household-answered-phone');
+  assert.equal(sql(`SELECT state || '|' || feedback_by FROM feed_hit WHERE id = ${hit}`),
+    '已核实-无风险|' + CLERK);
+});

@@ -2,7 +2,7 @@
 // work without it: forms marked data-validate are checked as the user types
 // with the server's own rules (src/monitor/household.c: a date not after
 // today, the text required and at most 2000 UTF-8 bytes, at most 5 risk
-// types), so a mistake shows next to its field before the form is sent; the
+// types; src/screen/feed_api.c for the answer to a department warning), so a mistake shows next to its field before the form is sent; the
 // server still decides.  The household page gets a print button.
 
 const bytes = new TextEncoder();
@@ -33,6 +33,7 @@ function textRule(label) {
 const RULES = {
   visit: { visit_date: dateRule('走访日期', true), note: textRule('走访情况') },
   report: { applied_on: dateRule('申报日期', false), reason: textRule('申报事由') },
+  feedback: { note: textRule('核实情况') },
 };
 
 function show(form, name, message) {
