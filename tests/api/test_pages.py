@@ -11,7 +11,8 @@ import json
 import re
 import urllib.parse
 
-from lib import (Server, cli, eq, execute, id_number, new_db, query, run_tests, snapshot)
+from lib import (Server, cli, eq, execute, id_number, new_db, query, run_tests, snapshot,
+                 tmp_path)
 
 TOWNSHIP = "610926102"          # 老县镇
 VILLAGE = "610926102001"        # the clerk's village
@@ -50,7 +51,7 @@ def ctx():
     claims = "身份证号,姓名,入院日期,出院日期,医疗机构,总费用,个人自付\n" + "".join(
         "%s,%s,2026-01-03,2026-01-20,平利县医院,40000,25000\n" % (idn, name)
         for idn, name in ((c.ids[0], "张三丰"), (c.ids[1], "曾小明"), (c.ids[2], "王外村")))
-    path = c.db + ".claims.csv"
+    path = tmp_path("pages-claims.csv")
     with open(path, "w") as f:
         f.write(claims)
     cli("feed", "load", "yibao_inpatient", path, "--period", "2026-01", "--db", c.db)
