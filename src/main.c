@@ -1698,9 +1698,10 @@ static const struct command commands[] = {
 	  "导入台账：Excel 工作簿（.xlsx）或 CSV（UTF-8 或 GBK/GB18030；FILE 为 - 时读标准输入）",
 	  import_opts },
 	{ "export", cmd_export,
-	  "liubao export households|members|monitored|measures|alerts|findings [--under CODE] [--output FILE] "
-	  "[--force] [--format csv|xlsx] [--profile NAME] [--db PATH]",
-	  "导出 CSV 或 Excel：户信息、家庭成员（可直接重新导入）、监测对象、帮扶措施、风险线索、数据质量疑点",
+	  "liubao export households|members|monitored|measures|alerts|findings|feed-hits [--under CODE] "
+	  "[--output FILE] [--force] [--format csv|xlsx] [--profile NAME] [--db PATH]",
+	  "导出 CSV 或 Excel：户信息、家庭成员（可直接重新导入）、监测对象、帮扶措施、风险线索、数据质量疑点、"
+	  "部门数据预警及核实情况",
 	  export_opts },
 	{ "profile", cmd_profile,
 	  "liubao profile list | show NAME | save FILE.json | delete NAME | fields",

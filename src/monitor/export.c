@@ -1,8 +1,9 @@
 /* export.c — the monitoring lists as Excel (.xlsx) or CSV: monitored
  * households (监测对象), assistance measures (帮扶措施), risk alerts (风险线索)
- * and the open data-quality findings (数据质量疑点), for the command line
- * (`liubao export monitored|measures|alerts|findings`) and the API
- * (GET /api/v1/export/{monitored,measures,alerts,findings}).
+ * the open data-quality findings (数据质量疑点) and the department warnings
+ * with the village's answers (部门数据预警), for the command line
+ * (`liubao export monitored|measures|alerts|findings|feed-hits`) and the API
+ * (GET /api/v1/export/{monitored,measures,alerts,findings,feed-hits}).
  *
  * Each list is one query in region order, written row by row through a
  * base/table (constant memory); households are named by 户编号, village
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "base/html.h"
 #include "base/table.h"
 #include "base/util.h"
 #include "monitor/monitor.h"
@@ -68,8 +70,8 @@ static const struct table_col alert_cols[] = {
 	{ "状态", 8, TC_GENERAL },
 	{ "发现渠道", 20, TC_GENERAL },
 	{ "风险类型", 20, TC_GENERAL },
-	{ "首次发现", 19, TC_GENERAL },
-	{ "最近更新", 19, TC_GENERAL },
+	{ "首次发现", 17, TC_GENERAL },
+	{ "最近更新", 17, TC_GENERAL },
 	{ "处理说明", 24, TC_GENERAL },
 };
 
@@ -87,13 +89,51 @@ static const struct table_col finding_cols[] = {
 	{ "最近发现", 19, TC_GENERAL },
 };
 
+static const struct table_col feed_hit_cols[] = {
+	HH_COLS,
+	{ "预警编号", 9, TC_GENERAL },
+	{ "数据类型", 16, TC_GENERAL },
+	{ "规则", 10, TC_TEXT },
+	{ "成员姓名", 10, TC_GENERAL },
+	{ "成员身份证号", 21, TC_TEXT },
+	{ "原因", 40, TC_GENERAL },
+	{ "推送时间", 19, TC_GENERAL },
+	{ "核实期限", 12, TC_DATE },
+	{ "核实结果", 12, TC_GENERAL },
+	{ "核实情况", 30, TC_GENERAL },
+	{ "核实人", 10, TC_GENERAL },
+	{ "核实时间", 19, TC_GENERAL },
+};
+
 int monitor_export_list(const char *name)
 {
-	return !strcmp(name, "monitored") ? MONITOR_EXPORT_MONITORED
-	       : !strcmp(name, "measures") ? MONITOR_EXPORT_MEASURES
-	       : !strcmp(name, "alerts")   ? MONITOR_EXPORT_ALERTS
-	       : !strcmp(name, "findings") ? MONITOR_EXPORT_FINDINGS
-					   : -1;
+	return !strcmp(name, "monitored")   ? MONITOR_EXPORT_MONITORED
+	       : !strcmp(name, "measures")  ? MONITOR_EXPORT_MEASURES
+	       : !strcmp(name, "alerts")    ? MONITOR_EXPORT_ALERTS
+	       : !strcmp(name, "findings")  ? MONITOR_EXPORT_FINDINGS
+	       : !strcmp(name, "feed-hits") ? MONITOR_EXPORT_FEED_HITS
+					    : -1;
+}
+
+/* A moment stored in UTC ("YYYY-MM-DD HH:MM:SS") as China time to the
+ * minute, as the pages show it. */
+static void put_time(struct table *t, const char *utc)
+{
+	char at[17];
+	html_china_time(utc, at);
+	table_text(t, at, 0);
+}
+
+/* A member's 身份证号, masked when `masked`. */
+static void put_id(struct table *t, const char *idn, int masked)
+{
+	if (masked && strlen(idn) == 18) {
+		char m[19];
+		idcard_mask(idn, m);
+		table_text(t, m, 0);
+	} else {
+		table_text(t, idn, 0);
+	}
 }
 
 /* A date cell from "YYYY-MM-DD"; empty when there is none. */
@@ -185,6 +225,15 @@ int monitor_export_to(struct db *db, enum monitor_export list, enum table_format
 				    "fm.id = x.member_id WHERE x.state = 'open' AND " HH_WHERE
 				    "ORDER BY h.village_code, h.hh_no, x.check_id, x.id");
 		break;
+	case MONITOR_EXPORT_FEED_HITS:
+		cols = feed_hit_cols, nr_cols = (int)ARRAY_SIZE(feed_hit_cols), sheet = "部门数据预警";
+		st = db_prepare(db, "SELECT " HH_SELECT ", x.id, (SELECT d.title FROM feed_def d WHERE "
+				    "d.id = x.feed_id ORDER BY d.version DESC LIMIT 1), x.rule_id, "
+				    "fm.name, fm.id_number, x.explain, x.created_at, x.due_on, x.state, "
+				    "x.feedback, x.feedback_by, x.feedback_at FROM feed_hit x " HH_JOIN
+				    "JOIN member fm ON fm.id = x.member_id WHERE " HH_WHERE
+				    "ORDER BY h.village_code, h.hh_no, x.id");
+		break;
 	default:
 		buf_addstr(err, "未知的导出清单");
 		return -1;
@@ -249,8 +298,8 @@ int monitor_export_to(struct db *db, enum monitor_export list, enum table_format
 			table_text(t, b.buf, 0);
 			buf_release(&b);
 			put_risks(t, db_col_text(st, c + 3));
-			table_text(t, db_col_text(st, c + 4), 0);
-			table_text(t, db_col_text(st, c + 5), 0);
+			put_time(t, db_col_text(st, c + 4));
+			put_time(t, db_col_text(st, c + 5));
 			table_text(t, db_col_text(st, c + 6), 0);
 			break;
 		}
@@ -262,19 +311,25 @@ int monitor_export_to(struct db *db, enum monitor_export list, enum table_format
 			table_text(t, db_col_text(st, c + 2), 0);
 			table_text(t, db_col_text(st, c + 3), 0);
 			table_text(t, db_col_text(st, c + 4), 0);
-			if (masked && strlen(idn) == 18) {
-				char m[19];
-				idcard_mask(idn, m);
-				table_text(t, m, 0);
-			} else {
-				table_text(t, idn, 0);
-			}
+			put_id(t, idn, masked);
 			table_text(t, db_col_text(st, c + 6), 0);
 			table_text(t, db_col_text(st, c + 7), 0);
-			table_text(t, db_col_text(st, c + 8), 0);
-			table_text(t, db_col_text(st, c + 9), 0);
+			put_time(t, db_col_text(st, c + 8));
+			put_time(t, db_col_text(st, c + 9));
 			break;
 		}
+		case MONITOR_EXPORT_FEED_HITS:
+			table_number(t, (double)db_col_int(st, c), 0);
+			for (int k = 1; k <= 3; k++) /* 数据类型, 规则, 成员姓名 */
+				table_text(t, db_col_text(st, c + k), 0);
+			put_id(t, db_col_text(st, c + 4), masked);
+			table_text(t, db_col_text(st, c + 5), 0);
+			put_time(t, db_col_text(st, c + 6));
+			put_date(t, db_col_text(st, c + 7));
+			for (int k = 8; k <= 10; k++) /* 核实结果, 核实情况, 核实人 */
+				table_text(t, db_col_text(st, c + k), 0);
+			put_time(t, db_col_text(st, c + 11));
+			break;
 		}
 		n++;
 		if (table_row_end(t)) {
@@ -296,13 +351,15 @@ int monitor_export_to(struct db *db, enum monitor_export list, enum table_format
 
 /* ---- routes ------------------------------------------------------------------------ */
 
-/* GET /api/v1/export/{monitored,measures,alerts}?format=xlsx|csv&region=CODE */
+/* GET /api/v1/export/{monitored,measures,alerts,findings,feed-hits}?format=xlsx|csv&region=CODE */
 static void export_route(struct http_request *req, struct http_response *res,
 			 enum monitor_export list)
 {
 	static const char *const params[] = { "format", "region", NULL };
-	static const char *const ascii[] = { "monitored", "measures", "alerts", "findings" };
-	static const char *const chinese[] = { "监测对象", "帮扶措施", "风险线索", "数据质量疑点" };
+	static const char *const ascii[] = { "monitored", "measures", "alerts", "findings",
+					     "feed-hits" };
+	static const char *const chinese[] = { "监测对象", "帮扶措施", "风险线索", "数据质量疑点",
+					       "部门数据预警" };
 	const char *region = http_query(req, "region"), *f = http_query(req, "format");
 	const char *scope = req->principal->scope;
 	enum table_format fmt = TABLE_XLSX;
@@ -372,6 +429,11 @@ static void api_export_findings(struct http_request *req, struct http_response *
 	export_route(req, res, MONITOR_EXPORT_FINDINGS);
 }
 
+static void api_export_feed_hits(struct http_request *req, struct http_response *res)
+{
+	export_route(req, res, MONITOR_EXPORT_FEED_HITS);
+}
+
 const struct route monitor_export_routes[] = {
 	{ "GET", "/api/v1/export/monitored", api_export_monitored, 0, "export",
 	  "导出监测对象（Excel 或 CSV，留痕）" },
@@ -381,5 +443,8 @@ const struct route monitor_export_routes[] = {
 	  "导出风险线索（Excel 或 CSV，留痕）" },
 	{ "GET", "/api/v1/export/findings", api_export_findings, 0, "export",
 	  "导出数据质量疑点（未处理的，Excel 或 CSV，留痕）" },
+	/* the departments' list: who loads the feeds follows up their warnings */
+	{ "GET", "/api/v1/export/feed-hits", api_export_feed_hits, 0, "feed.load",
+	  "导出部门数据预警及村级核实情况（Excel 或 CSV，留痕）" },
 	{ NULL },
 };

@@ -555,8 +555,10 @@ enum monitor_export {
 	MONITOR_EXPORT_MEASURES = 2,  /* 帮扶措施 */
 	MONITOR_EXPORT_ALERTS = 3,    /* 风险线索 */
 	MONITOR_EXPORT_FINDINGS = 4,  /* 数据质量疑点 (open findings of `liubao check`) */
+	MONITOR_EXPORT_FEED_HITS = 5, /* 部门数据预警 and the village's answers */
 };
-/* The list named "monitored", "measures", "alerts" or "findings", or -1. */
+/* The list named "monitored", "measures", "alerts", "findings" or
+ * "feed-hits", or -1. */
 int monitor_export_list(const char *name);
 /* Write list `list` under region prefix `under` ("" = all) as CSV or xlsx to
  * `fd`, or (fd < 0) append it to `out`; the head's 身份证号 and phone

@@ -800,6 +800,7 @@ MATRIX = {
     ("GET", "/api/v1/export/measures"): (FULL_ID, OK200, NF),
     ("GET", "/api/v1/export/alerts"): (FULL_ID, OK200, NF),
     ("GET", "/api/v1/export/findings"): (FULL_ID, OK200, NF),
+    ("GET", "/api/v1/export/feed-hits"): (FEED, OK200, NF),
     ("GET", "/api/v1/layout-profiles"): (READERS, OK200, None),
     ("GET", "/api/v1/layout-profiles/:name"): (READERS, OK200, None),
     ("PUT", "/api/v1/layout-profiles/:name"): (WRITERS, OK201, None),
@@ -1233,6 +1234,9 @@ BUILD = {
     ("GET", "/api/v1/export/findings"): lambda c, u, where, fresh: Req(
         "GET", "/api/v1/export/findings?region=" + (c.village if where == "in" else OTHER), None,
         u.token),
+    ("GET", "/api/v1/export/feed-hits"): lambda c, u, where, fresh: Req(
+        "GET", "/api/v1/export/feed-hits?format=csv&region=" +
+        (c.village if where == "in" else OTHER), None, u.token),
     ("GET", "/api/v1/layout-profiles"): _b_get("/api/v1/layout-profiles"),
     ("GET", "/api/v1/layout-profiles/:name"): _b_get("/api/v1/layout-profiles/national"),
     ("PUT", "/api/v1/layout-profiles/:name"): lambda c, u, where, fresh: Req(
@@ -1740,6 +1744,7 @@ INJECT = {
     ("GET", "/api/v1/export/measures"): dict(actor="village_clerk", query=["format", "region"]),
     ("GET", "/api/v1/export/alerts"): dict(actor="village_clerk", query=["format", "region"]),
     ("GET", "/api/v1/export/findings"): dict(actor="village_clerk", query=["format", "region"]),
+    ("GET", "/api/v1/export/feed-hits"): dict(actor="dept_user", query=["format", "region"]),
     ("GET", "/api/v1/layout-profiles"): dict(actor="village_clerk"),
     ("GET", "/api/v1/layout-profiles/:name"): dict(actor="village_clerk"),
     ("PUT", "/api/v1/layout-profiles/:name"): dict(

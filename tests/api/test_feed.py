@@ -490,6 +490,50 @@ def test_village_verifies_hits_in_scope():
     eq(n, 1, "audited")
 
 
+def test_department_exports_its_warnings_with_the_answers():
+    """A department downloads the warnings with the village's answers (Excel or
+    CSV): every warning of its region in village order, 身份证号 masked for a
+    role that may not see them in full, moments in China time; each download
+    audited; a village clerk (no feed.load) is refused."""
+    import csv as csvmod
+    import io
+    s = server()
+    answered = query(db(), "SELECT id FROM feed_hit ORDER BY id LIMIT 1")[0][0]
+    st, h, _ = s.post("/api/v1/feed-hits/%d/feedback" % answered,
+                      {"state": "不属实", "note": "导出测试：名单有误"})
+    eq(st, 200, "an answer to export")
+    st, body, hdrs = s.get("/api/v1/export/feed-hits?format=csv", token=_tokens["yibao"], raw=True)
+    eq(st, 200, "department export")
+    assert "attachment" in hdrs.get("content-disposition", ""), hdrs
+    rows = list(csvmod.reader(io.StringIO(body.decode("utf-8-sig"))))
+    eq(rows[0], ["户编号", "乡（镇）", "村（社区）", "户主姓名", "户主身份证号", "预警编号", "数据类型",
+                 "规则", "成员姓名", "成员身份证号", "原因", "推送时间", "核实期限", "核实结果",
+                 "核实情况", "核实人", "核实时间"], "header")
+    want = query(db(), "SELECT x.id, m.id_number, x.state FROM feed_hit x JOIN household h ON "
+                       "h.id = x.household_id JOIN member m ON m.id = x.member_id ORDER BY "
+                       "h.village_code, h.hh_no, x.id")
+    eq([(int(r[5]), r[13]) for r in rows[1:]], [(i, st) for i, _, st in want],
+       "every warning, in village order, with its state")
+    masked = re.compile(r"^\d{6}\*{8}\d{3}[\dX]$")
+    assert all(masked.match(r[9]) and masked.match(r[4]) for r in rows[1:]), rows[1]
+    mine = [r for r in rows[1:] if int(r[5]) == answered][0]
+    eq(mine[13:16], ["不属实", "导出测试：名单有误", "feed.admin"], "the answer")
+    at = query(db(), "SELECT feedback_at, created_at FROM feed_hit WHERE id = ?", (answered,))[0]
+    for utc, shown in zip(at, (mine[16], mine[11])):
+        hour = (int(utc[11:13]) + 8) % 24
+        eq(shown[11:], "%02d:%s" % (hour, utc[14:16]), "China time of %s" % utc)
+    # Excel, and an administrator sees full numbers
+    st, body, hdrs = s.get("/api/v1/export/feed-hits", raw=True)
+    eq((st, body[:2]), (200, b"PK"), "an xlsx workbook by default")
+    clerk = s.make_user("feed.export.clerk", "village_clerk",
+                        query(db(), "SELECT village_code FROM household LIMIT 1")[0][0])
+    st, e, _ = s.get("/api/v1/export/feed-hits", token=clerk)
+    eq((st, e["error"]["code"]), (403, "E_FORBIDDEN"), "a clerk may not")
+    eq(query(db(), "SELECT count(*) FROM audit_log WHERE action = 'GET /api/v1/export/feed-hits' "
+                   "AND status = 200 AND detail LIKE '导出部门数据预警%'")[0][0], 2,
+       "each download audited")
+
+
 def test_definitions_rule_versions_and_batches_visibility():
     s = server()
     st, lst, _ = s.get("/api/v1/feeds")

@@ -87,6 +87,13 @@ test('a 医保 user checks a file with bad rows, then imports one and sees the b
   await page.waitForFunction(() => !document.querySelector('#hits tbody')
     || [...document.querySelectorAll('#hits .light')].every((l) => l.textContent === '红'));
   await snap(page, 'feeds-hits-filtered');
+  // the warnings with the villages' answers, as a workbook
+  const [download] = await Promise.all([page.waitForEvent('download'),
+    page.getByRole('link', { name: '导出全部预警及核实情况（Excel）' }).click()]);
+  assert.match(download.suggestedFilename(), /^部门数据预警-.*\.xlsx$/);
+  const saved = path.join(tmp, 'hits.xlsx');
+  await download.saveAs(saved);
+  assert.equal(fs.readFileSync(saved).subarray(0, 2).toString(), 'PK');
   // a batch's report opens from its row; the button is seen (not white on white)
   const view = page.locator('#batches tbody tr', { hasText: '2026-02' }).getByRole('button', { name: /查看批次 \d+ 的报告/ });
   assert.notEqual(await view.evaluate((b) => getComputedStyle(b).color), 'rgb(255, 255, 255)');
