@@ -888,23 +888,7 @@ static int parse_agg(struct parser *p, int op, const char *fn, size_t off)
 	return n;
 }
 
-/* The most min()/max() on one path down from node n. */
-static int minmax_depth(const struct rule *r, int n)
-{
-	const struct node *x = &r->nodes[n];
-	int d = x->a >= 0 ? minmax_depth(r, x->a) : 0;
-	if (x->b >= 0) {
-		int k = minmax_depth(r, x->b);
-		if (k > d)
-			d = k;
-	}
-	for (int i = 0; i < x->nr_args; i++) {
-		int k = minmax_depth(r, r->args[x->args + i]);
-		if (k > d)
-			d = k;
-	}
-	return d + (x->op == N_MIN || x->op == N_MAX);
-}
+static int depth(const struct rule *r, int n, int minmax);
 
 static int parse_call(struct parser *p)
 {
@@ -1018,8 +1002,7 @@ static int parse_call(struct parser *p)
 	} else if (!strcmp(fn, "min") || !strcmp(fn, "max")) {
 		if (want_type(p, args[0], RULE_NUM, fn) || want_type(p, args[1], RULE_NUM, fn))
 			return -1;
-		if (minmax_depth(p->r, args[0]) >= MAX_MINMAX ||
-		    minmax_depth(p->r, args[1]) >= MAX_MINMAX)
+		if (depth(p->r, args[0], 1) >= MAX_MINMAX || depth(p->r, args[1], 1) >= MAX_MINMAX)
 			return fail(p, t.off,
 				    "min/max 嵌套太深（最多 %d 层）：每套一层，数据库里的算式就长一倍，"
 				    "请拆成几条规则",
@@ -1342,22 +1325,23 @@ static int parse_expr(struct parser *p)
 	return n;
 }
 
-/* The depth of the tree under node n. */
-static int depth(const struct rule *r, int n)
+/* The depth of the tree under node n; with `minmax`, the most min()/max()
+ * on one path down from it. */
+static int depth(const struct rule *r, int n, int minmax)
 {
 	const struct node *x = &r->nodes[n];
-	int d = x->a >= 0 ? depth(r, x->a) : 0;
+	int d = x->a >= 0 ? depth(r, x->a, minmax) : 0;
 	if (x->b >= 0) {
-		int k = depth(r, x->b);
+		int k = depth(r, x->b, minmax);
 		if (k > d)
 			d = k;
 	}
 	for (int i = 0; i < x->nr_args; i++) {
-		int k = depth(r, r->args[x->args + i]);
+		int k = depth(r, r->args[x->args + i], minmax);
 		if (k > d)
 			d = k;
 	}
-	return d + 1;
+	return d + (!minmax || x->op == N_MIN || x->op == N_MAX);
 }
 
 struct rule *rule_compile(const struct rule_catalog *cat, int scope, const char *expr,
@@ -1430,7 +1414,7 @@ struct rule *rule_compile(const struct rule_catalog *cat, int scope, const char 
 		     type_names[r->nodes[root].type]);
 		goto fail;
 	}
-	if (depth(r, root) > MAX_DEPTH) {
+	if (depth(r, root, 0) > MAX_DEPTH) {
 		fail(&p, 0, "表达式嵌套太深（最多 %d 层），请拆成几条规则或用 in (…)", MAX_DEPTH);
 		goto fail;
 	}

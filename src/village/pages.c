@@ -794,15 +794,23 @@ out:
 
 static const char *const hit_answers[] = { "已核实-纳入", "已核实-无风险", "不属实", NULL };
 
-/* The warning named by the path's second parameter, among household hh's
- * (index into x), or -1 after answering the 404 page. */
+/* The household's warnings (*x, *n; the caller frees them) and the index of
+ * the one named by the path's second parameter, or -1 after answering the
+ * 503 or 404 page. */
 static int hit_of_path(struct http_request *req, struct http_response *res,
-		       const struct feed_hit_row *x, int n)
+		       const struct household_rec *h, struct feed_hit_row **x, int *n)
 {
 	int64_t id;
+	*x = NULL;
+	*n = feed_hits_of_household(req->db, h->id, x);
+	if (*n < 0) {
+		*n = 0;
+		page_error(req, res, 503, "数据库暂时不可用，请稍后重试");
+		return -1;
+	}
 	if (req->nr_path_params >= 2 && !parse_int64(req->path_params[1], &id))
-		for (int i = 0; i < n; i++)
-			if (x[i].id == id)
+		for (int i = 0; i < *n; i++)
+			if ((*x)[i].id == id)
 				return i;
 	page_error(req, res, 404, "找不到该预警（或不属于此户）。请回到户页面重新选择。");
 	return -1;
@@ -861,16 +869,11 @@ static void page_feedback_form(struct http_request *req, struct http_response *r
 {
 	static const char *const params[] = { NULL };
 	struct household_rec h;
-	struct feed_hit_row *x = NULL;
+	struct feed_hit_row *x;
 	int n, i;
 	if (page_refuse_unknown_params(req, res, params) || !household_scoped(req, res, &h))
 		return;
-	n = feed_hits_of_household(req->db, h.id, &x);
-	if (n < 0) {
-		page_error(req, res, 503, "数据库暂时不可用，请稍后重试");
-		return;
-	}
-	if ((i = hit_of_path(req, res, x, n)) >= 0)
+	if ((i = hit_of_path(req, res, &h, &x, &n)) >= 0)
 		feedback_form(req, res, &h, &x[i],
 			      strcmp(x[i].state, "待核实") ? x[i].state : NULL,
 			      x[i].feedback, NULL, 200);
@@ -881,19 +884,14 @@ static void page_feedback_post(struct http_request *req, struct http_response *r
 {
 	static const char *const fields[] = { "state", "note", NULL };
 	struct household_rec h;
-	struct feed_hit_row *x = NULL;
+	struct feed_hit_row *x;
 	struct feed_refusal why = { .message = BUF_INIT };
 	struct buf note = BUF_INIT;
 	int n, i, status;
 	char loc[80];
 	if (unknown_fields(req, res, fields) || !household_scoped(req, res, &h))
 		return;
-	n = feed_hits_of_household(req->db, h.id, &x);
-	if (n < 0) {
-		page_error(req, res, 503, "数据库暂时不可用，请稍后重试");
-		return;
-	}
-	if ((i = hit_of_path(req, res, x, n)) < 0)
+	if ((i = hit_of_path(req, res, &h, &x, &n)) < 0)
 		goto out;
 	/* a textarea sends CR LF line ends: store LF, as the API would */
 	for (const char *p = http_form(req, "note") ? http_form(req, "note") : ""; *p; p++)

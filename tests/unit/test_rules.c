@@ -1251,6 +1251,20 @@ TEST(rules_hostile_input)
  * For each way of nesting, the deepest rule that compiles runs on the
  * database with the answer rule_eval() gives, and one level more is refused
  * with a message saying why. */
+/* head open×k middle close×k tail */
+static void nest(struct buf *b, const char *head, const char *open, const char *middle,
+		 const char *close, const char *tail, int k)
+{
+	buf_reset(b);
+	buf_addstr(b, head);
+	for (int j = 0; j < k; j++)
+		buf_addstr(b, open);
+	buf_addstr(b, middle);
+	for (int j = 0; j < k; j++)
+		buf_addstr(b, close);
+	buf_addstr(b, tail);
+}
+
 TEST(rules_nesting_the_database_can_parse)
 {
 	static const struct {
@@ -1284,14 +1298,8 @@ TEST(rules_nesting_the_database_can_parse)
 		for (int k = 1; k <= 130; k++) {
 			struct rule_error err;
 			struct rule *r;
-			buf_reset(&b);
-			buf_addstr(&b, ways[i].head);
-			for (int j = 0; j < k; j++)
-				buf_addstr(&b, ways[i].open);
-			buf_addstr(&b, ways[i].middle);
-			for (int j = 0; j < k; j++)
-				buf_addstr(&b, ways[i].close);
-			buf_addstr(&b, ways[i].tail);
+			nest(&b, ways[i].head, ways[i].open, ways[i].middle, ways[i].close,
+			     ways[i].tail, k);
 			r = rule_compile(&toy, RULE_HOUSEHOLD, b.buf, &err);
 			if (r) {
 				deepest = k;
@@ -1306,14 +1314,8 @@ TEST(rules_nesting_the_database_can_parse)
 			printf("    %s%s…%s: deepest that compiles %d\n", ways[i].head, ways[i].open,
 			       ways[i].close, deepest);
 		/* the deepest that compiles runs, with rule_eval()'s answer */
-		buf_reset(&b);
-		buf_addstr(&b, ways[i].head);
-		for (int j = 0; j < deepest; j++)
-			buf_addstr(&b, ways[i].open);
-		buf_addstr(&b, ways[i].middle);
-		for (int j = 0; j < deepest; j++)
-			buf_addstr(&b, ways[i].close);
-		buf_addstr(&b, ways[i].tail);
+		nest(&b, ways[i].head, ways[i].open, ways[i].middle, ways[i].close, ways[i].tail,
+		     deepest);
 		buf_reset(&via_eval);
 		buf_reset(&via_sql);
 		run_both(&t, RULE_HOUSEHOLD, b.buf, NULL, 0, &via_eval, &via_sql);
